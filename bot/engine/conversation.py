@@ -1,0 +1,112 @@
+"""A conversation as plain data, and what advancing it produces."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from types import MappingProxyType
+
+__all__ = [
+    "CancelReminders",
+    "Conversation",
+    "Effect",
+    "Ended",
+    "EnteredState",
+    "ScheduleReminder",
+]
+
+VariableValue = str | None
+
+
+def _frozen(mapping: Mapping[str, VariableValue]) -> Mapping[str, VariableValue]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """Where one chat stands in one flow: everything needed to resume it after a restart.
+
+    ``step`` counts the screens shown; buttons carry it so that a press on an older screen is recognised.
+    """
+
+    flow_id: str
+    flow_version: str
+    state: str
+    language: str
+    step: int = 0
+    variables: Mapping[str, VariableValue] = field(default_factory=lambda: _frozen({}))
+    checklist: frozenset[str] = frozenset()
+    finished: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.variables, MappingProxyType):
+            object.__setattr__(self, "variables", _frozen(self.variables))
+
+    def with_language(self, language: str) -> Conversation:
+        """Returns the same conversation in another language."""
+        return replace(self, language=language)
+
+    def to_json(self) -> dict[str, object]:
+        """Returns a JSON-ready dict, the stored form."""
+        return {
+            "flow_id": self.flow_id,
+            "flow_version": self.flow_version,
+            "state": self.state,
+            "language": self.language,
+            "step": self.step,
+            "variables": dict(self.variables),
+            "checklist": sorted(self.checklist),
+            "finished": self.finished,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Conversation:
+        """Rebuilds a conversation from its stored form."""
+        variables = data.get("variables") or {}
+        checklist = data.get("checklist") or []
+        if not isinstance(variables, dict) or not isinstance(checklist, list):
+            raise ValueError("stored conversation is malformed")
+        return cls(
+            flow_id=str(data["flow_id"]),
+            flow_version=str(data["flow_version"]),
+            state=str(data["state"]),
+            language=str(data["language"]),
+            step=int(str(data.get("step", 0))),
+            variables={str(k): None if v is None else str(v) for k, v in variables.items()},
+            checklist=frozenset(str(item) for item in checklist),
+            finished=bool(data.get("finished", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleReminder:
+    """Remind this conversation after ``delay``; ``sequence`` counts from 1 for the first reminder."""
+
+    name: str
+    delay: timedelta
+    sequence: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReminders:
+    """Cancel the named reminders of this conversation, or all of them when ``names`` is None."""
+
+    names: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnteredState:
+    """The conversation entered ``state``: a row for the operators' funnel statistics."""
+
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The conversation reached a final state."""
+
+    state: str
+
+
+Effect = ScheduleReminder | CancelReminders | EnteredState | Ended

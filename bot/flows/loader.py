@@ -1,0 +1,519 @@
+"""Loads a flow and its texts, and reports every problem of every file at once, like a compiler."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bot.flows import model as m
+from bot.flows.errors import FlowValidationError, Problem, did_you_mean
+from bot.flows.texts import PLACEHOLDER, LocaleFile, Texts, html_problems, load_locale_files, placeholders
+from bot.flows.yamlsource import Located, parse_yaml
+
+__all__ = ["FlowBundle", "Limits", "button_data", "load_bundle", "load_flows", "validate_paths"]
+
+VERSION_LENGTH = 8
+MAX_STEP_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What the messenger allows; the Telegram edge passes Telegram's own constants."""
+
+    callback_data_bytes: int = 64
+    text_characters: int = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class UiText:
+    """A text the runtime itself needs (not referenced by the flow), with the placeholders it may use."""
+
+    key: str
+    placeholders: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class FlowBundle:
+    """A validated flow, its texts and its version: everything the engine needs, immutable."""
+
+    flow: m.Flow
+    texts: Texts
+    version: str
+    path: Path
+
+
+def button_data(version: str, step: int, state: str, button: str) -> str:
+    """Returns the callback data of a flow button: which flow version, screen and button it belongs to."""
+    return f"{version}|{step % 10**MAX_STEP_DIGITS}|{state}|{button}"
+
+
+def button_id(button: m.GotoButton | m.ToggleButton, row: int, column: int) -> str:
+    """Returns a button's stable id: its own ``id``, the checklist item it toggles, or its position."""
+    if isinstance(button, m.ToggleButton):
+        return f"t_{button.toggle}"
+    return button.id or f"{row}_{column}"
+
+
+def flow_version(flow: m.Flow) -> str:
+    """Returns a short hash of the flow's structure: what its buttons mean, not how its texts read."""
+    canonical = json.dumps(flow.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:VERSION_LENGTH]
+
+
+_ALL_FIELDS = sorted(
+    {
+        name
+        for model in vars(m).values()
+        if isinstance(model, type) and issubclass(model, BaseModel)
+        for name in model.model_fields
+    }
+)
+
+
+def _resolve(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Drops the union tags pydantic puts in an error's location, keeping the path into the YAML data."""
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if (isinstance(current, dict) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        ):
+            path.append(part)
+            current = current[part]
+    return tuple(path)
+
+
+def _schema_message(error: Any, value: Any) -> str:
+    kind = error["type"]
+    loc = error["loc"]
+    name = loc[-1] if loc else ""
+    if kind == "missing":
+        return f"missing field '{name}'"
+    if kind == "extra_forbidden":
+        return f"unknown field '{name}'{did_you_mean(str(name), _ALL_FIELDS)}"
+    if kind == "unknown_action":
+        key = next(iter(value), "") if isinstance(value, dict) else value
+        return f"unknown action '{key}'{did_you_mean(str(key), m.ACTION_NAMES)}; actions: {', '.join(m.ACTION_NAMES)}"
+    if kind == "unknown_button":
+        keys = ", ".join(map(str, value)) if isinstance(value, dict) else repr(value)
+        return f"a button needs exactly one of to, url, toggle or links (found: {keys})"
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        if pattern == m.ID_PATTERN:
+            return f"{value!r} is not a valid id: use lowercase letters, digits and _, starting with a letter"
+        if pattern == m.TEXT_KEY_PATTERN:
+            return f"{value!r} is not a text key: write dotted lowercase words, e.g. welcome.text"
+        if "https" in pattern:
+            return f"{value!r} is not an https:// address"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    return f"{error['msg']} (got {value!r})" if not isinstance(value, dict | list) else str(error["msg"])
+
+
+def _schema_problems(located: Located, exc: ValidationError) -> list[Problem]:
+    grouped: dict[tuple[str | int, ...], list[Any]] = {}
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        resolved = _resolve(located.data, loc)
+        grouped.setdefault(resolved, []).append(error)
+    problems: list[Problem] = []
+    for path, errors in grouped.items():
+        # In a union (a state id or a list of branches) the member that went deeper explains the mistake.
+        deeper = any(other[: len(path)] == path and len(other) > len(path) for other in grouped)
+        specific = [e for e in errors if not str(e["type"]).endswith("_type")]
+        if not specific:
+            if deeper:
+                continue
+            specific = errors[:1]
+        seen: set[str] = set()
+        for error in specific:
+            message = _schema_message(error, _value_at(located.data, path))
+            if message not in seen:
+                seen.add(message)
+                problems.append(located.problem(path, message, key=error["type"] == "extra_forbidden"))
+    return problems
+
+
+def _value_at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+@dataclass(slots=True)
+class _Checker:
+    """Cross-reference checks on a flow that passed the schema."""
+
+    located: Located
+    flow: m.Flow
+    locales: list[LocaleFile]
+    limits: Limits
+    ui_texts: tuple[UiText, ...]
+    problems: list[Problem] = field(default_factory=list)
+    text_refs: list[tuple[str, tuple[str | int, ...]]] = field(default_factory=list)
+
+    def report(self, location: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+        self.problems.append(self.located.problem(location, message, key=key))
+
+    # -- references -------------------------------------------------------------------------------
+
+    def state_ref(self, name: str, location: tuple[str | int, ...], what: str = "target") -> None:
+        if name not in self.flow.states:
+            self.report(location, f"unknown {what} '{name}'{did_you_mean(name, self.flow.states)}")
+
+    def table_variables(self) -> dict[str, str]:
+        return {name: v.table for name, v in self.flow.variables.items() if v.table}
+
+    def known_placeholders(self) -> set[str]:
+        known = set(self.flow.variables)
+        for name in self.table_variables():
+            known |= {f"{name}.{f}" for f in m.PROVIDER_TEXT_FIELDS | m.PROVIDER_PLAIN_FIELDS}
+        return known
+
+    def variable_path(self, path: str, location: tuple[str | int, ...]) -> None:
+        variable, _, attribute = path.partition(".")
+        if variable not in self.flow.variables:
+            self.report(
+                location, f"unknown variable '{variable}'{did_you_mean(variable, self.flow.variables)}"
+            )
+            return
+        if attribute and not self.flow.variables[variable].table:
+            self.report(location, f"variable '{variable}' is not a table row, so it has no '.{attribute}'")
+        elif attribute:
+            fields = m.PROVIDER_PLAIN_FIELDS | m.PROVIDER_TEXT_FIELDS
+            if attribute not in fields:
+                self.report(
+                    location, f"providers have no field '{attribute}'{did_you_mean(attribute, fields)}"
+                )
+
+    def variable_value(self, name: str, value: str | None, location: tuple[str | int, ...]) -> None:
+        variable = self.flow.variables.get(name)
+        if variable is None or value is None:
+            return
+        allowed: Iterable[str] | None = variable.values
+        if variable.table == "providers":
+            allowed = self.flow.providers
+        if allowed is not None and value not in allowed:
+            self.report(location, f"'{value}' is not a value of '{name}'{did_you_mean(value, allowed)}")
+
+    def condition(self, condition: m.Condition | None, location: tuple[str | int, ...]) -> None:
+        for path, expected in (condition or {}).items():
+            self.variable_path(path, (*location, path))
+            variable, _, attribute = path.partition(".")
+            values = expected if isinstance(expected, list) else [expected]
+            for value in values:
+                if attribute == "kind" and value is not None:
+                    kinds = ("travel_esim", "home_carrier", "local_operator")
+                    if value not in kinds:
+                        self.report(
+                            (*location, path), f"'{value}' is not a provider kind{did_you_mean(value, kinds)}"
+                        )
+                elif not attribute:
+                    self.variable_value(variable, value, (*location, path))
+
+    def actions(self, actions: list[m.Action], location: tuple[str | int, ...]) -> None:
+        for index, action in enumerate(actions):
+            here = (*location, index)
+            if isinstance(action, m.SetAction):
+                for name, value in action.set.items():
+                    if name not in self.flow.variables:
+                        self.report(
+                            (*here, "set", name),
+                            f"unknown variable '{name}'{did_you_mean(name, self.flow.variables)}",
+                            key=True,
+                        )
+                    else:
+                        self.variable_value(name, value, (*here, "set", name))
+            elif isinstance(action, m.ToggleAction | m.CheckAction):
+                item = action.toggle if isinstance(action, m.ToggleAction) else action.check
+                if item not in self.flow.checklist:
+                    self.report(
+                        here, f"unknown checklist item '{item}'{did_you_mean(item, self.flow.checklist)}"
+                    )
+            elif isinstance(action, m.ScheduleAction | m.CancelAction):
+                name = action.schedule if isinstance(action, m.ScheduleAction) else action.cancel
+                if name not in self.flow.reminders and not (
+                    isinstance(action, m.CancelAction) and name == "all"
+                ):
+                    self.report(here, f"unknown reminder '{name}'{did_you_mean(name, self.flow.reminders)}")
+
+    def url(self, url: str, location: tuple[str | int, ...]) -> None:
+        for name in PLACEHOLDER.findall(url):
+            self.variable_path(name, location)
+
+    # -- the whole flow ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        flow = self.flow
+        self.state_ref(flow.start, ("start",), "start state")
+        for item, key in flow.checklist.items():
+            self.text_refs.append((key, ("checklist", item)))
+        for name, variable in flow.variables.items():
+            if variable.default is not None:
+                self.variable_value(name, variable.default, ("variables", name, "default"))
+        for name, reminder in flow.reminders.items():
+            here = ("reminders", name)
+            self.text_refs += [(reminder.text, (*here, "text")), (reminder.help, (*here, "help"))]
+            for index, state in enumerate(reminder.active_in):
+                self.state_ref(state, (*here, "active_in", index), "state")
+            self.state_ref(reminder.confirmed, (*here, "confirmed"))
+            if reminder.after_last:
+                self.state_ref(reminder.after_last, (*here, "after_last"))
+        for name, provider in flow.providers.items():
+            here = ("providers", name)
+            self.text_refs.append((provider.how_to, (*here, "how_to")))
+            if provider.refund_rule:
+                self.text_refs.append((provider.refund_rule, (*here, "refund_rule")))
+            for group in ("links", "support"):
+                for index, link in enumerate(getattr(provider, group)):
+                    self.text_refs.append((link.text, (*here, group, index, "text")))
+        for name, link in flow.deep_links.items():
+            self.actions(link.do, ("deep_links", name, "do"))
+            self.state_ref(link.to, ("deep_links", name, "to"))
+        for name, state in flow.states.items():
+            self.check_state(name, state)
+        self.check_graph()
+        self.check_texts()
+
+    def check_state(self, name: str, state: m.State) -> None:
+        here: tuple[str | int, ...] = ("states", name)
+        self.text_refs.append((state.text, (*here, "text")))
+        self.actions(state.on_enter, (*here, "on_enter"))
+        ids: dict[str, tuple[str | int, ...]] = {}
+        leads_on = False
+        for row_index, row in enumerate(state.buttons):
+            for column, button in enumerate(row):
+                at = (*here, "buttons", row_index, column)
+                self.condition(button.when, (*at, "when"))
+                if isinstance(button, m.GotoButton):
+                    leads_on = True
+                    self.text_refs.append((button.text, (*at, "text")))
+                    if button.toast:
+                        self.text_refs.append((button.toast, (*at, "toast")))
+                    self.actions(button.do, (*at, "do"))
+                    if isinstance(button.to, str):
+                        self.state_ref(button.to, (*at, "to"))
+                    else:
+                        for index, branch in enumerate(button.to):
+                            self.condition(branch.when, (*at, "to", index, "when"))
+                            self.state_ref(branch.to, (*at, "to", index, "to"))
+                        if button.to and button.to[-1].when is not None:
+                            self.report(
+                                (*at, "to"),
+                                "the last branch needs no 'when', so that the button always leads somewhere",
+                            )
+                elif isinstance(button, m.UrlButton):
+                    self.text_refs.append((button.text, (*at, "text")))
+                    self.url(button.url, (*at, "url"))
+                elif isinstance(button, m.ToggleButton):
+                    if button.toggle not in self.flow.checklist:
+                        self.report(
+                            (*at, "toggle"),
+                            f"unknown checklist item '{button.toggle}'{did_you_mean(button.toggle, self.flow.checklist)}",
+                        )
+                elif isinstance(button, m.LinksButton):
+                    self.variable_path(button.links.partition(".")[0], (*at, "links"))
+                if isinstance(button, m.GotoButton | m.ToggleButton):
+                    identifier = button_id(button, row_index, column)
+                    if identifier in ids:
+                        self.report(at, f"duplicate button id '{identifier}' in state '{name}'")
+                    ids[identifier] = at
+                    data = button_data("f" * VERSION_LENGTH, 10**MAX_STEP_DIGITS - 1, name, identifier)
+                    if len(data.encode()) > self.limits.callback_data_bytes:
+                        self.report(
+                            at,
+                            f"button data '{data}' could exceed Telegram's {self.limits.callback_data_bytes}-byte limit: shorten the state or button id",
+                        )
+        if state.final and leads_on:
+            self.report(
+                (*here, "final"),
+                f"final state '{name}' has buttons that lead on: remove 'final: true' or those buttons",
+            )
+        if not state.final and not leads_on and not self.left_by_reminder(name):
+            self.report(
+                here,
+                f"state '{name}' is not final and has no way out: add a button with 'to:' or 'final: true'",
+                key=True,
+            )
+
+    def left_by_reminder(self, state: str) -> bool:
+        return any(state in r.active_in for r in self.flow.reminders.values())
+
+    def edges(self) -> Iterator[tuple[str, str]]:
+        for name, state in self.flow.states.items():
+            for row in state.buttons:
+                for button in row:
+                    if isinstance(button, m.GotoButton):
+                        targets = [button.to] if isinstance(button.to, str) else [b.to for b in button.to]
+                        for target in targets:
+                            yield name, target
+        for reminder in self.flow.reminders.values():
+            for state in reminder.active_in:
+                yield state, reminder.confirmed
+                if reminder.after_last:
+                    yield state, reminder.after_last
+
+    def check_graph(self) -> None:
+        graph: dict[str, set[str]] = {}
+        for source, target in self.edges():
+            graph.setdefault(source, set()).add(target)
+        seen = {self.flow.start, *(link.to for link in self.flow.deep_links.values())}
+        queue = deque(seen)
+        while queue:
+            for target in graph.get(queue.popleft(), ()):
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        for name in self.flow.states:
+            if name not in seen:
+                self.report(
+                    ("states", name), f"state '{name}' is unreachable from '{self.flow.start}'", key=True
+                )
+
+    def check_texts(self) -> None:
+        if not self.locales:
+            return
+        known = self.known_placeholders()
+        referenced: dict[str, frozenset[str] | None] = {}
+        for key, location in self.text_refs:
+            missing = [f.language for f in self.locales if key not in f.texts]
+            if missing:
+                everywhere = set().union(*(f.texts for f in self.locales))
+                self.report(
+                    location,
+                    f"text key '{key}' is missing in {', '.join(missing)}{did_you_mean(key, everywhere)}",
+                )
+            referenced[key] = None
+        for ui in self.ui_texts:
+            referenced[ui.key] = ui.placeholders
+            for locale in self.locales:
+                if ui.key not in locale.texts:
+                    self.problems.append(
+                        locale.located.problem(
+                            (),
+                            f"text key '{ui.key}' is missing (the bot itself needs it){did_you_mean(ui.key, locale.texts)}",
+                        )
+                    )
+        reference = next((f for f in self.locales if f.language == "en"), self.locales[0])
+        for locale in self.locales:
+            for key, text in locale.texts.items():
+                location = tuple(key.split("."))
+                names = placeholders(text)
+                allowed = referenced.get(key)
+                allowed_names = known if allowed is None else allowed
+                for name in sorted(names - allowed_names):
+                    self.problems.append(
+                        locale.located.problem(
+                            location,
+                            f"text '{key}' uses unknown placeholder '{{{name}}}'{did_you_mean(name, allowed_names)}",
+                        )
+                    )
+                if locale is not reference and key in reference.texts:
+                    expected = placeholders(reference.texts[key])
+                    if names != expected:
+                        self.problems.append(
+                            locale.located.problem(
+                                location,
+                                f"text '{key}' has placeholders {sorted(names)} but {reference.language} has {sorted(expected)}",
+                            )
+                        )
+                if len(text) > self.limits.text_characters:
+                    self.problems.append(
+                        locale.located.problem(
+                            location,
+                            f"text '{key}' is {len(text)} characters, over Telegram's {self.limits.text_characters}",
+                        )
+                    )
+                for reason in html_problems(text):
+                    self.problems.append(locale.located.problem(location, f"text '{key}': {reason}"))
+
+
+def load_bundle(
+    flow_path: Path,
+    locales_dir: Path,
+    *,
+    limits: Limits | None = None,
+    ui_texts: Iterable[UiText] = (),
+) -> FlowBundle:
+    """Loads and validates one flow with its texts; raises FlowValidationError listing every problem."""
+    limits = limits or Limits()
+    locales, problems = load_locale_files(locales_dir)
+    located, found = parse_yaml(flow_path)
+    problems += found
+    if located is None:
+        raise FlowValidationError(problems)
+    try:
+        flow = m.Flow.model_validate(located.data)
+    except ValidationError as exc:
+        raise FlowValidationError(problems + _schema_problems(located, exc)) from None
+    checker = _Checker(located, flow, locales, limits, tuple(ui_texts))
+    checker.run()
+    problems += checker.problems
+    if problems:
+        raise FlowValidationError(problems)
+    texts = Texts({f.language: f.texts for f in locales})
+    return FlowBundle(flow, texts, flow_version(flow), flow_path)
+
+
+def load_flows(
+    flows_dir: Path,
+    locales_dir: Path,
+    *,
+    limits: Limits | None = None,
+    ui_texts: Iterable[UiText] = (),
+) -> dict[str, FlowBundle]:
+    """Loads every flows/*.yaml; raises FlowValidationError with the problems of all of them."""
+    bundles: dict[str, FlowBundle] = {}
+    problems: list[Problem] = []
+    paths = sorted(flows_dir.glob("*.yaml"))
+    if not paths:
+        problems.append(Problem(flows_dir, 1, 1, "no flow files (*.yaml) found here"))
+    ui = tuple(ui_texts)
+    for path in paths:
+        try:
+            bundle = load_bundle(path, locales_dir, limits=limits, ui_texts=ui)
+        except FlowValidationError as exc:
+            problems += [p for p in exc.problems if p not in problems]
+            continue
+        if bundle.flow.id in bundles:
+            problems.append(
+                Problem(
+                    path,
+                    1,
+                    1,
+                    f"duplicate id: flow '{bundle.flow.id}' is also defined in {bundles[bundle.flow.id].path}",
+                )
+            )
+        bundles[bundle.flow.id] = bundle
+    if problems:
+        raise FlowValidationError(problems)
+    return bundles
+
+
+def validate_paths(
+    paths: Iterable[Path], locales_dir: Path, *, limits: Limits | None = None, ui_texts: Iterable[UiText] = ()
+) -> list[Problem]:
+    """Validates flow files (or folders of them); returns every problem found, empty when all is well."""
+    problems: list[Problem] = []
+    ui = tuple(ui_texts)
+    for path in paths:
+        try:
+            if path.is_dir():
+                load_flows(path, locales_dir, limits=limits, ui_texts=ui)
+            else:
+                load_bundle(path, locales_dir, limits=limits, ui_texts=ui)
+        except FlowValidationError as exc:
+            problems += [p for p in exc.problems if p not in problems]
+    return sorted(problems)
+
+
+def known_locations(bundle: FlowBundle) -> Mapping[str, Any]:
+    """Returns the flow as plain data (for diagrams and schema tooling)."""
+    return bundle.flow.model_dump(mode="json")

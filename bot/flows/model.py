@@ -1,0 +1,300 @@
+"""The flow format, as frozen pydantic models: the loader validates YAML into these, and the JSON Schema
+that operators' editors use is generated from them (``esim-bot schema``)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Tag,
+    WithJsonSchema,
+)
+
+from bot.flows.durations import DURATION_PATTERN, parse_duration
+
+__all__ = [
+    "Action",
+    "Branch",
+    "Button",
+    "CancelAction",
+    "CheckAction",
+    "DeepLink",
+    "Flow",
+    "GotoButton",
+    "Link",
+    "LinksButton",
+    "Provider",
+    "Reminder",
+    "ScheduleAction",
+    "SetAction",
+    "Source",
+    "State",
+    "ToggleAction",
+    "ToggleButton",
+    "UrlButton",
+    "Variable",
+]
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+TEXT_KEY_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
+
+Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=32)]
+"""A snake_case id: states, variables, checklist items, reminders, providers, buttons."""
+
+TextKey = Annotated[
+    str,
+    Field(
+        pattern=TEXT_KEY_PATTERN,
+        description="A dotted key into locales/<language>.yaml, e.g. welcome.text",
+    ),
+]
+
+
+def _duration_before(value: Any) -> Any:
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value)
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(lambda value: _duration_before(value)),
+    PlainSerializer(lambda value: f"{int(value.total_seconds())}s", return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": DURATION_PATTERN, "description": "e.g. 30m, 24h, 3d, 1d12h"}
+    ),
+]
+
+HttpsUrl = Annotated[
+    str,
+    Field(pattern=r"^(https://|\{)[^\s]+$", description="An https:// address, or a {placeholder}"),
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+class Source(_Frozen):
+    """Where a fact comes from and when someone last checked it."""
+
+    source: str = Field(min_length=3, description="URL or citation of the source")
+    checked: date = Field(description="When the fact was last checked, YYYY-MM-DD")
+
+
+# A condition: every listed variable (or table field, e.g. provider.kind) must have the value, or one of
+# the values; null means "not set".
+Condition = dict[
+    Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")],
+    str | list[str | None] | None,
+]
+
+
+class SetAction(_Frozen):
+    """Sets variables: ``set: {provider: airalo}``; null clears one."""
+
+    set: dict[Id, str | None] = Field(min_length=1)
+
+
+class ToggleAction(_Frozen):
+    """Ticks or unticks a checklist item."""
+
+    toggle: Id
+
+
+class CheckAction(_Frozen):
+    """Ticks a checklist item."""
+
+    check: Id
+
+
+class ScheduleAction(_Frozen):
+    """Starts a reminder schedule defined under ``reminders:``."""
+
+    schedule: Id
+
+
+class CancelAction(_Frozen):
+    """Cancels a reminder schedule, or ``all`` of them."""
+
+    cancel: Id
+
+
+ACTION_NAMES = ("set", "toggle", "check", "schedule", "cancel")
+
+
+def _single_key(prefix: str, names: tuple[str, ...]) -> Any:
+    """Returns a discriminator that tags a mapping by the one key of ``names`` it has."""
+
+    def pick(value: Any) -> str | None:
+        if isinstance(value, BaseModel):
+            found = [name for name in names if name in type(value).model_fields]
+        elif isinstance(value, dict):
+            found = [name for name in names if name in value]
+        else:
+            return None
+        return f"{prefix}:{found[0]}" if len(found) == 1 else None
+
+    return pick
+
+
+Action = Annotated[
+    Annotated[SetAction, Tag("action:set")]
+    | Annotated[ToggleAction, Tag("action:toggle")]
+    | Annotated[CheckAction, Tag("action:check")]
+    | Annotated[ScheduleAction, Tag("action:schedule")]
+    | Annotated[CancelAction, Tag("action:cancel")],
+    Discriminator(
+        _single_key("action", ACTION_NAMES),
+        custom_error_type="unknown_action",
+        custom_error_message="unknown action",
+    ),
+]
+
+
+class Branch(_Frozen):
+    """One way a button can lead: to ``to`` when ``when`` holds (no ``when``: always)."""
+
+    when: Condition | None = None
+    to: Id
+
+
+class _ButtonBase(_Frozen):
+    when: Condition | None = Field(default=None, description="Show the button only when this holds")
+
+
+class GotoButton(_ButtonBase):
+    """A button that moves the conversation: to a state, or to the first branch whose condition holds."""
+
+    text: TextKey
+    to: Id | list[Branch]
+    do: list[Action] = Field(default_factory=list, description="Actions run when pressed")
+    id: Id | None = Field(default=None, description="Stable id carried in the button; default: its position")
+    toast: TextKey | None = Field(default=None, description="A short notice shown when pressed")
+
+
+class UrlButton(_ButtonBase):
+    """A button that opens a web page, such as a provider's own help or refund page."""
+
+    text: TextKey
+    url: HttpsUrl
+
+
+class ToggleButton(_ButtonBase):
+    """A checklist item the user ticks and unticks; its label comes from ``checklist:``."""
+
+    toggle: Id
+
+
+class LinksButton(_ButtonBase):
+    """One URL button per link of a provider field, e.g. ``links: provider.support``."""
+
+    links: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.(links|support)$")]
+
+
+BUTTON_KINDS = ("to", "url", "toggle", "links")
+
+Button = Annotated[
+    Annotated[GotoButton, Tag("button:to")]
+    | Annotated[UrlButton, Tag("button:url")]
+    | Annotated[ToggleButton, Tag("button:toggle")]
+    | Annotated[LinksButton, Tag("button:links")],
+    Discriminator(
+        _single_key("button", BUTTON_KINDS),
+        custom_error_type="unknown_button",
+        custom_error_message="a button needs exactly one of to, url, toggle or links",
+    ),
+]
+
+
+class State(_Frozen):
+    """One screen: a text, rows of buttons, and what happens on arrival."""
+
+    text: TextKey
+    buttons: list[list[Button]] = Field(default_factory=list)
+    on_enter: list[Action] = Field(default_factory=list)
+    final: bool = Field(default=False, description="The conversation ends here")
+    sources: list[Source] = Field(
+        default_factory=list, description="Where the facts on this screen come from"
+    )
+
+
+class Variable(_Frozen):
+    """A value the conversation remembers; ``table: providers`` makes it a key of the providers table."""
+
+    table: Literal["providers"] | None = None
+    values: list[str] | None = Field(default=None, description="The values it may take")
+    default: str | None = None
+
+
+class Reminder(_Frozen):
+    """A follow-up schedule: first after ``first_after``, then every ``every``, ``count`` times in all."""
+
+    text: TextKey
+    first_after: Annotated[Duration, Field()]
+    every: Annotated[Duration, Field()]
+    count: int = Field(ge=1, le=60)
+    active_in: list[Id] = Field(min_length=1, description="States in which the reminder stays pending")
+    confirmed: Id = Field(description="Where 'I got the confirmation' leads")
+    after_last: Id | None = Field(
+        default=None, description="Where the conversation goes with the last reminder"
+    )
+    help: TextKey = Field(description="What 'I need help' says; the provider's support links follow it")
+
+
+class Link(_Frozen):
+    """A labelled web address."""
+
+    text: TextKey
+    url: HttpsUrl
+
+
+class Provider(_Frozen):
+    """Who sold the eSIM or runs the line, and how to cancel or get a refund there."""
+
+    name: str = Field(min_length=1, max_length=64)
+    kind: Literal["travel_esim", "home_carrier", "local_operator"]
+    how_to: TextKey = Field(description="Where and how to ask for the refund or cancellation")
+    refund_rule: TextKey | None = None
+    links: list[Link] = Field(default_factory=list)
+    support: list[Link] = Field(default_factory=list)
+    sources: list[Source] = Field(min_length=1, description="Every fact about this provider comes from these")
+
+
+class DeepLink(_Frozen):
+    """``t.me/<bot>?start=<name>``: start a fresh conversation, run ``do``, and go to ``to``."""
+
+    do: list[Action] = Field(default_factory=list)
+    to: Id
+
+
+class Flow(_Frozen):
+    """A whole conversation flow, as an operator writes it in flows/<id>.yaml."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={"title": "eSIM bot flow", "$comment": "Generated by `esim-bot schema`"},
+    )
+
+    id: Id
+    title: str = Field(min_length=1)
+    start: Id
+    variables: dict[Id, Variable] = Field(default_factory=dict)
+    checklist: dict[Id, TextKey] = Field(default_factory=dict)
+    reminders: dict[Id, Reminder] = Field(default_factory=dict)
+    providers: dict[Id, Provider] = Field(default_factory=dict)
+    deep_links: dict[Id, DeepLink] = Field(default_factory=dict)
+    states: dict[Id, State] = Field(min_length=1)
+
+
+PROVIDER_TEXT_FIELDS = frozenset({"how_to", "refund_rule"})
+PROVIDER_PLAIN_FIELDS = frozenset({"name", "kind"})
+PROVIDER_LINK_FIELDS = frozenset({"links", "support"})

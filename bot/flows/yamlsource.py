@@ -1,0 +1,126 @@
+"""YAML parsing that remembers where every value came from, and refuses duplicate keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.flows.errors import Problem
+
+__all__ = ["Located", "Position", "parse_yaml"]
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A 1-based line and column."""
+
+    line: int
+    column: int
+
+
+@dataclass(slots=True)
+class Located:
+    """A parsed YAML document: plain Python data plus the position of every key and value in it."""
+
+    path: Path
+    data: Any
+    values: dict[Path_, Position] = field(default_factory=dict)
+    keys: dict[Path_, Position] = field(default_factory=dict)
+
+    def where(self, location: Path_, *, key: bool = False) -> Position:
+        """Returns the position of the value (or key) at ``location``, or of its nearest parent."""
+        table = self.keys if key else self.values
+        probe = tuple(location)
+        while probe:
+            if probe in table:
+                return table[probe]
+            if not key and probe in self.values:
+                return self.values[probe]
+            probe = probe[:-1]
+        return self.values.get((), Position(1, 1))
+
+    def problem(self, location: Path_, message: str, *, key: bool = False) -> Problem:
+        """Returns a problem located at ``location`` in this file."""
+        position = self.where(location, key=key)
+        return Problem(self.path, position.line, position.column, message)
+
+
+def _position(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, located: Located, problems: list[Problem]) -> None:
+        self.located = located
+        self.problems = problems
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node, location: Path_) -> Any:
+        self.located.values[location] = _position(node)
+        if isinstance(node, yaml.MappingNode):
+            self.constructor.flatten_mapping(node)
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | bool) or key is None:
+                    self._report(key_node, "a key must be a plain word")
+                    continue
+                key = str(key) if not isinstance(key, str) else key
+                if key in result:
+                    first = self.located.keys[(*location, key)]
+                    self._report(key_node, f"duplicate id '{key}' (first defined at line {first.line})")
+                    continue
+                self.located.keys[(*location, key)] = _position(key_node)
+                result[key] = self.build(value_node, (*location, key))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*location, index)) for index, item in enumerate(node.value)]
+        return self.constructor.construct_object(node, deep=True)
+
+    def _report(self, node: yaml.Node, message: str) -> None:
+        position = _position(node)
+        self.problems.append(Problem(self.located.path, position.line, position.column, message))
+
+
+def parse_yaml(path: Path, text: str | None = None) -> tuple[Located | None, list[Problem]]:
+    """Parses one YAML file; returns the located data (None on a syntax error) and the problems found."""
+    problems: list[Problem] = []
+    try:
+        source = path.read_text(encoding="utf-8") if text is None else text
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(path, 1, 1, f"cannot read file: {exc}")]
+    try:
+        node = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = exc.problem or exc.context or "invalid YAML"
+        return None, [Problem(path, line, column, f"YAML syntax error: {reason}")]
+    located = Located(path, None)
+    if node is None:
+        located.data = {}
+        return located, problems
+    try:
+        located.data = _Builder(located, problems).build(node, ())
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, [Problem(path, line, column, f"YAML error: {exc.problem}")]
+    return located, problems
+
+
+def walk(data: Any, location: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    """Yields every (location, value) in ``data``, depth first."""
+    yield location, data
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from walk(value, (*location, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from walk(value, (*location, index))
