@@ -82,9 +82,10 @@ def _resolve(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     path: list[str | int] = []
     current = data
     for part in loc:
-        if (isinstance(current, dict) and part in current) or (
-            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
-        ):
+        if isinstance(current, dict) and part in current:
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             path.append(part)
             current = current[part]
     return tuple(path)
@@ -261,8 +262,8 @@ class _Checker:
         for name, reminder in flow.reminders.items():
             here = ("reminders", name)
             self.text_refs += [(reminder.text, (*here, "text")), (reminder.help, (*here, "help"))]
-            for index, state in enumerate(reminder.active_in):
-                self.state_ref(state, (*here, "active_in", index), "state")
+            for index, waiting in enumerate(reminder.active_in):
+                self.state_ref(waiting, (*here, "active_in", index), "state")
             self.state_ref(reminder.confirmed, (*here, "confirmed"))
             if reminder.after_last:
                 self.state_ref(reminder.after_last, (*here, "after_last"))
@@ -277,8 +278,8 @@ class _Checker:
         for name, link in flow.deep_links.items():
             self.actions(link.do, ("deep_links", name, "do"))
             self.state_ref(link.to, ("deep_links", name, "to"))
-        for name, state in flow.states.items():
-            self.check_state(name, state)
+        for state_name, state in flow.states.items():
+            self.check_state(state_name, state)
         self.check_graph()
         self.check_texts()
 
@@ -355,10 +356,10 @@ class _Checker:
                         for target in targets:
                             yield name, target
         for reminder in self.flow.reminders.values():
-            for state in reminder.active_in:
-                yield state, reminder.confirmed
+            for waiting in reminder.active_in:
+                yield waiting, reminder.confirmed
                 if reminder.after_last:
-                    yield state, reminder.after_last
+                    yield waiting, reminder.after_last
 
     def check_graph(self) -> None:
         graph: dict[str, set[str]] = {}

@@ -1,0 +1,544 @@
+"""The flow engine: one shared ``transitions`` machine per flow version advances every conversation.
+
+A conversation is plain data; to step it the engine wraps it in a short-lived stepper object, fires the
+event on the shared machine (no ``add_model``: a machine's events take any object with a ``state``), and
+returns the new conversation with the effects the step produced. Nothing from YAML is ever resolved as a
+Python name: actions and conditions are closures built here, from the validated flow.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from transitions import Machine
+
+from bot.engine.conversation import (
+    CancelReminders,
+    Conversation,
+    Effect,
+    Ended,
+    EnteredState,
+    ScheduleReminder,
+    VariableValue,
+)
+from bot.flows import FlowBundle, button_data, button_id
+from bot.flows import model as m
+from bot.flows.texts import PLACEHOLDER
+
+__all__ = [
+    "SNOOZE_CHOICES",
+    "FlowEngine",
+    "Outcome",
+    "ReminderAnswer",
+    "Screen",
+    "ScreenButton",
+    "StepResult",
+]
+
+CHECKED, UNCHECKED = "✅", "⬜"
+
+
+class Outcome(Enum):
+    """What a press did."""
+
+    ADVANCED = "advanced"
+    STALE = "stale"
+    FOREIGN = "foreign"
+    FINISHED = "finished"
+
+
+class ReminderAnswer(Enum):
+    """The buttons under a reminder."""
+
+    CONFIRMED = "ok"
+    SNOOZE_HOUR = "1h"
+    SNOOZE_TOMORROW = "1d"
+    SNOOZE_3DAYS = "3d"
+    HELP = "help"
+    STOP = "stop"
+
+
+SNOOZE_CHOICES: Mapping[ReminderAnswer, timedelta] = {
+    ReminderAnswer.SNOOZE_HOUR: timedelta(hours=1),
+    ReminderAnswer.SNOOZE_TOMORROW: timedelta(days=1),
+    ReminderAnswer.SNOOZE_3DAYS: timedelta(days=3),
+}
+
+_ANSWER_LABELS = {
+    ReminderAnswer.CONFIRMED: "ui.reminder.confirmed",
+    ReminderAnswer.SNOOZE_HOUR: "ui.reminder.snooze_hour",
+    ReminderAnswer.SNOOZE_TOMORROW: "ui.reminder.snooze_tomorrow",
+    ReminderAnswer.SNOOZE_3DAYS: "ui.reminder.snooze_3days",
+    ReminderAnswer.HELP: "ui.reminder.help",
+    ReminderAnswer.STOP: "ui.reminder.stop",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenButton:
+    """One inline button: it either carries callback ``data`` or opens ``url``."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """A message to show: Telegram HTML text and rows of buttons."""
+
+    text: str
+    rows: tuple[tuple[ScreenButton, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """The conversation after a step, what the step asks the outside world to do, and what to show."""
+
+    conversation: Conversation
+    screen: Screen
+    effects: tuple[Effect, ...] = ()
+    outcome: Outcome = Outcome.ADVANCED
+    toast: str | None = None
+
+
+class _Stepper:
+    """The model object ``transitions`` moves: lives for one step only."""
+
+    __slots__ = ("checklist", "effects", "state", "variables")
+
+    def __init__(self, conversation: Conversation) -> None:
+        self.state = conversation.state
+        self.variables: dict[str, VariableValue] = dict(conversation.variables)
+        self.checklist = set(conversation.checklist)
+        self.effects: list[Effect] = []
+
+
+_Callback = Callable[[Any], None]
+_Predicate = Callable[[Mapping[str, VariableValue]], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledButton:
+    id: str
+    visible: _Predicate
+    source: m.GotoButton | m.UrlButton | m.ToggleButton | m.LinksButton
+
+
+@dataclass(slots=True)
+class _CompiledState:
+    name: str
+    definition: m.State
+    rows: list[list[_CompiledButton]] = field(default_factory=list)
+    buttons: dict[str, _CompiledButton] = field(default_factory=dict)
+
+
+class FlowEngine:
+    """Advances conversations through one flow version. Thread-compatible and shared by all chats."""
+
+    def __init__(self, bundle: FlowBundle) -> None:
+        self.bundle = bundle
+        self.flow = bundle.flow
+        self.version = bundle.version
+        self._texts = bundle.texts
+        self._states: dict[str, _CompiledState] = {}
+        self._reminder_states = {name: frozenset(r.active_in) for name, r in self.flow.reminders.items()}
+        self._machine = self._compile()
+
+    # -- compiling the flow into one machine ------------------------------------------------------
+
+    def _predicate(self, condition: m.Condition | None) -> _Predicate:
+        if not condition:
+            return lambda _variables: True
+        checks: list[tuple[str, str, frozenset[str | None]]] = []
+        for path, expected in condition.items():
+            variable, _, attribute = path.partition(".")
+            values = frozenset(expected if isinstance(expected, list) else [expected])
+            checks.append((variable, attribute, values))
+        providers = self.flow.providers
+
+        def holds(variables: Mapping[str, VariableValue]) -> bool:
+            for variable, attribute, values in checks:
+                value = variables.get(variable)
+                if attribute:
+                    row = providers.get(value) if value is not None else None
+                    value = getattr(row, attribute) if row is not None else None
+                if value not in values:
+                    return False
+            return True
+
+        return holds
+
+    def _action(self, action: m.Action) -> _Callback:
+        if isinstance(action, m.SetAction):
+            assignments = dict(action.set)
+
+            def assign(event: Any) -> None:
+                event.model.variables.update(assignments)
+
+            return assign
+        if isinstance(action, m.ToggleAction):
+            item = action.toggle
+            return lambda event: event.model.checklist.symmetric_difference_update({item})
+        if isinstance(action, m.CheckAction):
+            item = action.check
+            return lambda event: event.model.checklist.add(item)
+        if isinstance(action, m.ScheduleAction):
+            reminder = self.flow.reminders[action.schedule]
+            effect = ScheduleReminder(action.schedule, reminder.first_after, 1)
+            return lambda event: event.model.effects.append(effect)
+        names = None if action.cancel == "all" else frozenset({action.cancel})
+        cancel = CancelReminders(names)
+        return lambda event: event.model.effects.append(cancel)
+
+    def _actions(self, actions: Sequence[m.Action]) -> list[_Callback]:
+        return [self._action(action) for action in actions]
+
+    def _entered(self, name: str, state: m.State) -> _Callback:
+        entered: Effect = EnteredState(name)
+        leaving = frozenset(r for r, states in self._reminder_states.items() if name not in states)
+        cancel_left = CancelReminders(leaving) if leaving else None
+        ended: Effect | None = Ended(name) if state.final else None
+
+        def on_enter(event: Any) -> None:
+            effects = event.model.effects
+            effects.append(entered)
+            if cancel_left is not None:
+                effects.append(cancel_left)
+            if ended is not None:
+                effects.append(CancelReminders(None))
+                effects.append(ended)
+
+        return on_enter
+
+    def _compile(self) -> Machine:
+        states: list[dict[str, Any]] = []
+        transitions: list[dict[str, Any]] = []
+        for name, state in self.flow.states.items():
+            compiled = _CompiledState(name, state)
+            for row_index, row in enumerate(state.buttons):
+                compiled_row = []
+                for column, button in enumerate(row):
+                    identifier = (
+                        button_id(button, row_index, column)
+                        if isinstance(button, m.GotoButton | m.ToggleButton)
+                        else f"{row_index}_{column}"
+                    )
+                    entry = _CompiledButton(identifier, self._predicate(button.when), button)
+                    compiled_row.append(entry)
+                    compiled.buttons[identifier] = entry
+                    trigger = f"press:{identifier}"
+                    if isinstance(button, m.GotoButton):
+                        branches = [m.Branch(to=button.to)] if isinstance(button.to, str) else list(button.to)
+                        before = self._actions(button.do)
+                        for branch in branches:
+                            predicate = self._predicate(branch.when)
+                            transitions.append(
+                                {
+                                    "trigger": trigger,
+                                    "source": name,
+                                    "dest": branch.to,
+                                    "before": before,
+                                    "conditions": [_condition(predicate)],
+                                }
+                            )
+                    elif isinstance(button, m.ToggleButton):
+                        transitions.append(
+                            {
+                                "trigger": trigger,
+                                "source": name,
+                                "dest": None,
+                                "after": [self._action(m.ToggleAction(toggle=button.toggle))],
+                            }
+                        )
+                compiled.rows.append(compiled_row)
+            self._states[name] = compiled
+            states.append(
+                {"name": name, "on_enter": [self._entered(name, state), *self._actions(state.on_enter)]}
+            )
+        for link_name, link in self.flow.deep_links.items():
+            transitions.append(
+                {
+                    "trigger": f"link:{link_name}",
+                    "source": self.flow.start,
+                    "dest": link.to,
+                    "before": self._actions(link.do),
+                }
+            )
+        for reminder_name, reminder in self.flow.reminders.items():
+            for source in reminder.active_in:
+                transitions.append(
+                    {
+                        "trigger": f"reminder_confirmed:{reminder_name}",
+                        "source": source,
+                        "dest": reminder.confirmed,
+                    }
+                )
+                if reminder.after_last:
+                    transitions.append(
+                        {
+                            "trigger": f"reminder_last:{reminder_name}",
+                            "source": source,
+                            "dest": reminder.after_last,
+                        }
+                    )
+        # One machine per flow version, shared by every conversation; no model is ever added to it.
+        return Machine(
+            model=None,
+            states=states,
+            transitions=transitions,
+            initial=self.flow.start,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+        )
+
+    # -- stepping ---------------------------------------------------------------------------------
+
+    def _fire(self, conversation: Conversation, trigger: str) -> tuple[Conversation, tuple[Effect, ...]]:
+        stepper = _Stepper(conversation)
+        self._machine.events[trigger].trigger(stepper)
+        finished = self.flow.states[stepper.state].final
+        advanced = replace(
+            conversation,
+            state=stepper.state,
+            variables=stepper.variables,
+            checklist=frozenset(stepper.checklist),
+            step=conversation.step + 1,
+            finished=finished,
+        )
+        return advanced, tuple(stepper.effects)
+
+    def start(self, language: str, deep_link: str | None = None) -> StepResult:
+        """Starts a fresh conversation, optionally jumping where a deep link points."""
+        variables = {name: variable.default for name, variable in self.flow.variables.items()}
+        conversation = Conversation(self.flow.id, self.version, self.flow.start, language, 0, variables)
+        stepper = _Stepper(conversation)
+        event = _EnterEvent(stepper)
+        self._entered(self.flow.start, self.flow.states[self.flow.start])(event)
+        for action in self._actions(self.flow.states[self.flow.start].on_enter):
+            action(event)
+        effects: list[Effect] = [CancelReminders(None), *stepper.effects]
+        conversation = replace(
+            conversation, variables=stepper.variables, checklist=frozenset(stepper.checklist), step=1
+        )
+        if deep_link is not None and deep_link in self.flow.deep_links:
+            conversation, more = self._fire(conversation, f"link:{deep_link}")
+            effects += more
+        return StepResult(conversation, self.render(conversation), tuple(effects))
+
+    def adopt(self, conversation: Conversation) -> Conversation:
+        """Returns a stored conversation moved onto this flow version (restarted if its state is gone)."""
+        if conversation.flow_version == self.version:
+            return conversation
+        if conversation.state not in self.flow.states:
+            return self.start(conversation.language).conversation
+        known = {k: v for k, v in conversation.variables.items() if k in self.flow.variables}
+        return replace(
+            conversation,
+            flow_version=self.version,
+            variables=known,
+            checklist=frozenset(i for i in conversation.checklist if i in self.flow.checklist),
+            step=conversation.step + 1,
+        )
+
+    def press(self, conversation: Conversation, data: str) -> StepResult:
+        """Applies a button press given by its callback data; an old or foreign button changes nothing."""
+        version, step, state, identifier = ([*data.split("|", 3), "", "", ""])[:4]
+        if version != self.version:
+            return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
+        if conversation.finished:
+            return self._refuse(conversation, Outcome.FINISHED, "ui.finished_button")
+        current = self._states[conversation.state]
+        button = current.buttons.get(identifier)
+        if (
+            state != conversation.state
+            or step != str(conversation.step % 10**6)
+            or button is None
+            or not button.visible(conversation.variables)
+            or not isinstance(button.source, m.GotoButton | m.ToggleButton)
+        ):
+            return self._refuse(conversation, Outcome.STALE, "ui.stale_button")
+        advanced, effects = self._fire(conversation, f"press:{identifier}")
+        toast = None
+        if isinstance(button.source, m.GotoButton) and button.source.toast:
+            toast = self.text(conversation.language, button.source.toast, advanced.variables)
+        return StepResult(advanced, self.render(advanced), effects, Outcome.ADVANCED, toast)
+
+    def _refuse(self, conversation: Conversation, outcome: Outcome, key: str) -> StepResult:
+        return StepResult(
+            conversation, self.render(conversation), (), outcome, self.plain(conversation.language, key)
+        )
+
+    # -- reminders --------------------------------------------------------------------------------
+
+    def reminder_pending(self, conversation: Conversation, name: str) -> bool:
+        """Tells whether a reminder still concerns the conversation (it has not moved on or ended)."""
+        states = self._reminder_states.get(name)
+        return states is not None and not conversation.finished and conversation.state in states
+
+    def reminder_due(self, conversation: Conversation, name: str, sequence: int) -> StepResult | None:
+        """Returns the reminder to send (and the next one to schedule), or None when it no longer applies."""
+        if conversation.flow_version != self.version or not self.reminder_pending(conversation, name):
+            return None
+        reminder = self.flow.reminders[name]
+        if sequence >= reminder.count and reminder.after_last:
+            moved, effects = self._fire(conversation, f"reminder_last:{name}")
+            return StepResult(moved, self.render(moved), effects)
+        following: tuple[Effect, ...] = ()
+        if sequence < reminder.count:
+            following = (ScheduleReminder(name, reminder.every, sequence + 1),)
+        return StepResult(conversation, self.render_reminder(conversation, name, sequence), following)
+
+    def render_reminder(self, conversation: Conversation, name: str, sequence: int) -> Screen:
+        """Returns a reminder message with its answer buttons."""
+        reminder = self.flow.reminders[name]
+        language = conversation.language
+
+        def answer(choice: ReminderAnswer) -> ScreenButton:
+            data = f"{self.version}|r{sequence}|{name}|{choice.value}"
+            return ScreenButton(self.plain(language, _ANSWER_LABELS[choice]), data=data)
+
+        rows = (
+            (answer(ReminderAnswer.CONFIRMED),),
+            (
+                answer(ReminderAnswer.SNOOZE_HOUR),
+                answer(ReminderAnswer.SNOOZE_TOMORROW),
+                answer(ReminderAnswer.SNOOZE_3DAYS),
+            ),
+            (answer(ReminderAnswer.HELP), answer(ReminderAnswer.STOP)),
+        )
+        return Screen(self.text(language, reminder.text, conversation.variables), rows)
+
+    @staticmethod
+    def parse_reminder_answer(data: str) -> tuple[str, int, str, ReminderAnswer] | None:
+        """Returns (version, sequence, reminder, answer) for a reminder button's data, or None."""
+        parts = data.split("|")
+        if len(parts) != 4 or not parts[1].startswith("r") or not parts[1][1:].isdigit():
+            return None
+        try:
+            choice = ReminderAnswer(parts[3])
+        except ValueError:
+            return None
+        return parts[0], int(parts[1][1:]), parts[2], choice
+
+    def answer_reminder(self, conversation: Conversation, data: str) -> StepResult:
+        """Applies a reminder button: confirm, snooze, ask for help or stop."""
+        parsed = self.parse_reminder_answer(data)
+        if parsed is None or parsed[0] != self.version:
+            return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
+        _version, sequence, name, choice = parsed
+        if name not in self.flow.reminders:
+            return self._refuse(conversation, Outcome.STALE, "ui.stale_button")
+        if choice is ReminderAnswer.STOP:
+            return StepResult(
+                conversation,
+                self.render(conversation),
+                (CancelReminders(None),),
+                toast=self.plain(conversation.language, "ui.reminder.stopped"),
+            )
+        if not self.reminder_pending(conversation, name):
+            return self._refuse(conversation, Outcome.STALE, "ui.stale_button")
+        if choice is ReminderAnswer.CONFIRMED:
+            advanced, effects = self._fire(conversation, f"reminder_confirmed:{name}")
+            return StepResult(advanced, self.render(advanced), effects)
+        if choice is ReminderAnswer.HELP:
+            return StepResult(conversation, self.render_help(conversation, name, sequence))
+        delay = SNOOZE_CHOICES[choice]
+        return StepResult(
+            conversation,
+            self.render_reminder(conversation, name, sequence),
+            (ScheduleReminder(name, delay, sequence),),
+        )
+
+    def render_help(self, conversation: Conversation, name: str, sequence: int) -> Screen:
+        """Returns the reminder's help text, the provider's support links and the reminder's buttons."""
+        reminder = self.flow.reminders[name]
+        language = conversation.language
+        links = tuple((button,) for button in self._links(conversation, "provider.support"))
+        base = self.render_reminder(conversation, name, sequence)
+        return Screen(self.text(language, reminder.help, conversation.variables), links + base.rows)
+
+    # -- rendering --------------------------------------------------------------------------------
+
+    def plain(self, language: str, key: str, values: Mapping[str, str] | None = None) -> str:
+        """Returns a runtime text with ``values`` filled in (escaped for Telegram HTML)."""
+        raw = self._texts.get(language, key)
+        if not values:
+            return raw
+        return PLACEHOLDER.sub(lambda match: html.escape(values.get(match[1], match[0]), quote=False), raw)
+
+    def text(self, language: str, key: str, variables: Mapping[str, VariableValue]) -> str:
+        """Returns a flow text with its placeholders filled from the conversation's variables."""
+        raw = self._texts.get(language, key)
+        if "{" not in raw:
+            return raw
+        return PLACEHOLDER.sub(lambda match: self._placeholder(language, match[1], variables), raw)
+
+    def _placeholder(self, language: str, name: str, variables: Mapping[str, VariableValue]) -> str:
+        variable, _, attribute = name.partition(".")
+        value = variables.get(variable)
+        if not attribute:
+            return html.escape(value or "", quote=False)
+        row = self.flow.providers.get(value) if value is not None else None
+        if row is None:
+            return ""
+        found = getattr(row, attribute, None)
+        if attribute in m.PROVIDER_TEXT_FIELDS:
+            return self.text(language, found, variables) if found else ""
+        return html.escape(str(found or ""), quote=False)
+
+    def _links(self, conversation: Conversation, path: str) -> list[ScreenButton]:
+        variable, _, group = path.partition(".")
+        row = self.flow.providers.get(conversation.variables.get(variable) or "")
+        if row is None:
+            return []
+        links: list[m.Link] = getattr(row, group)
+        return [ScreenButton(self.plain(conversation.language, link.text), url=link.url) for link in links]
+
+    def render(self, conversation: Conversation) -> Screen:
+        """Returns the screen of the conversation's current state."""
+        state = self._states[conversation.state]
+        language = conversation.language
+        variables = conversation.variables
+        rows: list[tuple[ScreenButton, ...]] = []
+        for row in state.rows:
+            rendered: list[ScreenButton] = []
+            for button in row:
+                if not button.visible(variables):
+                    continue
+                source = button.source
+                if isinstance(source, m.LinksButton):
+                    rows.extend((link,) for link in self._links(conversation, source.links))
+                    continue
+                if isinstance(source, m.UrlButton):
+                    rendered.append(ScreenButton(self.plain(language, source.text), url=source.url))
+                    continue
+                data = button_data(self.version, conversation.step, state.name, button.id)
+                if isinstance(source, m.ToggleButton):
+                    mark = CHECKED if source.toggle in conversation.checklist else UNCHECKED
+                    label = f"{mark} {self.plain(language, self.flow.checklist[source.toggle])}"
+                else:
+                    label = self.plain(language, source.text)
+                rendered.append(ScreenButton(label, data=data))
+            if rendered:
+                rows.append(tuple(rendered))
+        return Screen(self.text(language, state.definition.text, variables), tuple(rows))
+
+
+class _EnterEvent:
+    """Stands in for transitions' EventData when the engine enters the start state itself."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: _Stepper) -> None:
+        self.model = model
+
+
+def _condition(predicate: _Predicate) -> Callable[[Any], bool]:
+    return lambda event: predicate(event.model.variables)
