@@ -1,0 +1,241 @@
+"""The ``esim-bot`` command: run the bot, validate flows, walk them in a console, draw them, count them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.flows import FlowValidationError, validate_paths
+from bot.flows.durations import parse_duration
+from bot.settings import MissingTokenError, Settings
+
+__all__ = ["main"]
+
+
+class _RedactToken(logging.Filter):
+    """Keeps the bot token out of every log line, whatever library writes it."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token and self.token in record.getMessage():
+            record.msg = record.getMessage().replace(self.token, "<token>")
+            record.args = ()
+        return True
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RedactToken(token))
+    # These log every request URL at INFO, and a Bot API URL contains the token.
+    for noisy in ("httpx", "httpcore", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _clock(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.clock import SystemClock
+    from bot.fileclock import FileClock
+
+    return FileClock(settings.clock_file) if settings.clock_file else SystemClock()
+
+
+def _limits():  # type: ignore[no-untyped-def]
+    from bot.telegram.app import TELEGRAM_LIMITS
+
+    return TELEGRAM_LIMITS
+
+
+def _print_problems(error: FlowValidationError) -> int:
+    print(error, file=sys.stderr)
+    print("The bot will not start until these are fixed.", file=sys.stderr)
+    return 2
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Runs the bot with long polling, or behind a webhook."""
+    from bot.telegram.app import run
+
+    try:
+        settings.token()
+    except MissingTokenError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    try:
+        run(
+            settings,
+            _clock(settings),
+            webhook_url=args.webhook_url,
+            listen=args.listen,
+            port=args.port,
+            secret_token=args.secret_token,
+        )
+    except FlowValidationError as exc:
+        return _print_problems(exc)
+    return 0
+
+
+def validate_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Validates flow files (or folders of them) and prints every problem."""
+    from bot.runtime.texts import UI_TEXTS
+
+    paths = [Path(p) for p in args.paths] or [settings.flows_dir]
+    problems = validate_paths(paths, settings.locales_dir, limits=_limits(), ui_texts=UI_TEXTS)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
+        return 1
+    print(f"ok: {', '.join(map(str, paths))}")
+    return 0
+
+
+def _bundle(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.telegram.app import load_default_flow
+
+    return load_default_flow(settings)
+
+
+def console_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Walks the flow in the terminal."""
+    from bot.console import Console
+    from bot.engine.engine import FlowEngine
+
+    try:
+        bundle = _bundle(settings)
+    except FlowValidationError as exc:
+        return _print_problems(exc)
+
+    def read() -> str | None:
+        try:
+            return input("> ")
+        except EOFError:
+            return None
+
+    language = args.lang if args.lang in bundle.texts.languages else "en"
+    return Console(FlowEngine(bundle), language, sys.stdout, read).run()
+
+
+def diagram_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Writes the flow as Mermaid, or as an image where Graphviz is installed."""
+    from bot.diagram import graphviz_available, mermaid, render_image
+
+    try:
+        bundle = _bundle(settings)
+    except FlowValidationError as exc:
+        return _print_problems(exc)
+    output = Path(args.output) if args.output else None
+    if output is not None and output.suffix in (".svg", ".png"):
+        if not graphviz_available():
+            print("Graphviz is not installed here (apt install graphviz; pip install graphviz).", file=sys.stderr)
+            print("Writing Mermaid instead: `esim-bot diagram -o flow.mmd`.", file=sys.stderr)
+            return 1
+        render_image(bundle, output, args.lang)
+        print(f"wrote {output}")
+        return 0
+    text = mermaid(bundle, args.lang)
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {output}")
+    return 0
+
+
+def schema_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Writes the JSON Schema of the flow format, for operators' editors."""
+    from bot.flows.schema import flow_schema_text
+
+    text = flow_schema_text()
+    if args.output == "-":
+        print(text, end="")
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _moment(text: str, now: datetime) -> datetime:
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def stats_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Prints the funnel: how many conversations reached each state, where people stop, how many confirmed."""
+    from bot.stats import funnel_report
+
+    now = datetime.now(UTC)
+    try:
+        since = _moment(args.since, now)
+        until = _moment(args.until, now) if args.until else now + timedelta(seconds=1)
+    except ValueError:
+        print("--since/--until take a duration like 30d or a date like 2026-11-01", file=sys.stderr)
+        return 2
+    try:
+        bundle = _bundle(settings)
+    except FlowValidationError as exc:
+        return _print_problems(exc)
+    report = asyncio.run(funnel_report(settings.database, bundle, since, until))
+    print(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if args.json else report.as_text())
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="esim-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the Telegram bot (long polling, or --webhook-url)")
+    run.add_argument("--webhook-url", help="public HTTPS URL Telegram should post updates to")
+    run.add_argument("--listen", default="0.0.0.0", help="address the webhook server listens on")
+    run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on")
+    run.add_argument("--secret-token", help="secret Telegram sends with every webhook call")
+    run.set_defaults(handler=run_command)
+
+    validate = commands.add_parser("validate", help="check flow files; exits non-zero on any problem")
+    validate.add_argument("paths", nargs="*", help="flow files or folders (default: the flows folder)")
+    validate.set_defaults(handler=validate_command)
+
+    console = commands.add_parser("console", help="walk the flow in this terminal, no Telegram needed")
+    console.add_argument("--lang", default="en", choices=["zh-Hans", "fr", "en"])
+    console.set_defaults(handler=console_command)
+
+    diagram = commands.add_parser("diagram", help="draw the flow (Mermaid; SVG/PNG with Graphviz)")
+    diagram.add_argument("-o", "--output", help="file to write: .mmd/.md for Mermaid, .svg/.png for images")
+    diagram.add_argument("--lang", default="en", choices=["zh-Hans", "fr", "en"])
+    diagram.set_defaults(handler=diagram_command)
+
+    schema = commands.add_parser("schema", help="write the flow format's JSON Schema")
+    schema.add_argument("-o", "--output", default="flows/flow.schema.json")
+    schema.set_defaults(handler=schema_command)
+
+    stats = commands.add_parser("stats", help="print the operators' funnel statistics")
+    stats.add_argument("--since", default="30d", help="a duration back from now (30d) or a date")
+    stats.add_argument("--until", help="a duration back from now or a date (default: now)")
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stats.set_defaults(handler=stats_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the esim-bot command."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    status: int = args.handler(args, settings)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

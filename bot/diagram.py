@@ -1,0 +1,78 @@
+"""Draws a flow: Mermaid text through transitions' diagram support, and SVG/PNG where Graphviz exists."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from transitions.extensions import GraphMachine
+
+from bot.flows import FlowBundle
+from bot.flows import model as m
+
+__all__ = ["graphviz_available", "mermaid", "render_image"]
+
+
+def _label(bundle: FlowBundle, language: str, key: str) -> str:
+    text = bundle.texts.get(language, key)
+    # Diagram labels must be one short line without markup or the diagram syntax's own characters.
+    plain = re.sub(r"<[^>]+>", "", text).splitlines()[0] if text.strip() else key
+    return re.sub(r"[:;\[\]{}\"#|<>]", " ", plain).strip()[:40] or key
+
+
+def _machine(bundle: FlowBundle, language: str, engine: str) -> Any:
+    flow = bundle.flow
+    states: list[dict[str, Any]] = [{"name": name, "final": state.final} for name, state in flow.states.items()]
+    transitions: list[dict[str, Any]] = []
+    for name, state in flow.states.items():
+        for row in state.buttons:
+            for button in row:
+                if not isinstance(button, m.GotoButton):
+                    continue
+                label = _label(bundle, language, button.text)
+                targets = [button.to] if isinstance(button.to, str) else [branch.to for branch in button.to]
+                for target in dict.fromkeys(targets):
+                    transitions.append({"trigger": label, "source": name, "dest": target})
+    for reminder_name, reminder in flow.reminders.items():
+        for source in reminder.active_in:
+            transitions.append({"trigger": f"{reminder_name} confirmed", "source": source, "dest": reminder.confirmed})
+            if reminder.after_last:
+                transitions.append(
+                    {"trigger": f"{reminder_name} x{reminder.count}", "source": source, "dest": reminder.after_last}
+                )
+
+    class Drawing:
+        """The one model a diagram needs."""
+
+    model = Drawing()
+    GraphMachine(
+        model=model,
+        states=states,
+        transitions=transitions,
+        initial=flow.start,
+        auto_transitions=False,
+        graph_engine=engine,
+        title=flow.title,
+        show_conditions=False,
+    )
+    return model
+
+
+def mermaid(bundle: FlowBundle, language: str = "en") -> str:
+    """Returns the flow as a Mermaid state diagram."""
+    graph = _machine(bundle, language, "mermaid").get_graph()
+    return str(graph.draw(None))
+
+
+def graphviz_available() -> bool:
+    """Tells whether Graphviz (the dot program and its Python package) can draw images here."""
+    return shutil.which("dot") is not None and importlib.util.find_spec("graphviz") is not None
+
+
+def render_image(bundle: FlowBundle, path: Path, language: str = "en") -> None:
+    """Writes the flow as an SVG or PNG image (by the file's suffix) with Graphviz."""
+    graph = _machine(bundle, language, "graphviz").get_graph()
+    graph.draw(str(path), format=path.suffix.lstrip(".") or "svg", prog="dot")

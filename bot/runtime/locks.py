@@ -1,0 +1,38 @@
+"""Per-chat locks: one conversation never sees two events at once, different chats never wait."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+__all__ = ["ChatLocks"]
+
+
+class ChatLocks:
+    """Hands out one FIFO lock per chat and drops it when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        """Holds the chat's lock for the duration of the block."""
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = self._locks[chat_id] = asyncio.Lock()
+        self._users[chat_id] = self._users.get(chat_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            remaining = self._users[chat_id] - 1
+            if remaining:
+                self._users[chat_id] = remaining
+            else:
+                del self._users[chat_id]
+                del self._locks[chat_id]
+
+    def __len__(self) -> int:
+        return len(self._locks)

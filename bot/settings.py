@@ -1,0 +1,63 @@
+"""Settings from the environment and an optional .env file, validated when they are built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["MissingTokenError", "Settings"]
+
+
+class MissingTokenError(Exception):
+    """No bot token was configured."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "TELEGRAM_BOT_TOKEN is not set.\n"
+            "  1. Open Telegram, talk to @BotFather, send /newbot and follow its questions.\n"
+            "  2. Put the token it gives you in a .env file here: TELEGRAM_BOT_TOKEN=123456:ABC...\n"
+            "     (or export it in your shell), then run `esim-bot run` again.\n"
+            "To try the flow without Telegram, run `esim-bot console`."
+        )
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field(default="https://api.telegram.org", validation_alias="TELEGRAM_API_URL")
+    database: Path = Field(default=Path("data/esim-bot.sqlite3"), validation_alias="BOT_DATABASE")
+    flows_dir: Path = Field(default=Path("flows"), validation_alias="BOT_FLOWS_DIR")
+    locales_dir: Path = Field(default=Path("locales"), validation_alias="BOT_LOCALES_DIR")
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), validation_alias="BOT_ADMIN_IDS"
+    )
+    idle_days: int = Field(default=180, ge=1, validation_alias="BOT_IDLE_DAYS")
+    max_messages_per_second: float = Field(default=30, ge=0, validation_alias="BOT_MAX_MESSAGES_PER_SECOND")
+    concurrent_updates: int = Field(default=64, ge=1, le=4096, validation_alias="BOT_CONCURRENT_UPDATES")
+    clock_file: Path | None = Field(default=None, validation_alias="BOT_CLOCK_FILE")
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(",", " ").split())
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    def token(self) -> str:
+        """Returns the bot token, or raises MissingTokenError with instructions."""
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value().strip():
+            raise MissingTokenError
+        return self.telegram_bot_token.get_secret_value().strip()

@@ -1,0 +1,211 @@
+"""Wires the bot: builds the python-telegram-bot Application, opens resources, registers every handler.
+
+This is the one module that knows both python-telegram-bot and the application core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from telegram import BotCommand, Update
+from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.clock import Clock
+from bot.engine.engine import FlowEngine
+from bot.flows import FlowBundle, Limits, load_flows
+from bot.reminders import Pacing, ReminderScheduler
+from bot.runtime.service import ChatService
+from bot.runtime.texts import COMMANDS, UI_TEXTS
+from bot.settings import Settings
+from bot.store import Reminder, SqliteStore
+from bot.telegram.delivery import Delivery
+from bot.telegram.handlers import ChatHandlers
+from bot.telegram.processor import PerChatUpdateProcessor
+from bot.telegram.request import AiohttpRequest
+
+__all__ = ["TELEGRAM_LIMITS", "BotRuntime", "build_application", "load_default_flow", "run"]
+
+logger = logging.getLogger(__name__)
+
+TELEGRAM_LIMITS = Limits(
+    callback_data_bytes=InlineKeyboardButtonLimit.MAX_CALLBACK_DATA,
+    text_characters=MessageLimit.MAX_TEXT_LENGTH,
+)
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+SWEEP_EVERY = timedelta(seconds=30)
+HOUSEKEEPING_EVERY = timedelta(hours=6)
+# Telegram's language codes are two letters; our locale names are IETF tags.
+TELEGRAM_LANGUAGE_CODES = {"zh-Hans": "zh", "fr": "fr", "en": "en"}
+
+
+def load_default_flow(settings: Settings) -> FlowBundle:
+    """Loads and validates the flows; raises FlowValidationError, so the bot refuses to start on a bad one."""
+    bundles = load_flows(settings.flows_dir, settings.locales_dir, limits=TELEGRAM_LIMITS, ui_texts=UI_TEXTS)
+    return bundles.get("cancel_esim") or next(iter(bundles.values()))
+
+
+@dataclass(slots=True)
+class BotRuntime:
+    """The resources the running bot owns: opened in post_init, closed in post_shutdown."""
+
+    settings: Settings
+    store: SqliteStore
+    service: ChatService
+    scheduler: ReminderScheduler | None = None
+    delivery: Delivery | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> Application:  # type: ignore[type-arg]
+    """Builds the Application with its request layer, rate limiter, update processor and handlers."""
+    store = SqliteStore(settings.database)
+    engine = FlowEngine(bundle)
+    service = ChatService(engine, store, clock)
+    runtime = BotRuntime(settings, store, service)
+
+    async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+        """Opens the store, re-sends what a crash left unsent, registers the menu and starts reminders."""
+        await store.open()
+        delivery = handlers.delivery
+
+        async def reminder_due(reminder: Reminder) -> None:
+            """Sends one due reminder."""
+            await delivery.deliver(await service.reminder_due(reminder))
+
+        pacing = Pacing(messages_per_second=min(settings.max_messages_per_second or 28.0, 28.0))
+        scheduler = ReminderScheduler(store, reminder_due, clock=clock, pacing=pacing)
+        runtime.scheduler = scheduler
+        service.on_reminder_scheduled = scheduler.notify
+        sent = await delivery.sweep()
+        if sent:
+            logger.info("sent %d messages left over from before the restart", sent)
+        await _register_commands(application, service)
+        await scheduler.start()
+        runtime.tasks.append(asyncio.create_task(_sweep_forever(delivery), name="outbox-sweep"))
+        runtime.tasks.append(asyncio.create_task(_housekeeping(runtime), name="housekeeping"))
+
+    async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
+        """Stops reminders and background tasks once the last update in hand is done."""
+        for task in runtime.tasks:
+            task.cancel()
+        for task in runtime.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if runtime.scheduler is not None:
+            await runtime.scheduler.stop()
+
+    async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+        """Closes the store."""
+        await store.close()
+
+    rate_limiter = AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=3)
+    application = (
+        ApplicationBuilder()
+        .token(settings.token())
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .request(AiohttpRequest(connection_pool_size=settings.concurrent_updates + 8))
+        .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=30.0))
+        .rate_limiter(rate_limiter)
+        .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    handlers = ChatHandlers(service, Delivery(application.bot, service))
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    # Order matters: commands first, then button presses, then anything else a person sends.
+    application.add_handler(CommandHandler(list(COMMANDS), handlers.command, filters=private))
+    application.add_handler(MessageHandler(groups & filters.COMMAND, handlers.group_message))
+    application.add_handler(CallbackQueryHandler(handlers.choice_button))
+    application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, handlers.stray_message))
+    application.add_error_handler(_log_error)
+    application.bot_data["runtime"] = runtime
+    return application
+
+
+async def _register_commands(application: Application, service: ChatService) -> None:  # type: ignore[type-arg]
+    for language, commands in service.command_menu().items():
+        menu = [BotCommand(command, description) for command, description in commands]
+        code = TELEGRAM_LANGUAGE_CODES.get(language, language.split("-")[0])
+        await application.bot.set_my_commands(menu, language_code=code)
+        if language == "en":
+            await application.bot.set_my_commands(menu)
+
+
+async def _sweep_forever(delivery: Delivery) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_EVERY.total_seconds())
+        try:
+            await delivery.sweep()
+        except Exception:
+            logger.exception("outbox sweep failed")
+
+
+async def _housekeeping(runtime: BotRuntime) -> None:
+    while True:
+        try:
+            purged, expired = await runtime.service.housekeeping(timedelta(days=runtime.settings.idle_days))
+            if purged:
+                logger.info("purged %d idle conversations", purged)
+        except Exception:
+            logger.exception("housekeeping failed")
+        await asyncio.sleep(HOUSEKEEPING_EVERY.total_seconds())
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Logs an error with the update it came from (ids only: never texts, never the token)."""
+    where = ""
+    if isinstance(update, Update):
+        chat = update.effective_chat
+        where = f" (update {update.update_id}, chat {chat.id if chat else '-'})"
+    logger.error("error while handling an update%s", where, exc_info=context.error)
+
+
+def run(
+    settings: Settings,
+    clock: Clock,
+    *,
+    webhook_url: str | None = None,
+    listen: str = "0.0.0.0",
+    port: int = 8443,
+    secret_token: str | None = None,
+) -> None:
+    """Runs the bot until SIGINT or SIGTERM, with long polling or behind a webhook."""
+    bundle = load_default_flow(settings)
+    application = build_application(settings, bundle, clock)
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    if webhook_url:
+        url_path = (
+            webhook_url.rstrip("/").rsplit("/", 1)[-1] if "/" in webhook_url.split("://", 1)[-1] else ""
+        )
+        application.run_webhook(
+            listen=listen,
+            port=port,
+            url_path=url_path,
+            webhook_url=webhook_url,
+            secret_token=secret_token,
+            allowed_updates=ALLOWED_UPDATES,
+            stop_signals=stop_signals,
+        )
+        return
+    application.run_polling(
+        allowed_updates=ALLOWED_UPDATES, stop_signals=stop_signals, timeout=timedelta(seconds=25)
+    )

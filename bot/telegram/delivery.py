@@ -1,0 +1,128 @@
+"""Delivers committed outbox messages through the Bot API, and handles Telegram's failure modes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.runtime.service import ChatService
+from bot.store import OutboxMessage
+
+__all__ = ["Delivery", "markup"]
+
+logger = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+NETWORK_ATTEMPTS = 3
+
+
+def markup(rows: Iterable[Iterable[list[str]]]) -> InlineKeyboardMarkup | None:
+    """Returns the inline keyboard for an outbox payload's rows, or None when there are no buttons."""
+    keyboard = [
+        [
+            InlineKeyboardButton(label, callback_data=value)
+            if kind == "d"
+            else InlineKeyboardButton(label, url=value)
+            for label, kind, value in row
+        ]
+        for row in rows
+    ]
+    return InlineKeyboardMarkup(keyboard) if keyboard else None
+
+
+def _is(exc: TelegramError, *phrases: str) -> bool:
+    text = exc.message.lower()
+    return any(phrase in text for phrase in phrases)
+
+
+class Delivery:
+    """Sends outbox messages once each; tracks the ones in flight so a sweep never sends them twice."""
+
+    def __init__(self, bot: Bot, service: ChatService) -> None:
+        self.bot = bot
+        self.service = service
+        self.in_flight: set[int] = set()
+
+    async def deliver(self, messages: Iterable[OutboxMessage]) -> None:
+        """Delivers messages in order (they belong to one chat, and their order matters)."""
+        for outgoing in messages:
+            if outgoing.id in self.in_flight:
+                continue
+            self.in_flight.add(outgoing.id)
+            try:
+                await self._deliver_one(outgoing)
+            finally:
+                self.in_flight.discard(outgoing.id)
+
+    async def sweep(self, limit: int = 500) -> int:
+        """Sends what was committed but never sent (after a crash or a network failure); returns how many."""
+        pending = [m for m in await self.service.pending(limit) if m.id not in self.in_flight]
+        by_chat: dict[int, list[OutboxMessage]] = {}
+        for outgoing in pending:
+            by_chat.setdefault(outgoing.chat_id, []).append(outgoing)
+        await asyncio.gather(*(self.deliver(chat_messages) for chat_messages in by_chat.values()))
+        return len(pending)
+
+    async def _deliver_one(self, outgoing: OutboxMessage) -> None:
+        payload = outgoing.payload
+        for attempt in range(1, NETWORK_ATTEMPTS + 1):
+            try:
+                sent = await self._send(payload)
+            except Forbidden:
+                logger.info("chat %s blocked the bot; its reminders stop", outgoing.chat_id)
+                await self.service.blocked(outgoing.chat_id)
+                await self.service.undeliverable(outgoing)
+                return
+            except RetryAfter:
+                # The rate limiter already waited and retried; the sweep will try again later.
+                logger.warning("flood limit still hit for chat %s; message kept for later", outgoing.chat_id)
+                return
+            except BadRequest as exc:
+                if _is(exc, "message is not modified"):
+                    await self.service.delivered(outgoing, None)
+                    return
+                if "edit" in payload and _is(exc, "message to edit not found", "message can't be edited"):
+                    # The screen was deleted or is too old to edit: show it as a new message instead.
+                    fresh = {k: v for k, v in payload.items() if k != "edit"}
+                    outgoing = OutboxMessage(outgoing.id, outgoing.chat_id, fresh)
+                    payload = fresh
+                    continue
+                logger.error("Telegram refused a message to chat %s: %s", outgoing.chat_id, exc.message)
+                await self.service.undeliverable(outgoing)
+                return
+            except NetworkError as exc:
+                if attempt == NETWORK_ATTEMPTS:
+                    logger.warning(
+                        "network error for chat %s, message kept for later: %s", outgoing.chat_id, exc
+                    )
+                    return
+                await asyncio.sleep(0.2 * 2**attempt)
+                continue
+            message_id = sent.message_id if isinstance(sent, Message) else None
+            await self.service.delivered(outgoing, message_id)
+            return
+
+    async def _send(self, payload: Mapping[str, Any]) -> Message | bool:
+        keyboard = markup(payload.get("rows", ()))
+        if "edit" in payload:
+            return await self.bot.edit_message_text(
+                text=payload["text"],
+                chat_id=payload["chat_id"],
+                message_id=payload["edit"],
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                link_preview_options=NO_PREVIEW,
+            )
+        return await self.bot.send_message(
+            chat_id=payload["chat_id"],
+            text=payload["text"],
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard,
+            link_preview_options=NO_PREVIEW,
+        )

@@ -1,0 +1,101 @@
+"""Telegram callbacks: read the update, call the chat service, deliver what it returns."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import CallbackQuery, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import ContextTypes
+
+from bot.runtime.service import ChatService, Incoming, Kind
+from bot.telegram.delivery import NO_PREVIEW, Delivery
+
+__all__ = ["ChatHandlers"]
+
+logger = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def _incoming(update: Update, kind: Kind, **fields: Any) -> Incoming | None:
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    user = update.effective_user
+    return Incoming(
+        chat_id=chat.id,
+        kind=kind,
+        update_id=update.update_id,
+        language_code=user.language_code if user else None,
+        **fields,
+    )
+
+
+class ChatHandlers:
+    """Every callback the bot registers, bound to one chat service and one delivery."""
+
+    def __init__(self, service: ChatService, delivery: Delivery) -> None:
+        self.service = service
+        self.delivery = delivery
+
+    async def _run(self, incoming: Incoming | None) -> None:
+        if incoming is None:
+            return
+        reply = await self.service.handle(incoming)
+        await self.delivery.deliver(reply.messages)
+
+    async def command(self, update: Update, context: Context) -> None:
+        """Handles any menu command in a private chat: /start, /help, /restart, /language, /timezone..."""
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        name = message.text.split(maxsplit=1)[0].lstrip("/").split("@", 1)[0].lower()
+        argument = " ".join(context.args or ())
+        await self._run(_incoming(update, Kind.COMMAND, command=name, argument=argument))
+
+    async def choice_button(self, update: Update, context: Context) -> None:
+        """Applies an inline-button press, answers it at once and edits the screen in place."""
+        query = update.callback_query
+        if query is None:
+            return
+        message = query.message
+        incoming = _incoming(
+            update, Kind.BUTTON, data=query.data or "", message_id=message.message_id if message else None
+        )
+        if incoming is None:
+            await _answer(query, None)
+            return
+        reply = await self.service.handle(incoming)
+        await asyncio.gather(_answer(query, reply.toast), self.delivery.deliver(reply.messages))
+
+    async def stray_message(self, update: Update, context: Context) -> None:
+        """Answers text, stickers or photos sent where buttons are expected, and shows the screen again."""
+        await self._run(_incoming(update, Kind.OTHER))
+
+    async def group_message(self, update: Update, context: Context) -> None:
+        """Answers a command in a group with a link to a private chat; no flow state is kept for groups."""
+        chat = update.effective_chat
+        user = update.effective_user
+        if chat is None:
+            return
+        link = f"https://t.me/{context.bot.username}?start=group"
+        text = self.service.group_text(user.language_code if user else None, link)
+        try:
+            await context.bot.send_message(
+                chat.id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+            )
+        except Forbidden:
+            logger.info("removed from group %s", chat.id)
+
+
+async def _answer(query: CallbackQuery, toast: str | None) -> None:
+    try:
+        await query.answer(text=toast)
+    except BadRequest as exc:
+        # A press handled after Telegram's 15-second window can no longer be answered; nothing is lost.
+        if "query is too old" not in exc.message.lower() and "query id is invalid" not in exc.message.lower():
+            raise
