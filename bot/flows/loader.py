@@ -386,10 +386,13 @@ class _Checker:
         for key, location in self.text_refs:
             missing = [f.language for f in self.locales if key not in f.texts]
             if missing:
-                everywhere = set().union(*(f.texts for f in self.locales))
+                # A key missing everywhere is most likely misspelt; one missing in a single language is not.
+                hint = ""
+                if len(missing) == len(self.locales):
+                    hint = did_you_mean(key, set().union(*(f.texts for f in self.locales)))
                 self.report(
                     location,
-                    f"text key '{key}' is missing in {', '.join(missing)}{did_you_mean(key, everywhere)}",
+                    f"text key '{key}' is missing in {', '.join(missing)}{hint}",
                 )
             referenced[key] = None
         for ui in self.ui_texts:

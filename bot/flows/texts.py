@@ -49,9 +49,8 @@ class _TagChecker(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _ALLOWED_TAGS:
             self.errors.append(f"tag <{tag}> is not allowed by Telegram (use b, i, u, s, code, pre, a)")
-            return
         for name, _value in attrs:
-            if name not in _ALLOWED_TAGS[tag]:
+            if name not in _ALLOWED_TAGS.get(tag, set()):
                 self.errors.append(f"attribute '{name}' is not allowed on <{tag}>")
         self.open.append(tag)
 

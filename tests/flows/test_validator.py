@@ -1,0 +1,102 @@
+"""The validator reads like a compiler: every broken case reports the right file, line, column and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.flows import FlowValidationError, Limits, load_bundle, load_flows, validate_paths
+from bot.flows.schema import flow_schema_text
+from bot.runtime.texts import UI_TEXTS
+
+CASES = Path(__file__).parent / "cases"
+BROKEN = sorted(p.name for p in CASES.iterdir() if p.is_dir() and p.name != "valid")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def problems_of(case: Path) -> list[str]:
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(case / "flow.yaml", case / "locales")
+    return [str(p).replace(f"{case}/", "") for p in caught.value.problems]
+
+
+def test_the_corpus_covers_every_error_kind() -> None:
+    assert set(BROKEN) >= {
+        "yaml_syntax",
+        "schema_missing_field",
+        "schema_unknown_field",
+        "unknown_target",
+        "duplicate_id",
+        "unreachable_state",
+        "dead_end",
+        "unknown_action",
+        "bad_duration",
+        "missing_text_key",
+        "missing_in_one_language",
+        "placeholders_differ",
+        "unknown_placeholder",
+        "callback_data_too_long",
+        "text_too_long",
+        "bad_html",
+    }
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_broken_flow_reports_line_column_and_reason(name: str) -> None:
+    case = CASES / name
+    expected = (case / "expected.txt").read_text(encoding="utf-8").splitlines()
+    assert problems_of(case) == expected
+
+
+def test_misspelt_target_suggests_the_closest_state() -> None:
+    assert problems_of(CASES / "unknown_target") == ["flow.yaml:51:36: unknown target 'dnoe' (did you mean 'done'?)"]
+
+
+def test_the_valid_case_loads() -> None:
+    bundle = load_bundle(CASES / "valid" / "flow.yaml", CASES / "valid" / "locales")
+    assert bundle.flow.id == "mini"
+    assert len(bundle.version) == 8
+
+
+def test_all_problems_of_a_file_are_reported_at_once(tmp_path: Path) -> None:
+    source = (CASES / "valid" / "flow.yaml").read_text(encoding="utf-8")
+    broken = source.replace("to: done, id: got", "to: dnoe, id: got").replace(
+        "{text: support.done, to: done}", "{text: support.done, to: thnks}"
+    )
+    (tmp_path / "flow.yaml").write_text(broken, encoding="utf-8")
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(tmp_path / "flow.yaml", CASES / "valid" / "locales")
+    messages = [p.message for p in caught.value.problems]
+    assert "unknown target 'dnoe' (did you mean 'done'?)" in messages
+    assert "unknown target 'thnks' (did you mean 'thanks'?)" in messages
+    assert str(caught.value).endswith("problems found")
+
+
+def test_a_runtime_text_missing_from_a_locale_is_reported() -> None:
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(CASES / "valid" / "flow.yaml", CASES / "valid" / "locales", ui_texts=UI_TEXTS[:1])
+    assert any("ui.language.name" in p.message and "the bot itself needs it" in p.message for p in caught.value.problems)
+
+
+def test_a_smaller_messenger_limit_is_enforced() -> None:
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(CASES / "valid" / "flow.yaml", CASES / "valid" / "locales", limits=Limits(text_characters=20))
+    assert any("over Telegram's 20" in p.message for p in caught.value.problems)
+
+
+def test_every_shipped_flow_validates() -> None:
+    bundles = load_flows(ROOT / "flows", ROOT / "locales", ui_texts=UI_TEXTS)
+    assert "cancel_esim" in bundles
+
+
+def test_validate_paths_collects_problems_of_several_files() -> None:
+    problems = validate_paths(
+        [CASES / "unknown_target" / "flow.yaml", CASES / "dead_end" / "flow.yaml"], CASES / "valid" / "locales"
+    )
+    assert {p.path.parent.name for p in problems} == {"unknown_target", "dead_end"}
+
+
+def test_the_shipped_json_schema_is_generated_from_the_model() -> None:
+    shipped = (ROOT / "flows" / "flow.schema.json").read_text(encoding="utf-8")
+    assert shipped == flow_schema_text(), "run `esim-bot schema` to regenerate flows/flow.schema.json"
