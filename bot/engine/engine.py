@@ -148,7 +148,7 @@ class FlowEngine:
         self._texts = bundle.texts
         self._states: dict[str, _CompiledState] = {}
         self._reminder_states = {name: frozenset(r.active_in) for name, r in self.flow.reminders.items()}
-        self._machine = self._compile()
+        self.machine = self._compile()
 
     # -- compiling the flow into one machine ------------------------------------------------------
 
@@ -302,7 +302,7 @@ class FlowEngine:
 
     def _fire(self, conversation: Conversation, trigger: str) -> tuple[Conversation, tuple[Effect, ...]]:
         stepper = _Stepper(conversation)
-        self._machine.events[trigger].trigger(stepper)
+        self.machine.events[trigger].trigger(stepper)
         finished = self.flow.states[stepper.state].final
         advanced = replace(
             conversation,

@@ -1,0 +1,1 @@
+"""The Telegram side of the bot: python-telegram-bot wiring and its HTTP layer."""

@@ -1,0 +1,49 @@
+"""Fixtures of the storage contract suite: every backend runs every test.
+
+A backend is a factory of unopened stores that all reach the same database, so a test can close its
+store and open another one, as the bot does across a restart. A PostgreSQL backend adds an entry to
+``BACKENDS`` (skipping itself when no database is configured) and must then pass the whole suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.store import SqliteStore, Store
+
+StoreFactory = Callable[[], Store]
+
+
+def _sqlite(tmp_path: Path) -> StoreFactory:
+    path = tmp_path / "bot.sqlite3"
+    return lambda: SqliteStore(path)
+
+
+BACKENDS: dict[str, Callable[[Path], StoreFactory]] = {"sqlite": _sqlite}
+
+START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    """Returns a factory of stores on one fresh database of the backend under test."""
+    backend: Callable[[Path], StoreFactory] = BACKENDS[request.param]
+    return backend(tmp_path)
+
+
+@pytest.fixture
+async def store(new_store: StoreFactory) -> AsyncIterator[Store]:
+    """Returns an open store on a fresh database."""
+    async with new_store() as opened:
+        yield opened
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Returns a fake clock at a fixed moment."""
+    return FakeClock(START)
