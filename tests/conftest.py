@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,9 @@ import pytest
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, load_bundle
 from bot.runtime.texts import UI_TEXTS
+
+# python-telegram-bot 22 warns on every RetryAfter unless told to use timedeltas; tests treat warnings as errors.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = Path(__file__).parent / "flows" / "cases" / "valid"

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -38,7 +39,7 @@ from bot.telegram.handlers import ChatHandlers
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.request import AiohttpRequest
 
-__all__ = ["TELEGRAM_LIMITS", "BotRuntime", "build_application", "load_default_flow", "run"]
+__all__ = ["TELEGRAM_LIMITS", "BotRuntime", "build_application", "load_default_flow", "polling", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,27 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
         chat = update.effective_chat
         where = f" (update {update.update_id}, chat {chat.id if chat else '-'})"
     logger.error("error while handling an update%s", where, exc_info=context.error)
+
+
+@contextlib.asynccontextmanager
+async def polling(application: Application) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """Runs the application with long polling for the duration of the block: run_polling without signals."""
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    assert application.updater is not None
+    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0, timeout=1)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
 
 
 def run(

@@ -1,0 +1,65 @@
+"""The real python-telegram-bot Application against the fake Bot API on 127.0.0.1, with a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.settings import Settings
+from bot.telegram.app import build_application, load_default_flow, polling
+from bot.testing.fake_bot_api import ChatMessage, FakeBotApi, FakeUser
+
+ROOT = Path(__file__).resolve().parents[2]
+# 12:00 in Nouméa: outside quiet hours, so reminders are not shifted unless a test wants them to be.
+NOON_IN_NOUMEA = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """A fake Bot API on loopback."""
+    async with FakeBotApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The bot's clock, moved only by the test."""
+    return FakeClock(NOON_IN_NOUMEA)
+
+
+@pytest.fixture
+def settings(api: FakeBotApi, tmp_path: Path) -> Settings:
+    """Settings as an operator would give them, pointing at the fake API and a fresh database."""
+    return Settings(
+        _env_file=None,
+        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_API_URL=api.base_url,
+        BOT_DATABASE=tmp_path / "bot.sqlite3",
+        BOT_FLOWS_DIR=ROOT / "flows",
+        BOT_LOCALES_DIR=ROOT / "locales",
+    )
+
+
+@pytest.fixture
+async def running_bot(settings: Settings, clock: FakeClock) -> AsyncIterator[None]:
+    """The whole bot, long polling the fake API."""
+    application = build_application(settings, load_default_flow(settings), clock)
+    async with polling(application):
+        yield
+
+
+async def tap(user: FakeUser, label: str) -> ChatMessage:
+    """Presses a button and returns the screen the bot shows next."""
+    await user.click(label)
+    await user.wait_for_answer()
+    return await user.wait_for_reply()
+
+
+async def say(user: FakeUser, text: str) -> ChatMessage:
+    """Sends a message and returns the bot's first reply."""
+    await user.send(text)
+    return await user.wait_for_reply()
