@@ -86,15 +86,24 @@ class ObservedStore:
         self.store = store
         self.limits: list[int] = []
         self.batch_sizes: list[int] = []
+        self._looked_up = asyncio.Event()
         original = store.due_reminders
 
         async def due_reminders(now: datetime, limit: int) -> list[Reminder]:
             batch = await original(now, limit)
             self.limits.append(limit)
             self.batch_sizes.append(len(batch))
+            self._looked_up.set()
             return batch
 
         store.due_reminders = due_reminders  # type: ignore[method-assign]
+
+    async def wait_for_lookups(self, count: int) -> None:
+        """Waits until the scheduler has read due reminders ``count`` times."""
+        async with asyncio.timeout(PATIENCE):
+            while len(self.limits) < count:
+                self._looked_up.clear()
+                await self._looked_up.wait()
 
 
 @pytest.fixture
@@ -286,18 +295,14 @@ async def test_a_slow_callback_never_gets_the_same_reminder_twice(
 
     lookups = len(observed.limits)
     scheduler.notify(clock.now())
-    async with asyncio.timeout(PATIENCE):
-        while len(observed.limits) == lookups:
-            await asyncio.sleep(0)
+    await observed.wait_for_lookups(lookups + 1)
     await clock.wait_for_sleepers(lambda sleepers: sleepers == [None])
     assert len(recipient.fired) == 1
 
     lookups = len(observed.limits)
     recipient.release.set()
     await recipient.wait_until_finished(1)
-    async with asyncio.timeout(PATIENCE):
-        while len(observed.limits) == lookups:
-            await asyncio.sleep(0)
+    await observed.wait_for_lookups(lookups + 1)
     await clock.wait_for_sleepers(lambda sleepers: sleepers == [None])
     assert len(recipient.fired) == 1
     assert await store.next_due_at() is None

@@ -349,6 +349,26 @@ async def test_cancelling_all_reminders_of_a_chat(store: Store) -> None:
     assert await due_names(store, later(days=1)) == [(OTHER_CHAT, "a")]
 
 
+async def test_a_chat_sees_its_own_pending_reminders_soonest_first(store: Store) -> None:
+    await store.commit(
+        Commit(
+            chat_id=CHAT,
+            settings=UserSettings(chat_id=CHAT, language="en", reminders_stopped=True),
+            schedule=[NewReminder("later", later(days=3), 1), NewReminder("sooner", later(hours=2), 2)],
+        ),
+        START,
+    )
+    await store.commit(Commit(chat_id=OTHER_CHAT, schedule=[NewReminder("x", later(hours=1), 1)]), START)
+
+    pending = await store.reminders_of(CHAT)
+
+    assert [(reminder.name, reminder.due_at, reminder.sequence) for reminder in pending] == [
+        ("sooner", later(hours=2), 2),
+        ("later", later(days=3), 1),
+    ]
+    assert await store.reminders_of(3003) == []
+
+
 async def test_consuming_a_reminder_removes_it_with_the_rest_of_the_commit(store: Store) -> None:
     await store.commit(Commit(chat_id=CHAT, schedule=[NewReminder("nudge", later(hours=1), 1)]), START)
     [due] = await store.due_reminders(later(hours=1), 10)

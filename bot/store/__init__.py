@@ -1,0 +1,34 @@
+"""Durable state: chats, conversations, reminders, processed updates, the outbox and funnel events."""
+
+from bot.store.base import (
+    ChatRecord,
+    Commit,
+    FlowEvent,
+    FunnelStats,
+    NewReminder,
+    OutboxMessage,
+    Reminder,
+    StateCount,
+    Store,
+    UserSettings,
+)
+from bot.store.errors import DuplicateUpdate, ReminderGone, SchemaError, StoreError
+from bot.store.sqlite import SqliteStore
+
+__all__ = [
+    "ChatRecord",
+    "Commit",
+    "DuplicateUpdate",
+    "FlowEvent",
+    "FunnelStats",
+    "NewReminder",
+    "OutboxMessage",
+    "Reminder",
+    "ReminderGone",
+    "SchemaError",
+    "SqliteStore",
+    "StateCount",
+    "Store",
+    "StoreError",
+    "UserSettings",
+]

@@ -1,0 +1,259 @@
+"""The store's backend-neutral interface: the single source of truth for every chat.
+
+One :class:`Commit` is applied in one transaction: settings, conversation, screen message, reminders
+cancelled and scheduled, messages to send and funnel events, together with the update id that caused
+them, so a crash at any instant leaves either all of it or none of it.
+
+:class:`bot.store.sqlite.SqliteStore` implements :class:`Store` today. A PostgreSQL backend implements
+the same ABC and passes the same contract suite, ``tests/store``, by adding itself to the ``store``
+fixture's parameters there.
+
+All datetimes are timezone-aware; the store returns them in UTC. Texts that users typed are never
+stored: nothing in this interface carries them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from types import MappingProxyType, TracebackType
+from typing import Self
+
+from bot.engine.conversation import Conversation
+from bot.localtime import DEFAULT_TIMEZONE
+
+__all__ = [
+    "ChatRecord",
+    "Commit",
+    "FlowEvent",
+    "FunnelStats",
+    "NewReminder",
+    "OutboxMessage",
+    "Reminder",
+    "StateCount",
+    "Store",
+    "UserSettings",
+    "frozen_payload",
+    "require_aware",
+]
+
+
+def require_aware(moment: datetime, what: str) -> None:
+    """Raises ValueError when ``moment`` has no time zone: naive datetimes are bugs here."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got {moment!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class UserSettings:
+    """What a chat chose: language, time zone, quiet hours, and whether reminders may be sent."""
+
+    chat_id: int
+    language: str | None
+    timezone: str = DEFAULT_TIMEZONE
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    reminders_stopped: bool = False
+    blocked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRecord:
+    """Everything stored about one chat, as loaded before handling its update.
+
+    ``screen_message_id`` is the Telegram message currently showing the conversation's screen.
+    """
+
+    settings: UserSettings
+    conversation: Conversation | None
+    screen_message_id: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewReminder:
+    """A reminder to schedule; it replaces any pending reminder of the same name in the chat."""
+
+    name: str
+    due_at: datetime
+    sequence: int
+
+    def __post_init__(self) -> None:
+        require_aware(self.due_at, "NewReminder.due_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A pending reminder; ``attempts`` counts failed sends."""
+
+    id: int
+    chat_id: int
+    name: str
+    due_at: datetime
+    sequence: int
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message committed but not yet sent; the payload is opaque to the store."""
+
+    id: int
+    chat_id: int
+    payload: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowEvent:
+    """A conversation entered ``state``: one row of the operators' funnel."""
+
+    chat_id: int
+    flow_id: str
+    flow_version: str
+    state: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.at, "FlowEvent.at")
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """Everything one update (or one fired reminder) changes about a chat, applied atomically.
+
+    Inside the transaction: the update id is recorded (a repeat raises DuplicateUpdate), the consumed
+    reminder is deleted (a missing one raises ReminderGone), then reminders are cancelled, then scheduled,
+    so cancelling and scheduling the same name reschedules it. ``cancel_reminders=None`` cancels all of
+    the chat's reminders; the empty set cancels none. ``delete_conversation`` also forgets the screen message.
+    """
+
+    chat_id: int
+    update_id: int | None = None
+    settings: UserSettings | None = None
+    conversation: Conversation | None = None
+    delete_conversation: bool = False
+    screen_message_id: int | None = None
+    cancel_reminders: frozenset[str] | None = frozenset()
+    schedule: Sequence[NewReminder] = ()
+    outbox: Sequence[Mapping[str, object]] = ()
+    events: Sequence[FlowEvent] = ()
+    consumed_reminder_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.settings is not None and self.settings.chat_id != self.chat_id:
+            raise ValueError(f"settings of chat {self.settings.chat_id} committed for chat {self.chat_id}")
+        if self.conversation is not None and self.delete_conversation:
+            raise ValueError("a commit cannot both save and delete the conversation")
+        strangers = {event.chat_id for event in self.events} - {self.chat_id}
+        if strangers:
+            raise ValueError(f"events of chats {sorted(strangers)} committed for chat {self.chat_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class StateCount:
+    """How many conversations entered a state, and how many of them stopped there."""
+
+    state: str
+    reached: int
+    dropped_off: int
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelStats:
+    """One flow's funnel over ``[since, until)``, counted in distinct chats, busiest state first."""
+
+    flow_id: str
+    since: datetime
+    until: datetime
+    started: int
+    confirmed: int
+    states: tuple[StateCount, ...] = field(default=())
+
+
+def frozen_payload(payload: Mapping[str, object]) -> Mapping[str, object]:
+    """Returns a read-only copy of an outbox payload."""
+    return MappingProxyType(dict(payload))
+
+
+class Store(ABC):
+    """Durable chats, reminders, processed updates, outbox and funnel events."""
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connects, and upgrades the schema to the current version."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Closes the connection; closing twice is harmless."""
+
+    @abstractmethod
+    async def load_chat(self, chat_id: int) -> ChatRecord | None:
+        """Returns everything stored about a chat, or None for a chat never seen (or forgotten)."""
+
+    @abstractmethod
+    async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
+        """Applies ``commit`` in one transaction and returns its outbox messages, ready to send."""
+
+    @abstractmethod
+    async def mark_sent(self, ids: Collection[int]) -> None:
+        """Removes sent messages from the outbox."""
+
+    @abstractmethod
+    async def pending_outbox(self, limit: int) -> list[OutboxMessage]:
+        """Returns up to ``limit`` committed but unsent messages, oldest first."""
+
+    @abstractmethod
+    async def next_due_at(self) -> datetime | None:
+        """Returns when the earliest reminder falls due, ignoring chats that stopped or blocked reminders."""
+
+    @abstractmethod
+    async def due_reminders(self, now: datetime, limit: int) -> list[Reminder]:
+        """Returns up to ``limit`` reminders due at ``now``, oldest due first, with the same filter."""
+
+    @abstractmethod
+    async def reminders_of(self, chat_id: int) -> list[Reminder]:
+        """Returns the chat's pending reminders, soonest first, whether or not they may be sent."""
+
+    @abstractmethod
+    async def postpone_reminder(self, reminder_id: int, due_at: datetime) -> bool:
+        """Moves a reminder whose sending failed to ``due_at`` and counts the attempt; False if it is gone."""
+
+    @abstractmethod
+    async def set_blocked(self, chat_id: int, blocked: bool) -> None:
+        """Records that the user blocked (or unblocked) the bot; blocking drops reminders and unsent messages."""
+
+    @abstractmethod
+    async def forget(self, chat_id: int) -> None:
+        """Deletes every row about the chat at once: settings, conversation, reminders, outbox, events."""
+
+    @abstractmethod
+    async def purge_idle(self, before: datetime) -> int:
+        """Deletes chats not updated since ``before``, with their reminders and outbox; returns how many."""
+
+    @abstractmethod
+    async def expire_updates(self, before: datetime) -> int:
+        """Forgets update ids processed before ``before``; returns how many."""
+
+    @abstractmethod
+    async def funnel(
+        self, flow_id: str, since: datetime, until: datetime, confirmed_states: Collection[str]
+    ) -> FunnelStats:
+        """Counts, from the events in ``[since, until)``, how far conversations of a flow got."""
+
+    @abstractmethod
+    async def count_conversations(self) -> int:
+        """Returns how many chats have a conversation stored."""

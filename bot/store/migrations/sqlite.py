@@ -1,0 +1,82 @@
+"""The SQLite schema's history; ``PRAGMA user_version`` holds the last version applied.
+
+Moments are integer microseconds since the Unix epoch, in UTC. Conversations are JSON.
+
+Every index costs each commit a page write (about 20 us here), so only lookups made while serving
+users are indexed. Periodic work (purging idle chats, expiring update ids, the operators' statistics)
+scans instead; the outbox is nearly empty at all times, so deleting a chat's messages scans it too.
+"""
+
+from __future__ import annotations
+
+from bot.store.migrations import Migration
+
+__all__ = ["SQLITE_MIGRATIONS"]
+
+_INITIAL = Migration(
+    version=1,
+    description="chats, reminders, processed updates, outbox and flow events",
+    statements=(
+        """
+        CREATE TABLE chats (
+            chat_id INTEGER PRIMARY KEY,
+            language TEXT,
+            timezone TEXT NOT NULL DEFAULT 'Pacific/Noumea',
+            reminders_stopped INTEGER NOT NULL DEFAULT 0,
+            blocked INTEGER NOT NULL DEFAULT 0,
+            conversation TEXT,
+            screen_message_id INTEGER,
+            updated_at INTEGER NOT NULL
+        )
+        """,
+        # AUTOINCREMENT: an id is never reused, so a stale id can never consume a newer reminder.
+        """
+        CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            due_at INTEGER NOT NULL,
+            sequence INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (chat_id, name)
+        )
+        """,
+        "CREATE INDEX reminders_by_due_at ON reminders (due_at, id)",
+        """
+        CREATE TABLE processed_updates (
+            update_id INTEGER PRIMARY KEY,
+            processed_at INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE,
+            payload TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE flow_events (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            flow_id TEXT NOT NULL,
+            flow_version TEXT NOT NULL,
+            state TEXT NOT NULL,
+            at INTEGER NOT NULL
+        )
+        """,
+    ),
+)
+
+_QUIET_HOURS = Migration(
+    version=2,
+    description="per-chat quiet hours; an index to forget a chat's funnel events at once",
+    statements=(
+        "ALTER TABLE chats ADD COLUMN quiet_start TEXT NOT NULL DEFAULT '21:00:00'",
+        "ALTER TABLE chats ADD COLUMN quiet_end TEXT NOT NULL DEFAULT '08:00:00'",
+        "CREATE INDEX flow_events_by_chat ON flow_events (chat_id)",
+    ),
+)
+
+SQLITE_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _QUIET_HOURS)

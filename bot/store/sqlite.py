@@ -1,0 +1,416 @@
+"""The SQLite store, on aiosqlite: WAL, one connection, every operation one trip to the database thread."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import UTC, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import TypeVar
+
+import aiosqlite
+
+from bot.engine.conversation import Conversation
+from bot.store.base import (
+    ChatRecord,
+    Commit,
+    FunnelStats,
+    OutboxMessage,
+    Reminder,
+    StateCount,
+    Store,
+    UserSettings,
+    frozen_payload,
+    require_aware,
+)
+from bot.store.errors import DuplicateUpdate, ReminderGone, SchemaError, StoreError
+from bot.store.migrations import Migration
+from bot.store.migrations.sqlite import SQLITE_MIGRATIONS
+
+__all__ = ["SqliteStore", "migrate"]
+
+_T = TypeVar("_T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+Work = Callable[[sqlite3.Connection], _T]
+
+
+def _micros(moment: datetime) -> int:
+    require_aware(moment, "a stored moment")
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _moment(micros: int) -> datetime:
+    return _EPOCH + micros * _MICROSECOND
+
+
+def _json(value: Mapping[str, object]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class SqliteStore(Store):
+    """Stores everything in one SQLite file.
+
+    Each operation runs as one function on aiosqlite's database thread, so a commit is a single
+    thread hop and two commits can never interleave on the shared connection.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout: timedelta = timedelta(seconds=5)) -> None:
+        self._path = path
+        self._busy_timeout = busy_timeout
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        """Connects, tunes the connection and brings the schema to the current version."""
+        if self._db is not None:
+            return
+        # isolation_level=None: transactions are begun and ended explicitly, never implicitly.
+        db = await aiosqlite.connect(self._path, isolation_level=None)
+        busy_ms = int(self._busy_timeout / timedelta(milliseconds=1))
+        try:
+            await _run(db, lambda connection: _prepare(connection, busy_ms))
+        except BaseException:
+            await db.close()
+            raise
+        self._db = db
+
+    async def close(self) -> None:
+        """Closes the connection."""
+        db, self._db = self._db, None
+        if db is not None:
+            await db.close()
+
+    async def _run(self, work: Work[_T]) -> _T:
+        if self._db is None:
+            raise StoreError("the store is not open")
+        return await _run(self._db, work)
+
+    async def load_chat(self, chat_id: int) -> ChatRecord | None:
+        """Returns the chat's settings, conversation and screen message, in one query."""
+        row = await self._run(lambda db: db.execute(_LOAD_CHAT, (chat_id,)).fetchone())
+        if row is None:
+            return None
+        (language, timezone, quiet_start, quiet_end, stopped, blocked, conversation, screen, updated) = row
+        settings = UserSettings(
+            chat_id=chat_id,
+            language=language,
+            timezone=timezone,
+            quiet_start=time.fromisoformat(quiet_start),
+            quiet_end=time.fromisoformat(quiet_end),
+            reminders_stopped=bool(stopped),
+            blocked=bool(blocked),
+        )
+        return ChatRecord(
+            settings=settings,
+            conversation=None if conversation is None else Conversation.from_json(json.loads(conversation)),
+            screen_message_id=screen,
+            updated_at=_moment(updated),
+        )
+
+    async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
+        """Applies the whole commit in one transaction, built before it starts."""
+        plan = _CommitPlan(commit, _micros(now))
+        return await self._run(plan.apply)
+
+    async def mark_sent(self, ids: Collection[int]) -> None:
+        """Deletes sent messages from the outbox."""
+        rows = [(message_id,) for message_id in ids]
+        if rows:
+            await self._run(lambda db: _in_transaction(db, lambda: db.executemany(_DELETE_OUTBOX, rows)))
+
+    async def pending_outbox(self, limit: int) -> list[OutboxMessage]:
+        """Returns unsent messages, oldest first."""
+        rows = await self._run(lambda db: db.execute(_PENDING_OUTBOX, (limit,)).fetchall())
+        return [
+            OutboxMessage(id=message_id, chat_id=chat_id, payload=frozen_payload(json.loads(payload)))
+            for message_id, chat_id, payload in rows
+        ]
+
+    async def next_due_at(self) -> datetime | None:
+        """Returns the earliest due time among reminders that may be sent."""
+        row = await self._run(lambda db: db.execute(_NEXT_DUE).fetchone())
+        return None if row is None else _moment(row[0])
+
+    async def due_reminders(self, now: datetime, limit: int) -> list[Reminder]:
+        """Returns reminders due at ``now`` that may be sent, oldest due first."""
+        due = _micros(now)
+        rows = await self._run(lambda db: db.execute(_DUE_REMINDERS, (due, limit)).fetchall())
+        return [_reminder(row) for row in rows]
+
+    async def reminders_of(self, chat_id: int) -> list[Reminder]:
+        """Returns the chat's pending reminders, soonest first."""
+        rows = await self._run(lambda db: db.execute(_REMINDERS_OF, (chat_id,)).fetchall())
+        return [_reminder(row) for row in rows]
+
+    async def postpone_reminder(self, reminder_id: int, due_at: datetime) -> bool:
+        """Moves a failed reminder to ``due_at`` and counts the attempt."""
+        params = (_micros(due_at), reminder_id)
+        changed = await self._run(lambda db: db.execute(_POSTPONE, params).rowcount)
+        return changed > 0
+
+    async def set_blocked(self, chat_id: int, blocked: bool) -> None:
+        """Records the block; a blocked chat keeps no reminders and no unsent messages."""
+
+        def block(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE chats SET blocked = ? WHERE chat_id = ?", (int(blocked), chat_id))
+            if blocked:
+                db.execute("DELETE FROM reminders WHERE chat_id = ?", (chat_id,))
+                db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
+
+        await self._run(lambda db: _in_transaction(db, lambda: block(db)))
+
+    async def forget(self, chat_id: int) -> None:
+        """Deletes the chat's row (its reminders and outbox go with it) and its events."""
+
+        def forget(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
+            db.execute("DELETE FROM flow_events WHERE chat_id = ?", (chat_id,))
+
+        await self._run(lambda db: _in_transaction(db, lambda: forget(db)))
+
+    async def purge_idle(self, before: datetime) -> int:
+        """Deletes chats idle since ``before``; their reminders and outbox go with them."""
+        params = (_micros(before),)
+        return await self._run(
+            lambda db: db.execute("DELETE FROM chats WHERE updated_at < ?", params).rowcount
+        )
+
+    async def expire_updates(self, before: datetime) -> int:
+        """Forgets processed update ids older than ``before``."""
+        params = (_micros(before),)
+        sql = "DELETE FROM processed_updates WHERE processed_at < ?"
+        return await self._run(lambda db: db.execute(sql, params).rowcount)
+
+    async def funnel(
+        self, flow_id: str, since: datetime, until: datetime, confirmed_states: Collection[str]
+    ) -> FunnelStats:
+        """Counts distinct chats per state, per last state, in all, and among the confirmed states."""
+        period = (flow_id, _micros(since), _micros(until))
+        confirmed = sorted(set(confirmed_states))
+        confirmed_sql = _CONFIRMED.format(marks=", ".join("?" * len(confirmed)))
+
+        def count(db: sqlite3.Connection) -> tuple[list[tuple[str, int]], dict[str, int], int, int]:
+            reached = db.execute(_REACHED, period).fetchall()
+            last = dict(db.execute(_LAST_STATES, period).fetchall())
+            started = db.execute(_STARTED, period).fetchone()[0]
+            done = db.execute(confirmed_sql, (*period, *confirmed)).fetchone()[0] if confirmed else 0
+            return reached, last, started, done
+
+        reached, last, started, done = await self._run(count)
+        states = tuple(
+            StateCount(state=state, reached=chats, dropped_off=last.get(state, 0))
+            for state, chats in sorted(reached, key=lambda row: (-row[1], row[0]))
+        )
+        return FunnelStats(
+            flow_id=flow_id, since=since, until=until, started=started, confirmed=done, states=states
+        )
+
+    async def count_conversations(self) -> int:
+        """Returns how many chats have a conversation stored."""
+        sql = "SELECT count(*) FROM chats WHERE conversation IS NOT NULL"
+        count: int = await self._run(lambda db: db.execute(sql).fetchone()[0])
+        return count
+
+
+def _reminder(row: tuple[int, int, str, int, int, int]) -> Reminder:
+    reminder_id, chat_id, name, due_at, sequence, attempts = row
+    return Reminder(reminder_id, chat_id, name, _moment(due_at), sequence, attempts)
+
+
+async def _run(db: aiosqlite.Connection, work: Work[_T]) -> _T:
+    """Runs ``work`` on the connection's own thread, in one hop.
+
+    aiosqlite has no public way to run a function against its sqlite3 connection; its queue
+    (``_execute``) is the one it uses itself for every call, so whole transactions can go in one hop.
+    """
+    connection = db._conn
+    result: _T = await db._execute(work, connection)  # type: ignore[no-untyped-call]
+    return result
+
+
+def _in_transaction(db: sqlite3.Connection, work: Callable[[], object]) -> None:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        work()
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _prepare(db: sqlite3.Connection, busy_ms: int) -> None:
+    db.execute(f"PRAGMA busy_timeout = {busy_ms:d}")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    migrate(db)
+
+
+def migrate(
+    db: sqlite3.Connection, migrations: Sequence[Migration] = SQLITE_MIGRATIONS, target: int | None = None
+) -> int:
+    """Applies the migrations the database lacks, up to ``target`` (default: all); returns its version.
+
+    Each step runs in its own transaction together with the version bump, so a crash mid-upgrade
+    leaves the database at the last complete step.
+    """
+    latest = migrations[-1].version if migrations else 0
+    goal = latest if target is None else target
+    current = _schema_version(db)
+    if current > latest:
+        raise SchemaError(f"the database is at schema version {current}, newer than this bot's {latest}")
+    for step in migrations:
+        if step.version > goal:
+            break
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have upgraded meanwhile; the version is read again under the write lock.
+            current = _schema_version(db)
+            if current >= step.version:
+                db.execute("ROLLBACK")
+                continue
+            if current != step.version - 1:
+                raise SchemaError(f"cannot apply schema step {step.version} to version {current}")
+            for statement in step.statements:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {step.version:d}")
+        except sqlite3.Error as exc:
+            db.execute("ROLLBACK")
+            raise SchemaError(f"schema step {step.version} ({step.description}) failed: {exc}") from exc
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return _schema_version(db)
+
+
+def _schema_version(db: sqlite3.Connection) -> int:
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+class _CommitPlan:
+    """A commit turned into statements and parameters before the transaction starts."""
+
+    def __init__(self, commit: Commit, now: int) -> None:
+        self.commit = commit
+        chat: dict[str, object] = {"chat_id": commit.chat_id, "updated_at": now}
+        if commit.settings is not None:
+            settings = commit.settings
+            chat |= {
+                "language": settings.language,
+                "timezone": settings.timezone,
+                "quiet_start": settings.quiet_start.isoformat(),
+                "quiet_end": settings.quiet_end.isoformat(),
+                "reminders_stopped": int(settings.reminders_stopped),
+                "blocked": int(settings.blocked),
+            }
+        if commit.conversation is not None:
+            chat["conversation"] = _json(commit.conversation.to_json())
+        if commit.delete_conversation:
+            chat |= {"conversation": None, "screen_message_id": None}
+        if commit.screen_message_id is not None:
+            chat["screen_message_id"] = commit.screen_message_id
+        self.upsert_sql = _upsert_sql(tuple(chat))
+        self.chat = chat
+        self.update = None if commit.update_id is None else (commit.update_id, now)
+        self.cancel = (
+            None
+            if commit.cancel_reminders is None
+            else [(commit.chat_id, name) for name in sorted(commit.cancel_reminders)]
+        )
+        self.schedule = [
+            (commit.chat_id, reminder.name, _micros(reminder.due_at), reminder.sequence)
+            for reminder in commit.schedule
+        ]
+        self.outbox = [(commit.chat_id, _json(payload), now) for payload in commit.outbox]
+        self.events = [
+            (event.chat_id, event.flow_id, event.flow_version, event.state, _micros(event.at))
+            for event in commit.events
+        ]
+
+    def apply(self, db: sqlite3.Connection) -> list[OutboxMessage]:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            sent = self._write(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return sent
+
+    def _write(self, db: sqlite3.Connection) -> list[OutboxMessage]:
+        commit = self.commit
+        if self.update is not None and db.execute(_RECORD_UPDATE, self.update).rowcount == 0:
+            raise DuplicateUpdate(self.update[0])
+        db.execute(self.upsert_sql, self.chat)
+        if commit.consumed_reminder_id is not None:
+            consumed = (commit.consumed_reminder_id, commit.chat_id)
+            if db.execute("DELETE FROM reminders WHERE id = ? AND chat_id = ?", consumed).rowcount == 0:
+                raise ReminderGone(commit.consumed_reminder_id)
+        if self.cancel is None:
+            db.execute("DELETE FROM reminders WHERE chat_id = ?", (commit.chat_id,))
+        elif self.cancel:
+            db.executemany("DELETE FROM reminders WHERE chat_id = ? AND name = ?", self.cancel)
+        if self.schedule:
+            db.executemany(_SCHEDULE, self.schedule)
+        messages = []
+        for chat_id, payload, created_at in self.outbox:
+            (message_id,) = db.execute(_ENQUEUE, (chat_id, payload, created_at)).fetchone()
+            # Decoded from the stored JSON so a message looks the same now as when resent after a restart.
+            messages.append(OutboxMessage(message_id, chat_id, frozen_payload(json.loads(payload))))
+        if self.events:
+            db.executemany(_RECORD_EVENT, self.events)
+        return messages
+
+
+@cache
+def _upsert_sql(columns: tuple[str, ...]) -> str:
+    # Column names come from _CommitPlan alone, never from data.
+    names = ", ".join(columns)
+    values = ", ".join(f":{column}" for column in columns)
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != "chat_id")
+    return f"INSERT INTO chats ({names}) VALUES ({values}) ON CONFLICT (chat_id) DO UPDATE SET {updates}"
+
+
+_LOAD_CHAT = """
+    SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked,
+           conversation, screen_message_id, updated_at
+    FROM chats WHERE chat_id = ?
+"""
+_RECORD_UPDATE = "INSERT OR IGNORE INTO processed_updates (update_id, processed_at) VALUES (?, ?)"
+# REPLACE deletes the old row and inserts a new one, so a rescheduled reminder gets a new id.
+_SCHEDULE = "INSERT OR REPLACE INTO reminders (chat_id, name, due_at, sequence) VALUES (?, ?, ?, ?)"
+_ENQUEUE = "INSERT INTO outbox (chat_id, payload, created_at) VALUES (?, ?, ?) RETURNING id"
+_RECORD_EVENT = "INSERT INTO flow_events (chat_id, flow_id, flow_version, state, at) VALUES (?, ?, ?, ?, ?)"
+_DELETE_OUTBOX = "DELETE FROM outbox WHERE id = ?"
+_PENDING_OUTBOX = "SELECT id, chat_id, payload FROM outbox ORDER BY id LIMIT ?"
+_SENDABLE = "chats.chat_id = reminders.chat_id AND NOT chats.reminders_stopped AND NOT chats.blocked"
+_NEXT_DUE = f"""
+    SELECT reminders.due_at FROM reminders JOIN chats ON {_SENDABLE}
+    ORDER BY reminders.due_at, reminders.id LIMIT 1
+"""
+_DUE_REMINDERS = f"""
+    SELECT reminders.id, reminders.chat_id, name, due_at, sequence, attempts
+    FROM reminders JOIN chats ON {_SENDABLE}
+    WHERE reminders.due_at <= ?
+    ORDER BY reminders.due_at, reminders.id LIMIT ?
+"""
+_REMINDERS_OF = """
+    SELECT id, chat_id, name, due_at, sequence, attempts FROM reminders
+    WHERE chat_id = ? ORDER BY due_at, id
+"""
+_POSTPONE = "UPDATE reminders SET due_at = ?, attempts = attempts + 1 WHERE id = ?"
+_PERIOD = "flow_id = ? AND at >= ? AND at < ?"
+_REACHED = f"SELECT state, count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD} GROUP BY state"
+_LAST_STATES = f"""
+    SELECT state, count(*) FROM (
+        SELECT state, row_number() OVER (PARTITION BY chat_id ORDER BY at DESC, id DESC) AS recency
+        FROM flow_events WHERE {_PERIOD}
+    ) WHERE recency = 1 GROUP BY state
+"""
+_STARTED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD}"
+_CONFIRMED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD} AND state IN ({{marks}})"
