@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.flows import FlowValidationError, validate_paths
+from bot.flows import FlowValidationError, Limits, validate_paths
 from bot.flows.durations import parse_duration
 from bot.settings import MissingTokenError, Settings
 
@@ -38,7 +38,7 @@ def _configure_logging(settings: Settings) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(_RedactToken(token))
     # These log every request URL at INFO, and a Bot API URL contains the token.
-    for noisy in ("httpx", "httpcore", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -49,7 +49,7 @@ def _clock(settings: Settings):  # type: ignore[no-untyped-def]
     return FileClock(settings.clock_file) if settings.clock_file else SystemClock()
 
 
-def _limits():  # type: ignore[no-untyped-def]
+def _limits() -> Limits:
     from bot.telegram.app import TELEGRAM_LIMITS
 
     return TELEGRAM_LIMITS
@@ -137,7 +137,10 @@ def diagram_command(args: argparse.Namespace, settings: Settings) -> int:
     output = Path(args.output) if args.output else None
     if output is not None and output.suffix in (".svg", ".png"):
         if not graphviz_available():
-            print("Graphviz is not installed here (apt install graphviz; pip install graphviz).", file=sys.stderr)
+            print(
+                "Graphviz is not installed here (apt install graphviz; pip install graphviz).",
+                file=sys.stderr,
+            )
             print("Writing Mermaid instead: `esim-bot diagram -o flow.mmd`.", file=sys.stderr)
             return 1
         render_image(bundle, output, args.lang)

@@ -28,7 +28,9 @@ def plain_text(text: str) -> str:
 class Console:
     """A terminal conversation: prints each screen, reads a number, presses that button."""
 
-    def __init__(self, engine: FlowEngine, language: str, output: TextIO, read: Callable[[], str | None]) -> None:
+    def __init__(
+        self, engine: FlowEngine, language: str, output: TextIO, read: Callable[[], str | None]
+    ) -> None:
         self.engine = engine
         self.output = output
         self.read = read

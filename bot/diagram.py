@@ -6,7 +6,7 @@ import importlib.util
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from transitions.extensions import GraphMachine
 
@@ -23,9 +23,11 @@ def _label(bundle: FlowBundle, language: str, key: str) -> str:
     return re.sub(r"[:;\[\]{}\"#|<>]", " ", plain).strip()[:40] or key
 
 
-def _machine(bundle: FlowBundle, language: str, engine: str) -> Any:
+def _machine(bundle: FlowBundle, language: str, engine: Literal["graphviz", "mermaid"]) -> Any:
     flow = bundle.flow
-    states: list[dict[str, Any]] = [{"name": name, "final": state.final} for name, state in flow.states.items()]
+    states: list[dict[str, Any]] = [
+        {"name": name, "final": state.final} for name, state in flow.states.items()
+    ]
     transitions: list[dict[str, Any]] = []
     for name, state in flow.states.items():
         for row in state.buttons:
@@ -38,10 +40,16 @@ def _machine(bundle: FlowBundle, language: str, engine: str) -> Any:
                     transitions.append({"trigger": label, "source": name, "dest": target})
     for reminder_name, reminder in flow.reminders.items():
         for source in reminder.active_in:
-            transitions.append({"trigger": f"{reminder_name} confirmed", "source": source, "dest": reminder.confirmed})
+            transitions.append(
+                {"trigger": f"{reminder_name} confirmed", "source": source, "dest": reminder.confirmed}
+            )
             if reminder.after_last:
                 transitions.append(
-                    {"trigger": f"{reminder_name} x{reminder.count}", "source": source, "dest": reminder.after_last}
+                    {
+                        "trigger": f"{reminder_name} x{reminder.count}",
+                        "source": source,
+                        "dest": reminder.after_last,
+                    }
                 )
 
     class Drawing:

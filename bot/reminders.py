@@ -172,6 +172,8 @@ class ReminderScheduler:
         next_due = await self._store.next_due_at()
         now = self._clock.now()
         if next_due is not None and next_due <= now:
+            if not self._in_flight and not self._held:
+                return  # it fell due after the last read: dispatch it now rather than sleep past it
             # Everything due is being sent or held back; a finishing callback sets the wake event.
             next_due = None
         until = min(

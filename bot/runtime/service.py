@@ -70,6 +70,8 @@ class Reply:
 
     toast: str | None = None
     messages: tuple[OutboxMessage, ...] = ()
+    direct: tuple[Mapping[str, Any], ...] = ()
+    """Messages sent without the outbox: the confirmation that everything about the chat is deleted."""
 
 
 def choose_language(language_code: str | None, available: Sequence[str]) -> str:
@@ -203,6 +205,8 @@ class ChatService:
         """Handles one event from a private chat under that chat's lock."""
         async with self.locks.hold(incoming.chat_id):
             now = self.clock.now()
+            if incoming.kind is Kind.BUTTON and incoming.data == "forget|yes":
+                return await self._forget(incoming)
             record = await self.store.load_chat(incoming.chat_id)
             settings = self._settings(incoming, record)
             conversation = record.conversation if record else None
@@ -228,6 +232,17 @@ class ChatService:
                 logger.info("update %s of chat %s was already handled", incoming.update_id, incoming.chat_id)
                 return Reply()
             return Reply(plan.toast, messages)
+
+    async def _forget(self, incoming: Incoming) -> Reply:
+        """Deletes every row about the chat at once; the confirmation goes out directly, not via the outbox."""
+        record = await self.store.load_chat(incoming.chat_id)
+        settings = self._settings(incoming, record)
+        language = self._language(settings)
+        await self.store.forget(incoming.chat_id)
+        text = self.engine.plain(language, "ui.forget.done")
+        return Reply(
+            direct=(message(incoming.chat_id, Screen(text), edit=incoming.message_id, is_screen=False),)
+        )
 
     def _text(self, plan: _Plan, key: str, values: Mapping[str, str] | None = None) -> str:
         return self.engine.plain(self._language(plan.settings), key, values)
@@ -354,18 +369,7 @@ class ChatService:
             self._set_timezone(plan, chat_id, value, now, edit=incoming.message_id)
             return
         if kind == "forget":
-            if value == "yes":
-                plan.delete_conversation = True
-                plan.conversation = None
-                plan.outbox.append(
-                    message(
-                        chat_id,
-                        Screen(self._text(plan, "ui.forget.done")),
-                        edit=incoming.message_id,
-                        is_screen=False,
-                    )
-                )
-            else:
+            if value != "yes":
                 plan.outbox.append(
                     message(
                         chat_id,

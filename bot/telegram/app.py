@@ -163,7 +163,7 @@ async def _sweep_forever(delivery: Delivery) -> None:
 async def _housekeeping(runtime: BotRuntime) -> None:
     while True:
         try:
-            purged, expired = await runtime.service.housekeeping(timedelta(days=runtime.settings.idle_days))
+            purged, _expired = await runtime.service.housekeeping(timedelta(days=runtime.settings.idle_days))
             if purged:
                 logger.info("purged %d idle conversations", purged)
         except Exception:

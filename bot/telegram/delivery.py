@@ -60,6 +60,14 @@ class Delivery:
             finally:
                 self.in_flight.discard(outgoing.id)
 
+    async def deliver_direct(self, payloads: Iterable[Mapping[str, Any]]) -> None:
+        """Sends messages that are not in the outbox (nothing is recorded about them)."""
+        for payload in payloads:
+            try:
+                await self._send(payload)
+            except TelegramError as exc:
+                logger.info("could not send a direct message to chat %s: %s", payload.get("chat_id"), exc)
+
     async def sweep(self, limit: int = 500) -> int:
         """Sends what was committed but never sent (after a crash or a network failure); returns how many."""
         pending = [m for m in await self.service.pending(limit) if m.id not in self.in_flight]

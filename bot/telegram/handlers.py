@@ -47,6 +47,7 @@ class ChatHandlers:
             return
         reply = await self.service.handle(incoming)
         await self.delivery.deliver(reply.messages)
+        await self.delivery.deliver_direct(reply.direct)
 
     async def command(self, update: Update, context: Context) -> None:
         """Handles any menu command in a private chat: /start, /help, /restart, /language, /timezone..."""
@@ -70,7 +71,11 @@ class ChatHandlers:
             await _answer(query, None)
             return
         reply = await self.service.handle(incoming)
-        await asyncio.gather(_answer(query, reply.toast), self.delivery.deliver(reply.messages))
+        await asyncio.gather(
+            _answer(query, reply.toast),
+            self.delivery.deliver(reply.messages),
+            self.delivery.deliver_direct(reply.direct),
+        )
 
     async def stray_message(self, update: Update, context: Context) -> None:
         """Answers text, stickers or photos sent where buttons are expected, and shows the screen again."""

@@ -45,7 +45,11 @@ def walk(engine: FlowEngine, language: str) -> set[str]:
     reached: set[str] = set()
     while queue:
         conversation = queue.popleft()
-        key = (conversation.state, tuple(sorted(conversation.variables.items(), key=str)), conversation.checklist)
+        key = (
+            conversation.state,
+            tuple(sorted(conversation.variables.items(), key=str)),
+            conversation.checklist,
+        )
         if key in seen:
             continue
         seen.add(key)
@@ -107,9 +111,10 @@ def test_a_refund_is_requested_before_the_esim_is_deleted(default_bundle: FlowBu
     }
     assert "remove_pick" in request_targets or "waiting" in request_targets
     english = default_bundle.texts.by_language["en"]
-    assert "not cancel" in english[states["remove_pick"].text] or "does not cancel" in english[
-        states["remove_pick"].text
-    ]
+    assert (
+        "not cancel" in english[states["remove_pick"].text]
+        or "does not cancel" in english[states["remove_pick"].text]
+    )
 
 
 def test_the_orange_deep_link_answers_truthfully(default_engine: FlowEngine) -> None:

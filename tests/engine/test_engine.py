@@ -80,7 +80,13 @@ def test_a_button_from_another_flow_version_is_recognised(mini: FlowEngine) -> N
 
 def test_garbage_callback_data_is_stale_not_a_crash(mini: FlowEngine) -> None:
     start = mini.start("en")
-    for data in ("", "x", f"{mini.version}|1", f"{mini.version}|1|welcome|nope", f"{mini.version}|zz|welcome|airalo"):
+    for data in (
+        "",
+        "x",
+        f"{mini.version}|1",
+        f"{mini.version}|1|welcome|nope",
+        f"{mini.version}|zz|welcome|airalo",
+    ):
         assert mini.press(start.conversation, data).outcome in (Outcome.STALE, Outcome.FOREIGN)
 
 
@@ -179,5 +185,7 @@ def test_one_shared_machine_holds_no_conversation(mini: FlowEngine) -> None:
 
 
 def test_a_conversation_round_trips_through_its_stored_form(mini: FlowEngine) -> None:
-    conversation = press(mini, press(mini, mini.start("zh-Hans" if False else "fr"), "Airalo"), "Sauvegarder").conversation
+    conversation = press(
+        mini, press(mini, mini.start("zh-Hans" if False else "fr"), "Airalo"), "Sauvegarder"
+    ).conversation
     assert Conversation.from_json(conversation.to_json()) == conversation

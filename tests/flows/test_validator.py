@@ -50,7 +50,9 @@ def test_broken_flow_reports_line_column_and_reason(name: str) -> None:
 
 
 def test_misspelt_target_suggests_the_closest_state() -> None:
-    assert problems_of(CASES / "unknown_target") == ["flow.yaml:51:36: unknown target 'dnoe' (did you mean 'done'?)"]
+    assert problems_of(CASES / "unknown_target") == [
+        "flow.yaml:51:36: unknown target 'dnoe' (did you mean 'done'?)"
+    ]
 
 
 def test_the_valid_case_loads() -> None:
@@ -76,12 +78,17 @@ def test_all_problems_of_a_file_are_reported_at_once(tmp_path: Path) -> None:
 def test_a_runtime_text_missing_from_a_locale_is_reported() -> None:
     with pytest.raises(FlowValidationError) as caught:
         load_bundle(CASES / "valid" / "flow.yaml", CASES / "valid" / "locales", ui_texts=UI_TEXTS[:1])
-    assert any("ui.language.name" in p.message and "the bot itself needs it" in p.message for p in caught.value.problems)
+    assert any(
+        "ui.language.name" in p.message and "the bot itself needs it" in p.message
+        for p in caught.value.problems
+    )
 
 
 def test_a_smaller_messenger_limit_is_enforced() -> None:
     with pytest.raises(FlowValidationError) as caught:
-        load_bundle(CASES / "valid" / "flow.yaml", CASES / "valid" / "locales", limits=Limits(text_characters=20))
+        load_bundle(
+            CASES / "valid" / "flow.yaml", CASES / "valid" / "locales", limits=Limits(text_characters=20)
+        )
     assert any("over Telegram's 20" in p.message for p in caught.value.problems)
 
 
@@ -92,7 +99,8 @@ def test_every_shipped_flow_validates() -> None:
 
 def test_validate_paths_collects_problems_of_several_files() -> None:
     problems = validate_paths(
-        [CASES / "unknown_target" / "flow.yaml", CASES / "dead_end" / "flow.yaml"], CASES / "valid" / "locales"
+        [CASES / "unknown_target" / "flow.yaml", CASES / "dead_end" / "flow.yaml"],
+        CASES / "valid" / "locales",
     )
     assert {p.path.parent.name for p in problems} == {"unknown_target", "dead_end"}
 

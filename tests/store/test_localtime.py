@@ -207,7 +207,9 @@ NOW = utc(2025, 3, 10, 0, 0)  # 11:00 in Noumea
         ("en", "today at 15:00", "tomorrow at 09:00", "Thu, Mar 13, 09:00"),
     ],
 )
-def test_moments_read_naturally_in_each_language(language: str, today: str, tomorrow: str, later: str) -> None:
+def test_moments_read_naturally_in_each_language(
+    language: str, today: str, tomorrow: str, later: str
+) -> None:
     assert format_when(local(NOUMEA, 2025, 3, 10, 15, 0), NOUMEA, language, NOW) == today
     assert format_when(local(NOUMEA, 2025, 3, 11, 9, 0), NOUMEA, language, NOW) == tomorrow
     assert format_when(local(NOUMEA, 2025, 3, 13, 9, 0), NOUMEA, language, NOW) == later

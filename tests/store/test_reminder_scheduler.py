@@ -250,7 +250,9 @@ async def test_a_backlog_goes_out_once_under_the_global_limit(
 
     assert recipient.names == [(chat_id, "nudge") for chat_id in range(1, 61)]
     times = recipient.times
-    assert all(later - earlier >= timedelta(seconds=1) for earlier, later in zip(times, times[25:], strict=False))
+    assert all(
+        later - earlier >= timedelta(seconds=1) for earlier, later in zip(times, times[25:], strict=False)
+    )
     assert times[-1] - times[0] < timedelta(seconds=3)
     assert await store.next_due_at() is None
 
@@ -266,7 +268,9 @@ async def test_reminders_due_during_a_restart_are_sent_once_after_it(
         await scheduler.start()
         clock.advance(timedelta(minutes=5))
         await first.wait_for(1)
-        await clock.wait_for_sleepers(lambda sleepers: sleepers == [clock.now() + timedelta(hours=1, minutes=55)])
+        await clock.wait_for_sleepers(
+            lambda sleepers: sleepers == [clock.now() + timedelta(hours=1, minutes=55)]
+        )
         await scheduler.stop()
 
     clock.advance(timedelta(hours=3))

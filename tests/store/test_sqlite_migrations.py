@@ -55,7 +55,9 @@ async def test_a_new_database_gets_the_latest_schema_in_wal_mode(tmp_path: Path)
 
 async def test_a_version_1_database_keeps_its_rows_and_gains_the_new_columns(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    conversation = Conversation(flow_id="cancel_esim", flow_version="1", state="wait_confirmation", language="fr")
+    conversation = Conversation(
+        flow_id="cancel_esim", flow_version="1", state="wait_confirmation", language="fr"
+    )
     with connect(path) as db:
         assert migrate(db, target=1) == 1
         assert "quiet_start" not in columns(db, "chats")
@@ -72,7 +74,9 @@ async def test_a_version_1_database_keeps_its_rows_and_gains_the_new_columns(tmp
             "INSERT INTO outbox (chat_id, payload, created_at) VALUES (?, ?, ?)",
             (7, json.dumps({"text": "Bonjour"}), micros(START)),
         )
-        db.execute("INSERT INTO processed_updates (update_id, processed_at) VALUES (?, ?)", (500, micros(START)))
+        db.execute(
+            "INSERT INTO processed_updates (update_id, processed_at) VALUES (?, ?)", (500, micros(START))
+        )
 
     async with SqliteStore(path) as store:
         record = await store.load_chat(7)

@@ -124,9 +124,7 @@ async def test_conversations_are_counted(store: Store) -> None:
 
 async def test_moments_come_back_as_the_same_instant_in_utc(store: Store) -> None:
     in_noumea = datetime(2025, 3, 10, 9, 0, 0, 123456, tzinfo=ZoneInfo("Pacific/Noumea"))
-    await store.commit(
-        Commit(chat_id=CHAT, schedule=[NewReminder("nudge", in_noumea, 1)]), in_noumea
-    )
+    await store.commit(Commit(chat_id=CHAT, schedule=[NewReminder("nudge", in_noumea, 1)]), in_noumea)
 
     record = await store.load_chat(CHAT)
     (reminder,) = await store.due_reminders(in_noumea, 10)

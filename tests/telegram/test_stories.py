@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from bot.settings import Settings
 from bot.testing.fake_bot_api import FakeBotApi
 from tests.telegram.conftest import say, tap
 
@@ -20,7 +23,14 @@ async def test_a_french_speaker_is_greeted_in_french_with_the_warning(api: FakeB
 async def test_a_traveller_goes_from_start_to_done_with_one_message_edited_in_place(api: FakeBotApi) -> None:
     user = api.user(2, language_code="en")
     first = await say(user, "/start")
-    for label in ("Let's start", "A travel eSIM", "Airalo", "Contacts and photos", "Next", "I've submitted it"):
+    for label in (
+        "Let's start",
+        "A travel eSIM",
+        "Airalo",
+        "Contacts and photos",
+        "Next",
+        "I've submitted it",
+    ):
         screen = await tap(user, label)
     assert "confirmation" in screen.text.lower()
     for label in ("I got the confirmation", "It's confirmed", "iPhone", "Removed", "Yes"):
@@ -34,7 +44,16 @@ async def test_every_language_walks_to_the_end(api: FakeBotApi) -> None:
     paths = {
         "zh-hans": ("🏠", "➡️", "✅", "📬", "✅", "三星", "✅", "👎"),
         "fr": ("🇳🇨", "carte SIM", "➡️", "✅", "📬", "✅", "Pixel", "✅", "👍"),
-        "en": ("They said Orange", "carrier back home", "Next", "submitted", "got the confirmation", "confirmed", "later", "Yes"),
+        "en": (
+            "They said Orange",
+            "carrier back home",
+            "Next",
+            "submitted",
+            "got the confirmation",
+            "confirmed",
+            "later",
+            "Yes",
+        ),
     }
     for chat_id, (code, labels) in enumerate(paths.items(), start=10):
         user = api.user(chat_id, language_code=code)
@@ -102,7 +121,9 @@ async def test_a_deep_link_jumps_to_the_provider(api: FakeBotApi) -> None:
 
 
 async def test_the_command_menu_is_registered_in_each_language(api: FakeBotApi) -> None:
-    await api.wait_until(lambda: bool(api.commands("zh")) and bool(api.commands("fr")) and bool(api.commands("")))
+    await api.wait_until(
+        lambda: bool(api.commands("zh")) and bool(api.commands("fr")) and bool(api.commands(""))
+    )
     for code in ("zh", "fr", "en", ""):
         names = [command for command, _description in api.commands(code)]
         assert names == ["start", "help", "restart", "language", "timezone", "status", "stop", "forget"]
@@ -117,7 +138,8 @@ async def test_language_can_be_changed_and_is_remembered(api: FakeBotApi) -> Non
     screen = await tap(user, "Français")
     assert "Je ne vous demanderai jamais" in screen.text
     again = await say(user, "/help")
-    assert "/forget" in again.text and "Telegram" in again.text
+    assert "/forget" in again.text
+    assert "Telegram" in again.text
     assert again.text != (await say(api.user(9, language_code="en"), "/help")).text
 
 
@@ -137,16 +159,20 @@ async def test_a_blocked_user_stops_getting_messages_and_nothing_crashes(api: Fa
     await user.send("/help")
     await api.wait_for_call("sendMessage", chat_id=11)
     blocked_calls = [c for c in api.calls_to("sendMessage", chat_id=11) if c.status == 403]
-    await api.wait_until(lambda: bool([c for c in api.calls_to("sendMessage", chat_id=11) if c.status == 403]))
+    await api.wait_until(
+        lambda: bool([c for c in api.calls_to("sendMessage", chat_id=11) if c.status == 403])
+    )
     assert blocked_calls or api.calls_to("sendMessage", chat_id=11)[-1].status == 403
     api.unblock(11)
     screen = await say(user, "/start")
     assert screen.button_labels
 
 
-async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi) -> None:
+async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi, settings: Settings) -> None:
     user = api.user(12)
     await say(user, "/start")
+    for label in ("Let's start", "carrier back home", "Next", "submitted"):
+        await tap(user, label)
     confirm = await say(user, "/forget")
     assert len(confirm.button_labels) == 2
     cancelled = await tap(user, confirm.button_labels[1])
@@ -154,3 +180,7 @@ async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi) -> Non
     confirm = await say(user, "/forget")
     done = await tap(user, confirm.button_labels[0])
     assert done.button_labels == []
+    with sqlite3.connect(settings.database) as db:
+        for table in ("chats", "reminders", "outbox", "flow_events"):
+            rows = db.execute(f"SELECT count(*) FROM {table} WHERE chat_id = 12").fetchone()[0]
+            assert rows == 0, f"{table} still holds {rows} rows about the forgotten chat"
