@@ -90,14 +90,26 @@ def validate_command(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime.texts import UI_TEXTS
 
     paths = [Path(p) for p in args.paths] or [settings.flows_dir]
-    problems = validate_paths(paths, settings.locales_dir, limits=_limits(), ui_texts=UI_TEXTS)
+    problems = []
+    for path in paths:
+        locales = Path(args.locales) if args.locales else _locales_beside(path, settings.locales_dir)
+        problems += validate_paths([path], locales, limits=_limits(), ui_texts=UI_TEXTS)
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found")
         return 1
     print(f"ok: {', '.join(map(str, paths))}")
     return 0
+
+
+def _locales_beside(path: Path, default: Path) -> Path:
+    """Finds the locales folder of a flow: beside it, one level up (flows/ and locales/ side by side), or the default."""
+    folder = path if path.is_dir() else path.parent
+    for candidate in (folder / "locales", folder.parent / "locales"):
+        if candidate.is_dir():
+            return candidate
+    return default
 
 
 def _bundle(settings: Settings):  # type: ignore[no-untyped-def]
@@ -209,6 +221,9 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check flow files; exits non-zero on any problem")
     validate.add_argument("paths", nargs="*", help="flow files or folders (default: the flows folder)")
+    validate.add_argument(
+        "--locales", help="the locales folder (default: beside the flows, or BOT_LOCALES_DIR)"
+    )
     validate.set_defaults(handler=validate_command)
 
     console = commands.add_parser("console", help="walk the flow in this terminal, no Telegram needed")
@@ -236,7 +251,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the esim-bot command."""
     args = _parser().parse_args(argv)
     settings = Settings()
-    status: int = args.handler(args, settings)
+    try:
+        status: int = args.handler(args, settings)
+    except BrokenPipeError:
+        # The reader went away (`esim-bot diagram | head`): nothing left to say.
+        sys.stderr.close()
+        return 0
     return status
 
 

@@ -72,7 +72,11 @@ def _machine(bundle: FlowBundle, language: str, engine: Literal["graphviz", "mer
 def mermaid(bundle: FlowBundle, language: str = "en") -> str:
     """Returns the flow as a Mermaid state diagram."""
     graph = _machine(bundle, language, "mermaid").get_graph()
-    return str(graph.draw(None))
+    # transitions styles the machine's current state; a flow diagram has no current state.
+    lines = str(graph.draw(None)).splitlines()
+    kept = [line for line in lines if not line.strip().startswith(("classDef ", "Class "))]
+    kept += [f"  {name} --> [*]" for name, state in bundle.flow.states.items() if state.final]
+    return "\n".join(line for line in kept if line.strip() or line == "").rstrip()
 
 
 def graphviz_available() -> bool:

@@ -398,14 +398,15 @@ class _Checker:
             referenced[key] = None
         for ui in self.ui_texts:
             referenced[ui.key] = ui.placeholders
-            for locale in self.locales:
-                if ui.key not in locale.texts:
-                    self.problems.append(
-                        locale.located.problem(
-                            (),
-                            f"text key '{ui.key}' is missing (the bot itself needs it){did_you_mean(ui.key, locale.texts)}",
-                        )
-                    )
+        for locale in self.locales:
+            absent = [ui.key for ui in self.ui_texts if ui.key not in locale.texts]
+            if len(absent) == 1:
+                hint = did_you_mean(absent[0], locale.texts)
+                message = f"text key '{absent[0]}' is missing (the bot itself needs it){hint}"
+                self.problems.append(locale.located.problem((), message))
+            elif absent:
+                message = f"{len(absent)} texts the bot itself needs are missing: {', '.join(absent)}"
+                self.problems.append(locale.located.problem((), message))
         reference = next((f for f in self.locales if f.language == "en"), self.locales[0])
         for locale in self.locales:
             for key, text in locale.texts.items():
