@@ -109,6 +109,8 @@ class _Plan:
     settings: UserSettings
     conversation: Conversation | None
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    direct: list[dict[str, Any]] = field(default_factory=list)
+    """Replies that quote what the person typed: sent at once and never stored."""
     effects: list[Effect] = field(default_factory=list)
     delete_conversation: bool = False
     toast: str | None = None
@@ -231,7 +233,7 @@ class ChatService:
             except DuplicateUpdate:
                 logger.info("update %s of chat %s was already handled", incoming.update_id, incoming.chat_id)
                 return Reply()
-            return Reply(plan.toast, messages)
+            return Reply(plan.toast, messages, tuple(plan.direct))
 
     async def _forget(self, incoming: Incoming) -> Reply:
         """Deletes every row about the chat at once; the confirmation goes out directly, not via the outbox."""
@@ -345,7 +347,7 @@ class ChatService:
             zone = parse_timezone(wanted)
         except ValueError:
             text = self._text(plan, "ui.timezone.unknown", {"input": wanted[:64]})
-            plan.outbox.append(message(chat_id, Screen(text), edit=edit, is_screen=False))
+            plan.direct.append(message(chat_id, Screen(text), edit=edit, is_screen=False))
             return
         name = str(zone)
         plan.settings = replace(plan.settings, timezone=name)
