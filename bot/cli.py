@@ -78,7 +78,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
             webhook_url=args.webhook_url,
             listen=args.listen,
             port=args.port,
-            secret_token=args.secret_token,
+            secret_token=args.secret_token
+            or (settings.webhook_secret.get_secret_value() if settings.webhook_secret else None),
         )
     except FlowValidationError as exc:
         return _print_problems(exc)
@@ -216,7 +217,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook-url", help="public HTTPS URL Telegram should post updates to")
     run.add_argument("--listen", default="0.0.0.0", help="address the webhook server listens on")
     run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on")
-    run.add_argument("--secret-token", help="secret Telegram sends with every webhook call")
+    run.add_argument(
+        "--secret-token", help="secret Telegram sends with every webhook call (better: BOT_WEBHOOK_SECRET)"
+    )
     run.set_defaults(handler=run_command)
 
     validate = commands.add_parser("validate", help="check flow files; exits non-zero on any problem")

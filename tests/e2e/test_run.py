@@ -166,3 +166,47 @@ async def test_it_refuses_to_start_on_a_broken_flow(tmp_path: Path) -> None:
     assert process.returncode == 2
     assert "unknown target 'identfy' (did you mean 'identify'?)" in error.decode()
     assert "cancel_esim.yaml:" in error.decode()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_behind_a_webhook_with_a_secret_token(tmp_path: Path) -> None:
+    async with FakeBotApi() as api, bot_process(api, tmp_path) as bot:
+        port = free_port()
+        bot.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--webhook-url",
+            f"http://127.0.0.1:{port}/telegram",
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--secret-token",
+            "s3cret",
+            cwd=ROOT,
+            env=bot.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        await api.wait_for_call("setWebhook", timeout=30)
+        (call,) = api.calls_to("setWebhook")
+        assert call.params["url"] == f"http://127.0.0.1:{port}/telegram"
+        assert call.params["secret_token"] == "s3cret"
+        user = api.user(601, language_code="zh-Hans")
+        await user.send("/start")
+        screen = await user.wait_for_reply(timeout=20)
+        assert "密码" in screen.text
+        await tap(user, screen.button_labels[0])
+        assert api.calls_to("getUpdates") == []
+        code, output = await bot.stop(signal.SIGTERM)
+        assert code == 0, output
