@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.flows import FlowBundle
-from bot.store import FunnelStats, SqliteStore
+from bot.store import FunnelStats, SqliteStore, Store
 
-__all__ = ["FunnelReport", "funnel_report"]
+__all__ = ["FunnelReport", "funnel_from", "funnel_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +55,14 @@ class FunnelReport:
         return "\n".join(lines)
 
 
-async def funnel_report(database: Path, bundle: FlowBundle, since: datetime, until: datetime) -> FunnelReport:
-    """Reads the funnel of ``bundle``'s flow from the database."""
+async def funnel_from(store: Store, bundle: FlowBundle, since: datetime, until: datetime) -> FunnelReport:
+    """Reads the funnel of ``bundle``'s flow from an open store."""
     confirmed = frozenset(reminder.confirmed for reminder in bundle.flow.reminders.values())
-    async with SqliteStore(database) as store:
-        stats = await store.funnel(bundle.flow.id, since, until, confirmed)
+    stats = await store.funnel(bundle.flow.id, since, until, confirmed)
     return FunnelReport(stats, tuple(bundle.flow.states))
+
+
+async def funnel_report(database: Path, bundle: FlowBundle, since: datetime, until: datetime) -> FunnelReport:
+    """Reads the funnel of ``bundle``'s flow from the database file."""
+    async with SqliteStore(database) as store:
+        return await funnel_from(store, bundle, since, until)

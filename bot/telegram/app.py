@@ -132,7 +132,10 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
     handlers = ChatHandlers(service, Delivery(application.bot, service))
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
-    # Order matters: commands first, then button presses, then anything else a person sends.
+    # Order matters: operators' commands, then everyone's, then button presses, then anything else.
+    if settings.admin_ids:
+        admins = filters.User(user_id=settings.admin_ids)
+        application.add_handler(CommandHandler("stats", handlers.stats_command, filters=private & admins))
     application.add_handler(CommandHandler(list(COMMANDS), handlers.command, filters=private))
     application.add_handler(MessageHandler(groups & filters.COMMAND, handlers.group_message))
     application.add_handler(CallbackQueryHandler(handlers.choice_button))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram import CallbackQuery, Update
@@ -12,6 +14,7 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.runtime.service import ChatService, Incoming, Kind
+from bot.stats import funnel_from
 from bot.telegram.delivery import NO_PREVIEW, Delivery
 
 __all__ = ["ChatHandlers"]
@@ -19,6 +22,7 @@ __all__ = ["ChatHandlers"]
 logger = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+STATS_PERIOD = timedelta(days=30)
 
 
 def _incoming(update: Update, kind: Kind, **fields: Any) -> Incoming | None:
@@ -80,6 +84,17 @@ class ChatHandlers:
     async def stray_message(self, update: Update, context: Context) -> None:
         """Answers text, stickers or photos sent where buttons are expected, and shows the screen again."""
         await self._run(_incoming(update, Kind.OTHER))
+
+    async def stats_command(self, update: Update, context: Context) -> None:
+        """Shows an operator the funnel of the last 30 days (only for BOT_ADMIN_IDS)."""
+        chat = update.effective_chat
+        if chat is None:
+            return
+        now = self.service.clock.now()
+        until = now + timedelta(seconds=1)  # the period is [since, until): include this very moment
+        report = await funnel_from(self.service.store, self.service.engine.bundle, now - STATS_PERIOD, until)
+        text = f"<pre>{html.escape(report.as_text())}</pre>"
+        await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
 
     async def group_message(self, update: Update, context: Context) -> None:
         """Answers a command in a group with a link to a private chat; no flow state is kept for groups."""

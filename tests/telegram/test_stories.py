@@ -184,3 +184,19 @@ async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi, settin
         for table in ("chats", "reminders", "outbox", "flow_events"):
             rows = db.execute(f"SELECT count(*) FROM {table} WHERE chat_id = 12").fetchone()[0]
             assert rows == 0, f"{table} still holds {rows} rows about the forgotten chat"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The operator with Telegram id 77 is an admin."""
+    return settings.model_copy(update={"admin_ids": frozenset({77})})
+
+
+async def test_an_operator_sees_the_funnel_and_others_do_not(api: FakeBotApi) -> None:
+    await say(api.user(13), "/start")
+    report = await say(api.user(77), "/stats")
+    assert "Conversations started: 1" in report.text
+    stranger = api.user(78)
+    await say(stranger, "/start")
+    reply = await say(stranger, "/stats")
+    assert "Conversations started" not in reply.text
