@@ -188,6 +188,9 @@ class FlowEngine:
         if isinstance(action, m.CheckAction):
             item = action.check
             return lambda event: event.model.checklist.add(item)
+        if isinstance(action, m.UncheckAction):
+            unticked = action.uncheck
+            return lambda event: event.model.checklist.discard(unticked)
         if isinstance(action, m.ScheduleAction):
             reminder = self.flow.reminders[action.schedule]
             effect = ScheduleReminder(action.schedule, reminder.first_after, 1)

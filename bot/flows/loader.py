@@ -233,8 +233,13 @@ class _Checker:
                         )
                     else:
                         self.variable_value(name, value, (*here, "set", name))
-            elif isinstance(action, m.ToggleAction | m.CheckAction):
-                item = action.toggle if isinstance(action, m.ToggleAction) else action.check
+            elif isinstance(action, m.ToggleAction | m.CheckAction | m.UncheckAction):
+                if isinstance(action, m.ToggleAction):
+                    item = action.toggle
+                elif isinstance(action, m.CheckAction):
+                    item = action.check
+                else:
+                    item = action.uncheck
                 if item not in self.flow.checklist:
                     self.report(
                         here, f"unknown checklist item '{item}'{did_you_mean(item, self.flow.checklist)}"

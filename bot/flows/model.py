@@ -38,6 +38,7 @@ __all__ = [
     "State",
     "ToggleAction",
     "ToggleButton",
+    "UncheckAction",
     "UrlButton",
     "Variable",
 ]
@@ -115,6 +116,12 @@ class CheckAction(_Frozen):
     check: Id
 
 
+class UncheckAction(_Frozen):
+    """Unticks a checklist item (for a "start over" button)."""
+
+    uncheck: Id
+
+
 class ScheduleAction(_Frozen):
     """Starts a reminder schedule defined under ``reminders:``."""
 
@@ -127,7 +134,7 @@ class CancelAction(_Frozen):
     cancel: Id
 
 
-ACTION_NAMES = ("set", "toggle", "check", "schedule", "cancel")
+ACTION_NAMES = ("set", "toggle", "check", "uncheck", "schedule", "cancel")
 
 
 def _single_key(prefix: str, names: tuple[str, ...]) -> Any:
@@ -149,6 +156,7 @@ Action = Annotated[
     Annotated[SetAction, Tag("action:set")]
     | Annotated[ToggleAction, Tag("action:toggle")]
     | Annotated[CheckAction, Tag("action:check")]
+    | Annotated[UncheckAction, Tag("action:uncheck")]
     | Annotated[ScheduleAction, Tag("action:schedule")]
     | Annotated[CancelAction, Tag("action:cancel")],
     Discriminator(

@@ -189,3 +189,14 @@ def test_a_conversation_round_trips_through_its_stored_form(mini: FlowEngine) ->
         mini, press(mini, mini.start("zh-Hans" if False else "fr"), "Airalo"), "Sauvegarder"
     ).conversation
     assert Conversation.from_json(conversation.to_json()) == conversation
+
+
+def test_start_over_unticks_the_checklist(default_engine: FlowEngine) -> None:
+    result = default_engine.start("en", "home")
+    result = press(default_engine, result, "Contacts and photos")
+    assert result.conversation.checklist == {"backup"}
+    for label in ("Next", "Start over"):
+        result = press(default_engine, result, label)
+    assert result.conversation.state == "start"
+    assert result.conversation.checklist == frozenset()
+    assert result.conversation.variables["provider"] is None
