@@ -444,3 +444,26 @@ async def test_stop_lets_a_reminder_being_sent_finish(
 
     assert await store.next_due_at() is None
     assert len(await store.pending_outbox(10)) == 1
+
+
+async def test_a_reminder_falling_due_between_its_read_and_the_sleep_still_fires(
+    store: Store, clock: FakeClock, recipient: Recipient, make_scheduler: Callable[..., ReminderScheduler]
+) -> None:
+    due = clock.now() + timedelta(seconds=1)
+    await schedule(store, 1, "nudge", due, clock.now())
+    original = store.next_due_at
+    moved = False
+
+    async def slow_next_due_at() -> datetime | None:
+        # Time passes while the store answers: the reminder is due by the time the scheduler would sleep.
+        nonlocal moved
+        answer = await original()
+        if not moved:
+            moved = True
+            clock.advance(timedelta(seconds=2))
+        return answer
+
+    store.next_due_at = slow_next_due_at  # type: ignore[method-assign]
+    await make_scheduler().start()
+    await recipient.wait_for(1)
+    assert recipient.names == [(1, "nudge")]
