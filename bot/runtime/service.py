@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 UPDATE_MEMORY = timedelta(days=2)
 """How long processed update ids are remembered: Telegram redelivers for at most 24 hours."""
 
+LONG_PAUSE = timedelta(hours=6)
+"""After this long without activity, the next screen comes as a new message rather than an edit far up."""
+
 
 class Kind(Enum):
     """What a person did."""
@@ -60,6 +63,7 @@ class Incoming:
     language_code: str | None = None
     command: str | None = None
     argument: str | None = None
+    """A command's argument, or the text of a typed message: read, never stored."""
     data: str | None = None
     message_id: int | None = None
 
@@ -72,6 +76,17 @@ class Reply:
     messages: tuple[OutboxMessage, ...] = ()
     direct: tuple[Mapping[str, Any], ...] = ()
     """Messages sent without the outbox: the confirmation that everything about the chat is deleted."""
+
+
+def _looks_like_timezone(text: str) -> bool:
+    """Tells whether a typed message is a time zone name or UTC offset (and nothing else)."""
+    if len(text) > 40 or "\n" in text:
+        return False
+    try:
+        parse_timezone(text)
+    except ValueError:
+        return False
+    return True
 
 
 def choose_language(language_code: str | None, available: Sequence[str]) -> str:
@@ -216,6 +231,8 @@ class ChatService:
                 conversation = self.engine.adopt(conversation).with_language(self._language(settings))
             plan = _Plan(settings, conversation)
             screen_id = record.screen_message_id if record else None
+            if record is not None and now - record.updated_at > LONG_PAUSE:
+                screen_id = None  # after a long pause a fresh message below beats an edit far up the chat
             if incoming.kind is Kind.COMMAND and incoming.command == "status":
                 pending = await self.store.reminders_of(incoming.chat_id) if record else []
                 self._status(incoming.chat_id, plan, pending, now)
@@ -223,6 +240,9 @@ class ChatService:
                 self._command(incoming, plan, now, screen_id)
             elif incoming.kind is Kind.BUTTON:
                 self._button(incoming, plan, screen_id)
+            elif incoming.argument and _looks_like_timezone(incoming.argument):
+                # The /timezone prompt invites typing a city or zone name; nothing typed is stored.
+                self._set_timezone(plan, incoming.chat_id, incoming.argument, now, edit=None)
             else:
                 self._show(plan, incoming.chat_id, None, note="ui.off_script")
             if plan.conversation is None and not plan.delete_conversation:

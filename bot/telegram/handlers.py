@@ -83,7 +83,9 @@ class ChatHandlers:
 
     async def stray_message(self, update: Update, context: Context) -> None:
         """Answers text, stickers or photos sent where buttons are expected, and shows the screen again."""
-        await self._run(_incoming(update, Kind.OTHER))
+        message = update.effective_message
+        text = message.text if message is not None else None
+        await self._run(_incoming(update, Kind.OTHER, argument=text))
 
     async def stats_command(self, update: Update, context: Context) -> None:
         """Shows an operator the funnel of the last 30 days (only for BOT_ADMIN_IDS)."""

@@ -138,3 +138,15 @@ async def test_a_reminder_for_a_conversation_that_moved_on_is_dropped_silently(
     clock.advance(timedelta(days=2))
     assert await service.reminder_due(reminder) == ()
     assert reply.messages
+
+
+async def test_after_a_long_pause_the_next_screen_is_a_new_message(
+    service: ChatService, clock: FakeClock
+) -> None:
+    reply = await service.handle(Incoming(9, Kind.COMMAND, command="start"))
+    await service.delivered(reply.messages[0], 90)
+    clock.advance(timedelta(days=2))
+    press = await service.handle(
+        Incoming(9, Kind.BUTTON, data=first_button(reply.messages[0].payload), message_id=90)
+    )
+    assert "edit" not in press.messages[0].payload

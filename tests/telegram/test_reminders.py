@@ -168,3 +168,13 @@ async def test_after_seven_reminders_it_suggests_contacting_support(
     clock.advance(timedelta(days=3))
     await clock_settles(api)
     assert len(user.messages) == 8
+
+
+async def test_a_typed_city_after_the_time_zone_prompt_sets_it(api: FakeBotApi) -> None:
+    user = api.user(42)
+    await say(user, "/start")
+    await say(user, "/timezone")
+    reply = await say(user, "Shanghai")
+    assert "Asia/Shanghai" in reply.text
+    status = await say(user, "hello there")
+    assert "Asia/Shanghai" not in status.text
