@@ -269,6 +269,18 @@ class ChatService:
     def _text(self, plan: _Plan, key: str, values: Mapping[str, str] | None = None) -> str:
         return self.engine.plain(self._language(plan.settings), key, values)
 
+    def _notice(
+        self,
+        plan: _Plan,
+        chat_id: int,
+        key: str,
+        *,
+        rows: tuple[tuple[ScreenButton, ...], ...] = (),
+        edit: int | None = None,
+    ) -> None:
+        """Queues a runtime text (not a flow screen), as a new message or in place of ``edit``."""
+        plan.outbox.append(message(chat_id, Screen(self._text(plan, key), rows), edit=edit, is_screen=False))
+
     def _start(self, plan: _Plan, chat_id: int, deep_link: str | None) -> None:
         result = self.engine.start(self._language(plan.settings), deep_link)
         plan.settings = replace(plan.settings, reminders_stopped=False)
@@ -284,7 +296,7 @@ class ChatService:
     def _show(self, plan: _Plan, chat_id: int, edit: int | None, note: str | None = None) -> None:
         """Shows the current screen again (starting a conversation if there is none)."""
         if note is not None:
-            plan.outbox.append(message(chat_id, Screen(self._text(plan, note)), is_screen=False))
+            self._notice(plan, chat_id, note)
         if plan.conversation is None:
             self._start(plan, chat_id, None)
             return
@@ -296,32 +308,28 @@ class ChatService:
         if command == "start":
             self._start(plan, chat_id, (incoming.argument or "").strip().lower() or None)
         elif command == "restart":
-            plan.outbox.append(message(chat_id, Screen(self._text(plan, "ui.restarted")), is_screen=False))
+            self._notice(plan, chat_id, "ui.restarted")
             self._start(plan, chat_id, None)
         elif command == "help":
-            plan.outbox.append(message(chat_id, Screen(self._text(plan, "ui.help")), is_screen=False))
+            self._notice(plan, chat_id, "ui.help")
         elif command == "language":
             rows = tuple(
                 (ScreenButton(self.engine.plain(language, "ui.language.name"), data=f"lang|{language}"),)
                 for language in self.languages
             )
-            plan.outbox.append(
-                message(chat_id, Screen(self._text(plan, "ui.language.prompt"), rows), is_screen=False)
-            )
+            self._notice(plan, chat_id, "ui.language.prompt", rows=rows)
         elif command == "timezone":
             self._timezone_command(incoming, plan, now)
         elif command == "stop":
             plan.settings = replace(plan.settings, reminders_stopped=True)
             plan.effects.append(CancelReminders(None))
-            plan.outbox.append(message(chat_id, Screen(self._text(plan, "ui.stop.done")), is_screen=False))
+            self._notice(plan, chat_id, "ui.stop.done")
         elif command == "forget":
             rows = (
                 (ScreenButton(self._text(plan, "ui.forget.yes"), data="forget|yes"),),
                 (ScreenButton(self._text(plan, "ui.forget.no"), data="forget|no"),),
             )
-            plan.outbox.append(
-                message(chat_id, Screen(self._text(plan, "ui.forget.confirm"), rows), is_screen=False)
-            )
+            self._notice(plan, chat_id, "ui.forget.confirm", rows=rows)
         else:
             self._show(plan, chat_id, None, note="ui.off_script")
 
@@ -392,14 +400,7 @@ class ChatService:
             return
         if kind == "forget":
             if value != "yes":
-                plan.outbox.append(
-                    message(
-                        chat_id,
-                        Screen(self._text(plan, "ui.forget.cancelled")),
-                        edit=incoming.message_id,
-                        is_screen=False,
-                    )
-                )
+                self._notice(plan, chat_id, "ui.forget.cancelled", edit=incoming.message_id)
             return
         if plan.conversation is None:
             plan.toast = self._text(plan, "ui.stale_button")
@@ -433,14 +434,7 @@ class ChatService:
             return
         if any(isinstance(e, CancelReminders) and e.names is None for e in result.effects) and not moved:
             plan.settings = replace(plan.settings, reminders_stopped=True)
-            plan.outbox.append(
-                message(
-                    chat_id,
-                    Screen(self._text(plan, "ui.stop.done")),
-                    edit=incoming.message_id,
-                    is_screen=False,
-                )
-            )
+            self._notice(plan, chat_id, "ui.stop.done", edit=incoming.message_id)
             return
         snoozed = [e for e in result.effects if isinstance(e, ScheduleReminder)]
         if snoozed:

@@ -121,22 +121,22 @@ async def test_a_person_walks_to_done_survives_sigkill_and_gets_each_reminder_on
         assert "hunter2" not in output
 
 
+async def run_and_fail(cwd: Path, env: dict[str, str]) -> tuple[int | None, str]:
+    """Runs `esim-bot run` expecting it to refuse to start; returns its exit code and error output."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, error = await asyncio.wait_for(process.communicate(), timeout=30)
+    return process.returncode, error.decode()
+
+
 async def test_without_a_token_it_says_how_to_get_one(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, error = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 2
-    assert "@BotFather" in error.decode()
-    assert "esim-bot console" in error.decode()
+    code, error = await run_and_fail(tmp_path, env)
+    assert code == 2
+    assert "@BotFather" in error
+    assert "esim-bot console" in error
 
 
 async def test_it_refuses_to_start_on_a_broken_flow(tmp_path: Path) -> None:
@@ -152,20 +152,10 @@ async def test_it_refuses_to_start_on_a_broken_flow(tmp_path: Path) -> None:
         "BOT_FLOWS_DIR": str(flows),
         "BOT_LOCALES_DIR": str(ROOT / "locales"),
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, error = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 2
-    assert "unknown target 'identfy' (did you mean 'identify'?)" in error.decode()
-    assert "cancel_esim.yaml:" in error.decode()
+    code, error = await run_and_fail(tmp_path, env)
+    assert code == 2
+    assert "unknown target 'identfy' (did you mean 'identify'?)" in error
+    assert "cancel_esim.yaml:" in error
 
 
 def free_port() -> int:
