@@ -473,6 +473,16 @@ class ChatService:
             if record is not None and conversation is not None and not record.settings.reminders_stopped:
                 conversation = self.engine.adopt(conversation).with_language(self._language(record.settings))
                 result = self.engine.reminder_due(conversation, reminder.name, reminder.sequence)
+            if record is not None and result is not None:
+                # A reminder that fell due while the bot was down waits for the end of the quiet hours.
+                zone = self._zone(record.settings)
+                morning = self.quiet_hours_for(record.settings).shift(now, zone)
+                if morning > now:
+                    later = NewReminder(reminder.name, morning, reminder.sequence)
+                    commit = Commit(reminder.chat_id, consumed_reminder_id=reminder.id, schedule=(later,))
+                    with contextlib.suppress(ReminderGone):
+                        await self._apply(commit, now)
+                    return ()
             if record is None or conversation is None or result is None:
                 commit = Commit(reminder.chat_id, consumed_reminder_id=reminder.id)
                 with contextlib.suppress(ReminderGone):

@@ -150,3 +150,22 @@ async def test_after_a_long_pause_the_next_screen_is_a_new_message(
         Incoming(9, Kind.BUTTON, data=first_button(reply.messages[0].payload), message_id=90)
     )
     assert "edit" not in press.messages[0].payload
+
+
+async def test_a_reminder_that_fell_due_overnight_waits_for_the_morning(
+    service: ChatService, store: SqliteStore, clock: FakeClock
+) -> None:
+    await service.handle(Incoming(10, Kind.COMMAND, command="start", argument="home"))
+    for label in ("Next", "submitted"):
+        conversation = (await store.load_chat(10)).conversation  # type: ignore[union-attr]
+        assert conversation is not None
+        screen = service.engine.render(conversation)
+        data = next(b.data for row in screen.rows for b in row if b.data and label in b.label)
+        await service.handle(Incoming(10, Kind.BUTTON, data=data))
+    (reminder,) = await store.reminders_of(10)
+    # The bot was down; it comes back at 03:00 in Nouméa (16:00 UTC), long after the reminder fell due.
+    clock.set(datetime(2026, 11, 26, 16, 0, tzinfo=UTC))
+    assert await service.reminder_due(reminder) == ()
+    (postponed,) = await store.reminders_of(10)
+    assert postponed.due_at == datetime(2026, 11, 26, 21, 0, tzinfo=UTC)  # 08:00 in Nouméa
+    assert postponed.sequence == reminder.sequence
