@@ -117,8 +117,18 @@ def test_a_refund_is_requested_before_the_esim_is_deleted(default_bundle: FlowBu
     )
 
 
+@pytest.mark.parametrize("link", ["airalo", "home", "opt", "orange"])
+def test_a_deep_link_shows_the_warning_first(default_engine: FlowEngine, link: str) -> None:
+    result = default_engine.start("en", link)
+    assert result.conversation.state == "start"
+    assert "PIN/PUK" in result.screen.text
+
+
 def test_the_orange_deep_link_answers_truthfully(default_engine: FlowEngine) -> None:
-    result = default_engine.start("en", "orange")
-    text = result.screen.text
-    assert "Orange" in text
-    assert isinstance(result.conversation, Conversation)
+    start = default_engine.start("en", "orange")
+    go = next(b.data for row in start.screen.rows for b in row if b.data)
+    told = default_engine.press(start.conversation, go or "")
+    assert told.conversation.state == "told_orange"
+    assert "Orange" in told.screen.text
+    assert "roam" in told.screen.text
+    assert isinstance(told.conversation, Conversation)

@@ -118,26 +118,32 @@ async def test_idle_conversations_are_purged(
     assert await store.load_chat(7) is not None
 
 
+async def press_label(service: ChatService, store: SqliteStore, chat_id: int, label: str) -> None:
+    """Presses the button whose label contains ``label`` on the chat's current screen."""
+    record = await store.load_chat(chat_id)
+    assert record is not None
+    assert record.conversation is not None
+    screen = service.engine.render(record.conversation)
+    data = next(b.data for row in screen.rows for b in row if b.data and label in b.label)
+    await service.handle(Incoming(chat_id, Kind.BUTTON, data=data))
+
+
+async def waiting_for_the_email(service: ChatService, store: SqliteStore, chat_id: int) -> None:
+    """Walks a chat (home carrier) to the waiting screen, where the first reminder is scheduled."""
+    await service.handle(Incoming(chat_id, Kind.COMMAND, command="start", argument="home"))
+    for label in ("Let's start", "Next", "submitted"):
+        await press_label(service, store, chat_id, label)
+
+
 async def test_a_reminder_for_a_conversation_that_moved_on_is_dropped_silently(
     service: ChatService, store: SqliteStore, clock: FakeClock
 ) -> None:
-    reply = await service.handle(Incoming(8, Kind.COMMAND, command="start", argument="home"))
-    conversation = (await store.load_chat(8)).conversation  # type: ignore[union-attr]
-    assert conversation is not None
-    screen = service.engine.render(conversation)
-    next_data = next(b.data for row in screen.rows for b in row if b.data and "Next" in b.label)
-    reply = await service.handle(Incoming(8, Kind.BUTTON, data=next_data))
-    conversation = (await store.load_chat(8)).conversation  # type: ignore[union-attr]
-    assert conversation is not None
-    screen = service.engine.render(conversation)
-    submitted = next(b.data for row in screen.rows for b in row if b.data and "submitted" in b.label)
-    await service.handle(Incoming(8, Kind.BUTTON, data=submitted))
+    await waiting_for_the_email(service, store, 8)
     (reminder,) = await store.reminders_of(8)
     await service.handle(Incoming(8, Kind.COMMAND, command="restart"))
     assert await store.reminders_of(8) == []
     clock.advance(timedelta(days=2))
     assert await service.reminder_due(reminder) == ()
-    assert reply.messages
 
 
 async def test_after_a_long_pause_the_next_screen_is_a_new_message(
@@ -155,13 +161,7 @@ async def test_after_a_long_pause_the_next_screen_is_a_new_message(
 async def test_a_reminder_that_fell_due_overnight_waits_for_the_morning(
     service: ChatService, store: SqliteStore, clock: FakeClock
 ) -> None:
-    await service.handle(Incoming(10, Kind.COMMAND, command="start", argument="home"))
-    for label in ("Next", "submitted"):
-        conversation = (await store.load_chat(10)).conversation  # type: ignore[union-attr]
-        assert conversation is not None
-        screen = service.engine.render(conversation)
-        data = next(b.data for row in screen.rows for b in row if b.data and label in b.label)
-        await service.handle(Incoming(10, Kind.BUTTON, data=data))
+    await waiting_for_the_email(service, store, 10)
     (reminder,) = await store.reminders_of(10)
     # The bot was down; it comes back at 03:00 in Nouméa (16:00 UTC), long after the reminder fell due.
     clock.set(datetime(2026, 11, 26, 16, 0, tzinfo=UTC))

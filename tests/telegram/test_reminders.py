@@ -145,7 +145,7 @@ async def test_i_got_the_confirmation_under_a_reminder_moves_the_flow_on(
 async def test_i_need_help_shows_the_providers_support(api: FakeBotApi, clock: FakeClock) -> None:
     user = api.user(40)
     await say(user, "/start airalo")
-    for label in ("Next", "submitted"):
+    for label in ("Let's start", "Next", "submitted"):
         await tap(user, label)
     clock.advance(timedelta(days=1, minutes=1))
     await api.wait_until(lambda: len(user.messages) == 2)

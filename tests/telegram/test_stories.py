@@ -115,6 +115,8 @@ async def test_free_text_stickers_and_photos_get_a_reply_and_the_screen_again(ap
 async def test_a_deep_link_jumps_to_the_provider(api: FakeBotApi) -> None:
     user = api.user(7)
     screen = await say(user, "/start nomad")
+    assert "PIN/PUK" in screen.text, "a deep link still shows the warning first"
+    screen = await tap(user, "Let's start")
     assert "Next ➡️" in screen.button_labels
     screen = await tap(user, "Next")
     assert "Nomad" in screen.text
