@@ -352,7 +352,7 @@ class FlowEngine:
 
     def press(self, conversation: Conversation, data: str) -> StepResult:
         """Applies a button press given by its callback data; an old or foreign button changes nothing."""
-        version, step, state, identifier = ([*data.split("|", 3), "", "", ""])[:4]
+        version, _step, _state, identifier = ([*data.split("|", 3), "", "", ""])[:4]
         if version != self.version:
             return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
         if conversation.finished:
@@ -360,8 +360,7 @@ class FlowEngine:
         current = self._states[conversation.state]
         button = current.buttons.get(identifier)
         if (
-            state != conversation.state
-            or step != str(conversation.step % 10**6)
+            data != button_data(self.version, conversation.step, conversation.state, identifier)
             or button is None
             or not button.visible(conversation.variables)
             or not isinstance(button.source, m.GotoButton | m.ToggleButton)
@@ -433,11 +432,12 @@ class FlowEngine:
     def answer_reminder(self, conversation: Conversation, data: str) -> StepResult:
         """Applies a reminder button: confirm, snooze, ask for help or stop."""
         parsed = self.parse_reminder_answer(data)
-        if parsed is None or parsed[0] != self.version:
-            return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
-        _version, sequence, name, choice = parsed
-        if name not in self.flow.reminders:
+        if parsed is None:
             return self._refuse(conversation, Outcome.STALE, "ui.stale_button")
+        version, sequence, name, choice = parsed
+        # "Stop reminders" must work from any reminder, however old the flow version that sent it.
+        if version != self.version and choice is not ReminderAnswer.STOP:
+            return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
         if choice is ReminderAnswer.STOP:
             return StepResult(
                 conversation,
@@ -445,7 +445,7 @@ class FlowEngine:
                 (CancelReminders(None),),
                 toast=self.plain(conversation.language, "ui.reminder.stopped"),
             )
-        if not self.reminder_pending(conversation, name):
+        if name not in self.flow.reminders or not self.reminder_pending(conversation, name):
             return self._refuse(conversation, Outcome.STALE, "ui.stale_button")
         if choice is ReminderAnswer.CONFIRMED:
             advanced, effects = self._fire(conversation, f"reminder_confirmed:{name}")

@@ -62,8 +62,17 @@ def button_id(button: m.GotoButton | m.ToggleButton, row: int, column: int) -> s
 
 
 def flow_version(flow: m.Flow) -> str:
-    """Returns a short hash of the flow's structure: what its buttons mean, not how its texts read."""
-    canonical = json.dumps(flow.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    """Returns a short hash of the flow's structure: what its buttons mean, not how its texts read.
+
+    Titles, text keys' wording, provider facts and their sources are left out, so an operator who
+    re-checks a fact or rewords a screen does not make every button in every chat out of date.
+    """
+    structure = flow.model_dump(
+        mode="json",
+        include={"id", "start", "variables", "checklist", "reminders", "deep_links", "states"},
+        exclude={"states": {"__all__": {"sources", "text"}}},
+    )
+    canonical = json.dumps(structure, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:VERSION_LENGTH]
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.engine import CancelReminders, Conversation, Ended, EnteredState, ScheduleReminder
 from bot.engine.engine import FlowEngine, Outcome, ReminderAnswer, Screen, StepResult
+from bot.flows import FlowBundle
 
 
 def button(screen: Screen, label: str) -> str:
@@ -200,3 +201,26 @@ def test_start_over_unticks_the_checklist(default_engine: FlowEngine) -> None:
     assert result.conversation.state == "start"
     assert result.conversation.checklist == frozenset()
     assert result.conversation.variables["provider"] is None
+
+
+def test_rechecking_a_fact_keeps_the_flow_version(mini_bundle: FlowBundle) -> None:
+    from bot.flows.loader import flow_version
+
+    rechecked = mini_bundle.flow.model_copy(update={"title": "Another title"})
+    assert flow_version(rechecked) == mini_bundle.version
+    providers = {
+        name: provider.model_copy(update={"sources": []})
+        for name, provider in mini_bundle.flow.providers.items()
+    }
+    assert flow_version(mini_bundle.flow.model_copy(update={"providers": providers})) == mini_bundle.version
+    states = dict(mini_bundle.flow.states)
+    states["thanks"] = states["thanks"].model_copy(update={"final": False})
+    assert flow_version(mini_bundle.flow.model_copy(update={"states": states})) != mini_bundle.version
+
+
+def test_stop_works_from_a_reminder_of_an_older_flow_version(mini: FlowEngine) -> None:
+    conversation = waiting(mini).conversation
+    stopped = mini.answer_reminder(conversation, "0ld0ld00|r1|email|stop")
+    assert stopped.effects == (CancelReminders(None),)
+    confirmed = mini.answer_reminder(conversation, "0ld0ld00|r1|email|ok")
+    assert confirmed.outcome is Outcome.FOREIGN
