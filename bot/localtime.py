@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -13,12 +14,16 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
 
 __all__ = [
+    "CITY_ALIASES",
     "COMMON_TIMEZONES",
     "DEFAULT_TIMEZONE",
     "QuietHours",
     "format_when",
     "parse_timezone",
+    "zone_or_default",
 ]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEZONE = "Pacific/Noumea"
 
@@ -34,6 +39,52 @@ COMMON_TIMEZONES: tuple[str, ...] = (
     "America/Los_Angeles",
     "UTC",
 )
+
+# Places people name that are not the city in their zone's IANA name, in the bot's three languages.
+CITY_ALIASES: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "beijing",
+            "北京",
+            "上海",
+            "广州",
+            "深圳",
+            "成都",
+            "杭州",
+            "南京",
+            "武汉",
+            "西安",
+            "重庆",
+            "天津",
+            "苏州",
+            "厦门",
+            "china",
+            "中国",
+            "pékin",
+            "chine",
+        ),
+        "Asia/Shanghai",
+    ),
+    **dict.fromkeys(("香港",), "Asia/Hong_Kong"),
+    **dict.fromkeys(("台北", "臺北", "taiwan", "台湾"), "Asia/Taipei"),
+    **dict.fromkeys(
+        (
+            "nouméa",
+            "努美阿",
+            "新喀里多尼亚",
+            "new_caledonia",
+            "nouvelle-calédonie",
+            "nouvelle_calédonie",
+            "nouvelle-caledonie",
+        ),
+        "Pacific/Noumea",
+    ),
+    **dict.fromkeys(("巴黎", "france", "法国"), "Europe/Paris"),
+    **dict.fromkeys(("悉尼",), "Australia/Sydney"),
+    **dict.fromkeys(("东京", "東京", "japan", "japon", "日本"), "Asia/Tokyo"),
+    **dict.fromkeys(("新加坡",), "Asia/Singapore"),
+    **dict.fromkeys(("奥克兰",), "Pacific/Auckland"),
+}
 
 # Real offsets run from UTC-12:00 to UTC+14:00.
 _OFFSET = re.compile(
@@ -63,11 +114,22 @@ def parse_timezone(text: str) -> ZoneInfo | timezone:
     cities = _zone_cities()
     if key in cities:
         return ZoneInfo(cities[key])
+    if key in CITY_ALIASES:
+        return ZoneInfo(CITY_ALIASES[key])
     suggestion = difflib.get_close_matches(key, [*names, *cities], n=1, cutoff=0.6)
     hint = ""
     if suggestion:
         hint = f" (did you mean {names.get(suggestion[0]) or cities[suggestion[0]]!r}?)"
     raise ValueError(f"unknown time zone {text.strip()!r}{hint}")
+
+
+def zone_or_default(name: str) -> tzinfo:
+    """Returns the stored time zone ``name``, or Nouméa's when it no longer parses (logged)."""
+    try:
+        return parse_timezone(name)
+    except ValueError:
+        logger.warning("unknown stored time zone %r; using %s", name, DEFAULT_TIMEZONE)
+        return ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def _parse_offset(text: str) -> timezone | None:

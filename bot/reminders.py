@@ -18,10 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
-from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.localtime import DEFAULT_TIMEZONE, QuietHours, parse_timezone
+from bot.localtime import QuietHours, zone_or_default
 from bot.store import Reminder, ReminderGone, Store
 
 __all__ = ["FireReminder", "Pacing", "ReminderScheduler", "RetryPolicy"]
@@ -229,11 +228,7 @@ class ReminderScheduler:
         if record is None:
             return moment
         settings = record.settings
-        try:
-            zone = parse_timezone(settings.timezone)
-        except ValueError:
-            logger.warning("chat %d has an unknown time zone %r", chat_id, settings.timezone)
-            zone = ZoneInfo(DEFAULT_TIMEZONE)
+        zone = zone_or_default(settings.timezone)
         return QuietHours(settings.quiet_start, settings.quiet_end).shift(moment, zone)
 
     def _remember_fired(self, reminder: Reminder) -> None:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from enum import Enum
 from typing import Any
 
 from bot.clock import Clock
 from bot.engine import CancelReminders, Conversation, Effect, EnteredState, ScheduleReminder
 from bot.engine.engine import FlowEngine, Outcome, Screen, ScreenButton, StepResult
-from bot.localtime import COMMON_TIMEZONES, DEFAULT_TIMEZONE, QuietHours, format_when, parse_timezone
+from bot.localtime import COMMON_TIMEZONES, QuietHours, format_when, parse_timezone, zone_or_default
 from bot.runtime.locks import ChatLocks
 from bot.runtime.texts import COMMANDS
 from bot.store import (
@@ -40,6 +40,12 @@ logger = logging.getLogger(__name__)
 
 UPDATE_MEMORY = timedelta(days=2)
 """How long processed update ids are remembered: Telegram redelivers for at most 24 hours."""
+
+TIMEZONE_ANSWER_WINDOW = timedelta(minutes=15)
+"""How long after the /timezone prompt a typed message is read as the answer."""
+
+QUOTED_INPUT_CHARACTERS = 64
+"""At most this much of what a person typed is quoted back to them."""
 
 LONG_PAUSE = timedelta(hours=6)
 """After this long without activity, the next screen comes as a new message rather than an edit far up."""
@@ -75,18 +81,8 @@ class Reply:
     toast: str | None = None
     messages: tuple[OutboxMessage, ...] = ()
     direct: tuple[Mapping[str, Any], ...] = ()
-    """Messages sent without the outbox: the confirmation that everything about the chat is deleted."""
-
-
-def _looks_like_timezone(text: str) -> bool:
-    """Tells whether a typed message is a time zone name or UTC offset (and nothing else)."""
-    if len(text) > 40 or "\n" in text:
-        return False
-    try:
-        parse_timezone(text)
-    except ValueError:
-        return False
-    return True
+    """Messages sent without the outbox: ones that quote what was typed, and the confirmation that
+    everything about the chat is deleted (its outbox went with it)."""
 
 
 def choose_language(language_code: str | None, available: Sequence[str]) -> str:
@@ -127,7 +123,6 @@ class _Plan:
     direct: list[dict[str, Any]] = field(default_factory=list)
     """Replies that quote what the person typed: sent at once and never stored."""
     effects: list[Effect] = field(default_factory=list)
-    delete_conversation: bool = False
     toast: str | None = None
 
 
@@ -140,7 +135,7 @@ class ChatService:
         store: Store,
         clock: Clock,
         *,
-        on_reminder_scheduled: Any = None,
+        on_reminder_scheduled: Callable[[datetime], None] | None = None,
         quiet_hours: QuietHours | None = None,
     ) -> None:
         self.engine = engine
@@ -150,14 +145,12 @@ class ChatService:
         self.quiet_hours = quiet_hours or QuietHours()
         self.on_reminder_scheduled = on_reminder_scheduled
         self.languages = engine.bundle.texts.languages
+        self._timezone_prompted: dict[int, datetime] = {}
 
     # -- helpers ----------------------------------------------------------------------------------
 
     def _zone(self, settings: UserSettings) -> tzinfo:
-        try:
-            return parse_timezone(settings.timezone)
-        except ValueError:
-            return parse_timezone(DEFAULT_TIMEZONE)
+        return zone_or_default(settings.timezone)
 
     def _settings(self, incoming: Incoming, record: ChatRecord | None) -> UserSettings:
         if record is not None:
@@ -198,7 +191,6 @@ class ChatService:
             chat_id=chat_id,
             settings=plan.settings,
             conversation=plan.conversation,
-            delete_conversation=plan.delete_conversation,
             cancel_reminders=None if cancel_all else frozenset(cancelled),
             schedule=tuple(scheduled.values()),
             outbox=tuple(plan.outbox),
@@ -240,13 +232,20 @@ class ChatService:
                 self._command(incoming, plan, now, screen_id)
             elif incoming.kind is Kind.BUTTON:
                 self._button(incoming, plan, screen_id)
-            elif incoming.argument and _looks_like_timezone(incoming.argument):
-                # The /timezone prompt invites typing a city or zone name; nothing typed is stored.
+            elif incoming.argument and self._answers_timezone_prompt(incoming.chat_id, now):
+                # The /timezone prompt invites typing a city or zone name; what is typed is never stored.
                 self._set_timezone(plan, incoming.chat_id, incoming.argument, now, edit=None)
             else:
                 self._show(plan, incoming.chat_id, None, note="ui.off_script")
-            if plan.conversation is None and not plan.delete_conversation:
+            if plan.conversation is None:
                 self._start(plan, incoming.chat_id, None)
+            recorded_screen = record.screen_message_id if record else None
+            for payload in plan.outbox:
+                if payload.get("screen") and payload.get("edit", -1) == recorded_screen:
+                    del payload["screen"]  # already the screen: nothing to record after sending
+            if any(isinstance(effect, ScheduleReminder) for effect in plan.effects):
+                # Asking for a reminder again (waiting anew, snoozing) undoes an earlier /stop.
+                plan.settings = replace(plan.settings, reminders_stopped=False)
             commit = self._commit(incoming.chat_id, plan, now, update_id=incoming.update_id)
             try:
                 messages = await self._apply(commit, now)
@@ -265,6 +264,13 @@ class ChatService:
         return Reply(
             direct=(message(incoming.chat_id, Screen(text), edit=incoming.message_id, is_screen=False),)
         )
+
+    def _answers_timezone_prompt(self, chat_id: int, now: datetime) -> bool:
+        """Tells whether a typed message comes shortly after this chat was asked for its time zone."""
+        asked = self._timezone_prompted.pop(chat_id, None)
+        for stale in [c for c, at in self._timezone_prompted.items() if now - at > TIMEZONE_ANSWER_WINDOW]:
+            del self._timezone_prompted[stale]
+        return asked is not None and now - asked <= TIMEZONE_ANSWER_WINDOW
 
     def _text(self, plan: _Plan, key: str, values: Mapping[str, str] | None = None) -> str:
         return self.engine.plain(self._language(plan.settings), key, values)
@@ -306,7 +312,16 @@ class ChatService:
         chat_id = incoming.chat_id
         command = incoming.command
         if command == "start":
-            self._start(plan, chat_id, (incoming.argument or "").strip().lower() or None)
+            payload = (incoming.argument or "").strip().lower()
+            if (
+                payload in self.engine.flow.deep_links
+                or plan.conversation is None
+                or plan.conversation.finished
+            ):
+                self._start(plan, chat_id, payload or None)
+            else:
+                # The menu says "start or resume": an unfinished conversation carries on where it was.
+                self._show(plan, chat_id, None)
         elif command == "restart":
             self._notice(plan, chat_id, "ui.restarted")
             self._start(plan, chat_id, None)
@@ -366,6 +381,8 @@ class ChatService:
             return
         rows = tuple((ScreenButton(name.replace("_", " "), data=f"tz|{name}"),) for name in COMMON_TIMEZONES)
         text = self._text(plan, "ui.timezone.prompt", {"timezone": plan.settings.timezone})
+        # Kept in memory only: after a restart a typed answer is just answered with the buttons again.
+        self._timezone_prompted[chat_id] = now
         plan.outbox.append(message(chat_id, Screen(text, rows), is_screen=False))
 
     def _set_timezone(
@@ -374,7 +391,8 @@ class ChatService:
         try:
             zone = parse_timezone(wanted)
         except ValueError:
-            text = self._text(plan, "ui.timezone.unknown", {"input": wanted[:64]})
+            quoted = wanted[:QUOTED_INPUT_CHARACTERS]
+            text = self._text(plan, "ui.timezone.unknown", {"input": quoted})
             plan.direct.append(message(chat_id, Screen(text), edit=edit, is_screen=False))
             return
         name = str(zone)
@@ -501,9 +519,8 @@ class ChatService:
 
     async def delivered(self, outgoing: OutboxMessage, message_id: int | None) -> None:
         """Records that a message went out; a new screen message becomes the one edited from now on."""
-        await self.store.mark_sent([outgoing.id])
-        if message_id is not None and outgoing.payload.get("screen") and "edit" not in outgoing.payload:
-            await self.store.commit(Commit(outgoing.chat_id, screen_message_id=message_id), self.clock.now())
+        screen = message_id if outgoing.payload.get("screen") else None
+        await self.store.record_delivery(outgoing.id, outgoing.chat_id, screen)
 
     async def undeliverable(self, outgoing: OutboxMessage) -> None:
         """Drops a message that can never be delivered (the chat is gone or the text was refused)."""
@@ -523,8 +540,3 @@ class ChatService:
         purged = await self.store.purge_idle(now - idle)
         expired = await self.store.expire_updates(now - UPDATE_MEMORY)
         return purged, expired
-
-
-def utc(moment: datetime) -> datetime:
-    """Returns ``moment`` in UTC."""
-    return moment.astimezone(UTC)

@@ -225,6 +225,11 @@ class Store(ABC):
         """Returns up to ``limit`` reminders due at ``now``, oldest due first, with the same filter."""
 
     @abstractmethod
+    async def record_delivery(self, outbox_id: int, chat_id: int, screen_message_id: int | None) -> None:
+        """Removes a sent message from the outbox and, when given, records the message now showing the
+        chat's screen; a chat deleted meanwhile (``forget``) is not brought back."""
+
+    @abstractmethod
     async def reminders_of(self, chat_id: int) -> list[Reminder]:
         """Returns the chat's pending reminders, soonest first, whether or not they may be sent."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
@@ -151,6 +152,18 @@ class SqliteStore(Store):
         changed = await self._run(lambda db: db.execute(_POSTPONE, params).rowcount)
         return changed > 0
 
+    async def record_delivery(self, outbox_id: int, chat_id: int, screen_message_id: int | None) -> None:
+        """Deletes the outbox row and updates (never inserts) the chat's screen message, in one hop."""
+
+        def record(db: sqlite3.Connection) -> None:
+            db.execute(_DELETE_OUTBOX, (outbox_id,))
+            if screen_message_id is not None:
+                db.execute(
+                    "UPDATE chats SET screen_message_id = ? WHERE chat_id = ?", (screen_message_id, chat_id)
+                )
+
+        await self._run(lambda db: _in_transaction(db, lambda: record(db)))
+
     async def set_blocked(self, chat_id: int, blocked: bool) -> None:
         """Records the block; a blocked chat keeps no reminders and no unsent messages."""
 
@@ -172,11 +185,23 @@ class SqliteStore(Store):
         await self._run(lambda db: _in_transaction(db, lambda: forget(db)))
 
     async def purge_idle(self, before: datetime) -> int:
-        """Deletes chats idle since ``before``; their reminders and outbox go with them."""
+        """Deletes chats idle since ``before``, with their reminders and outbox.
+
+        Their funnel events stay for the statistics, under a random number instead of the chat id, so
+        nothing links them to a person any more.
+        """
         params = (_micros(before),)
-        return await self._run(
-            lambda db: db.execute("DELETE FROM chats WHERE updated_at < ?", params).rowcount
-        )
+
+        def purge(db: sqlite3.Connection) -> int:
+            idle = [row[0] for row in db.execute("SELECT chat_id FROM chats WHERE updated_at < ?", params)]
+            surrogates = [(-secrets.randbits(62) - 1, chat_id) for chat_id in idle]
+            db.executemany("UPDATE flow_events SET chat_id = ? WHERE chat_id = ?", surrogates)
+            db.execute("DELETE FROM chats WHERE updated_at < ?", params)
+            return len(idle)
+
+        result: list[int] = []
+        await self._run(lambda db: _in_transaction(db, lambda: result.append(purge(db))))
+        return result[0]
 
     async def expire_updates(self, before: datetime) -> int:
         """Forgets processed update ids older than ``before``."""

@@ -498,6 +498,26 @@ async def test_forget_removes_every_row_about_the_chat(store: Store) -> None:
     assert await store.count_conversations() == 1
 
 
+async def test_a_delivery_recorded_after_forget_does_not_bring_the_chat_back(store: Store) -> None:
+    (message,) = await store.commit(
+        Commit(chat_id=CHAT, conversation=ASKED_PROVIDER, outbox=[{"text": "bonjour"}]), START
+    )
+    await store.forget(CHAT)
+    await store.record_delivery(message.id, CHAT, 42)
+    assert await store.load_chat(CHAT) is None
+
+
+async def test_a_recorded_delivery_leaves_the_outbox_and_moves_the_screen(store: Store) -> None:
+    (message,) = await store.commit(
+        Commit(chat_id=CHAT, conversation=ASKED_PROVIDER, outbox=[{"text": "bonjour"}]), START
+    )
+    await store.record_delivery(message.id, CHAT, 42)
+    assert await store.pending_outbox(10) == []
+    record = await store.load_chat(CHAT)
+    assert record is not None
+    assert record.screen_message_id == 42
+
+
 async def test_idle_chats_are_purged_with_their_reminders_and_messages(store: Store) -> None:
     await store.commit(
         Commit(
@@ -518,6 +538,19 @@ async def test_idle_chats_are_purged_with_their_reminders_and_messages(store: St
     assert await store.next_due_at() is None
     assert await store.pending_outbox(10) == []
     assert await store.count_conversations() == 1
+
+
+async def test_purged_chats_stay_in_the_funnel_without_their_chat_id(store: Store) -> None:
+    for chat_id in (CHAT, OTHER_CHAT):
+        events = [FlowEvent(chat_id, "cancel_esim", "1", "ask_provider", START)]
+        await store.commit(Commit(chat_id=chat_id, conversation=ASKED_PROVIDER, events=events), START)
+
+    assert await store.purge_idle(before=later(days=1)) == 2
+
+    funnel = await store.funnel("cancel_esim", START, later(days=1), set())
+    assert funnel.started == 2
+    await store.forget(CHAT)
+    assert (await store.funnel("cancel_esim", START, later(days=1), set())).started == 2
 
 
 async def test_any_commit_keeps_a_chat_from_being_idle(store: Store) -> None:

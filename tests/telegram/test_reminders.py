@@ -178,3 +178,28 @@ async def test_a_typed_city_after_the_time_zone_prompt_sets_it(api: FakeBotApi) 
     assert "Asia/Shanghai" in reply.text
     status = await say(user, "hello there")
     assert "Asia/Shanghai" not in status.text
+
+
+async def test_waiting_again_after_stop_brings_reminders_back(
+    api: FakeBotApi, clock: FakeClock, settings: Settings
+) -> None:
+    user = api.user(43)
+    await submit(user)
+    await say(user, "/stop")
+    assert due_times(settings, 43) == []
+    await say(user, "/start")
+    await tap(user, "haven't sent it yet")
+    await tap(user, "submitted")
+    assert len(due_times(settings, 43)) == 1
+    clock.advance(timedelta(days=1, minutes=1))
+    await api.wait_until(lambda: "⏰ Tomorrow" in user.screen.button_labels)
+
+
+async def test_a_typed_place_only_counts_right_after_the_time_zone_prompt(api: FakeBotApi) -> None:
+    user = api.user(44, language_code="zh-hans")
+    await say(user, "/start")
+    unprompted = await say(user, "北京")
+    assert "Asia/Shanghai" not in unprompted.text
+    await say(user, "/timezone")
+    reply = await say(user, "北京")
+    assert "Asia/Shanghai" in reply.text

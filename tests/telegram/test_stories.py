@@ -202,3 +202,27 @@ async def test_an_operator_sees_the_funnel_and_others_do_not(api: FakeBotApi) ->
     await say(stranger, "/start")
     reply = await say(stranger, "/stats")
     assert "Conversations started" not in reply.text
+
+
+async def test_start_resumes_an_unfinished_conversation_and_restart_begins_again(api: FakeBotApi) -> None:
+    user = api.user(14)
+    await say(user, "/start")
+    for label in ("Let's start", "carrier back home", "Contacts and photos"):
+        await tap(user, label)
+    resumed = await say(user, "/start")
+    assert "✅ Contacts and photos backed up" in resumed.button_labels
+    restarted = await say(user, "/restart")
+    await api.wait_until(lambda: len(user.messages) >= 4)
+    assert "Let's start" in " ".join(user.screen.button_labels)
+    assert restarted.button_labels == []
+
+
+async def test_after_choosing_a_language_the_screen_is_still_edited_in_place(api: FakeBotApi) -> None:
+    user = api.user(15)
+    await say(user, "/start")
+    prompt = await say(user, "/language")
+    await tap(user, "Français")
+    count = len(user.messages)
+    screen = await tap(user, "C'est parti")
+    assert screen.message_id == prompt.message_id
+    assert len(user.messages) == count
