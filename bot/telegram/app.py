@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -39,7 +38,14 @@ from bot.telegram.handlers import ChatHandlers
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.request import AiohttpRequest
 
-__all__ = ["TELEGRAM_LIMITS", "BotRuntime", "build_application", "load_default_flow", "polling", "run"]
+__all__ = [
+    "ALLOWED_UPDATES",
+    "TELEGRAM_LIMITS",
+    "BotRuntime",
+    "build_application",
+    "load_default_flow",
+    "run",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +73,8 @@ class BotRuntime:
     settings: Settings
     store: SqliteStore
     service: ChatService
+    delivery: Delivery
     scheduler: ReminderScheduler | None = None
-    delivery: Delivery | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -77,12 +83,11 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
     store = SqliteStore(settings.database)
     engine = FlowEngine(bundle)
     service = ChatService(engine, store, clock)
-    runtime = BotRuntime(settings, store, service)
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         """Opens the store, re-sends what a crash left unsent, registers the menu and starts reminders."""
         await store.open()
-        delivery = handlers.delivery
+        delivery = runtime.delivery
 
         async def reminder_due(reminder: Reminder) -> None:
             """Sends one due reminder."""
@@ -129,7 +134,8 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         .post_shutdown(post_shutdown)
         .build()
     )
-    handlers = ChatHandlers(service, Delivery(application.bot, service))
+    runtime = BotRuntime(settings, store, service, Delivery(application.bot, service))
+    handlers = ChatHandlers(service, runtime.delivery)
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     # Order matters: operators' commands, then everyone's, then button presses, then anything else.
@@ -181,27 +187,6 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
         chat = update.effective_chat
         where = f" (update {update.update_id}, chat {chat.id if chat else '-'})"
     logger.error("error while handling an update%s", where, exc_info=context.error)
-
-
-@contextlib.asynccontextmanager
-async def polling(application: Application) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    """Runs the application with long polling for the duration of the block: run_polling without signals."""
-    await application.initialize()
-    if application.post_init is not None:
-        await application.post_init(application)
-    assert application.updater is not None
-    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0, timeout=1)
-    await application.start()
-    try:
-        yield application
-    finally:
-        await application.updater.stop()
-        await application.stop()
-        if application.post_stop is not None:
-            await application.post_stop(application)
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
 
 
 def run(

@@ -10,7 +10,8 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.telegram.app import build_application, load_default_flow, polling
+from bot.telegram.app import build_application, load_default_flow
+from bot.testing.application import polling
 from bot.testing.fake_bot_api import ChatMessage, FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,10 @@ import logging
 
 import pytest
 
+from bot.clock import FakeClock
 from bot.settings import Settings
+from bot.telegram.app import build_application, load_default_flow
+from bot.testing.application import polling
 from bot.testing.fake_bot_api import ChatMessage, FakeBotApi, FakeUser
 from tests.telegram.conftest import say, tap
 
@@ -101,3 +104,25 @@ async def test_updates_from_one_chat_are_handled_in_order_and_chats_run_side_by_
         assert first.button_labels, "the /start screen comes first"
         assert "/forget" in second.text, "then /help"
         assert third.button_labels == [], "then /status"
+
+
+async def test_a_message_that_could_not_be_sent_goes_out_after_a_restart(
+    api: FakeBotApi, settings: Settings, clock: FakeClock
+) -> None:
+    user = api.user(27)
+    await say(user, "/start")
+    for _ in range(3):
+        api.fail_next("editMessageText", 502, drop_connection=True)
+    await user.click("Let's start")
+    await user.wait_for_answer()
+    await api.wait_until(
+        lambda: len([c for c in api.calls_to("editMessageText", chat_id=27) if not c.ok]) == 3
+    )
+    assert "travel eSIM" not in " ".join(user.screen.button_labels), "nothing got through yet"
+
+    # A second bot on the same database (the first one's replacement after a crash) sends it once.
+    replacement = build_application(settings, load_default_flow(settings), clock)
+    async with polling(replacement):
+        await api.wait_until(lambda: "travel eSIM" in " ".join(user.screen.button_labels))
+    assert len(user.messages) == 1
+    assert [c.ok for c in api.calls_to("editMessageText", chat_id=27)] == [False, False, False, True]
