@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 from bot.flows import FlowValidationError, Limits, validate_paths
 from bot.flows.durations import parse_duration
@@ -18,26 +19,30 @@ from bot.settings import MissingTokenError, Settings
 __all__ = ["main"]
 
 
-class _RedactToken(logging.Filter):
-    """Keeps the bot token out of every log line, whatever library writes it."""
+class RedactingFormatter(logging.Formatter):
+    """Formats log lines, tracebacks included, with the bot token replaced: a Bot API URL contains it."""
 
-    def __init__(self, token: str | None) -> None:
-        super().__init__()
-        self.token = token
+    def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
+        super().__init__(fmt)
+        self.secrets = tuple(secret for secret in secrets if secret)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.token and self.token in record.getMessage():
-            record.msg = record.getMessage().replace(self.token, "<token>")
-            record.args = ()
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "<token>")
+        return text
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_RedactToken(token))
-    # These log every request URL at INFO, and a Bot API URL contains the token.
+def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    """Logs at INFO to stderr (or ``stream``), never showing the token, nor request URLs that carry it."""
+    token = settings.telegram_bot_token.get_secret_value().strip() if settings.telegram_bot_token else ""
+    # The token's secret half alone also identifies the bot: redact it wherever it appears.
+    secrets = (token, token.partition(":")[2]) if token else ()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
     for noisy in ("httpx", "httpcore", "aiohttp.access", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -70,7 +75,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     except MissingTokenError as exc:
         print(exc, file=sys.stderr)
         return 2
-    _configure_logging(settings)
+    configure_logging(settings)
     try:
         run(
             settings,
