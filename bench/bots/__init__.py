@@ -1,0 +1,1 @@
+"""The baseline bots the full bot is measured against; each runs as its own process."""

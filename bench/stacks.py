@@ -1,0 +1,101 @@
+"""The stacks under test and how each one is started."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["FULL_BOT_PATH", "PROJECT", "Stack", "all_stacks", "variant"]
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+# Button ids a user presses through the default flow, after /start: 10 presses, 11 updates in all. It
+# touches every kind of step: plain moves, a variable set, a checklist toggle, a reminder scheduled
+# ("sent") and all reminders cancelled ("removed" enters "done").
+FULL_BOT_PATH = (
+    "go",
+    "travel",
+    "airalo",
+    "t_backup",
+    "next",
+    "sent",
+    "got_it",
+    "confirmed",
+    "iphone",
+    "removed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    """One bot under test: its command, its environment, and the buttons its users press."""
+
+    key: str
+    title: str
+    command: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    path: tuple[str, ...] | None = None
+    full_bot: bool = False
+
+
+def _esim_bot() -> tuple[str, ...]:
+    """Returns the installed ``esim-bot run`` next to this interpreter, or ``python -m bot run``."""
+    script = Path(sys.executable).with_name("esim-bot")
+    if script.exists():
+        return (str(script), "run")
+    found = shutil.which("esim-bot")
+    return (found, "run") if found else (sys.executable, "-m", "bot", "run")
+
+
+def all_stacks(ptb_concurrency: int, bot_concurrency: int) -> dict[str, Stack]:
+    """Returns every stack by key: a, a2, b, c."""
+    ptb = (sys.executable, "-m", "bench.bots.ptb_bare")
+    return {
+        "a": Stack(
+            "a",
+            f"(a) bare PTB, HTTPX, concurrent_updates({ptb_concurrency})",
+            ptb,
+            {"BENCH_REQUEST": "httpx", "BENCH_CONCURRENT_UPDATES": str(ptb_concurrency)},
+        ),
+        "a2": Stack(
+            "a2",
+            f"(a2) bare PTB, AiohttpRequest, concurrent_updates({ptb_concurrency})",
+            ptb,
+            {"BENCH_REQUEST": "aiohttp", "BENCH_CONCURRENT_UPDATES": str(ptb_concurrency)},
+        ),
+        "b": Stack("b", "(b) bare aiogram 3", (sys.executable, "-m", "bench.bots.aiogram_bare")),
+        "c": Stack(
+            "c",
+            f"(c) esim-bot run, SQLite, {bot_concurrency} concurrent",
+            _esim_bot(),
+            {
+                "BOT_CONCURRENT_UPDATES": str(bot_concurrency),
+                "BOT_FLOWS_DIR": str(PROJECT / "flows"),
+                "BOT_LOCALES_DIR": str(PROJECT / "locales"),
+            },
+            path=FULL_BOT_PATH,
+            full_bot=True,
+        ),
+    }
+
+
+def variant(key: str, bot_concurrency: int) -> Stack:
+    """Returns (c) with experimental tweaks from ``bench/variant_bot.py``: ``c+tweak+tweak`` or ``c+all``."""
+    from bench.variant_bot import TWEAKS
+
+    names = key.split("+")[1:]
+    tweaks = list(TWEAKS) if names == ["all"] else names
+    unknown = set(tweaks) - set(TWEAKS)
+    if unknown or not tweaks:
+        raise ValueError(f"unknown tweaks in {key!r}: {sorted(unknown)}; known: {', '.join(TWEAKS)}, all")
+    base = all_stacks(16, bot_concurrency)["c"]
+    return Stack(
+        key,
+        f"(c) + {' + '.join(tweaks)}",
+        (sys.executable, "-m", "bench.variant_bot"),
+        {**base.env, "BENCH_TWEAKS": ",".join(tweaks)},
+        path=base.path,
+        full_bot=True,
+    )
