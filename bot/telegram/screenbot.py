@@ -1,0 +1,64 @@
+"""An ExtBot that sends and edits screens from plain data.
+
+The bot never reads the Message that Telegram returns for an edit, and only the id of a sent one: building
+those objects was the largest single cost of a button press (bench/RESULTS.md). Requests still go through
+ExtBot's rate limiter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from telegram.constants import ParseMode
+from telegram.ext import ExtBot
+
+__all__ = ["ScreenBot", "keyboard"]
+
+NO_PREVIEW = {"is_disabled": True}
+
+
+def keyboard(rows: Iterable[Iterable[list[str]]]) -> dict[str, Any] | None:
+    """Returns the inline keyboard for an outbox payload's rows, or None when there are no buttons."""
+    inline = [
+        [
+            {"text": label, "callback_data": value} if kind == "d" else {"text": label, "url": value}
+            for label, kind, value in row
+        ]
+        for row in rows
+    ]
+    return {"inline_keyboard": inline} if inline else None
+
+
+class ScreenBot(ExtBot[Any]):
+    """Sends and edits the bot's messages without building Message objects from the answers."""
+
+    async def send_screen(self, chat_id: int, text: str, rows: Iterable[Iterable[list[str]]]) -> int:
+        """Sends a message with its inline keyboard; returns its message id."""
+        data: dict[str, Any] = {
+            "chat_id": chat_id,
+            "text": text,
+            "parse_mode": ParseMode.HTML,
+            "link_preview_options": NO_PREVIEW,
+        }
+        markup = keyboard(rows)
+        if markup is not None:
+            data["reply_markup"] = markup
+        result = await self._post("sendMessage", data)
+        return int(result["message_id"])
+
+    async def edit_screen(
+        self, chat_id: int, message_id: int, text: str, rows: Iterable[Iterable[list[str]]]
+    ) -> None:
+        """Replaces a message's text and keyboard (no keyboard given: the old one goes)."""
+        data: dict[str, Any] = {
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "text": text,
+            "parse_mode": ParseMode.HTML,
+            "link_preview_options": NO_PREVIEW,
+        }
+        markup = keyboard(rows)
+        if markup is not None:
+            data["reply_markup"] = markup
+        await self._post("editMessageText", data)
