@@ -33,7 +33,7 @@ from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
 from bot.settings import Settings
 from bot.store import Reminder, SqliteStore
-from bot.telegram.delivery import Delivery, Pacer
+from bot.telegram.delivery import Delivery
 from bot.telegram.handlers import ChatHandlers
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.request import AiohttpRequest
@@ -56,6 +56,7 @@ TELEGRAM_LIMITS = Limits(
 )
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 SWEEP_EVERY = timedelta(seconds=30)
+REMINDERS_PER_SECOND_UNLIMITED = 28.0
 HOUSEKEEPING_EVERY = timedelta(hours=6)
 # Telegram's language codes are two letters; our locale names are IETF tags.
 TELEGRAM_LANGUAGE_CODES = {"zh-Hans": "zh", "fr": "fr", "en": "en"}
@@ -90,17 +91,14 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         await store.open()
         delivery = runtime.delivery
 
-        pacing = Pacing(messages_per_second=min(settings.max_messages_per_second or 28.0, 28.0))
-        # The scheduler paces when reminders start; their commits take varying time, so the sends are
-        # paced again right before they go, keeping a backlog under Telegram's 30 messages a second.
-        pacer = Pacer(pacing.messages_per_second)
+        # The rate limiter spaces every message; the scheduler starts reminders a little faster than that,
+        # so a backlog keeps the limiter busy without a queue building up. Without a limiter, it paces alone.
+        limit = settings.max_messages_per_second
+        pacing = Pacing(messages_per_second=limit + 1 if limit else REMINDERS_PER_SECOND_UNLIMITED)
 
         async def reminder_due(reminder: Reminder) -> None:
             """Sends one due reminder."""
-            messages = await service.reminder_due(reminder)
-            if messages:
-                await pacer.wait()
-                await delivery.deliver(messages)
+            await delivery.deliver(await service.reminder_due(reminder))
 
         scheduler = ReminderScheduler(store, reminder_due, clock=clock, pacing=pacing)
         runtime.scheduler = scheduler
@@ -133,7 +131,7 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         base_file_url=f"{settings.telegram_api_url}/file/bot",
         request=AiohttpRequest(connection_pool_size=settings.concurrent_updates + 8),
         get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=30.0),
-        rate_limiter=AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=3),
+        rate_limiter=_rate_limiter(settings.max_messages_per_second),
     )
     application = (
         ApplicationBuilder()
@@ -159,6 +157,18 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
     application.add_error_handler(_log_error)
     application.bot_data["runtime"] = runtime
     return application
+
+
+def _rate_limiter(messages_per_second: float) -> AIORateLimiter:
+    """Returns python-telegram-bot's rate limiter, spacing messages evenly at ``messages_per_second``.
+
+    A bucket of one (rather than ``messages_per_second`` per second) never bursts: after a 429's pause,
+    or when a backlog of reminders starts, messages still go out one every 1/rate seconds, so Telegram's
+    30-per-second window is never exceeded. 0 turns the overall limit off.
+    """
+    if messages_per_second <= 0:
+        return AIORateLimiter(overall_max_rate=0, max_retries=3)
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / messages_per_second, max_retries=3)
 
 
 async def _register_commands(application: Application, service: ChatService) -> None:  # type: ignore[type-arg]

@@ -16,7 +16,7 @@ from bot.runtime.service import ChatService
 from bot.store import OutboxMessage
 from bot.telegram.screenbot import ScreenBot
 
-__all__ = ["Delivery", "Pacer"]
+__all__ = ["Delivery"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,24 +28,6 @@ REMEMBERED_DELIVERIES = 10_000
 def _is(exc: TelegramError, *phrases: str) -> bool:
     text = exc.message.lower()
     return any(phrase in text for phrase in phrases)
-
-
-class Pacer:
-    """Spaces sends at least ``1 / per_second`` apart, in the order they ask: a steady stream, no bursts."""
-
-    def __init__(self, per_second: float) -> None:
-        self._interval = 1 / per_second
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        """Returns when the next send may go."""
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            now = loop.time()
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-            self._next = max(now, self._next) + self._interval
 
 
 class Delivery:
