@@ -65,7 +65,9 @@ def engine_step_vs_bare_trigger(rounds: int = 20_000) -> tuple[float, float]:
     """Returns seconds per step: the engine pressing a checklist button (render included), a bare trigger."""
     bundle = load_bundle(ROOT / "flows" / "cancel_esim.yaml", ROOT / "locales", ui_texts=UI_TEXTS)
     engine = FlowEngine(bundle)
-    result = engine.start("en", "airalo")
+    start = engine.start("en", "airalo")
+    go = next(b.data for row in start.screen.rows for b in row if b.data)
+    result = engine.press(start.conversation, go or "")
     toggle = next(
         b for row in result.screen.rows for b in row if b.data and "✅" not in b.label and "⬜" in b.label
     )
