@@ -30,35 +30,29 @@ def keyboard(rows: Iterable[Iterable[list[str]]]) -> dict[str, Any] | None:
     return {"inline_keyboard": inline} if inline else None
 
 
+def _message(text: str, rows: Iterable[Iterable[list[str]]], **where: int) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        **where,
+        "text": text,
+        "parse_mode": ParseMode.HTML,
+        "link_preview_options": NO_PREVIEW,
+    }
+    markup = keyboard(rows)
+    if markup is not None:
+        data["reply_markup"] = markup
+    return data
+
+
 class ScreenBot(ExtBot[Any]):
     """Sends and edits the bot's messages without building Message objects from the answers."""
 
     async def send_screen(self, chat_id: int, text: str, rows: Iterable[Iterable[list[str]]]) -> int:
         """Sends a message with its inline keyboard; returns its message id."""
-        data: dict[str, Any] = {
-            "chat_id": chat_id,
-            "text": text,
-            "parse_mode": ParseMode.HTML,
-            "link_preview_options": NO_PREVIEW,
-        }
-        markup = keyboard(rows)
-        if markup is not None:
-            data["reply_markup"] = markup
-        result = await self._post("sendMessage", data)
+        result = await self._post("sendMessage", _message(text, rows, chat_id=chat_id))
         return int(result["message_id"])
 
     async def edit_screen(
         self, chat_id: int, message_id: int, text: str, rows: Iterable[Iterable[list[str]]]
     ) -> None:
         """Replaces a message's text and keyboard (no keyboard given: the old one goes)."""
-        data: dict[str, Any] = {
-            "chat_id": chat_id,
-            "message_id": message_id,
-            "text": text,
-            "parse_mode": ParseMode.HTML,
-            "link_preview_options": NO_PREVIEW,
-        }
-        markup = keyboard(rows)
-        if markup is not None:
-            data["reply_markup"] = markup
-        await self._post("editMessageText", data)
+        await self._post("editMessageText", _message(text, rows, chat_id=chat_id, message_id=message_id))
