@@ -38,7 +38,7 @@ class Settings(BaseSettings):
         default=frozenset(), validation_alias="BOT_ADMIN_IDS"
     )
     idle_days: int = Field(default=180, ge=1, validation_alias="BOT_IDLE_DAYS")
-    max_messages_per_second: float = Field(default=28.5, ge=0, validation_alias="BOT_MAX_MESSAGES_PER_SECOND")
+    max_messages_per_second: float = Field(default=28.8, ge=0, validation_alias="BOT_MAX_MESSAGES_PER_SECOND")
     concurrent_updates: int = Field(default=64, ge=1, le=4096, validation_alias="BOT_CONCURRENT_UPDATES")
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="BOT_WEBHOOK_SECRET")
     clock_file: Path | None = Field(default=None, validation_alias="BOT_CLOCK_FILE")
