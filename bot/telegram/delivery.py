@@ -8,7 +8,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from telegram import LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.runtime.locks import ChatLocks
@@ -20,7 +19,6 @@ __all__ = ["Delivery"]
 
 logger = logging.getLogger(__name__)
 
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 CONNECT_ATTEMPTS = 3
 REMEMBERED_DELIVERIES = 10_000
 

@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes
 
 from bot.runtime.service import ChatService, Incoming, Kind
 from bot.stats import funnel_from
-from bot.telegram.delivery import NO_PREVIEW, Delivery
+from bot.telegram.delivery import Delivery
 
 __all__ = ["ChatHandlers"]
 
@@ -107,9 +107,7 @@ class ChatHandlers:
         link = f"https://t.me/{context.bot.username}?start=group"
         text = self.service.group_text(user.language_code if user else None, link)
         try:
-            await context.bot.send_message(
-                chat.id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
-            )
+            await self.delivery.bot.send_screen(chat.id, text, ())
         except Forbidden:
             logger.info("removed from group %s", chat.id)
 

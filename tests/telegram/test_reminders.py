@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,13 @@ async def submit(user: FakeUser) -> None:
     await say(user, "/start")
     for label in ("Let's start", "carrier back home", "Next", "submitted"):
         await tap(user, label)
+
+
+async def first_reminder(api: FakeBotApi, user: FakeUser, clock: FakeClock) -> None:
+    """Walks to the waiting screen, then lets a day pass until the first reminder arrives."""
+    await submit(user)
+    clock.advance(timedelta(days=1, minutes=1))
+    await api.wait_until(lambda: len(user.messages) == 2)
 
 
 def due_times(settings: Settings, chat_id: int) -> list[datetime]:
@@ -44,8 +52,6 @@ async def test_the_first_reminder_comes_a_day_later_with_its_buttons(
 
 async def clock_settles(api: FakeBotApi) -> None:
     """Gives the scheduler a moment to act on a clock change (it must not send anything)."""
-    import asyncio
-
     await asyncio.sleep(0.1)
 
 
@@ -53,9 +59,7 @@ async def test_snooze_until_tomorrow_says_when_in_the_persons_words(
     api: FakeBotApi, clock: FakeClock
 ) -> None:
     user = api.user(32)
-    await submit(user)
-    clock.advance(timedelta(days=1, minutes=1))
-    await api.wait_until(lambda: len(user.messages) == 2)
+    await first_reminder(api, user, clock)
     await user.click("Tomorrow")
     toast = await user.wait_for_answer()
     assert "tomorrow at 12:01" in toast
@@ -121,9 +125,7 @@ async def test_the_stop_button_under_a_reminder_stops_them(
     api: FakeBotApi, clock: FakeClock, settings: Settings
 ) -> None:
     user = api.user(38)
-    await submit(user)
-    clock.advance(timedelta(days=1, minutes=1))
-    await api.wait_until(lambda: len(user.messages) == 2)
+    await first_reminder(api, user, clock)
     await tap(user, "Stop reminders")
     assert due_times(settings, 38) == []
     clock.advance(timedelta(days=2))
@@ -135,9 +137,7 @@ async def test_i_got_the_confirmation_under_a_reminder_moves_the_flow_on(
     api: FakeBotApi, clock: FakeClock
 ) -> None:
     user = api.user(39)
-    await submit(user)
-    clock.advance(timedelta(days=1, minutes=1))
-    await api.wait_until(lambda: len(user.messages) == 2)
+    await first_reminder(api, user, clock)
     screen = await tap(user, "I got the confirmation")
     assert "It's confirmed" in " ".join(screen.button_labels)
 
