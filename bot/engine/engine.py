@@ -42,10 +42,12 @@ __all__ = [
 
 CHECKED, UNCHECKED = "✅", "⬜"
 
-# Not a valid flow state id (those are snake_case), so no operator's state can ever collide with it.
+# Where a conversation is before its first screen; "begin" leads from there to the flow's start state.
+# Not a snake_case id, so no state of a flow can have that name.
 _NEW = "(new)"
 _BEGIN = "begin"
 _CANCEL_ALL = CancelReminders(None)
+# The machine's event for each kind of edge: every button is pressed through "press:<button id>".
 _EVENTS: Mapping[Trigger, str] = {
     Trigger.BUTTON: "press",
     Trigger.BRANCH: "press",
