@@ -11,7 +11,7 @@ from typing import Any, Literal
 from transitions.extensions import GraphMachine
 
 from bot.flows import FlowBundle
-from bot.flows import model as m
+from bot.flows.graph import Edge, Location, Trigger, edges
 
 __all__ = ["graphviz_available", "mermaid", "render_image"]
 
@@ -29,28 +29,19 @@ def _machine(bundle: FlowBundle, language: str, engine: Literal["graphviz", "mer
         {"name": name, "final": state.final} for name, state in flow.states.items()
     ]
     transitions: list[dict[str, Any]] = []
-    for name, state in flow.states.items():
-        for row in state.buttons:
-            for button in row:
-                if not isinstance(button, m.GotoButton):
-                    continue
-                label = _label(bundle, language, button.text)
-                targets = [button.to] if isinstance(button.to, str) else [branch.to for branch in button.to]
-                for target in dict.fromkeys(targets):
-                    transitions.append({"trigger": label, "source": name, "dest": target})
-    for reminder_name, reminder in flow.reminders.items():
-        for source in reminder.active_in:
-            transitions.append(
-                {"trigger": f"{reminder_name} confirmed", "source": source, "dest": reminder.confirmed}
-            )
-            if reminder.after_last:
-                transitions.append(
-                    {
-                        "trigger": f"{reminder_name} x{reminder.count}",
-                        "source": source,
-                        "dest": reminder.after_last,
-                    }
-                )
+    # A button whose branches meet again is drawn once per target; ticks and deep links are not drawn.
+    drawn: set[tuple[Location, str, str]] = set()
+    for edge in edges(flow):
+        if (
+            edge.target is None
+            or edge.trigger is Trigger.DEEP_LINK
+            or (edge.origin, edge.source, edge.target) in drawn
+        ):
+            continue
+        drawn.add((edge.origin, edge.source, edge.target))
+        transitions.append(
+            {"trigger": _trigger(bundle, language, edge), "source": edge.source, "dest": edge.target}
+        )
 
     class Drawing:
         """The one model a diagram needs."""
@@ -67,6 +58,14 @@ def _machine(bundle: FlowBundle, language: str, engine: Literal["graphviz", "mer
         show_conditions=False,
     )
     return model
+
+
+def _trigger(bundle: FlowBundle, language: str, edge: Edge) -> str:
+    if edge.trigger is Trigger.REMINDER_CONFIRMED:
+        return f"{edge.name} confirmed"
+    if edge.trigger is Trigger.REMINDER_LAST:
+        return f"{edge.name} x{bundle.flow.reminders[edge.name].count}"
+    return _label(bundle, language, edge.label or edge.name)
 
 
 def mermaid(bundle: FlowBundle, language: str = "en") -> str:

@@ -26,7 +26,7 @@ from bot.engine.conversation import (
     ScheduleReminder,
     VariableValue,
 )
-from bot.flows import FlowBundle, button_data, button_id
+from bot.flows import FlowBundle, Trigger, button_data, button_id, edges
 from bot.flows import model as m
 from bot.flows.texts import PLACEHOLDER
 
@@ -41,6 +41,21 @@ __all__ = [
 ]
 
 CHECKED, UNCHECKED = "✅", "⬜"
+
+# Where a conversation is before its first screen; "begin" leads from there to the flow's start state.
+# Not a snake_case id, so no state of a flow can have that name.
+_NEW = "(new)"
+_BEGIN = "begin"
+_CANCEL_ALL = CancelReminders(None)
+# The machine's event for each kind of edge: every button is pressed through "press:<button id>".
+_EVENTS: Mapping[Trigger, str] = {
+    Trigger.BUTTON: "press",
+    Trigger.BRANCH: "press",
+    Trigger.TOGGLE: "press",
+    Trigger.DEEP_LINK: "link",
+    Trigger.REMINDER_CONFIRMED: "reminder_confirmed",
+    Trigger.REMINDER_LAST: "reminder_last",
+}
 
 
 class Outcome(Enum):
@@ -220,8 +235,7 @@ class FlowEngine:
         return on_enter
 
     def _compile(self) -> Machine:
-        states: list[dict[str, Any]] = []
-        transitions: list[dict[str, Any]] = []
+        states: list[dict[str, Any]] = [{"name": _NEW}]
         for name, state in self.flow.states.items():
             compiled = _CompiledState(name, state)
             for row_index, row in enumerate(state.buttons):
@@ -235,67 +249,35 @@ class FlowEngine:
                     entry = _CompiledButton(identifier, self._predicate(button.when), button)
                     compiled_row.append(entry)
                     compiled.buttons[identifier] = entry
-                    trigger = f"press:{identifier}"
-                    if isinstance(button, m.GotoButton):
-                        branches = [m.Branch(to=button.to)] if isinstance(button.to, str) else list(button.to)
-                        before = self._actions(button.do)
-                        for branch in branches:
-                            predicate = self._predicate(branch.when)
-                            transitions.append(
-                                {
-                                    "trigger": trigger,
-                                    "source": name,
-                                    "dest": branch.to,
-                                    "before": before,
-                                    "conditions": [_condition(predicate)],
-                                }
-                            )
-                    elif isinstance(button, m.ToggleButton):
-                        transitions.append(
-                            {
-                                "trigger": trigger,
-                                "source": name,
-                                "dest": None,
-                                "after": [self._action(m.ToggleAction(toggle=button.toggle))],
-                            }
-                        )
                 compiled.rows.append(compiled_row)
             self._states[name] = compiled
             states.append(
                 {"name": name, "on_enter": [self._entered(name, state), *self._actions(state.on_enter)]}
             )
-        for link_name, link in self.flow.deep_links.items():
-            transitions.append(
-                {
-                    "trigger": f"link:{link_name}",
-                    "source": self.flow.start,
-                    "dest": link.to,
-                    "before": self._actions(link.do),
-                }
-            )
-        for reminder_name, reminder in self.flow.reminders.items():
-            for source in reminder.active_in:
-                transitions.append(
-                    {
-                        "trigger": f"reminder_confirmed:{reminder_name}",
-                        "source": source,
-                        "dest": reminder.confirmed,
-                    }
-                )
-                if reminder.after_last:
-                    transitions.append(
-                        {
-                            "trigger": f"reminder_last:{reminder_name}",
-                            "source": source,
-                            "dest": reminder.after_last,
-                        }
-                    )
+        # A conversation enters its start state through the machine too, from a state of its own.
+        begin = {
+            "trigger": _BEGIN,
+            "source": _NEW,
+            "dest": self.flow.start,
+            "before": [_cancel_all_reminders],
+        }
+        transitions: list[dict[str, Any]] = [begin]
+        for edge in edges(self.flow):
+            transition: dict[str, Any] = {
+                "trigger": f"{_EVENTS[edge.trigger]}:{edge.name}",
+                "source": edge.source,
+                "dest": edge.target,
+                "before": self._actions(edge.do),
+            }
+            if edge.when is not None:
+                transition["conditions"] = [_condition(self._predicate(edge.when))]
+            transitions.append(transition)
         # One machine per flow version, shared by every conversation; no model is ever added to it.
         return Machine(
             model=None,
             states=states,
             transitions=transitions,
-            initial=self.flow.start,
+            initial=_NEW,
             auto_transitions=False,
             send_event=True,
             ignore_invalid_triggers=False,
@@ -320,20 +302,12 @@ class FlowEngine:
     def start(self, language: str, deep_link: str | None = None) -> StepResult:
         """Starts a fresh conversation, optionally jumping where a deep link points."""
         variables = {name: variable.default for name, variable in self.flow.variables.items()}
-        conversation = Conversation(self.flow.id, self.version, self.flow.start, language, 0, variables)
-        stepper = _Stepper(conversation)
-        event = _EnterEvent(stepper)
-        self._entered(self.flow.start, self.flow.states[self.flow.start])(event)
-        for action in self._actions(self.flow.states[self.flow.start].on_enter):
-            action(event)
-        effects: list[Effect] = [CancelReminders(None), *stepper.effects]
-        conversation = replace(
-            conversation, variables=stepper.variables, checklist=frozenset(stepper.checklist), step=1
-        )
+        fresh = Conversation(self.flow.id, self.version, _NEW, language, 0, variables)
+        conversation, effects = self._fire(fresh, _BEGIN)
         if deep_link is not None and deep_link in self.flow.deep_links:
             conversation, more = self._fire(conversation, f"link:{deep_link}")
             effects += more
-        return StepResult(conversation, self.render(conversation), tuple(effects))
+        return StepResult(conversation, self.render(conversation), effects)
 
     def adopt(self, conversation: Conversation) -> Conversation:
         """Returns a stored conversation moved onto this flow version (restarted if its state is gone)."""
@@ -534,14 +508,10 @@ class FlowEngine:
         return Screen(self.text(language, state.definition.text, variables), tuple(rows))
 
 
-class _EnterEvent:
-    """Stands in for transitions' EventData when the engine enters the start state itself."""
-
-    __slots__ = ("model",)
-
-    def __init__(self, model: _Stepper) -> None:
-        self.model = model
-
-
 def _condition(predicate: _Predicate) -> Callable[[Any], bool]:
     return lambda event: predicate(event.model.variables)
+
+
+def _cancel_all_reminders(event: Any) -> None:
+    # A fresh conversation replaces any earlier one: its reminders go before the start state schedules any.
+    event.model.effects.append(_CANCEL_ALL)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.flows import model as m
 from bot.flows.errors import FlowValidationError, Problem, did_you_mean
+from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger, edges
 from bot.flows.texts import PLACEHOLDER, LocaleFile, Texts, html_problems, load_locale_files, placeholders
 from bot.flows.yamlsource import Located, parse_yaml
 
@@ -52,13 +53,6 @@ class FlowBundle:
 def button_data(version: str, step: int, state: str, button: str) -> str:
     """Returns the callback data of a flow button: which flow version, screen and button it belongs to."""
     return f"{version}|{step % 10**MAX_STEP_DIGITS}|{state}|{button}"
-
-
-def button_id(button: m.GotoButton | m.ToggleButton, row: int, column: int) -> str:
-    """Returns a button's stable id: its own ``id``, the checklist item it toggles, or its position."""
-    if isinstance(button, m.ToggleButton):
-        return f"t_{button.toggle}"
-    return button.id or f"{row}_{column}"
 
 
 def flow_version(flow: m.Flow) -> str:
@@ -279,9 +273,6 @@ class _Checker:
             self.text_refs += [(reminder.text, (*here, "text")), (reminder.help, (*here, "help"))]
             for index, waiting in enumerate(reminder.active_in):
                 self.state_ref(waiting, (*here, "active_in", index), "state")
-            self.state_ref(reminder.confirmed, (*here, "confirmed"))
-            if reminder.after_last:
-                self.state_ref(reminder.after_last, (*here, "after_last"))
         for name, provider in flow.providers.items():
             here = ("providers", name)
             self.text_refs.append((provider.how_to, (*here, "how_to")))
@@ -292,7 +283,6 @@ class _Checker:
                     self.text_refs.append((link.text, (*here, group, index, "text")))
         for name, link in flow.deep_links.items():
             self.actions(link.do, ("deep_links", name, "do"))
-            self.state_ref(link.to, ("deep_links", name, "to"))
         for state_name, state in flow.states.items():
             self.check_state(state_name, state)
         self.check_graph()
@@ -302,25 +292,21 @@ class _Checker:
         here: tuple[str | int, ...] = ("states", name)
         self.text_refs.append((state.text, (*here, "text")))
         self.actions(state.on_enter, (*here, "on_enter"))
-        ids: dict[str, tuple[str | int, ...]] = {}
-        leads_on = False
         for row_index, row in enumerate(state.buttons):
             for column, button in enumerate(row):
                 at = (*here, "buttons", row_index, column)
                 self.condition(button.when, (*at, "when"))
                 if isinstance(button, m.GotoButton):
-                    leads_on = True
                     self.text_refs.append((button.text, (*at, "text")))
                     if button.toast:
                         self.text_refs.append((button.toast, (*at, "toast")))
                     self.actions(button.do, (*at, "do"))
-                    if isinstance(button.to, str):
-                        self.state_ref(button.to, (*at, "to"))
-                    else:
+                    if not isinstance(button.to, str):
                         for index, branch in enumerate(button.to):
                             self.condition(branch.when, (*at, "to", index, "when"))
-                            self.state_ref(branch.to, (*at, "to", index, "to"))
-                        if button.to and button.to[-1].when is not None:
+                        if not button.to:
+                            self.report((*at, "to"), "a button needs at least one branch to lead somewhere")
+                        elif button.to[-1].when is not None:
                             self.report(
                                 (*at, "to"),
                                 "the last branch needs no 'when', so that the button always leads somewhere",
@@ -336,51 +322,60 @@ class _Checker:
                         )
                 elif isinstance(button, m.LinksButton):
                     self.variable_path(button.links.partition(".")[0], (*at, "links"))
-                if isinstance(button, m.GotoButton | m.ToggleButton):
-                    identifier = button_id(button, row_index, column)
-                    if identifier in ids:
-                        self.report(at, f"duplicate button id '{identifier}' in state '{name}'")
-                    ids[identifier] = at
-                    data = button_data("f" * VERSION_LENGTH, 10**MAX_STEP_DIGITS - 1, name, identifier)
-                    if len(data.encode()) > self.limits.callback_data_bytes:
-                        self.report(
-                            at,
-                            f"button data '{data}' could exceed Telegram's {self.limits.callback_data_bytes}-byte limit: shorten the state or button id",
-                        )
+
+    # -- the graph: one walk over its edges -------------------------------------------------------
+
+    def check_graph(self) -> None:
+        graph: dict[str, set[str]] = {}
+        ways_out: dict[str, set[Trigger]] = {}
+        targets: set[Location] = set()
+        buttons: set[Location] = set()
+        ids: dict[tuple[str, str], Location] = {}
+        for edge in edges(self.flow):
+            ways_out.setdefault(edge.source, set()).add(edge.trigger)
+            if edge.target is not None:
+                graph.setdefault(edge.source, set()).add(edge.target)
+                # A reminder active in several states writes its target once: report it once.
+                if edge.at not in targets:
+                    targets.add(edge.at)
+                    self.state_ref(edge.target, edge.at)
+            # The branches of one button are several edges; the button is checked once.
+            if edge.trigger in PRESSES and edge.origin not in buttons:
+                buttons.add(edge.origin)
+                self.check_button(edge, ids)
+        for name, state in self.flow.states.items():
+            self.check_way_out(name, state, ways_out.get(name, set()))
+        self.check_reachable(graph)
+
+    def check_button(self, edge: Edge, ids: dict[tuple[str, str], Location]) -> None:
+        if (edge.source, edge.name) in ids:
+            self.report(edge.origin, f"duplicate button id '{edge.name}' in state '{edge.source}'")
+        ids[edge.source, edge.name] = edge.origin
+        data = button_data("f" * VERSION_LENGTH, 10**MAX_STEP_DIGITS - 1, edge.source, edge.name)
+        if len(data.encode()) > self.limits.callback_data_bytes:
+            self.report(
+                edge.origin,
+                f"button data '{data}' could exceed Telegram's {self.limits.callback_data_bytes}-byte limit: shorten the state or button id",
+            )
+
+    def check_way_out(self, name: str, state: m.State, triggers: set[Trigger]) -> None:
+        here = ("states", name)
+        leads_on = bool(triggers & {Trigger.BUTTON, Trigger.BRANCH})
         if state.final and leads_on:
             self.report(
                 (*here, "final"),
                 f"final state '{name}' has buttons that lead on: remove 'final: true' or those buttons",
             )
-        if not state.final and not leads_on and not self.left_by_reminder(name):
+        if not state.final and not leads_on and not triggers & REMINDER_TRIGGERS:
             self.report(
                 here,
                 f"state '{name}' is not final and has no way out: add a button with 'to:' or 'final: true'",
                 key=True,
             )
 
-    def left_by_reminder(self, state: str) -> bool:
-        return any(state in r.active_in for r in self.flow.reminders.values())
-
-    def edges(self) -> Iterator[tuple[str, str]]:
-        for name, state in self.flow.states.items():
-            for row in state.buttons:
-                for button in row:
-                    if isinstance(button, m.GotoButton):
-                        targets = [button.to] if isinstance(button.to, str) else [b.to for b in button.to]
-                        for target in targets:
-                            yield name, target
-        for reminder in self.flow.reminders.values():
-            for waiting in reminder.active_in:
-                yield waiting, reminder.confirmed
-                if reminder.after_last:
-                    yield waiting, reminder.after_last
-
-    def check_graph(self) -> None:
-        graph: dict[str, set[str]] = {}
-        for source, target in self.edges():
-            graph.setdefault(source, set()).add(target)
-        seen = {self.flow.start, *(link.to for link in self.flow.deep_links.values())}
+    def check_reachable(self, graph: dict[str, set[str]]) -> None:
+        # Deep links start from the start state, so everything reachable lies beyond it.
+        seen = {self.flow.start}
         queue = deque(seen)
         while queue:
             for target in graph.get(queue.popleft(), ()):

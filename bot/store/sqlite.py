@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -114,13 +115,13 @@ class SqliteStore(Store):
     async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
         """Applies the whole commit in one transaction, built before it starts."""
         plan = _CommitPlan(commit, _micros(now))
-        return await self._run(plan.apply)
+        return await self._run(_in_transaction(plan.apply))
 
     async def mark_sent(self, ids: Collection[int]) -> None:
         """Deletes sent messages from the outbox."""
         rows = [(message_id,) for message_id in ids]
         if rows:
-            await self._run(lambda db: _in_transaction(db, lambda: db.executemany(_DELETE_OUTBOX, rows)))
+            await self._run(_in_transaction(lambda db: db.executemany(_DELETE_OUTBOX, rows)))
 
     async def pending_outbox(self, limit: int) -> list[OutboxMessage]:
         """Returns unsent messages, oldest first."""
@@ -149,7 +150,7 @@ class SqliteStore(Store):
     async def postpone_reminder(self, reminder_id: int, due_at: datetime) -> bool:
         """Moves a failed reminder to ``due_at`` and counts the attempt."""
         params = (_micros(due_at), reminder_id)
-        changed = await self._run(lambda db: db.execute(_POSTPONE, params).rowcount)
+        changed = await self._run(_in_transaction(lambda db: db.execute(_POSTPONE, params).rowcount))
         return changed > 0
 
     async def record_delivery(self, outbox_id: int, chat_id: int, screen_message_id: int | None) -> None:
@@ -162,7 +163,7 @@ class SqliteStore(Store):
                     "UPDATE chats SET screen_message_id = ? WHERE chat_id = ?", (screen_message_id, chat_id)
                 )
 
-        await self._run(lambda db: _in_transaction(db, lambda: record(db)))
+        await self._run(_in_transaction(record))
 
     async def set_blocked(self, chat_id: int, blocked: bool) -> None:
         """Records the block; a blocked chat keeps no reminders and no unsent messages."""
@@ -173,7 +174,7 @@ class SqliteStore(Store):
                 db.execute("DELETE FROM reminders WHERE chat_id = ?", (chat_id,))
                 db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
 
-        await self._run(lambda db: _in_transaction(db, lambda: block(db)))
+        await self._run(_in_transaction(block))
 
     async def forget(self, chat_id: int) -> None:
         """Deletes the chat's row (its reminders and outbox go with it) and its events."""
@@ -182,7 +183,7 @@ class SqliteStore(Store):
             db.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
             db.execute("DELETE FROM flow_events WHERE chat_id = ?", (chat_id,))
 
-        await self._run(lambda db: _in_transaction(db, lambda: forget(db)))
+        await self._run(_in_transaction(forget))
 
     async def purge_idle(self, before: datetime) -> int:
         """Deletes chats idle since ``before``, with their reminders and outbox.
@@ -199,15 +200,13 @@ class SqliteStore(Store):
             db.execute("DELETE FROM chats WHERE updated_at < ?", params)
             return len(idle)
 
-        result: list[int] = []
-        await self._run(lambda db: _in_transaction(db, lambda: result.append(purge(db))))
-        return result[0]
+        return await self._run(_in_transaction(purge))
 
     async def expire_updates(self, before: datetime) -> int:
         """Forgets processed update ids older than ``before``."""
         params = (_micros(before),)
         sql = "DELETE FROM processed_updates WHERE processed_at < ?"
-        return await self._run(lambda db: db.execute(sql, params).rowcount)
+        return await self._run(_in_transaction(lambda db: db.execute(sql, params).rowcount))
 
     async def funnel(
         self, flow_id: str, since: datetime, until: datetime, confirmed_states: Collection[str]
@@ -256,14 +255,33 @@ async def _run(db: aiosqlite.Connection, work: Work[_T]) -> _T:
     return result
 
 
-def _in_transaction(db: sqlite3.Connection, work: Callable[[], object]) -> None:
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """Makes the block one write transaction: committed when it ends, rolled back when it raises.
+
+    The write lock is taken at the start (IMMEDIATE), so a busy database makes the block wait for it
+    instead of failing half-way. SQLite ends a transaction by itself on some errors, and a failed
+    COMMIT leaves it open: the rollback happens only if it is still open, so the first error is the
+    one raised and the connection is never left inside a transaction.
+    """
     db.execute("BEGIN IMMEDIATE")
     try:
-        work()
+        yield
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
+
+
+def _in_transaction(work: Work[_T]) -> Work[_T]:
+    """Returns ``work`` made one write transaction, to run in one hop."""
+
+    def transaction(db: sqlite3.Connection) -> _T:
+        with _transaction(db):
+            return work(db)
+
+    return transaction
 
 
 def _prepare(db: sqlite3.Connection, busy_ms: int) -> None:
@@ -290,25 +308,19 @@ def migrate(
     for step in migrations:
         if step.version > goal:
             break
-        db.execute("BEGIN IMMEDIATE")
         try:
-            # Another process may have upgraded meanwhile; the version is read again under the write lock.
-            current = _schema_version(db)
-            if current >= step.version:
-                db.execute("ROLLBACK")
-                continue
-            if current != step.version - 1:
-                raise SchemaError(f"cannot apply schema step {step.version} to version {current}")
-            for statement in step.statements:
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {step.version:d}")
+            with _transaction(db):
+                # Another process may have upgraded meanwhile; the version is read again under the write lock.
+                current = _schema_version(db)
+                if current >= step.version:
+                    continue
+                if current != step.version - 1:
+                    raise SchemaError(f"cannot apply schema step {step.version} to version {current}")
+                for statement in step.statements:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {step.version:d}")
         except sqlite3.Error as exc:
-            db.execute("ROLLBACK")
             raise SchemaError(f"schema step {step.version} ({step.description}) failed: {exc}") from exc
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
     return _schema_version(db)
 
 
@@ -358,16 +370,7 @@ class _CommitPlan:
         ]
 
     def apply(self, db: sqlite3.Connection) -> list[OutboxMessage]:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            sent = self._write(db)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return sent
-
-    def _write(self, db: sqlite3.Connection) -> list[OutboxMessage]:
+        """Writes the commit; the caller runs it in a transaction."""
         commit = self.commit
         if self.update is not None and db.execute(_RECORD_UPDATE, self.update).rowcount == 0:
             raise DuplicateUpdate(self.update[0])

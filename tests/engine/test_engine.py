@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 from bot.engine import CancelReminders, Conversation, Ended, EnteredState, ScheduleReminder
 from bot.engine.engine import FlowEngine, Outcome, ReminderAnswer, Screen, StepResult
-from bot.flows import FlowBundle
+from bot.flows import FlowBundle, load_bundle
+
+MINI = Path(__file__).resolve().parents[1] / "flows" / "cases" / "valid"
 
 
 def button(screen: Screen, label: str) -> str:
@@ -224,3 +227,41 @@ def test_stop_works_from_a_reminder_of_an_older_flow_version(mini: FlowEngine) -
     assert stopped.effects == (CancelReminders(None),)
     confirmed = mini.answer_reminder(conversation, "0ld0ld00|r1|email|ok")
     assert confirmed.outcome is Outcome.FOREIGN
+
+
+def test_a_start_screen_that_schedules_a_reminder_keeps_it(tmp_path: Path) -> None:
+    # Starting over cancels the old conversation's reminders first, then enters the start state like any
+    # other: a reminder its arrival schedules must survive, and a deep link moves on from there.
+    source = (MINI / "flow.yaml").read_text(encoding="utf-8")
+    flow = source.replace("active_in: [waiting]", "active_in: [welcome, waiting]").replace(
+        "  welcome:\n    text: welcome.text\n",
+        "  welcome:\n    text: welcome.text\n    on_enter: [{schedule: email}]\n",
+    )
+    (tmp_path / "flow.yaml").write_text(flow, encoding="utf-8")
+    engine = FlowEngine(load_bundle(tmp_path / "flow.yaml", MINI / "locales"))
+
+    fresh = engine.start("en")
+    assert fresh.effects == (
+        CancelReminders(None),
+        EnteredState("welcome"),
+        ScheduleReminder("email", timedelta(hours=24), 1),
+    )
+    assert engine.reminder_pending(fresh.conversation, "email")
+
+    linked = engine.start("en", "airalo")
+    assert linked.effects == (
+        *fresh.effects,
+        EnteredState("request"),
+        CancelReminders(frozenset({"email"})),
+    )
+    assert (linked.conversation.state, linked.conversation.variables["provider"]) == ("request", "airalo")
+
+
+def test_a_fresh_conversation_shows_its_first_screen_with_working_buttons(mini: FlowEngine) -> None:
+    fresh = mini.start("en")
+    assert (fresh.conversation.state, fresh.conversation.step, fresh.conversation.finished) == (
+        "welcome",
+        1,
+        False,
+    )
+    assert press(mini, fresh, "Airalo").outcome is Outcome.ADVANCED

@@ -123,3 +123,57 @@ def test_a_failed_step_leaves_the_database_at_the_last_complete_version(tmp_path
             migrate(db, broken)
 
         assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST
+
+
+def test_a_step_that_fails_only_when_committed_is_rolled_back(tmp_path: Path) -> None:
+    # A deferred foreign key is checked at COMMIT, which then fails and leaves the transaction open.
+    orphan = Migration(
+        LATEST + 1,
+        "orphan reminder",
+        (
+            "PRAGMA defer_foreign_keys = ON",
+            "INSERT INTO reminders (chat_id, name, due_at, sequence) VALUES (404, 'email', 0, 1)",
+            f"PRAGMA user_version = {LATEST + 1}",
+        ),
+    )
+    with connect(tmp_path / "bot.sqlite3") as db:
+        db.execute("PRAGMA foreign_keys = ON")
+        with pytest.raises(SchemaError, match=r"orphan reminder.*FOREIGN KEY"):
+            migrate(db, (*SQLITE_MIGRATIONS, orphan))
+
+        assert not db.in_transaction
+        assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST
+        assert db.execute("SELECT count(*) FROM reminders").fetchone()[0] == 0
+
+
+def test_a_step_that_sqlite_rolls_back_itself_reports_its_own_error(tmp_path: Path) -> None:
+    refused = Migration(
+        LATEST + 1,
+        "refused insert",
+        (
+            "CREATE TABLE notes (text TEXT)",
+            "CREATE TRIGGER no_notes BEFORE INSERT ON notes BEGIN SELECT RAISE(ROLLBACK, 'no notes'); END",
+            "INSERT INTO notes VALUES ('hello')",
+        ),
+    )
+    with connect(tmp_path / "bot.sqlite3") as db:
+        with pytest.raises(SchemaError, match=r"refused insert.*no notes"):
+            migrate(db, (*SQLITE_MIGRATIONS, refused))
+
+        assert not db.in_transaction
+        assert migrate(db) == LATEST
+        assert "notes" not in {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+
+
+async def test_a_store_keeps_working_after_a_write_that_failed(tmp_path: Path) -> None:
+    async with SqliteStore(tmp_path / "bot.sqlite3") as store:
+        await store.commit(Commit(chat_id=1, update_id=1), START)
+        with pytest.raises(DuplicateUpdate):
+            await store.commit(
+                Commit(chat_id=1, update_id=1, conversation=None, outbox=[{"text": "x"}]), START
+            )
+
+        [message] = await store.commit(Commit(chat_id=1, update_id=2, outbox=[{"text": "hello"}]), START)
+        assert await store.pending_outbox(10) == [message]
+        await store.mark_sent([message.id])
+        assert await store.pending_outbox(10) == []
