@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from bot.clock import Clock
-from bot.localtime import QuietHours, zone_or_default
 from bot.store import Reminder, ReminderGone, Store
 
 __all__ = ["FireReminder", "Pacing", "ReminderScheduler", "RetryPolicy"]
@@ -227,9 +226,7 @@ class ReminderScheduler:
         record = await self._store.load_chat(chat_id)
         if record is None:
             return moment
-        settings = record.settings
-        zone = zone_or_default(settings.timezone)
-        return QuietHours(settings.quiet_start, settings.quiet_end).shift(moment, zone)
+        return record.settings.sendable_from(moment)
 
     def _remember_fired(self, reminder: Reminder) -> None:
         self._fired[reminder.id] = reminder.due_at
