@@ -41,6 +41,7 @@ __all__ = [
     "Screen",
     "ScreenButton",
     "StepResult",
+    "fill",
 ]
 
 CHECKED, UNCHECKED = "✅", "⬜"

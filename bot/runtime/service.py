@@ -117,7 +117,7 @@ class ChatService:
         recorded_screen = record.screen_message_id if record else None
         messages = tuple(
             # Already the screen: nothing to record once it is sent.
-            replace(m, shows_screen=False) if m.shows_screen and m.edit == recorded_screen else m
+            replace(m, shows_screen=False) if m.edit is not None and m.edit == recorded_screen else m
             for m in result.messages
         )
         result = replace(result, messages=messages)

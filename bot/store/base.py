@@ -104,10 +104,10 @@ class StoredConversation:
     flow_version: str
     state: str
     language: str
-    step: int
-    variables: Mapping[str, str | None]
-    checklist: frozenset[str]
-    finished: bool
+    step: int = 0
+    variables: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
+    checklist: frozenset[str] = frozenset()
+    finished: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ import pytest
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
+from bot.runtime.commit import unstored
+from bot.runtime.messages import QueuedMessage
 from bot.runtime.service import ChatService, Incoming, Kind, choose_language
 from bot.store import SqliteStore
 
@@ -33,10 +35,11 @@ def service(default_bundle: FlowBundle, store: SqliteStore, clock: FakeClock) ->
     return ChatService(FlowEngine(default_bundle), store, clock)
 
 
-def first_button(payload: object) -> str:
-    assert isinstance(payload, dict) or hasattr(payload, "get")
-    rows = payload["rows"]  # type: ignore[index]
-    return str(rows[0][0][2])
+def first_button(queued: QueuedMessage) -> str:
+    """Returns the callback data of the first button of a message."""
+    data = queued.message.rows[0][0].data
+    assert data is not None
+    return data
 
 
 @pytest.mark.parametrize(
@@ -56,7 +59,7 @@ def test_the_language_follows_telegrams_language_code(code: str | None, language
 
 async def test_a_redelivered_update_is_applied_once(service: ChatService, store: SqliteStore) -> None:
     start = await service.handle(Incoming(1, Kind.COMMAND, update_id=10, command="start"))
-    data = first_button(start.messages[0].payload)
+    data = first_button(start.messages[0])
     press = Incoming(1, Kind.BUTTON, update_id=11, data=data, message_id=5)
     first = await service.handle(press)
     again = await service.handle(press)
@@ -75,7 +78,7 @@ async def test_a_message_committed_but_not_sent_is_still_there_after_a_crash(
     await store.close()
     async with SqliteStore(tmp_path / "bot.sqlite3") as reopened:
         pending = await reopened.pending_outbox(10)
-    assert [m.id for m in pending] == [m.id for m in reply.messages]
+    assert [m.id for m in pending] == [m.outbox_id for m in reply.messages]
 
 
 async def test_delivered_messages_leave_the_outbox_and_the_screen_is_remembered(
@@ -93,9 +96,9 @@ async def test_a_press_on_the_screen_message_edits_it(service: ChatService) -> N
     reply = await service.handle(Incoming(4, Kind.COMMAND, command="start"))
     await service.delivered(reply.messages[0], 90)
     press = await service.handle(
-        Incoming(4, Kind.BUTTON, data=first_button(reply.messages[0].payload), message_id=90)
+        Incoming(4, Kind.BUTTON, data=first_button(reply.messages[0]), message_id=90)
     )
-    assert press.messages[0].payload["edit"] == 90
+    assert press.messages[0].message.edit == 90
 
 
 async def test_typed_text_is_never_stored(service: ChatService, store: SqliteStore, tmp_path: Path) -> None:
@@ -123,7 +126,7 @@ async def press_label(service: ChatService, store: SqliteStore, chat_id: int, la
     record = await store.load_chat(chat_id)
     assert record is not None
     assert record.conversation is not None
-    screen = service.engine.render(record.conversation)
+    screen = service.engine.render(unstored(record.conversation))
     data = next(b.data for row in screen.rows for b in row if b.data and label in b.label)
     await service.handle(Incoming(chat_id, Kind.BUTTON, data=data))
 
@@ -153,9 +156,9 @@ async def test_after_a_long_pause_the_next_screen_is_a_new_message(
     await service.delivered(reply.messages[0], 90)
     clock.advance(timedelta(days=2))
     press = await service.handle(
-        Incoming(9, Kind.BUTTON, data=first_button(reply.messages[0].payload), message_id=90)
+        Incoming(9, Kind.BUTTON, data=first_button(reply.messages[0]), message_id=90)
     )
-    assert "edit" not in press.messages[0].payload
+    assert press.messages[0].message.edit is None
 
 
 async def test_a_reminder_that_fell_due_overnight_waits_for_the_morning(

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engine.conversation import Conversation
 from bot.store import (
     Commit,
     DuplicateUpdate,
@@ -17,6 +16,7 @@ from bot.store import (
     ReminderGone,
     StateCount,
     Store,
+    StoredConversation,
     StoreError,
     UserSettings,
 )
@@ -27,7 +27,7 @@ START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)
 CHAT = 1001
 OTHER_CHAT = 2002
 
-ASKED_PROVIDER = Conversation(
+ASKED_PROVIDER = StoredConversation(
     flow_id="cancel_esim",
     flow_version="1",
     state="ask_provider",
@@ -77,7 +77,9 @@ async def test_a_commit_saves_settings_conversation_and_screen_together(store: S
 async def test_a_commit_without_settings_keeps_the_chosen_ones(store: Store) -> None:
     chosen = UserSettings(chat_id=CHAT, language="en", timezone="Europe/Paris")
     await store.commit(Commit(chat_id=CHAT, settings=chosen), START)
-    moved_on = Conversation(flow_id="cancel_esim", flow_version="1", state="wait_confirmation", language="en")
+    moved_on = StoredConversation(
+        flow_id="cancel_esim", flow_version="1", state="wait_confirmation", language="en"
+    )
 
     await store.commit(Commit(chat_id=CHAT, conversation=moved_on), later(minutes=5))
 
