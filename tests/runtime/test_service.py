@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.callbacks import ReminderAnswer, ReminderPress, decode
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
+from bot.runtime.commands import COMMAND_UNITS
 from bot.runtime.commit import unstored
 from bot.runtime.messages import QueuedMessage
 from bot.runtime.service import ChatService, Incoming, Kind, choose_language
+from bot.runtime.texts import COMMANDS
 from bot.store import SqliteStore
 
 NOON_IN_NOUMEA = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -172,3 +176,72 @@ async def test_a_reminder_that_fell_due_overnight_waits_for_the_morning(
     (postponed,) = await store.reminders_of(10)
     assert postponed.due_at == datetime(2026, 11, 26, 21, 0, tzinfo=UTC)  # 08:00 in Nouméa
     assert postponed.sequence == reminder.sequence
+
+
+def test_every_menu_command_has_its_unit() -> None:
+    assert set(COMMAND_UNITS) == set(COMMANDS)
+
+
+async def test_the_time_zone_prompt_is_understood_by_another_process(
+    service: ChatService, default_bundle: FlowBundle, clock: FakeClock, tmp_path: Path
+) -> None:
+    await service.handle(Incoming(11, Kind.COMMAND, command="start"))
+    await service.handle(Incoming(11, Kind.COMMAND, command="timezone"))
+    # A second instance on the same database (or this one after a restart) gets the typed answer.
+    async with SqliteStore(tmp_path / "bot.sqlite3") as other_store:
+        other = ChatService(FlowEngine(default_bundle), other_store, clock)
+        reply = await other.handle(Incoming(11, Kind.OTHER, argument="Shanghai"))
+        assert "Asia/Shanghai" in reply.messages[0].message.text
+        again = await other.handle(Incoming(11, Kind.OTHER, argument="Paris"))
+        assert "Europe/Paris" not in " ".join(m.message.text for m in again.messages)
+        record = await other_store.load_chat(11)
+    assert record is not None
+    assert record.settings.timezone == "Asia/Shanghai"
+
+
+async def test_a_place_typed_long_after_the_prompt_is_not_read_as_the_answer(
+    service: ChatService, store: SqliteStore, clock: FakeClock
+) -> None:
+    await service.handle(Incoming(12, Kind.COMMAND, command="timezone"))
+    clock.advance(timedelta(minutes=16))
+    await service.handle(Incoming(12, Kind.OTHER, argument="Shanghai"))
+    record = await store.load_chat(12)
+    assert record is not None
+    assert record.settings.timezone == "Pacific/Noumea"
+
+
+async def test_two_processes_firing_the_same_reminder_send_it_once(
+    service: ChatService, store: SqliteStore, default_bundle: FlowBundle, clock: FakeClock, tmp_path: Path
+) -> None:
+    await waiting_for_the_email(service, store, 13)
+    (reminder,) = await store.reminders_of(13)
+    clock.advance(timedelta(days=1, minutes=1))
+    async with SqliteStore(tmp_path / "bot.sqlite3") as other_store:
+        other = ChatService(FlowEngine(default_bundle), other_store, clock)
+        sent = await asyncio.gather(service.reminder_due(reminder), other.reminder_due(reminder))
+    assert sorted(len(messages) for messages in sent) == [0, 1]
+    (following,) = await store.reminders_of(13)
+    assert following.sequence == reminder.sequence + 1
+
+
+async def test_a_snooze_into_the_night_says_the_morning_it_is_stored_for(
+    service: ChatService, store: SqliteStore, clock: FakeClock
+) -> None:
+    clock.set(datetime(2026, 11, 24, 9, 30, tzinfo=UTC))  # 20:30 in Nouméa
+    await waiting_for_the_email(service, store, 14)
+    (reminder,) = await store.reminders_of(14)
+    clock.advance(timedelta(days=1))
+    (sent,) = await service.reminder_due(reminder)
+    in_an_hour = next(
+        button.data
+        for row in sent.message.rows
+        for button in row
+        if button.data
+        and decode(button.data)
+        == ReminderPress(service.engine.version, reminder.sequence, reminder.name, ReminderAnswer.SNOOZE_HOUR)
+    )
+    reply = await service.handle(Incoming(14, Kind.BUTTON, data=in_an_hour, message_id=5))
+    assert reply.toast is not None
+    assert "tomorrow at 08:00" in reply.toast
+    (snoozed,) = await store.reminders_of(14)
+    assert snoozed.due_at == datetime(2026, 11, 25, 21, 0, tzinfo=UTC)  # 08:00 in Nouméa

@@ -49,7 +49,7 @@ async def test_a_new_database_gets_the_latest_schema_in_wal_mode(tmp_path: Path)
     with connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert {"quiet_start", "quiet_end"} <= columns(db, "chats")
+        assert {"quiet_start", "quiet_end", "timezone_asked_at"} <= columns(db, "chats")
 
 
 async def test_a_version_1_database_keeps_its_rows_and_gains_the_new_columns(tmp_path: Path) -> None:
