@@ -46,7 +46,16 @@ def waiting_conversation(project: Path) -> dict[str, object]:
         conversation = engine.press(conversation, data).conversation
     if conversation.state != "waiting":
         raise RuntimeError(f"the scripted path ended in {conversation.state!r}, not 'waiting'")
-    return conversation.to_json()
+    return {
+        "flow_id": conversation.flow_id,
+        "flow_version": conversation.flow_version,
+        "state": conversation.state,
+        "language": conversation.language,
+        "step": conversation.step,
+        "variables": dict(conversation.variables),
+        "checklist": sorted(conversation.checklist),
+        "finished": conversation.finished,
+    }
 
 
 async def seed_database(

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.callbacks import ReminderPress, decode
 from bot.engine import Conversation, ScheduleReminder
 from bot.engine.engine import FlowEngine, Screen, StepResult
 
@@ -77,8 +78,9 @@ class Console:
             self.say(f"There is no button {number}.")
             return
         data = buttons[number - 1].data or ""
-        if FlowEngine.parse_reminder_answer(data) is not None:
-            result = self.engine.answer_reminder(self.conversation, data)
+        pressed = decode(data)
+        if isinstance(pressed, ReminderPress):
+            result = self.engine.answer_reminder(self.conversation, pressed)
         else:
             result = self.engine.press(self.conversation, data)
         self._apply(result)

@@ -7,6 +7,11 @@ Telegram accepts, so a backlog that built up while the bot was down goes out onc
 The callback owns the outcome: it commits with ``Commit.consumed_reminder_id`` (deleting or rescheduling
 the reminder in the same transaction as the message) and then sends. If it raises, the reminder is
 postponed with a growing delay, never into the chat's quiet hours.
+
+The store is the schedule and consuming is the claim, so what the scheduler keeps in memory is only a
+cache that spares work: reminders in flight, ones held back when even their postponement failed, ones
+fired but not consumed. A restarted scheduler, or a second one on the same database, starts without
+them and still hands each reminder over once (tests/store/test_reminder_scheduler.py).
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from bot.clock import Clock
-from bot.localtime import QuietHours, zone_or_default
 from bot.store import Reminder, ReminderGone, Store
 
 __all__ = ["FireReminder", "Pacing", "ReminderScheduler", "RetryPolicy"]
@@ -227,9 +231,7 @@ class ReminderScheduler:
         record = await self._store.load_chat(chat_id)
         if record is None:
             return moment
-        settings = record.settings
-        zone = zone_or_default(settings.timezone)
-        return QuietHours(settings.quiet_start, settings.quiet_end).shift(moment, zone)
+        return record.settings.sendable_from(moment)
 
     def _remember_fired(self, reminder: Reminder) -> None:
         self._fired[reminder.id] = reminder.due_at

@@ -47,37 +47,6 @@ class Conversation:
         """Returns the same conversation in another language."""
         return replace(self, language=language)
 
-    def to_json(self) -> dict[str, object]:
-        """Returns a JSON-ready dict, the stored form."""
-        return {
-            "flow_id": self.flow_id,
-            "flow_version": self.flow_version,
-            "state": self.state,
-            "language": self.language,
-            "step": self.step,
-            "variables": dict(self.variables),
-            "checklist": sorted(self.checklist),
-            "finished": self.finished,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Conversation:
-        """Rebuilds a conversation from its stored form."""
-        variables = data.get("variables") or {}
-        checklist = data.get("checklist") or []
-        if not isinstance(variables, dict) or not isinstance(checklist, list):
-            raise ValueError("stored conversation is malformed")
-        return cls(
-            flow_id=str(data["flow_id"]),
-            flow_version=str(data["flow_version"]),
-            state=str(data["state"]),
-            language=str(data["language"]),
-            step=int(str(data.get("step", 0))),
-            variables={str(k): None if v is None else str(v) for k, v in variables.items()},
-            checklist=frozenset(str(item) for item in checklist),
-            finished=bool(data.get("finished", False)),
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class ScheduleReminder:

@@ -9,6 +9,7 @@ Python name: actions and conditions are closures built here, from the validated 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -17,6 +18,7 @@ from typing import Any
 
 from transitions import Machine
 
+from bot.callbacks import FlowPress, ReminderAnswer, ReminderPress, decode, encode
 from bot.engine.conversation import (
     CancelReminders,
     Conversation,
@@ -26,18 +28,20 @@ from bot.engine.conversation import (
     ScheduleReminder,
     VariableValue,
 )
-from bot.flows import FlowBundle, Trigger, button_data, button_id, edges
+from bot.flows import FlowBundle, Trigger, button_id, edges
 from bot.flows import model as m
 from bot.flows.texts import PLACEHOLDER
 
 __all__ = [
     "SNOOZE_CHOICES",
     "FlowEngine",
+    "Markup",
     "Outcome",
     "ReminderAnswer",
     "Screen",
     "ScreenButton",
     "StepResult",
+    "fill",
 ]
 
 CHECKED, UNCHECKED = "✅", "⬜"
@@ -67,17 +71,6 @@ class Outcome(Enum):
     FINISHED = "finished"
 
 
-class ReminderAnswer(Enum):
-    """The buttons under a reminder."""
-
-    CONFIRMED = "ok"
-    SNOOZE_HOUR = "1h"
-    SNOOZE_TOMORROW = "1d"
-    SNOOZE_3DAYS = "3d"
-    HELP = "help"
-    STOP = "stop"
-
-
 SNOOZE_CHOICES: Mapping[ReminderAnswer, timedelta] = {
     ReminderAnswer.SNOOZE_HOUR: timedelta(hours=1),
     ReminderAnswer.SNOOZE_TOMORROW: timedelta(days=1),
@@ -94,13 +87,23 @@ _ANSWER_LABELS = {
 }
 
 
+class Markup(str):
+    """Telegram HTML that is already safe: a placeholder value inserted as it is, not escaped."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class ScreenButton:
-    """One inline button: it either carries callback ``data`` or opens ``url``."""
+    """One inline button: it either carries callback ``data`` (written by bot.callbacks) or opens ``url``."""
 
     label: str
     data: str | None = None
     url: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.url is None):
+            raise ValueError(f"button {self.label!r} needs exactly one of data and url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,16 +328,20 @@ class FlowEngine:
         )
 
     def press(self, conversation: Conversation, data: str) -> StepResult:
-        """Applies a button press given by its callback data; an old or foreign button changes nothing."""
-        version, _step, _state, identifier = ([*data.split("|", 3), "", "", ""])[:4]
-        if version != self.version:
+        """Applies a flow button given by its callback data; an old or foreign button changes nothing."""
+        pressed = decode(data)
+        if not isinstance(pressed, FlowPress):
+            # Data this bot never wrote for a flow screen: treated like a button of another version.
+            return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
+        if pressed.version != self.version:
             return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
         if conversation.finished:
             return self._refuse(conversation, Outcome.FINISHED, "ui.finished_button")
         current = self._states[conversation.state]
+        identifier = pressed.button
         button = current.buttons.get(identifier)
         if (
-            data != button_data(self.version, conversation.step, conversation.state, identifier)
+            data != FlowPress(self.version, conversation.step, conversation.state, identifier).wire
             or button is None
             or not button.visible(conversation.variables)
             or not isinstance(button.source, m.GotoButton | m.ToggleButton)
@@ -377,7 +384,7 @@ class FlowEngine:
         language = conversation.language
 
         def answer(choice: ReminderAnswer) -> ScreenButton:
-            data = f"{self.version}|r{sequence}|{name}|{choice.value}"
+            data = encode(ReminderPress(self.version, sequence, name, choice))
             return ScreenButton(self.plain(language, _ANSWER_LABELS[choice]), data=data)
 
         rows = (
@@ -391,24 +398,9 @@ class FlowEngine:
         )
         return Screen(self.text(language, reminder.text, conversation.variables), rows)
 
-    @staticmethod
-    def parse_reminder_answer(data: str) -> tuple[str, int, str, ReminderAnswer] | None:
-        """Returns (version, sequence, reminder, answer) for a reminder button's data, or None."""
-        parts = data.split("|")
-        if len(parts) != 4 or not parts[1].startswith("r") or not parts[1][1:].isdigit():
-            return None
-        try:
-            choice = ReminderAnswer(parts[3])
-        except ValueError:
-            return None
-        return parts[0], int(parts[1][1:]), parts[2], choice
-
-    def answer_reminder(self, conversation: Conversation, data: str) -> StepResult:
+    def answer_reminder(self, conversation: Conversation, pressed: ReminderPress) -> StepResult:
         """Applies a reminder button: confirm, snooze, ask for help or stop."""
-        parsed = self.parse_reminder_answer(data)
-        if parsed is None:
-            return self._refuse(conversation, Outcome.STALE, "ui.stale_button")
-        version, sequence, name, choice = parsed
+        version, sequence, name, choice = pressed.version, pressed.sequence, pressed.reminder, pressed.answer
         # "Stop reminders" must work from any reminder, however old the flow version that sent it.
         if version != self.version and choice is not ReminderAnswer.STOP:
             return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
@@ -444,31 +436,29 @@ class FlowEngine:
     # -- rendering --------------------------------------------------------------------------------
 
     def plain(self, language: str, key: str, values: Mapping[str, str] | None = None) -> str:
-        """Returns a runtime text with ``values`` filled in (escaped for Telegram HTML)."""
+        """Returns a runtime text with ``values`` filled in: escaped for Telegram HTML unless ``Markup``."""
         raw = self._texts.get(language, key)
         if not values:
             return raw
-        return PLACEHOLDER.sub(lambda match: html.escape(values.get(match[1], match[0]), quote=False), raw)
+        return fill(raw, lambda name: values.get(name))
 
     def text(self, language: str, key: str, variables: Mapping[str, VariableValue]) -> str:
         """Returns a flow text with its placeholders filled from the conversation's variables."""
-        raw = self._texts.get(language, key)
-        if "{" not in raw:
-            return raw
-        return PLACEHOLDER.sub(lambda match: self._placeholder(language, match[1], variables), raw)
+        return fill(self._texts.get(language, key), lambda name: self._placeholder(language, name, variables))
 
     def _placeholder(self, language: str, name: str, variables: Mapping[str, VariableValue]) -> str:
         variable, _, attribute = name.partition(".")
         value = variables.get(variable)
         if not attribute:
-            return html.escape(value or "", quote=False)
+            return value or ""
         row = self.flow.providers.get(value) if value is not None else None
         if row is None:
             return ""
         found = getattr(row, attribute, None)
         if attribute in m.PROVIDER_TEXT_FIELDS:
-            return self.text(language, found, variables) if found else ""
-        return html.escape(str(found or ""), quote=False)
+            # A provider's text is operator-written Telegram HTML, filled in turn.
+            return Markup(self.text(language, found, variables)) if found else ""
+        return str(found or "")
 
     def _links(self, conversation: Conversation, path: str) -> list[ScreenButton]:
         variable, _, group = path.partition(".")
@@ -496,7 +486,7 @@ class FlowEngine:
                 if isinstance(source, m.UrlButton):
                     rendered.append(ScreenButton(self.plain(language, source.text), url=source.url))
                     continue
-                data = button_data(self.version, conversation.step, state.name, button.id)
+                data = encode(FlowPress(self.version, conversation.step, state.name, button.id))
                 if isinstance(source, m.ToggleButton):
                     mark = CHECKED if source.toggle in conversation.checklist else UNCHECKED
                     label = f"{mark} {self.plain(language, self.flow.checklist[source.toggle])}"
@@ -506,6 +496,23 @@ class FlowEngine:
             if rendered:
                 rows.append(tuple(rendered))
         return Screen(self.text(language, state.definition.text, variables), tuple(rows))
+
+
+def fill(raw: str, value_of: Callable[[str], str | None]) -> str:
+    """Fills every ``{placeholder}`` in ``raw``: the one place texts get their values.
+
+    A value is escaped for Telegram HTML unless it is ``Markup``; an unknown placeholder stays as written.
+    """
+    if "{" not in raw:
+        return raw
+
+    def value(match: re.Match[str]) -> str:
+        found = value_of(match[1])
+        if found is None:
+            return match[0]
+        return found if isinstance(found, Markup) else html.escape(found, quote=False)
+
+    return PLACEHOLDER.sub(value, raw)
 
 
 def _condition(predicate: _Predicate) -> Callable[[Any], bool]:

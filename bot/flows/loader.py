@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bot.callbacks import MAX_STEP_DIGITS, FlowPress
 from bot.flows import model as m
 from bot.flows.errors import FlowValidationError, Problem, did_you_mean
 from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger, edges
@@ -21,7 +22,6 @@ from bot.flows.yamlsource import Located, parse_yaml
 __all__ = ["FlowBundle", "Limits", "button_data", "load_bundle", "load_flows", "validate_paths"]
 
 VERSION_LENGTH = 8
-MAX_STEP_DIGITS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +51,8 @@ class FlowBundle:
 
 
 def button_data(version: str, step: int, state: str, button: str) -> str:
-    """Returns the callback data of a flow button: which flow version, screen and button it belongs to."""
-    return f"{version}|{step % 10**MAX_STEP_DIGITS}|{state}|{button}"
+    """Returns the callback data of a flow button, unchecked (the codec in bot.callbacks owns its form)."""
+    return FlowPress(version, step, state, button).wire
 
 
 def flow_version(flow: m.Flow) -> str:

@@ -1,4 +1,10 @@
-"""Per-chat locks: one conversation never sees two events at once, different chats never wait."""
+"""Per-chat locks: one conversation never sees two events at once, different chats never wait.
+
+A process has one :class:`ChatLocks` (``ChatService.locks``). The update processor holds a chat's lock for
+the whole update, delivery included; a due reminder and the outbox sweep take the same lock, so a chat's
+updates, reminders and deliveries never interleave. Between processes the store's promises take over
+(bot/store/base.py).
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from bot.store.base import (
     Reminder,
     StateCount,
     Store,
+    StoredConversation,
     UserSettings,
 )
 from bot.store.errors import DuplicateUpdate, ReminderGone, SchemaError, StoreError
@@ -30,5 +31,6 @@ __all__ = [
     "StateCount",
     "Store",
     "StoreError",
+    "StoredConversation",
     "UserSettings",
 ]

@@ -9,7 +9,27 @@ the same ABC and passes the same contract suite, ``tests/store``, by adding itse
 fixture's parameters there.
 
 All datetimes are timezone-aware; the store returns them in UTC. Texts that users typed are never
-stored: nothing in this interface carries them.
+stored: nothing in this interface carries them. The store knows nothing of the engine: a conversation
+crosses into it as :class:`StoredConversation`, plain data.
+
+What a backend promises when several writers share it (tasks of one process, or several processes):
+
+- Every method is atomic: it happens entirely or not at all, and a reader never sees half of a commit.
+- ``commit`` with ``update_id``: of two commits of the same update, exactly one succeeds; the other
+  raises DuplicateUpdate and changes nothing. This is how a redelivered update is applied once.
+- ``commit`` with ``consumed_reminder_id``: of two commits consuming the same reminder, exactly one
+  succeeds; the other raises ReminderGone and changes nothing. Consuming is the claim: whoever consumes a
+  reminder, and only they, sends it (the messages come back from the same commit).
+- Two commits of the same chat are applied one after the other, the later one winning column by column;
+  the store does not merge conversations. Inside one process the runtime holds the chat's lock
+  (:class:`bot.runtime.locks.ChatLocks`) from ``load_chat`` to the end of delivery, so they never race.
+  A backend serving several processes guards a chat instead: every :class:`Commit` names its chat, so the
+  transaction can begin with a per-chat lock (PostgreSQL: ``pg_advisory_xact_lock(chat_id)``) or check a
+  version column read by ``load_chat``.
+- The outbox is delivered at least once: ``pending_outbox`` returns a message until ``record_delivery``
+  or ``mark_sent`` removes it. One process sends each chat's messages under the chat's lock, re-reading
+  them there, so a message is sent once; several processes must claim a chat's messages before sending
+  (a lease column, or ``SELECT ... FOR UPDATE SKIP LOCKED``).
 """
 
 from __future__ import annotations
@@ -21,8 +41,7 @@ from datetime import datetime, time
 from types import MappingProxyType, TracebackType
 from typing import Self
 
-from bot.engine.conversation import Conversation
-from bot.localtime import DEFAULT_TIMEZONE
+from bot.localtime import DEFAULT_TIMEZONE, QuietHours, zone_or_default
 
 __all__ = [
     "ChatRecord",
@@ -34,6 +53,7 @@ __all__ = [
     "Reminder",
     "StateCount",
     "Store",
+    "StoredConversation",
     "UserSettings",
     "frozen_payload",
     "require_aware",
@@ -48,7 +68,11 @@ def require_aware(moment: datetime, what: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class UserSettings:
-    """What a chat chose: language, time zone, quiet hours, and whether reminders may be sent."""
+    """What a chat chose: language, time zone, quiet hours, and whether reminders may be sent.
+
+    ``timezone_asked_at`` is when the chat was last asked to type its time zone (None: not asked), so
+    the answer is understood by whichever process receives it, after a restart too.
+    """
 
     chat_id: int
     language: str | None
@@ -57,6 +81,33 @@ class UserSettings:
     quiet_end: time = time(8, 0)
     reminders_stopped: bool = False
     blocked: bool = False
+    timezone_asked_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.timezone_asked_at is not None:
+            require_aware(self.timezone_asked_at, "UserSettings.timezone_asked_at")
+
+    def sendable_from(self, moment: datetime) -> datetime:
+        """Returns ``moment`` in UTC, or the end of the chat's quiet hours when it falls inside them.
+
+        The one place quiet hours move a reminder: scheduling, snoozing, a late reminder, a retry.
+        """
+        zone = zone_or_default(self.timezone)
+        return QuietHours(self.quiet_start, self.quiet_end).shift(moment, zone)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversation:
+    """Where a chat stands in a flow, as the store keeps it: plain data the engine's conversation maps to."""
+
+    flow_id: str
+    flow_version: str
+    state: str
+    language: str
+    step: int = 0
+    variables: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
+    checklist: frozenset[str] = frozenset()
+    finished: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +118,7 @@ class ChatRecord:
     """
 
     settings: UserSettings
-    conversation: Conversation | None
+    conversation: StoredConversation | None
     screen_message_id: int | None
     updated_at: datetime
 
@@ -132,7 +183,7 @@ class Commit:
     chat_id: int
     update_id: int | None = None
     settings: UserSettings | None = None
-    conversation: Conversation | None = None
+    conversation: StoredConversation | None = None
     delete_conversation: bool = False
     screen_message_id: int | None = None
     cancel_reminders: frozenset[str] | None = frozenset()
@@ -213,8 +264,8 @@ class Store(ABC):
         """Removes sent messages from the outbox."""
 
     @abstractmethod
-    async def pending_outbox(self, limit: int) -> list[OutboxMessage]:
-        """Returns up to ``limit`` committed but unsent messages, oldest first."""
+    async def pending_outbox(self, limit: int, chat_id: int | None = None) -> list[OutboxMessage]:
+        """Returns up to ``limit`` committed but unsent messages (of one chat, when given), oldest first."""
 
     @abstractmethod
     async def next_due_at(self) -> datetime | None:

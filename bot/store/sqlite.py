@@ -14,7 +14,6 @@ from typing import TypeVar
 
 import aiosqlite
 
-from bot.engine.conversation import Conversation
 from bot.store.base import (
     ChatRecord,
     Commit,
@@ -23,6 +22,7 @@ from bot.store.base import (
     Reminder,
     StateCount,
     Store,
+    StoredConversation,
     UserSettings,
     frozen_payload,
     require_aware,
@@ -95,7 +95,18 @@ class SqliteStore(Store):
         row = await self._run(lambda db: db.execute(_LOAD_CHAT, (chat_id,)).fetchone())
         if row is None:
             return None
-        (language, timezone, quiet_start, quiet_end, stopped, blocked, conversation, screen, updated) = row
+        (
+            language,
+            timezone,
+            quiet_start,
+            quiet_end,
+            stopped,
+            blocked,
+            asked,
+            conversation,
+            screen,
+            updated,
+        ) = row
         settings = UserSettings(
             chat_id=chat_id,
             language=language,
@@ -104,10 +115,11 @@ class SqliteStore(Store):
             quiet_end=time.fromisoformat(quiet_end),
             reminders_stopped=bool(stopped),
             blocked=bool(blocked),
+            timezone_asked_at=None if asked is None else _moment(asked),
         )
         return ChatRecord(
             settings=settings,
-            conversation=None if conversation is None else Conversation.from_json(json.loads(conversation)),
+            conversation=None if conversation is None else _conversation(json.loads(conversation)),
             screen_message_id=screen,
             updated_at=_moment(updated),
         )
@@ -123,12 +135,14 @@ class SqliteStore(Store):
         if rows:
             await self._run(_in_transaction(lambda db: db.executemany(_DELETE_OUTBOX, rows)))
 
-    async def pending_outbox(self, limit: int) -> list[OutboxMessage]:
-        """Returns unsent messages, oldest first."""
-        rows = await self._run(lambda db: db.execute(_PENDING_OUTBOX, (limit,)).fetchall())
+    async def pending_outbox(self, limit: int, chat_id: int | None = None) -> list[OutboxMessage]:
+        """Returns unsent messages (of one chat, when given), oldest first."""
+        sql = _PENDING_OUTBOX if chat_id is None else _PENDING_OUTBOX_OF_CHAT
+        params = (limit,) if chat_id is None else (chat_id, limit)
+        rows = await self._run(lambda db: db.execute(sql, params).fetchall())
         return [
-            OutboxMessage(id=message_id, chat_id=chat_id, payload=frozen_payload(json.loads(payload)))
-            for message_id, chat_id, payload in rows
+            OutboxMessage(id=message_id, chat_id=chat, payload=frozen_payload(json.loads(payload)))
+            for message_id, chat, payload in rows
         ]
 
     async def next_due_at(self) -> datetime | None:
@@ -239,6 +253,38 @@ class SqliteStore(Store):
         return count
 
 
+def _conversation_json(conversation: StoredConversation) -> str:
+    return _json(
+        {
+            "flow_id": conversation.flow_id,
+            "flow_version": conversation.flow_version,
+            "state": conversation.state,
+            "language": conversation.language,
+            "step": conversation.step,
+            "variables": dict(conversation.variables),
+            "checklist": sorted(conversation.checklist),
+            "finished": conversation.finished,
+        }
+    )
+
+
+def _conversation(data: Mapping[str, object]) -> StoredConversation:
+    variables = data.get("variables") or {}
+    checklist = data.get("checklist") or []
+    if not isinstance(variables, dict) or not isinstance(checklist, list):
+        raise StoreError("a stored conversation is malformed")
+    return StoredConversation(
+        flow_id=str(data["flow_id"]),
+        flow_version=str(data["flow_version"]),
+        state=str(data["state"]),
+        language=str(data["language"]),
+        step=int(str(data.get("step", 0))),
+        variables={str(k): None if v is None else str(v) for k, v in variables.items()},
+        checklist=frozenset(str(item) for item in checklist),
+        finished=bool(data.get("finished", False)),
+    )
+
+
 def _reminder(row: tuple[int, int, str, int, int, int]) -> Reminder:
     reminder_id, chat_id, name, due_at, sequence, attempts = row
     return Reminder(reminder_id, chat_id, name, _moment(due_at), sequence, attempts)
@@ -344,9 +390,12 @@ class _CommitPlan:
                 "quiet_end": settings.quiet_end.isoformat(),
                 "reminders_stopped": int(settings.reminders_stopped),
                 "blocked": int(settings.blocked),
+                "timezone_asked_at": None
+                if settings.timezone_asked_at is None
+                else _micros(settings.timezone_asked_at),
             }
         if commit.conversation is not None:
-            chat["conversation"] = _json(commit.conversation.to_json())
+            chat["conversation"] = _conversation_json(commit.conversation)
         if commit.delete_conversation:
             chat |= {"conversation": None, "screen_message_id": None}
         if commit.screen_message_id is not None:
@@ -405,7 +454,7 @@ def _upsert_sql(columns: tuple[str, ...]) -> str:
 
 
 _LOAD_CHAT = """
-    SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked,
+    SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
            conversation, screen_message_id, updated_at
     FROM chats WHERE chat_id = ?
 """
@@ -416,6 +465,7 @@ _ENQUEUE = "INSERT INTO outbox (chat_id, payload, created_at) VALUES (?, ?, ?) R
 _RECORD_EVENT = "INSERT INTO flow_events (chat_id, flow_id, flow_version, state, at) VALUES (?, ?, ?, ?, ?)"
 _DELETE_OUTBOX = "DELETE FROM outbox WHERE id = ?"
 _PENDING_OUTBOX = "SELECT id, chat_id, payload FROM outbox ORDER BY id LIMIT ?"
+_PENDING_OUTBOX_OF_CHAT = "SELECT id, chat_id, payload FROM outbox WHERE chat_id = ? ORDER BY id LIMIT ?"
 _SENDABLE = "chats.chat_id = reminders.chat_id AND NOT chats.reminders_stopped AND NOT chats.blocked"
 _NEXT_DUE = f"""
     SELECT reminders.due_at FROM reminders JOIN chats ON {_SENDABLE}

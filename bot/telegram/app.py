@@ -97,8 +97,9 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         pacing = Pacing(messages_per_second=limit + 1 if limit else REMINDERS_PER_SECOND_UNLIMITED)
 
         async def reminder_due(reminder: Reminder) -> None:
-            """Sends one due reminder."""
-            await delivery.deliver(await service.reminder_due(reminder))
+            """Sends one due reminder, under its chat's lock like any update."""
+            async with service.locks.hold(reminder.chat_id):
+                await delivery.deliver(await service.reminder_due(reminder))
 
         scheduler = ReminderScheduler(store, reminder_due, clock=clock, pacing=pacing)
         runtime.scheduler = scheduler
@@ -136,7 +137,7 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
     application = (
         ApplicationBuilder()
         .bot(bot)
-        .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
+        .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates, service.locks))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)

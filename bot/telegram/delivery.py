@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import replace
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.runtime.locks import ChatLocks
+from bot.runtime.messages import OutgoingMessage, QueuedMessage
 from bot.runtime.service import ChatService
-from bot.store import OutboxMessage
 from bot.telegram.screenbot import ScreenBot
 
 __all__ = ["Delivery"]
@@ -20,7 +18,6 @@ __all__ = ["Delivery"]
 logger = logging.getLogger(__name__)
 
 CONNECT_ATTEMPTS = 3
-REMEMBERED_DELIVERIES = 10_000
 
 
 def _is(exc: TelegramError, *phrases: str) -> bool:
@@ -29,97 +26,82 @@ def _is(exc: TelegramError, *phrases: str) -> bool:
 
 
 class Delivery:
-    """Sends outbox messages once each and in order per chat, whoever asks: a handler, a reminder, the sweep."""
+    """Sends outbox messages once each and in order per chat, whoever asks: a handler, a reminder, the sweep.
+
+    Whoever delivers holds the chat's lock (``service.locks``): a handler's update, a reminder and the
+    sweep never send one chat's messages at the same time. The sweep reads a chat's outbox again once it
+    holds the lock, so what a handler has just delivered is not sent twice; nothing about deliveries is
+    remembered in memory.
+    """
 
     def __init__(self, bot: ScreenBot, service: ChatService) -> None:
         self.bot = bot
         self.service = service
-        self._locks = ChatLocks()
-        # Ids sent (or given up) by this process, so a sweep that read the outbox a moment ago skips them.
-        self._done: OrderedDict[int, None] = OrderedDict()
 
-    async def deliver(self, messages: Iterable[OutboxMessage]) -> None:
-        """Delivers one chat's messages in order; stops at the first that must wait, so none overtakes it."""
-        batch = [m for m in messages]
-        if not batch:
-            return
-        async with self._locks.hold(batch[0].chat_id):
-            for outgoing in batch:
-                if outgoing.id in self._done:
-                    continue
-                if not await self._deliver_one(outgoing):
-                    return  # left in the outbox with those after it: the sweep sends them later, in order
-                self._remember(outgoing.id)
+    async def deliver(self, messages: Iterable[QueuedMessage]) -> None:
+        """Delivers one chat's messages in order (the caller holds the chat's lock); stops at the first
+        that must wait, so none overtakes it."""
+        for queued in messages:
+            if not await self._deliver_one(queued):
+                return  # left in the outbox with those after it: the sweep sends them later, in order
 
-    async def deliver_direct(self, payloads: Iterable[Mapping[str, Any]]) -> None:
+    async def deliver_direct(self, messages: Iterable[OutgoingMessage]) -> None:
         """Sends messages that are not in the outbox (nothing is recorded about them)."""
-        for payload in payloads:
+        for message in messages:
             try:
-                await self._send(payload)
+                await self.bot.show(message)
             except TelegramError as exc:
-                logger.info("could not send a direct message to chat %s: %s", payload.get("chat_id"), exc)
+                logger.info("could not send a direct message to chat %s: %s", message.chat_id, exc)
 
     async def sweep(self, limit: int = 500) -> int:
-        """Sends what was committed but never sent (after a crash or a failure); returns how many it tried."""
-        pending = [m for m in await self.service.pending(limit) if m.id not in self._done]
-        by_chat: dict[int, list[OutboxMessage]] = {}
-        for outgoing in pending:
-            by_chat.setdefault(outgoing.chat_id, []).append(outgoing)
-        await asyncio.gather(*(self.deliver(chat_messages) for chat_messages in by_chat.values()))
+        """Sends what was committed but never sent (after a crash or a failure); returns how many it found."""
+        pending = await self.service.pending(limit)
+        chats = dict.fromkeys(queued.message.chat_id for queued in pending)
+        await asyncio.gather(*(self._sweep_chat(chat_id, limit) for chat_id in chats))
         return len(pending)
 
-    def _remember(self, outbox_id: int) -> None:
-        self._done[outbox_id] = None
-        if len(self._done) > REMEMBERED_DELIVERIES:
-            self._done.popitem(last=False)
+    async def _sweep_chat(self, chat_id: int, limit: int) -> None:
+        async with self.service.locks.hold(chat_id):
+            # Read again under the lock: an update of this chat may have delivered them meanwhile.
+            await self.deliver(await self.service.pending(limit, chat_id))
 
-    async def _deliver_one(self, outgoing: OutboxMessage) -> bool:
+    async def _deliver_one(self, queued: QueuedMessage) -> bool:
         """Sends one message; returns False when it must stay in the outbox for a later try."""
-        payload = outgoing.payload
+        chat_id = queued.message.chat_id
         for attempt in range(1, CONNECT_ATTEMPTS + 1):
             try:
-                sent = await self._send(payload)
+                sent = await self.bot.show(queued.message)
             except Forbidden:
-                logger.info("chat %s blocked the bot; its reminders stop", outgoing.chat_id)
-                await self.service.blocked(outgoing.chat_id)
-                await self.service.undeliverable(outgoing)
+                logger.info("chat %s blocked the bot; its reminders stop", chat_id)
+                await self.service.blocked(chat_id)
+                await self.service.undeliverable(queued)
                 return True
             except RetryAfter:
                 # The rate limiter already waited and retried; the sweep will try again later.
-                logger.warning("flood limit still hit for chat %s; message kept for later", outgoing.chat_id)
+                logger.warning("flood limit still hit for chat %s; message kept for later", chat_id)
                 return False
             except BadRequest as exc:
                 if _is(exc, "message is not modified"):
-                    await self.service.delivered(outgoing, None)
+                    await self.service.delivered(queued, None)
                     return True
-                if "edit" in payload and _is(exc, "message to edit not found", "message can't be edited"):
+                edits = queued.message.edit is not None
+                if edits and _is(exc, "message to edit not found", "message can't be edited"):
                     # The screen was deleted or is too old to edit: show it as a new message instead.
-                    payload = {k: v for k, v in payload.items() if k != "edit"}
-                    outgoing = OutboxMessage(outgoing.id, outgoing.chat_id, payload)
+                    queued = replace(queued, message=queued.message.as_new_message())
                     continue
-                logger.error("Telegram refused a message to chat %s: %s", outgoing.chat_id, exc.message)
-                await self.service.undeliverable(outgoing)
+                logger.error("Telegram refused a message to chat %s: %s", chat_id, exc.message)
+                await self.service.undeliverable(queued)
                 return True
             except TimedOut:
                 # Telegram may have received it: a retry now could show it twice. The sweep retries later.
-                logger.warning("timed out sending to chat %s; message kept for later", outgoing.chat_id)
+                logger.warning("timed out sending to chat %s; message kept for later", chat_id)
                 return False
             except NetworkError as exc:
                 if attempt == CONNECT_ATTEMPTS:
-                    logger.warning(
-                        "network error for chat %s, message kept for later: %s", outgoing.chat_id, exc
-                    )
+                    logger.warning("network error for chat %s, message kept for later: %s", chat_id, exc)
                     return False
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
-            await self.service.delivered(outgoing, sent)
+            await self.service.delivered(queued, sent)
             return True
         return False
-
-    async def _send(self, payload: Mapping[str, Any]) -> int | None:
-        """Sends or edits; returns the id of the message that now shows the payload."""
-        rows = payload.get("rows", ())
-        if "edit" in payload:
-            await self.bot.edit_screen(payload["chat_id"], payload["edit"], payload["text"], rows)
-            return int(payload["edit"])
-        return await self.bot.send_screen(payload["chat_id"], payload["text"], rows)

@@ -1,4 +1,7 @@
-"""Telegram callbacks: read the update, call the chat service, deliver what it returns."""
+"""Telegram callbacks: read the update, call the chat service, deliver what it returns.
+
+Each runs under its chat's lock, held by bot.telegram.processor for the whole update.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
+from bot.runtime.messages import OutgoingMessage
 from bot.runtime.service import ChatService, Incoming, Kind
 from bot.stats import funnel_from
 from bot.telegram.delivery import Delivery
@@ -107,7 +111,7 @@ class ChatHandlers:
         link = f"https://t.me/{context.bot.username}?start=group"
         text = self.service.group_text(user.language_code if user else None, link)
         try:
-            await self.delivery.bot.send_screen(chat.id, text, ())
+            await self.delivery.bot.show(OutgoingMessage(chat.id, text))
         except Forbidden:
             logger.info("removed from group %s", chat.id)
 

@@ -14,11 +14,15 @@ __all__ = ["PerChatUpdateProcessor"]
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Runs updates of different chats side by side and updates of one chat one after the other."""
+    """Runs updates of different chats side by side and updates of one chat one after the other.
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+    It holds the process's one per-chat lock (shared with reminders and the outbox sweep) for the whole
+    update, delivery included: the lock is taken here, in the order updates arrive.
+    """
+
+    def __init__(self, max_concurrent_updates: int, locks: ChatLocks) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks = ChatLocks()
+        self._locks = locks
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Processes the update once every earlier update of its chat is done."""

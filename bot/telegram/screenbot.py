@@ -1,43 +1,55 @@
-"""An ExtBot that sends and edits screens from plain data.
+"""An ExtBot that sends and edits the runtime's messages from plain data.
 
 The bot never reads the Message that Telegram returns for an edit, and only the id of a sent one: building
-those objects was the largest single cost of a button press (bench/RESULTS.md). Requests still go through
-ExtBot's rate limiter.
+those objects was the largest single cost of a button press (bench/RESULTS.md). So these calls go through
+the public ``ExtBot.do_api_request`` with no ``return_type``, which returns Telegram's JSON as it is and,
+like every ExtBot call, passes through the rate limiter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
 from typing import Any
 
 from telegram.constants import ParseMode
 from telegram.ext import ExtBot
+from telegram.warnings import PTBUserWarning
+
+from bot.runtime.messages import OutgoingMessage, Rows
 
 __all__ = ["ScreenBot", "keyboard"]
 
 NO_PREVIEW = {"is_disabled": True}
 
+# do_api_request suggests Bot.send_message for an endpoint PTB wraps; that method builds the Message
+# object this class exists to avoid, so the advice is declined for these two endpoints only.
+_DECLINED_ADVICE = r"Please use 'Bot\.(sendMessage|editMessageText)' instead"
 
-def keyboard(rows: Iterable[Iterable[list[str]]]) -> dict[str, Any] | None:
-    """Returns the inline keyboard for an outbox payload's rows, or None when there are no buttons."""
+
+def keyboard(rows: Rows) -> dict[str, Any] | None:
+    """Returns the inline keyboard for rows of buttons, or None when there are none."""
     inline = [
         [
-            {"text": label, "callback_data": value} if kind == "d" else {"text": label, "url": value}
-            for label, kind, value in row
+            {"text": b.label, "callback_data": b.data}
+            if b.data is not None
+            else {"text": b.label, "url": b.url}
+            for b in row
         ]
         for row in rows
     ]
     return {"inline_keyboard": inline} if inline else None
 
 
-def _message(text: str, rows: Iterable[Iterable[list[str]]], **where: int) -> dict[str, Any]:
+def _request(message: OutgoingMessage) -> dict[str, Any]:
     data: dict[str, Any] = {
-        **where,
-        "text": text,
+        "chat_id": message.chat_id,
+        "text": message.text,
         "parse_mode": ParseMode.HTML,
         "link_preview_options": NO_PREVIEW,
     }
-    markup = keyboard(rows)
+    if message.edit is not None:
+        data["message_id"] = message.edit
+    markup = keyboard(message.rows)
     if markup is not None:
         data["reply_markup"] = markup
     return data
@@ -46,13 +58,17 @@ def _message(text: str, rows: Iterable[Iterable[list[str]]], **where: int) -> di
 class ScreenBot(ExtBot[Any]):
     """Sends and edits the bot's messages without building Message objects from the answers."""
 
-    async def send_screen(self, chat_id: int, text: str, rows: Iterable[Iterable[list[str]]]) -> int:
-        """Sends a message with its inline keyboard; returns its message id."""
-        result = await self._post("sendMessage", _message(text, rows, chat_id=chat_id))
-        return int(result["message_id"])
+    async def initialize(self) -> None:
+        """Initializes the bot, once it is told which of python-telegram-bot's advice is declined."""
+        warnings.filterwarnings("ignore", message=_DECLINED_ADVICE, category=PTBUserWarning)
+        await super().initialize()
 
-    async def edit_screen(
-        self, chat_id: int, message_id: int, text: str, rows: Iterable[Iterable[list[str]]]
-    ) -> None:
-        """Replaces a message's text and keyboard (no keyboard given: the old one goes)."""
-        await self._post("editMessageText", _message(text, rows, chat_id=chat_id, message_id=message_id))
+    async def show(self, message: OutgoingMessage) -> int:
+        """Sends ``message``, or edits the message it replaces; returns the id of the message showing it."""
+        if message.edit is not None:
+            await self.do_api_request("editMessageText", api_kwargs=_request(message))
+            return message.edit
+        sent = await self.do_api_request("sendMessage", api_kwargs=_request(message))
+        if not isinstance(sent, dict) or not isinstance(sent.get("message_id"), int):
+            raise TypeError(f"sendMessage answered {sent!r} instead of a message")
+        return int(sent["message_id"])

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.callbacks import ReminderAnswer, ReminderPress, decode
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
+from bot.runtime.commands import COMMAND_UNITS
+from bot.runtime.commit import unstored
+from bot.runtime.messages import QueuedMessage
 from bot.runtime.service import ChatService, Incoming, Kind, choose_language
+from bot.runtime.texts import COMMANDS
 from bot.store import SqliteStore
 
 NOON_IN_NOUMEA = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -33,10 +39,11 @@ def service(default_bundle: FlowBundle, store: SqliteStore, clock: FakeClock) ->
     return ChatService(FlowEngine(default_bundle), store, clock)
 
 
-def first_button(payload: object) -> str:
-    assert isinstance(payload, dict) or hasattr(payload, "get")
-    rows = payload["rows"]  # type: ignore[index]
-    return str(rows[0][0][2])
+def first_button(queued: QueuedMessage) -> str:
+    """Returns the callback data of the first button of a message."""
+    data = queued.message.rows[0][0].data
+    assert data is not None
+    return data
 
 
 @pytest.mark.parametrize(
@@ -56,7 +63,7 @@ def test_the_language_follows_telegrams_language_code(code: str | None, language
 
 async def test_a_redelivered_update_is_applied_once(service: ChatService, store: SqliteStore) -> None:
     start = await service.handle(Incoming(1, Kind.COMMAND, update_id=10, command="start"))
-    data = first_button(start.messages[0].payload)
+    data = first_button(start.messages[0])
     press = Incoming(1, Kind.BUTTON, update_id=11, data=data, message_id=5)
     first = await service.handle(press)
     again = await service.handle(press)
@@ -75,7 +82,7 @@ async def test_a_message_committed_but_not_sent_is_still_there_after_a_crash(
     await store.close()
     async with SqliteStore(tmp_path / "bot.sqlite3") as reopened:
         pending = await reopened.pending_outbox(10)
-    assert [m.id for m in pending] == [m.id for m in reply.messages]
+    assert [m.id for m in pending] == [m.outbox_id for m in reply.messages]
 
 
 async def test_delivered_messages_leave_the_outbox_and_the_screen_is_remembered(
@@ -93,9 +100,9 @@ async def test_a_press_on_the_screen_message_edits_it(service: ChatService) -> N
     reply = await service.handle(Incoming(4, Kind.COMMAND, command="start"))
     await service.delivered(reply.messages[0], 90)
     press = await service.handle(
-        Incoming(4, Kind.BUTTON, data=first_button(reply.messages[0].payload), message_id=90)
+        Incoming(4, Kind.BUTTON, data=first_button(reply.messages[0]), message_id=90)
     )
-    assert press.messages[0].payload["edit"] == 90
+    assert press.messages[0].message.edit == 90
 
 
 async def test_typed_text_is_never_stored(service: ChatService, store: SqliteStore, tmp_path: Path) -> None:
@@ -123,7 +130,7 @@ async def press_label(service: ChatService, store: SqliteStore, chat_id: int, la
     record = await store.load_chat(chat_id)
     assert record is not None
     assert record.conversation is not None
-    screen = service.engine.render(record.conversation)
+    screen = service.engine.render(unstored(record.conversation))
     data = next(b.data for row in screen.rows for b in row if b.data and label in b.label)
     await service.handle(Incoming(chat_id, Kind.BUTTON, data=data))
 
@@ -153,9 +160,9 @@ async def test_after_a_long_pause_the_next_screen_is_a_new_message(
     await service.delivered(reply.messages[0], 90)
     clock.advance(timedelta(days=2))
     press = await service.handle(
-        Incoming(9, Kind.BUTTON, data=first_button(reply.messages[0].payload), message_id=90)
+        Incoming(9, Kind.BUTTON, data=first_button(reply.messages[0]), message_id=90)
     )
-    assert "edit" not in press.messages[0].payload
+    assert press.messages[0].message.edit is None
 
 
 async def test_a_reminder_that_fell_due_overnight_waits_for_the_morning(
@@ -169,3 +176,72 @@ async def test_a_reminder_that_fell_due_overnight_waits_for_the_morning(
     (postponed,) = await store.reminders_of(10)
     assert postponed.due_at == datetime(2026, 11, 26, 21, 0, tzinfo=UTC)  # 08:00 in Nouméa
     assert postponed.sequence == reminder.sequence
+
+
+def test_every_menu_command_has_its_unit() -> None:
+    assert set(COMMAND_UNITS) == set(COMMANDS)
+
+
+async def test_the_time_zone_prompt_is_understood_by_another_process(
+    service: ChatService, default_bundle: FlowBundle, clock: FakeClock, tmp_path: Path
+) -> None:
+    await service.handle(Incoming(11, Kind.COMMAND, command="start"))
+    await service.handle(Incoming(11, Kind.COMMAND, command="timezone"))
+    # A second instance on the same database (or this one after a restart) gets the typed answer.
+    async with SqliteStore(tmp_path / "bot.sqlite3") as other_store:
+        other = ChatService(FlowEngine(default_bundle), other_store, clock)
+        reply = await other.handle(Incoming(11, Kind.OTHER, argument="Shanghai"))
+        assert "Asia/Shanghai" in reply.messages[0].message.text
+        again = await other.handle(Incoming(11, Kind.OTHER, argument="Paris"))
+        assert "Europe/Paris" not in " ".join(m.message.text for m in again.messages)
+        record = await other_store.load_chat(11)
+    assert record is not None
+    assert record.settings.timezone == "Asia/Shanghai"
+
+
+async def test_a_place_typed_long_after_the_prompt_is_not_read_as_the_answer(
+    service: ChatService, store: SqliteStore, clock: FakeClock
+) -> None:
+    await service.handle(Incoming(12, Kind.COMMAND, command="timezone"))
+    clock.advance(timedelta(minutes=16))
+    await service.handle(Incoming(12, Kind.OTHER, argument="Shanghai"))
+    record = await store.load_chat(12)
+    assert record is not None
+    assert record.settings.timezone == "Pacific/Noumea"
+
+
+async def test_two_processes_firing_the_same_reminder_send_it_once(
+    service: ChatService, store: SqliteStore, default_bundle: FlowBundle, clock: FakeClock, tmp_path: Path
+) -> None:
+    await waiting_for_the_email(service, store, 13)
+    (reminder,) = await store.reminders_of(13)
+    clock.advance(timedelta(days=1, minutes=1))
+    async with SqliteStore(tmp_path / "bot.sqlite3") as other_store:
+        other = ChatService(FlowEngine(default_bundle), other_store, clock)
+        sent = await asyncio.gather(service.reminder_due(reminder), other.reminder_due(reminder))
+    assert sorted(len(messages) for messages in sent) == [0, 1]
+    (following,) = await store.reminders_of(13)
+    assert following.sequence == reminder.sequence + 1
+
+
+async def test_a_snooze_into_the_night_says_the_morning_it_is_stored_for(
+    service: ChatService, store: SqliteStore, clock: FakeClock
+) -> None:
+    clock.set(datetime(2026, 11, 24, 9, 30, tzinfo=UTC))  # 20:30 in Nouméa
+    await waiting_for_the_email(service, store, 14)
+    (reminder,) = await store.reminders_of(14)
+    clock.advance(timedelta(days=1))
+    (sent,) = await service.reminder_due(reminder)
+    in_an_hour = next(
+        button.data
+        for row in sent.message.rows
+        for button in row
+        if button.data
+        and decode(button.data)
+        == ReminderPress(service.engine.version, reminder.sequence, reminder.name, ReminderAnswer.SNOOZE_HOUR)
+    )
+    reply = await service.handle(Incoming(14, Kind.BUTTON, data=in_an_hour, message_id=5))
+    assert reply.toast is not None
+    assert "tomorrow at 08:00" in reply.toast
+    (snoozed,) = await store.reminders_of(14)
+    assert snoozed.due_at == datetime(2026, 11, 25, 21, 0, tzinfo=UTC)  # 08:00 in Nouméa

@@ -467,3 +467,56 @@ async def test_a_reminder_falling_due_between_its_read_and_the_sleep_still_fires
     await make_scheduler().start()
     await recipient.wait_for(1)
     assert recipient.names == [(1, "nudge")]
+
+
+async def test_two_schedulers_on_one_database_hand_each_reminder_over_once(
+    new_store: StoreFactory, clock: FakeClock
+) -> None:
+    # Two processes, or a restarted bot racing the old one: consuming the reminder is the claim.
+    async with new_store() as one, new_store() as other:
+        await schedule(one, 1, "nudge", clock.now(), clock.now())
+        recipients = [Recipient(one, clock), Recipient(other, clock)]
+        schedulers = [ReminderScheduler(r.store, r, clock=clock) for r in recipients]
+        for scheduler in schedulers:
+            await scheduler.start()
+        waits = [asyncio.create_task(recipient.wait_until_finished(1)) for recipient in recipients]
+        _, still_waiting = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in still_waiting:
+            wait.cancel()
+        await clock.wait_for_sleepers(lambda sleepers: sleepers == [None, None])
+        for scheduler in schedulers:
+            await scheduler.stop()
+        assert [dict(message.payload) for message in await one.pending_outbox(10)] == [{"reminder": "nudge"}]
+        assert await one.next_due_at() is None
+
+
+async def test_a_reminder_held_back_in_memory_goes_out_after_a_restart(
+    new_store: StoreFactory, clock: FakeClock
+) -> None:
+    async with new_store() as store:
+        await schedule(store, 1, "nudge", clock.now(), clock.now())
+
+        async def cannot_postpone(reminder_id: int, due_at: datetime) -> bool:
+            raise OSError("disk full")
+
+        store.postpone_reminder = cannot_postpone  # type: ignore[method-assign]
+        failing = Recipient(store, clock)
+        failing.failures_left = {"nudge": 1}
+        scheduler = ReminderScheduler(store, failing, clock=clock)
+        await scheduler.start()
+        await failing.wait_until_finished(1)
+        await clock.wait_for_sleepers(lambda sleepers: sleepers == [clock.now() + RetryPolicy().first_delay])
+        await scheduler.stop()
+
+    # The memory of the held reminder died with the process; the store still says it is due.
+    async with new_store() as reopened:
+        recipient = Recipient(reopened, clock)
+        restarted = ReminderScheduler(reopened, recipient, clock=clock)
+        await restarted.start()
+        await recipient.wait_until_finished(1)
+        await clock.wait_for_sleepers(lambda sleepers: sleepers == [None])
+        await restarted.stop()
+        assert recipient.names == [(1, "nudge")]
+        assert [dict(message.payload) for message in await reopened.pending_outbox(10)] == [
+            {"reminder": "nudge"}
+        ]

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.conversation import Conversation
-from bot.store import Commit, DuplicateUpdate, SchemaError, SqliteStore
+from bot.store import Commit, DuplicateUpdate, SchemaError, SqliteStore, StoredConversation
 from bot.store.migrations import Migration
 from bot.store.migrations.sqlite import SQLITE_MIGRATIONS
 from bot.store.sqlite import migrate
@@ -50,12 +49,12 @@ async def test_a_new_database_gets_the_latest_schema_in_wal_mode(tmp_path: Path)
     with connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert {"quiet_start", "quiet_end"} <= columns(db, "chats")
+        assert {"quiet_start", "quiet_end", "timezone_asked_at"} <= columns(db, "chats")
 
 
 async def test_a_version_1_database_keeps_its_rows_and_gains_the_new_columns(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    conversation = Conversation(
+    conversation = StoredConversation(
         flow_id="cancel_esim", flow_version="1", state="wait_confirmation", language="fr"
     )
     with connect(path) as db:
@@ -64,7 +63,21 @@ async def test_a_version_1_database_keeps_its_rows_and_gains_the_new_columns(tmp
         db.execute(
             "INSERT INTO chats (chat_id, language, timezone, conversation, screen_message_id, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (7, "fr", "Europe/Paris", json.dumps(conversation.to_json()), 99, micros(START)),
+            (
+                7,
+                "fr",
+                "Europe/Paris",
+                json.dumps(
+                    {
+                        "flow_id": "cancel_esim",
+                        "flow_version": "1",
+                        "state": "wait_confirmation",
+                        "language": "fr",
+                    }
+                ),
+                99,
+                micros(START),
+            ),
         )
         db.execute(
             "INSERT INTO reminders (chat_id, name, due_at, sequence) VALUES (?, ?, ?, ?)",

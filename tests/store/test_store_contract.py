@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engine.conversation import Conversation
 from bot.store import (
     Commit,
     DuplicateUpdate,
@@ -17,6 +16,7 @@ from bot.store import (
     ReminderGone,
     StateCount,
     Store,
+    StoredConversation,
     StoreError,
     UserSettings,
 )
@@ -27,7 +27,7 @@ START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)
 CHAT = 1001
 OTHER_CHAT = 2002
 
-ASKED_PROVIDER = Conversation(
+ASKED_PROVIDER = StoredConversation(
     flow_id="cancel_esim",
     flow_version="1",
     state="ask_provider",
@@ -77,7 +77,9 @@ async def test_a_commit_saves_settings_conversation_and_screen_together(store: S
 async def test_a_commit_without_settings_keeps_the_chosen_ones(store: Store) -> None:
     chosen = UserSettings(chat_id=CHAT, language="en", timezone="Europe/Paris")
     await store.commit(Commit(chat_id=CHAT, settings=chosen), START)
-    moved_on = Conversation(flow_id="cancel_esim", flow_version="1", state="wait_confirmation", language="en")
+    moved_on = StoredConversation(
+        flow_id="cancel_esim", flow_version="1", state="wait_confirmation", language="en"
+    )
 
     await store.commit(Commit(chat_id=CHAT, conversation=moved_on), later(minutes=5))
 
@@ -86,6 +88,19 @@ async def test_a_commit_without_settings_keeps_the_chosen_ones(store: Store) -> 
     assert record.settings == chosen
     assert record.conversation == moved_on
     assert record.updated_at == later(minutes=5)
+
+
+async def test_the_time_zone_question_is_remembered_until_answered(store: Store) -> None:
+    asked = UserSettings(chat_id=CHAT, language="fr", timezone_asked_at=later(minutes=3))
+    await store.commit(Commit(chat_id=CHAT, settings=asked), START)
+    record = await store.load_chat(CHAT)
+    assert record is not None
+    assert record.settings.timezone_asked_at == later(minutes=3)
+
+    await store.commit(Commit(chat_id=CHAT, settings=UserSettings(chat_id=CHAT, language="fr")), START)
+    record = await store.load_chat(CHAT)
+    assert record is not None
+    assert record.settings.timezone_asked_at is None
 
 
 async def test_a_chat_seen_for_the_first_time_gets_default_settings(store: Store) -> None:
@@ -266,6 +281,14 @@ async def test_committed_messages_wait_in_order_until_sent(store: Store) -> None
     await store.mark_sent([first[0].id, second[0].id])
 
     assert await store.pending_outbox(10) == first[1:]
+
+
+async def test_one_chats_unsent_messages_can_be_read_alone(store: Store) -> None:
+    mine = await store.commit(Commit(chat_id=CHAT, outbox=[{"text": "un"}, {"text": "deux"}]), START)
+    await store.commit(Commit(chat_id=OTHER_CHAT, outbox=[{"text": "three"}]), START)
+
+    assert await store.pending_outbox(10, chat_id=CHAT) == mine
+    assert await store.pending_outbox(1, chat_id=CHAT) == mine[:1]
 
 
 # Reminders

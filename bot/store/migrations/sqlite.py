@@ -79,4 +79,10 @@ _QUIET_HOURS = Migration(
     ),
 )
 
-SQLITE_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _QUIET_HOURS)
+_TIMEZONE_PROMPT = Migration(
+    version=3,
+    description="when a chat was asked to type its time zone, so any process understands the answer",
+    statements=("ALTER TABLE chats ADD COLUMN timezone_asked_at INTEGER",),
+)
+
+SQLITE_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _QUIET_HOURS, _TIMEZONE_PROMPT)

@@ -1,0 +1,166 @@
+"""Every kind of inline-button callback data, in one codec: what each means, its wire form, its size limit.
+
+Telegram hands a pressed button's data back as a string of at most 64 bytes. Each kind below is a frozen
+value; :func:`encode` writes it (refusing anything over the limit) and :func:`decode` reads it back, or
+returns None for data the bot never wrote. The wire forms are those already sent in people's chats:
+changing one makes every button on screen stale.
+
+==================  ====================================  =========================================
+kind                wire form                             written by
+==================  ====================================  =========================================
+FlowPress           ``<version>|<step>|<state>|<button>``  the engine, for a flow screen's buttons
+ReminderPress       ``<version>|r<sequence>|<name>|<ok>``  the engine, for the buttons under a reminder
+LanguageChoice      ``lang|<language>``                   the /language menu
+TimezoneChoice      ``tz|<IANA zone>``                    the /timezone menu
+ForgetChoice        ``forget|yes`` or ``forget|no``       the /forget confirmation
+==================  ====================================  =========================================
+
+The version tag is the flow version (:func:`bot.flows.loader.flow_version`): a button from another version
+of the flow is recognised as such rather than misread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = [
+    "CALLBACK_DATA_BYTES",
+    "MAX_STEP_DIGITS",
+    "CallbackData",
+    "CallbackDataTooLong",
+    "FlowPress",
+    "ForgetChoice",
+    "LanguageChoice",
+    "ReminderAnswer",
+    "ReminderPress",
+    "TimezoneChoice",
+    "decode",
+    "encode",
+]
+
+CALLBACK_DATA_BYTES = 64
+"""Telegram's limit (``telegram.constants.InlineKeyboardButtonLimit.MAX_CALLBACK_DATA``; a test checks)."""
+
+MAX_STEP_DIGITS = 6
+"""A flow button carries its screen's step modulo 10**6: enough to tell an old screen from the current one."""
+
+_SEPARATOR = "|"
+
+
+class CallbackDataTooLong(ValueError):  # noqa: N818 the name says what went wrong
+    """Callback data would exceed Telegram's 64 bytes: Telegram would refuse the whole message."""
+
+
+class ReminderAnswer(Enum):
+    """The buttons under a reminder; the value is the wire form."""
+
+    CONFIRMED = "ok"
+    SNOOZE_HOUR = "1h"
+    SNOOZE_TOMORROW = "1d"
+    SNOOZE_3DAYS = "3d"
+    HELP = "help"
+    STOP = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPress:
+    """A button of a flow screen: which flow version, which screen (step and state), which button."""
+
+    version: str
+    step: int
+    state: str
+    button: str
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form, unchecked (the flow validator measures its longest case)."""
+        return f"{self.version}|{self.step % 10**MAX_STEP_DIGITS}|{self.state}|{self.button}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPress:
+    """A button under a reminder: which flow version sent it, which reminder, and the answer."""
+
+    version: str
+    sequence: int
+    reminder: str
+    answer: ReminderAnswer
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form, unchecked."""
+        return f"{self.version}|r{self.sequence}|{self.reminder}|{self.answer.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageChoice:
+    """A language picked in the /language menu."""
+
+    language: str
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form, unchecked."""
+        return f"lang|{self.language}"
+
+
+@dataclass(frozen=True, slots=True)
+class TimezoneChoice:
+    """A time zone picked in the /timezone menu."""
+
+    timezone: str
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form, unchecked."""
+        return f"tz|{self.timezone}"
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetChoice:
+    """The answer to "delete everything about me?"."""
+
+    confirmed: bool
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form, unchecked."""
+        return "forget|yes" if self.confirmed else "forget|no"
+
+
+CallbackData = FlowPress | ReminderPress | LanguageChoice | TimezoneChoice | ForgetChoice
+
+
+def encode(data: CallbackData) -> str:
+    """Returns the wire form of ``data``; raises CallbackDataTooLong past Telegram's 64 bytes."""
+    wire = data.wire
+    # Counting characters first skips the encoding in the usual case: UTF-8 takes at least a byte each.
+    if len(wire) > CALLBACK_DATA_BYTES // 4 and len(wire.encode()) > CALLBACK_DATA_BYTES:
+        raise CallbackDataTooLong(f"callback data {wire!r} is over {CALLBACK_DATA_BYTES} bytes")
+    return wire
+
+
+def decode(wire: str) -> CallbackData | None:
+    """Returns what a pressed button's data means, or None for data this bot never wrote."""
+    parts = wire.split(_SEPARATOR)
+    if len(parts) == 2:
+        kind, value = parts
+        if kind == "lang" and value:
+            return LanguageChoice(value)
+        if kind == "tz" and value:
+            return TimezoneChoice(value)
+        if kind == "forget" and value in ("yes", "no"):
+            return ForgetChoice(value == "yes")
+        return None
+    if len(parts) != 4:
+        return None
+    version, step, name, last = parts
+    if step.startswith("r") and step[1:].isdigit():
+        try:
+            return ReminderPress(version, int(step[1:]), name, ReminderAnswer(last))
+        except ValueError:
+            return None
+    if step.isdigit():
+        return FlowPress(version, int(step), name, last)
+    return None

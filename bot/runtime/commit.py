@@ -1,0 +1,89 @@
+"""Turns a unit's result into the one store commit: reminders, funnel events, outbox, conversation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from bot.engine import CancelReminders, EnteredState, ScheduleReminder
+from bot.engine.conversation import Conversation
+from bot.runtime.chat import Result
+from bot.runtime.messages import payloads
+from bot.store import Commit, FlowEvent, NewReminder, StoredConversation
+
+__all__ = ["stored", "to_commit", "unstored"]
+
+
+def to_commit(
+    chat_id: int,
+    result: Result,
+    now: datetime,
+    *,
+    update_id: int | None = None,
+    consumed_reminder_id: int | None = None,
+) -> Commit:
+    """Returns the commit that applies ``result``; its reminders are due outside the chat's quiet hours."""
+    settings = result.settings
+    cancel_all = False
+    cancelled: set[str] = set()
+    scheduled: dict[str, NewReminder] = {}
+    events: list[FlowEvent] = []
+    conversation = result.conversation
+    for effect in result.effects:
+        if isinstance(effect, CancelReminders):
+            if effect.names is None:
+                cancel_all = True
+                scheduled.clear()
+            else:
+                cancelled |= effect.names
+                for name in effect.names:
+                    scheduled.pop(name, None)
+        elif isinstance(effect, ScheduleReminder):
+            due = settings.sendable_from(now + effect.delay)
+            scheduled[effect.name] = NewReminder(effect.name, due, effect.sequence)
+        elif isinstance(effect, EnteredState) and conversation is not None:
+            events.append(
+                FlowEvent(chat_id, conversation.flow_id, conversation.flow_version, effect.state, now)
+            )
+    if settings.reminders_stopped and any(isinstance(e, ScheduleReminder) for e in result.effects):
+        # Asking for a reminder again (waiting anew, snoozing) undoes an earlier /stop.
+        settings = replace(settings, reminders_stopped=False)
+    return Commit(
+        chat_id=chat_id,
+        update_id=update_id,
+        settings=settings,
+        conversation=None if conversation is None else stored(conversation),
+        cancel_reminders=None if cancel_all else frozenset(cancelled),
+        schedule=tuple(scheduled.values()),
+        outbox=payloads(result.messages),
+        events=tuple(events),
+        consumed_reminder_id=consumed_reminder_id,
+    )
+
+
+def stored(conversation: Conversation) -> StoredConversation:
+    """Returns the engine's conversation as the store keeps it."""
+    return StoredConversation(
+        flow_id=conversation.flow_id,
+        flow_version=conversation.flow_version,
+        state=conversation.state,
+        language=conversation.language,
+        step=conversation.step,
+        variables=conversation.variables,
+        checklist=conversation.checklist,
+        finished=conversation.finished,
+    )
+
+
+def unstored(conversation: StoredConversation) -> Conversation:
+    """Returns a stored conversation as the engine's."""
+    return Conversation(
+        flow_id=conversation.flow_id,
+        flow_version=conversation.flow_version,
+        state=conversation.state,
+        language=conversation.language,
+        step=conversation.step,
+        variables=conversation.variables,
+        checklist=conversation.checklist,
+        finished=conversation.finished,
+    )

@@ -1,0 +1,28 @@
+"""The unit for a reminder that fell due."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.engine import ScheduleReminder
+from bot.runtime.chat import Chat, Result, step_result
+from bot.store import Reminder
+
+__all__ = ["reminder_due"]
+
+
+def reminder_due(chat: Chat, reminder: Reminder) -> Result | None:
+    """Sends the reminder and schedules the next, waits for the morning, or returns None to drop it."""
+    conversation = chat.conversation
+    if conversation is None or chat.settings.reminders_stopped:
+        return None
+    step = chat.engine.reminder_due(conversation, reminder.name, reminder.sequence)
+    if step is None:
+        return None  # the conversation moved on
+    if chat.settings.sendable_from(chat.now) > chat.now:
+        # It fell due while the bot was down: the same reminder again, which the commit puts after the
+        # quiet hours like any other.
+        later = ScheduleReminder(reminder.name, timedelta(0), reminder.sequence)
+        return Result(chat.settings, conversation, effects=(later,))
+    moved = step.conversation.state != conversation.state
+    return step_result(chat, step, edit=None, shows_screen=moved)

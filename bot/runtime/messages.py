@@ -1,0 +1,92 @@
+"""What the runtime hands the messenger edge: frozen messages, and their stored form in the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from bot.engine.engine import Screen, ScreenButton
+from bot.store import OutboxMessage
+
+__all__ = ["OutgoingMessage", "QueuedMessage", "Rows", "from_outbox", "payloads", "to_payload"]
+
+Rows = tuple[tuple[ScreenButton, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message to show: sent as a new message, or in place of message ``edit``.
+
+    ``shows_screen``: once sent, this message is the chat's screen, the one later presses edit.
+    """
+
+    chat_id: int
+    text: str
+    rows: Rows = ()
+    edit: int | None = None
+    shows_screen: bool = False
+
+    @classmethod
+    def of(
+        cls, chat_id: int, screen: Screen, *, edit: int | None = None, shows_screen: bool
+    ) -> OutgoingMessage:
+        """Returns the message that shows ``screen``."""
+        return cls(chat_id, screen.text, screen.rows, edit, shows_screen)
+
+    def as_new_message(self) -> OutgoingMessage:
+        """Returns the same message sent anew (the one it was to edit is gone or too old)."""
+        return replace(self, edit=None)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """An outgoing message committed to the outbox: delivered once, then removed by ``outbox_id``."""
+
+    outbox_id: int
+    message: OutgoingMessage
+
+
+def to_payload(message: OutgoingMessage) -> dict[str, object]:
+    """Returns the outbox's stored form of a message (the store keeps it as opaque JSON)."""
+    rows = [
+        [[b.label, "d", b.data] if b.data is not None else [b.label, "u", b.url or ""] for b in row]
+        for row in message.rows
+    ]
+    payload: dict[str, object] = {"chat_id": message.chat_id, "text": message.text, "rows": rows}
+    if message.edit is not None:
+        payload["edit"] = message.edit
+    if message.shows_screen:
+        payload["screen"] = True
+    return payload
+
+
+def from_outbox(stored: OutboxMessage) -> QueuedMessage:
+    """Returns a message read back from the outbox (after a restart, or by the sweep)."""
+    payload = stored.payload
+    edit = payload.get("edit")
+    message = OutgoingMessage(
+        chat_id=stored.chat_id,
+        text=str(payload.get("text", "")),
+        rows=_rows(payload.get("rows")),
+        edit=edit if isinstance(edit, int) else None,
+        shows_screen=bool(payload.get("screen")),
+    )
+    return QueuedMessage(stored.id, message)
+
+
+def _rows(stored: object) -> Rows:
+    if not isinstance(stored, Sequence):
+        return ()
+    return tuple(tuple(_button(cell) for cell in row) for row in stored if isinstance(row, Sequence))
+
+
+def _button(cell: object) -> ScreenButton:
+    label, kind, value = cell if isinstance(cell, Sequence) and len(cell) == 3 else ("", "u", "")
+    if kind == "d":
+        return ScreenButton(str(label), data=str(value))
+    return ScreenButton(str(label), url=str(value))
+
+
+def payloads(messages: Sequence[OutgoingMessage]) -> tuple[Mapping[str, object], ...]:
+    """Returns the stored forms of ``messages``, in order."""
+    return tuple(to_payload(message) for message in messages)

@@ -1,0 +1,61 @@
+"""Every kind of callback data goes through one codec: what a button says is what it means when pressed."""
+
+from __future__ import annotations
+
+import pytest
+from telegram.constants import InlineKeyboardButtonLimit
+
+from bot.callbacks import (
+    CALLBACK_DATA_BYTES,
+    CallbackData,
+    CallbackDataTooLong,
+    FlowPress,
+    ForgetChoice,
+    LanguageChoice,
+    ReminderAnswer,
+    ReminderPress,
+    TimezoneChoice,
+    decode,
+    encode,
+)
+from bot.engine.engine import FlowEngine
+
+EVERY_KIND: list[tuple[CallbackData, str]] = [
+    (FlowPress("3f2a9c1d", 12, "identify", "travel"), "3f2a9c1d|12|identify|travel"),
+    (
+        ReminderPress("3f2a9c1d", 2, "confirm_email", ReminderAnswer.SNOOZE_TOMORROW),
+        "3f2a9c1d|r2|confirm_email|1d",
+    ),
+    (LanguageChoice("zh-Hans"), "lang|zh-Hans"),
+    (TimezoneChoice("America/Los_Angeles"), "tz|America/Los_Angeles"),
+    (ForgetChoice(confirmed=True), "forget|yes"),
+    (ForgetChoice(confirmed=False), "forget|no"),
+]
+
+
+@pytest.mark.parametrize(("data", "wire"), EVERY_KIND)
+def test_buttons_already_in_peoples_chats_keep_their_meaning(data: CallbackData, wire: str) -> None:
+    assert encode(data) == wire
+    assert decode(wire) == data
+
+
+@pytest.mark.parametrize(
+    "wire", ["", "x", "lang|", "tz|", "forget|maybe", "a|b|c", "3f2a9c1d|r2|email|never", "3f2a9c1d|zz|s|b"]
+)
+def test_data_the_bot_never_wrote_means_nothing(wire: str) -> None:
+    assert decode(wire) is None
+
+
+def test_data_over_telegrams_limit_is_refused_before_it_reaches_telegram() -> None:
+    assert CALLBACK_DATA_BYTES == InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+    with pytest.raises(CallbackDataTooLong):
+        encode(TimezoneChoice("夏" * 21))  # 24 characters, but 66 bytes of UTF-8
+
+
+def test_a_flow_screens_buttons_decode_to_the_screen_they_belong_to(default_engine: FlowEngine) -> None:
+    started = default_engine.start("en")
+    pressed = [decode(button.data) for row in started.screen.rows for button in row if button.data]
+    assert pressed
+    for data in pressed:
+        assert isinstance(data, FlowPress)
+        assert (data.version, data.step, data.state) == (default_engine.version, 1, "start")

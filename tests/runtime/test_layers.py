@@ -1,0 +1,39 @@
+"""The layers import one way: the edge knows the core, the core knows the engine, nothing knows the edge."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+BOT = Path(__file__).resolve().parents[2] / "bot"
+
+FORBIDDEN = {
+    "runtime": ("telegram", "bot.telegram"),
+    "engine": ("telegram", "bot.telegram", "bot.runtime", "bot.store"),
+    "store": ("telegram", "bot.telegram", "bot.runtime", "bot.engine"),
+    "flows": ("telegram", "bot.telegram", "bot.runtime", "bot.engine", "bot.store"),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Returns every module a source file imports."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_a_layer_never_imports_the_ones_above_it(package: str) -> None:
+    offending = {
+        f"{path.relative_to(BOT.parent)}: {module}"
+        for path in (BOT / package).rglob("*.py")
+        for module in imported_modules(path)
+        if any(module == banned or module.startswith(f"{banned}.") for banned in FORBIDDEN[package])
+    }
+    assert offending == set()
