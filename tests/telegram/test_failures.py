@@ -135,4 +135,3 @@ async def test_a_message_that_could_not_be_sent_goes_out_after_a_restart(
         await api.wait_until(lambda: "travel eSIM" in " ".join(user.screen.button_labels))
     assert len(user.messages) == 1
     assert [c.ok for c in api.calls_to("editMessageText", chat_id=27)] == [False, False, False, True]
-

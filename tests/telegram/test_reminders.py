@@ -67,7 +67,9 @@ async def test_status_lists_the_pending_reminder(api: FakeBotApi) -> None:
     assert "tomorrow at 12:00" in status.text
 
 
-async def test_reminders_respect_quiet_hours_in_the_persons_time_zone(api: FakeBotApi, clock: FakeClock) -> None:
+async def test_reminders_respect_quiet_hours_in_the_persons_time_zone(
+    api: FakeBotApi, clock: FakeClock
+) -> None:
     user = api.user(35)
     await user.say("/start")
     reply = await user.say("/timezone Asia/Shanghai")
