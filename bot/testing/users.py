@@ -197,6 +197,15 @@ class FakeUser:
         await api._wait(answered, timeout, f"an answer to the press of query {query_id}")
         return answers[0]
 
+    async def wait_for_messages(self, count: int, timeout: float = 5.0) -> list[Screen]:  # noqa: ASYNC109
+        """Waits until the bot has sent at least ``count`` messages to this chat; returns them all."""
+
+        def shown() -> bool:
+            return len(self._bot_messages()) >= count
+
+        await self._api._wait(shown, timeout, f"{count} messages in chat {self.chat_id}; {self._describe()}")
+        return self.messages
+
     # -- the chat, as the fake keeps it --------------------------------------------------------------
 
     def _bot_messages(self) -> list[_Message]:

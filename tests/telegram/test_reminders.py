@@ -20,11 +20,11 @@ async def submit(user: FakeUser) -> None:
         await user.tap(label)
 
 
-async def first_reminder(api: FakeBotApi, user: FakeUser, clock: FakeClock) -> None:
+async def first_reminder(user: FakeUser, clock: FakeClock) -> None:
     """Walks to the waiting screen, then lets a day pass until the first reminder arrives."""
     await submit(user)
     clock.advance(timedelta(days=1, minutes=1))
-    await api.wait_until(lambda: len(user.messages) == 2)
+    await user.wait_for_messages(2)
 
 
 async def test_the_first_reminder_comes_a_day_later_with_its_buttons(
@@ -36,7 +36,7 @@ async def test_the_first_reminder_comes_a_day_later_with_its_buttons(
     await nothing_more_happens()
     assert len(user.messages) == 1
     clock.advance(timedelta(hours=1, minutes=1))
-    await api.wait_until(lambda: len(user.messages) == 2)
+    await user.wait_for_messages(2)
     assert user.screen.button_labels[:1] == ["📬 I got the confirmation"]
     assert len(user.screen.buttons) == 6
 
@@ -45,7 +45,7 @@ async def test_snooze_until_tomorrow_says_when_in_the_persons_words(
     api: FakeBotApi, clock: FakeClock
 ) -> None:
     user = api.user(32)
-    await first_reminder(api, user, clock)
+    await first_reminder(user, clock)
     toast = await user.tap_for_toast("Tomorrow")
     assert "tomorrow at 12:01" in toast
 
@@ -56,7 +56,7 @@ async def test_a_french_speaker_reads_demain(api: FakeBotApi, clock: FakeClock) 
     for label in ("C'est parti", "opérateur", "Suivant", "envoyé"):
         await user.tap(label)
     clock.advance(timedelta(days=1, minutes=1))
-    await api.wait_until(lambda: len(user.messages) == 2)
+    await user.wait_for_messages(2)
     assert "demain à 12:01" in await user.tap_for_toast("⏰ Demain")
 
 
@@ -83,7 +83,7 @@ async def test_reminders_respect_quiet_hours_in_the_persons_time_zone(
     await nothing_more_happens()
     assert len(user.messages) == shown, "no reminder before 08:00"
     clock.set(datetime(2026, 11, 26, 0, 0, tzinfo=UTC))  # 08:00 in Shanghai
-    await api.wait_until(lambda: len(user.messages) == shown + 1)
+    await user.wait_for_messages(shown + 1)
     assert "📬 I got the confirmation" in user.screen.button_labels
 
 
@@ -112,7 +112,7 @@ async def test_stop_means_no_more_reminders(api: FakeBotApi, clock: FakeClock) -
 
 async def test_the_stop_button_under_a_reminder_stops_them(api: FakeBotApi, clock: FakeClock) -> None:
     user = api.user(38)
-    await first_reminder(api, user, clock)
+    await first_reminder(user, clock)
     await user.tap("Stop reminders")
     clock.advance(timedelta(days=2))
     await nothing_more_happens()
@@ -123,7 +123,7 @@ async def test_i_got_the_confirmation_under_a_reminder_moves_the_flow_on(
     api: FakeBotApi, clock: FakeClock
 ) -> None:
     user = api.user(39)
-    await first_reminder(api, user, clock)
+    await first_reminder(user, clock)
     screen = await user.tap("I got the confirmation")
     assert "It's confirmed" in " ".join(screen.button_labels)
 
@@ -134,7 +134,7 @@ async def test_i_need_help_shows_the_providers_support(api: FakeBotApi, clock: F
     for label in ("Let's start", "Next", "submitted"):
         await user.tap(label)
     clock.advance(timedelta(days=1, minutes=1))
-    await api.wait_until(lambda: len(user.messages) == 2)
+    await user.wait_for_messages(2)
     screen = await user.tap("I need help")
     assert any(button.url and "airalo" in button.url for button in screen.buttons)
 
@@ -146,7 +146,7 @@ async def test_after_seven_reminders_it_suggests_contacting_support(
     await submit(user)
     for day in range(1, 8):
         clock.advance(timedelta(days=1, minutes=1))
-        await api.wait_until(lambda day=day: len(user.messages) == 1 + day, timeout=5)
+        await user.wait_for_messages(1 + day)
     last = user.screen
     assert "📬 I got the confirmation" in last.button_labels
     assert "contact them directly" in last.text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
@@ -81,7 +83,7 @@ async def test_an_old_button_gets_a_toast_and_the_current_screen(api: FakeBotApi
     await user.tap("Let's start")
     await user.tap("travel eSIM")
     restarted = await user.say("/restart")
-    await api.wait_until(lambda: len(user.messages) >= 3)
+    await user.wait_for_messages(3)
     assert "Let's start" in " ".join(user.screen.button_labels)
     screen = await user.tap("Airalo", on=old.message_id)
     assert "older message" in user.toasts[-1].lower()
@@ -93,10 +95,15 @@ async def test_free_text_stickers_and_photos_get_a_reply_and_the_screen_again(ap
     user = api.user(6)
     await user.say("/start")
     await user.tap("Let's start")
-    for send in (lambda: user.send("hello, my password is hunter2"), user.send_sticker, user.send_photo):
+    sends: list[Callable[[], Awaitable[int]]] = [
+        partial(user.send, "hello, my password is hunter2"),
+        user.send_sticker,
+        user.send_photo,
+    ]
+    for send in sends:
         before = len(user.messages)
         await send()
-        await api.wait_until(lambda before=before: len(user.messages) >= before + 2)
+        await user.wait_for_messages(before + 2)
         assert "travel eSIM" in " ".join(user.screen.button_labels)
 
 
@@ -200,7 +207,7 @@ async def test_start_resumes_an_unfinished_conversation_and_restart_begins_again
     resumed = await user.say("/start")
     assert "✅ Contacts and photos backed up" in resumed.button_labels
     restarted = await user.say("/restart")
-    await api.wait_until(lambda: len(user.messages) >= 4)
+    await user.wait_for_messages(4)
     assert "Let's start" in " ".join(user.screen.button_labels)
     assert restarted.button_labels == []
 

@@ -106,7 +106,8 @@ async def test_press_presses_the_button_on_the_latest_keyboard(
 
     await user.press("another")  # a unique substring, any case
     _, body = await call(http, api, "getUpdates")
-    query = body["result"][0]["callback_query"]
+    [update] = body["result"]
+    query = update["callback_query"]
     assert query["data"] == "p:other"
     assert query["message"]["message_id"] == sent["result"]["message_id"]
     assert query["message"]["reply_markup"] == KEYBOARD
@@ -296,7 +297,7 @@ async def test_stickers_photos_and_group_messages_look_like_telegrams(
     assert len(photo["photo"]) == 3
     assert group["chat"] == {"id": -1001234, "type": "supergroup", "title": "eSIM friends"}
     assert group["from"]["id"] == 11
-    assert group["entities"][0]["length"] == len("/start@esim_test_bot")
+    assert group["entities"] == [{"type": "bot_command", "offset": 0, "length": len("/start@esim_test_bot")}]
 
 
 async def test_latency_from_hand_out_to_first_answer_is_recorded(
@@ -330,7 +331,7 @@ async def test_webhook_mode_posts_updates_with_the_secret_token(
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
+    [(_host, port)] = runner.addresses
     try:
         await call(http, api, "setWebhook", url=f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
         status, _ = await call(http, api, "getUpdates")
@@ -413,10 +414,12 @@ async def test_say_and_tap_wait_for_the_bot(api: FakeBotApi, http: aiohttp.Clien
 
     async def bot() -> None:
         _, body = await call(http, api, "getUpdates", timeout=5)
-        assert body["result"][0]["message"]["text"] == "/start"
+        [said] = body["result"]
+        assert said["message"]["text"] == "/start"
         _, sent = await call(http, api, "sendMessage", chat_id=17, text="Start?", reply_markup=FLOW_KEYBOARD)
-        _, body = await call(http, api, "getUpdates", offset=body["result"][0]["update_id"] + 1, timeout=5)
-        query = body["result"][0]["callback_query"]
+        _, body = await call(http, api, "getUpdates", offset=said["update_id"] + 1, timeout=5)
+        [tapped] = body["result"]
+        query = tapped["callback_query"]
         await call(http, api, "answerCallbackQuery", callback_query_id=query["id"], text="On we go")
         message_id = sent["result"]["message_id"]
         await call(http, api, "editMessageText", chat_id=17, message_id=message_id, text="Which provider?")
