@@ -22,7 +22,8 @@ from bot.testing.formatting import utf16_length
 from bot.testing.screens import Button, ButtonMatcher, Screen
 
 if TYPE_CHECKING:
-    from bot.testing.server import FakeBotApi, _Message
+    from bot.testing.chats import StoredMessage
+    from bot.testing.server import FakeBotApi
 
 __all__ = ["FakeUser"]
 
@@ -208,7 +209,7 @@ class FakeUser:
 
     # -- the chat, as the fake keeps it --------------------------------------------------------------
 
-    def _bot_messages(self) -> list[_Message]:
+    def _bot_messages(self) -> list[StoredMessage]:
         return list(self._api._chat(self.chat_id).messages.values())
 
     def _target(self, on: Screen | int | None) -> Screen:
