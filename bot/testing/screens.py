@@ -66,18 +66,8 @@ class Screen:
 
     def button(self, matcher: ButtonMatcher) -> Button:
         """Returns the one button ``matcher`` names: an exact label, then an id, then a unique part of a label."""
-        if callable(matcher):
-            return self._only([button for button in self.buttons if matcher(button)], "matching")
-        for exact in (
-            [button for button in self.buttons if button.label == matcher],
-            [button for button in self.buttons if button.id == matcher],
-        ):
-            if exact:
-                return self._only(exact, repr(matcher))
-        folded = matcher.casefold()
-        return self._only([b for b in self.buttons if folded in b.label.casefold()], repr(matcher))
-
-    def _only(self, found: list[Button], wanted: str) -> Button:
+        found = self._matching(matcher)
+        wanted = "matching" if callable(matcher) else repr(matcher)
         if len(found) == 1:
             return found[0]
         if found:
@@ -88,3 +78,19 @@ class Screen:
             f"no button {wanted} in message {self.message_id} ({self.text[:60]!r}); "
             f"buttons: {self.button_labels}"
         )
+
+    def has_button(self, matcher: ButtonMatcher) -> bool:
+        """Tells whether any button matches, as :meth:`button` matches them."""
+        return bool(self._matching(matcher))
+
+    def _matching(self, matcher: ButtonMatcher) -> list[Button]:
+        if callable(matcher):
+            return [button for button in self.buttons if matcher(button)]
+        for exact in (
+            [button for button in self.buttons if button.label == matcher],
+            [button for button in self.buttons if button.id == matcher],
+        ):
+            if exact:
+                return exact
+        folded = matcher.casefold()
+        return [button for button in self.buttons if folded in button.label.casefold()]
