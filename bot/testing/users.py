@@ -76,7 +76,11 @@ class FakeUser:
         on: Screen | int | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> str:
-        """Taps a button and returns the toast the bot answers with ('' for none), without waiting for a screen."""
+        """Taps a button and returns the toast the bot answers with ('' for none), without waiting for a screen.
+
+        A screen the bot shows for this tap may still be on its way: :meth:`wait_for_reply` waits for it, and a
+        test that taps again before it arrives could take it for the answer to the next tap.
+        """
         await self.press(button, on=on)
         return await self.wait_for_answer(timeout)
 
