@@ -22,7 +22,7 @@ from typing import Any
 
 import psutil
 
-from bot.testing.fake_bot_api import ChatMessage, FakeBotApi
+from bot.testing import Button, FakeBotApi, Screen, by_id
 
 __all__ = [
     "BenchApi",
@@ -128,24 +128,14 @@ class BenchApi(FakeBotApi):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _choose(message: ChatMessage, wanted: str | None) -> str:
-    """Returns the callback data of the button to press: the one whose id is ``wanted``, else the first."""
-    buttons = [
-        button
-        for row in (message.reply_markup or {}).get("inline_keyboard", [])
-        for button in row
-        if "callback_data" in button
-    ]
-    if not buttons:
-        raise LookupError(f"message {message.message_id} has no callback buttons")
-    if wanted is None:
-        return str(buttons[0]["callback_data"])
-    for button in buttons:
-        data = str(button["callback_data"])
-        if data.rsplit("|", 1)[-1] == wanted:
-            return data
-    labels = [str(button.get("text")) for button in buttons]
-    raise LookupError(f"no button with id {wanted!r} on message {message.message_id}: {labels}")
+def _choose(screen: Screen, wanted: str | None) -> Button:
+    """Returns the button to press: the one whose id is ``wanted``, else the first callback button."""
+    if wanted is not None:
+        return screen.button(by_id(wanted))
+    first = next((button for button in screen.buttons if button.data is not None), None)
+    if first is None:
+        raise LookupError(f"message {screen.message_id} has no callback buttons")
+    return first
 
 
 @dataclass(slots=True)
@@ -176,16 +166,16 @@ async def _walk(
     for step in range(clicks):
         if think > 0:
             await asyncio.sleep(think)
-        screen = next((m for m in reversed(user.messages) if m.reply_markup), None)
+        screen = next((m for m in reversed(user.messages) if m.buttons), None)
         if screen is None:
             raise LookupError(f"chat {chat_id} has no message with buttons")
-        data = _choose(screen, path[step] if path is not None else None)
+        button = _choose(screen, path[step] if path is not None else None)
         shown, answered = progress.screens, progress.answers
-        await user.click_data(screen.message_id, data)
+        await user.press(button, on=screen)
         await progress.wait(
             lambda shown=shown, answered=answered: progress.screens > shown and progress.answers > answered,
             timeout,
-            f"the answer to press {step + 1} ({data}) in chat {chat_id}",
+            f"the answer to press {step + 1} ({button.data}) in chat {chat_id}",
         )
         done += 1
     return done

@@ -29,7 +29,7 @@ from bot.runtime.service import message
 from bot.runtime.texts import UI_TEXTS
 from bot.telegram.app import TELEGRAM_LIMITS
 from bot.telegram.delivery import NO_PREVIEW, markup
-from bot.testing.fake_bot_api import DEFAULT_TOKEN, FakeBotApi, parse_formatted_text
+from bot.testing import DEFAULT_TOKEN, FakeBotApi, parse_formatted_text
 
 __all__ = ["main"]
 

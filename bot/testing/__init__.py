@@ -1,33 +1,29 @@
-"""Test helpers shipped with the bot: a fake Telegram Bot API server and simulated users."""
+"""Test helpers shipped with the bot: a fake Telegram Bot API server and the simulated people who use it.
 
-from typing import TYPE_CHECKING, Any
+::
 
-if TYPE_CHECKING:
-    from bot.testing.fake_bot_api import (
-        DEFAULT_TOKEN,
-        ApiCall,
-        ChatMessage,
-        FakeBotApi,
-        FakeBotApiProcess,
-        FakeUser,
-        RemoteUser,
-    )
+    async with FakeBotApi() as api:            # then run the bot against api.base_url and api.token
+        user = api.user(42, language_code="fr")
+        screen = await user.say("/start")
+        screen = await user.tap("C'est parti")
+
+``bot.testing.application.polling`` runs the real python-telegram-bot Application inside a test.
+"""
+
+from bot.testing.formatting import FormattingError, parse_formatted_text
+from bot.testing.screens import Button, ButtonMatcher, Screen, by_id
+from bot.testing.server import DEFAULT_TOKEN, ApiCall, FakeBotApi
+from bot.testing.users import FakeUser
 
 __all__ = [
     "DEFAULT_TOKEN",
     "ApiCall",
-    "ChatMessage",
+    "Button",
+    "ButtonMatcher",
     "FakeBotApi",
-    "FakeBotApiProcess",
     "FakeUser",
-    "RemoteUser",
+    "FormattingError",
+    "Screen",
+    "by_id",
+    "parse_formatted_text",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """Imports the fake on first use, so ``python -m bot.testing.fake_bot_api`` runs a single copy of it."""
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from bot.testing import fake_bot_api
-
-    return getattr(fake_bot_api, name)

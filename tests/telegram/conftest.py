@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,8 +12,8 @@ import pytest
 from bot.clock import FakeClock
 from bot.settings import Settings
 from bot.telegram.app import build_application, load_default_flow
+from bot.testing import FakeBotApi
 from bot.testing.application import polling
-from bot.testing.fake_bot_api import ChatMessage, FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parents[2]
 # 12:00 in Nouméa: outside quiet hours, so reminders are not shifted unless a test wants them to be.
@@ -53,14 +54,6 @@ async def running_bot(settings: Settings, clock: FakeClock) -> AsyncIterator[Non
         yield
 
 
-async def tap(user: FakeUser, label: str) -> ChatMessage:
-    """Presses a button and returns the screen the bot shows next."""
-    await user.click(label)
-    await user.wait_for_answer()
-    return await user.wait_for_reply()
-
-
-async def say(user: FakeUser, text: str) -> ChatMessage:
-    """Sends a message and returns the bot's first reply."""
-    await user.send(text)
-    return await user.wait_for_reply()
+async def nothing_more_happens() -> None:
+    """Gives the bot a moment to act on what just happened, for a test that checks it sent nothing."""
+    await asyncio.sleep(0.2)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.testing.fake_bot_api import FakeBotApi, FakeUser
-from tests.telegram.conftest import say
+from bot.testing import FakeBotApi, by_id
 
 pytestmark = pytest.mark.usefixtures("running_bot")
 
@@ -28,26 +27,14 @@ SELLERS = ("airalo", "holafly", "nomad", "ubigi", "saily", "other")
 LANGUAGES = ("zh-hans", "fr", "en")
 
 
-async def press(user: FakeUser, button_id: str) -> None:
-    """Presses the button with this id on the current screen, and checks the bot moved on."""
-    screen = user.screen
-    buttons = [b for row in (screen.reply_markup or {}).get("inline_keyboard", []) for b in row]
-    data = next(
-        (b["callback_data"] for b in buttons if b.get("callback_data", "").endswith(f"|{button_id}")), None
-    )
-    assert data is not None, f"no button {button_id!r} on {screen.text[:60]!r}"
-    await user.click_data(screen.message_id, data)
-    assert await user.wait_for_answer() == "", f"{button_id!r} was refused"
-    await user.wait_for_reply()
-    assert user.screen.text.strip()
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("path", list(PATHS))
 async def test_every_path_in_every_language(api: FakeBotApi, language: str, path: str) -> None:
     seller = SELLERS[(LANGUAGES.index(language) + list(PATHS).index(path)) % len(SELLERS)]
     user = api.user(1000 + len(api.calls), language_code=language)
-    await say(user, "/start")
+    await user.say("/start")
     for button_id in PATHS[path]:
-        await press(user, button_id.format(seller=seller))
+        screen = await user.tap(by_id(button_id.format(seller=seller)))
+        assert screen.text.strip()
+        assert user.toasts == [], f"{button_id!r} was refused"
     assert len(user.messages) == 1, "every step edited the one screen in place"

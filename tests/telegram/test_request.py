@@ -11,7 +11,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.telegram.request import AiohttpRequest
-from bot.testing import FakeBotApi
+from bot.testing import Button, FakeBotApi
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ async def test_send_message_round_trips_an_inline_keyboard(bot: Bot, api: FakeBo
 
     assert message.text == "Which provider?"
     assert message.reply_markup == keyboard
-    assert user.screen.buttons == [["Airalo ✈"]]
-    await user.click("Airalo")
+    assert user.screen.rows == ((Button("Airalo ✈", data="p:airalo"),),)
+    await user.press("Airalo")
     edited = await bot.edit_message_text("Airalo it is", chat_id=42, message_id=message.message_id)
     assert isinstance(edited, type(message))
     assert edited.text == "Airalo it is"

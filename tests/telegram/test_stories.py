@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Awaitable
+from datetime import timedelta
 
 import pytest
 
+from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotApi
-from tests.telegram.conftest import say, tap
+from bot.testing import FakeBotApi, by_id
+from tests.telegram.conftest import nothing_more_happens
 
 pytestmark = pytest.mark.usefixtures("running_bot")
 
 
 async def test_a_french_speaker_is_greeted_in_french_with_the_warning(api: FakeBotApi) -> None:
     user = api.user(1, language_code="fr-FR")
-    screen = await say(user, "/start")
+    screen = await user.say("/start")
     assert "Je ne vous demanderai jamais" in screen.text
     assert screen.button_labels
 
 
 async def test_a_traveller_goes_from_start_to_done_with_one_message_edited_in_place(api: FakeBotApi) -> None:
     user = api.user(2, language_code="en")
-    first = await say(user, "/start")
+    first = await user.say("/start")
     for label in (
         "Let's start",
         "A travel eSIM",
@@ -31,10 +33,10 @@ async def test_a_traveller_goes_from_start_to_done_with_one_message_edited_in_pl
         "Next",
         "I've submitted it",
     ):
-        screen = await tap(user, label)
+        screen = await user.tap(label)
     assert "confirmation" in screen.text.lower()
     for label in ("I got the confirmation", "It's confirmed", "iPhone", "Removed", "Yes"):
-        screen = await tap(user, label)
+        screen = await user.tap(label)
     assert screen.message_id == first.message_id
     assert len(user.messages) == 1
     assert screen.button_labels == []
@@ -57,68 +59,60 @@ async def test_every_language_walks_to_the_end(api: FakeBotApi) -> None:
     }
     for chat_id, (code, labels) in enumerate(paths.items(), start=10):
         user = api.user(chat_id, language_code=code)
-        screen = await say(user, "/start")
-        screen = await tap(user, screen.button_labels[0])
+        await user.say("/start")
+        screen = await user.tap(by_id("go"))
         for label in labels:
-            screen = await tap(user, label)
+            screen = await user.tap(label)
         assert screen.button_labels == [], f"{code} did not reach the end: {screen.text[:80]}"
 
 
 async def test_a_double_tap_advances_once(api: FakeBotApi) -> None:
     user = api.user(3)
-    screen = await say(user, "/start")
-    data = screen.button("Let's start")["callback_data"]
-    await user.click_data(screen.message_id, data)
-    await user.wait_for_answer()
-    await user.wait_for_reply()
-    await user.click_data(screen.message_id, data)
-    toast = await user.wait_for_answer()
+    shown = await user.say("/start")
+    await user.tap("Let's start", on=shown)
+    toast = await user.tap_for_toast("Let's start", on=shown)  # the client still showed the old keyboard
     assert "older message" in toast.lower()
-    assert "travel eSIM" in " ".join(user.screen.button_labels)
+    assert user.screen.has_button("travel eSIM")
     assert len(user.messages) == 1
 
 
 async def test_an_old_button_gets_a_toast_and_the_current_screen(api: FakeBotApi) -> None:
     user = api.user(4)
-    old = await say(user, "/start")
-    await tap(user, "Let's start")
-    await tap(user, "travel eSIM")
-    restarted = await say(user, "/restart")
-    await api.wait_until(lambda: len(user.messages) >= 3)
-    assert "Let's start" in " ".join(user.screen.button_labels)
-    await user.click("Airalo", message_id=old.message_id)
-    assert "older message" in (await user.wait_for_answer()).lower()
-    screen = await user.wait_for_reply()
-    assert "Let's start" in " ".join(screen.button_labels), "the current screen is shown again"
+    old = await user.say("/start")
+    await user.tap("Let's start")
+    await user.tap("travel eSIM")
+    restarted = await user.say("/restart")
+    await user.wait_for_messages(3)
+    assert user.screen.has_button("Let's start")
+    screen = await user.tap("Airalo", on=old.message_id)
+    assert "older message" in user.toasts[-1].lower()
+    assert screen.has_button("Let's start"), "the current screen is shown again"
     assert restarted.message_id != old.message_id
-
-
-async def test_a_button_from_another_flow_version_is_answered_kindly(api: FakeBotApi) -> None:
-    user = api.user(5)
-    start = await say(user, "/start")
-    await user.click_data(start.message_id, "00000000|1|start|0_0")
-    assert await user.wait_for_answer()
-    assert "Let's start" in " ".join(user.screen.button_labels)
 
 
 async def test_free_text_stickers_and_photos_get_a_reply_and_the_screen_again(api: FakeBotApi) -> None:
     user = api.user(6)
-    await say(user, "/start")
-    await tap(user, "Let's start")
-    for send in (lambda: user.send("hello, my password is hunter2"), user.send_sticker, user.send_photo):
-        before = len(user.messages)
-        await send()
-        await api.wait_until(lambda before=before: len(user.messages) >= before + 2)
-        assert "travel eSIM" in " ".join(user.screen.button_labels)
+    await user.say("/start")
+    await user.tap("Let's start")
+
+    async def the_screen_comes_again(sending: Awaitable[int]) -> None:
+        shown = len(user.messages)
+        await sending
+        await user.wait_for_messages(shown + 2)
+        assert user.screen.has_button("travel eSIM")
+
+    await the_screen_comes_again(user.send("hello, my password is hunter2"))
+    await the_screen_comes_again(user.send_sticker())
+    await the_screen_comes_again(user.send_photo())
 
 
 async def test_a_deep_link_jumps_to_the_provider(api: FakeBotApi) -> None:
     user = api.user(7)
-    screen = await say(user, "/start nomad")
+    screen = await user.say("/start nomad")
     assert "PIN/PUK" in screen.text, "a deep link still shows the warning first"
-    screen = await tap(user, "Let's start")
+    screen = await user.tap("Let's start")
     assert "Next ➡️" in screen.button_labels
-    screen = await tap(user, "Next")
+    screen = await user.tap("Next")
     assert "Nomad" in screen.text
 
 
@@ -129,63 +123,63 @@ async def test_the_command_menu_is_registered_in_each_language(api: FakeBotApi) 
     for code in ("zh", "fr", "en", ""):
         names = [command for command, _description in api.commands(code)]
         assert names == ["start", "help", "restart", "language", "timezone", "status", "stop", "forget"]
-    assert api.commands("fr")[0][1] != api.commands("en")[0][1]
+    assert dict(api.commands("fr"))["start"] != dict(api.commands("en"))["start"]
 
 
 async def test_language_can_be_changed_and_is_remembered(api: FakeBotApi) -> None:
     user = api.user(8, language_code="en")
-    await say(user, "/start")
-    prompt = await say(user, "/language")
+    await user.say("/start")
+    prompt = await user.say("/language")
     assert "Français" in prompt.button_labels
-    screen = await tap(user, "Français")
+    screen = await user.tap("Français")
     assert "Je ne vous demanderai jamais" in screen.text
-    again = await say(user, "/help")
+    again = await user.say("/help")
     assert "/forget" in again.text
     assert "Telegram" in again.text
-    assert again.text != (await say(api.user(9, language_code="en"), "/help")).text
+    assert again.text != (await api.user(9, language_code="en").say("/help")).text
 
 
 async def test_a_group_gets_a_link_to_a_private_chat_and_no_flow(api: FakeBotApi) -> None:
     group = api.group(-100, language_code="fr")
-    reply = await say(group, "/start")
-    assert "https://t.me/esim_test_bot" in reply.text or any(
-        "t.me/esim_test_bot" in str(e.get("url", "")) for e in reply.entities or []
-    )
+    reply = await group.say("/start")
+    links = [*reply.links, reply.text]
+    assert any("https://t.me/esim_test_bot" in link for link in links)
     assert reply.button_labels == []
 
 
 async def test_a_blocked_user_stops_getting_messages_and_nothing_crashes(api: FakeBotApi) -> None:
     user = api.user(11)
-    await say(user, "/start")
+    await user.say("/start")
     api.block(11)
     await user.send("/help")
-    await api.wait_for_call("sendMessage", chat_id=11)
-    blocked_calls = [c for c in api.calls_to("sendMessage", chat_id=11) if c.status == 403]
-    await api.wait_until(
-        lambda: bool([c for c in api.calls_to("sendMessage", chat_id=11) if c.status == 403])
-    )
-    assert blocked_calls or api.calls_to("sendMessage", chat_id=11)[-1].status == 403
+    await api.wait_until(lambda: any(c.status == 403 for c in api.calls_to("sendMessage", chat_id=11)))
     api.unblock(11)
-    screen = await say(user, "/start")
+    screen = await user.say("/start")
     assert screen.button_labels
 
 
-async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi, settings: Settings) -> None:
+async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi, clock: FakeClock) -> None:
     user = api.user(12)
-    await say(user, "/start")
+    await user.say("/start")
     for label in ("Let's start", "carrier back home", "Next", "submitted"):
-        await tap(user, label)
-    confirm = await say(user, "/forget")
-    assert len(confirm.button_labels) == 2
-    cancelled = await tap(user, confirm.button_labels[1])
+        await user.tap(label)
+    confirm = await user.say("/forget")
+    assert confirm.button_labels == ["🗑 Yes, delete it all", "Cancel"]
+    cancelled = await user.tap("Cancel")
     assert cancelled.button_labels == []
-    confirm = await say(user, "/forget")
-    done = await tap(user, confirm.button_labels[0])
+    assert "tomorrow at 12:00" in (await user.say("/status")).text, "cancelling forgets nothing"
+
+    await user.say("/forget")
+    done = await user.tap("Yes, delete it all")
     assert done.button_labels == []
-    with sqlite3.connect(settings.database) as db:
-        for table in ("chats", "reminders", "outbox", "flow_events"):
-            rows = db.execute(f"SELECT count(*) FROM {table} WHERE chat_id = 12").fetchone()[0]
-            assert rows == 0, f"{table} still holds {rows} rows about the forgotten chat"
+    shown = len(user.messages)
+    clock.advance(timedelta(days=2))
+    await nothing_more_happens()
+    assert len(user.messages) == shown, "no reminder after /forget"
+    report = await api.user(77).say("/stats")
+    assert "Conversations started: 0" in report.text, "the funnel forgot the conversation too"
+    again = await user.say("/start")
+    assert "Let's start" in again.button_labels, "a new conversation, not the old one resumed"
 
 
 @pytest.fixture
@@ -195,34 +189,34 @@ def settings(settings: Settings) -> Settings:
 
 
 async def test_an_operator_sees_the_funnel_and_others_do_not(api: FakeBotApi) -> None:
-    await say(api.user(13), "/start")
-    report = await say(api.user(77), "/stats")
+    await api.user(13).say("/start")
+    report = await api.user(77).say("/stats")
     assert "Conversations started: 1" in report.text
     stranger = api.user(78)
-    await say(stranger, "/start")
-    reply = await say(stranger, "/stats")
+    await stranger.say("/start")
+    reply = await stranger.say("/stats")
     assert "Conversations started" not in reply.text
 
 
 async def test_start_resumes_an_unfinished_conversation_and_restart_begins_again(api: FakeBotApi) -> None:
     user = api.user(14)
-    await say(user, "/start")
+    await user.say("/start")
     for label in ("Let's start", "carrier back home", "Contacts and photos"):
-        await tap(user, label)
-    resumed = await say(user, "/start")
+        await user.tap(label)
+    resumed = await user.say("/start")
     assert "✅ Contacts and photos backed up" in resumed.button_labels
-    restarted = await say(user, "/restart")
-    await api.wait_until(lambda: len(user.messages) >= 4)
-    assert "Let's start" in " ".join(user.screen.button_labels)
+    restarted = await user.say("/restart")
+    await user.wait_for_messages(4)
+    assert user.screen.has_button("Let's start")
     assert restarted.button_labels == []
 
 
 async def test_after_choosing_a_language_the_screen_is_still_edited_in_place(api: FakeBotApi) -> None:
     user = api.user(15)
-    await say(user, "/start")
-    prompt = await say(user, "/language")
-    await tap(user, "Français")
+    await user.say("/start")
+    prompt = await user.say("/language")
+    await user.tap("Français")
     count = len(user.messages)
-    screen = await tap(user, "C'est parti")
+    screen = await user.tap("C'est parti")
     assert screen.message_id == prompt.message_id
     assert len(user.messages) == count

@@ -1,0 +1,38 @@
+"""An operator changes the flow and restarts the bot: buttons on messages sent before are answered kindly."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bot.clock import FakeClock
+from bot.settings import Settings
+from bot.telegram.app import build_application, load_default_flow
+from bot.testing import FakeBotApi
+from bot.testing.application import polling
+
+
+def changed_flow(settings: Settings, folder: Path) -> Settings:
+    """Returns the settings of a bot whose flow an operator changed (reminders every two days)."""
+    shutil.copytree(settings.flows_dir, folder)
+    flow = folder / "cancel_esim.yaml"
+    source = flow.read_text(encoding="utf-8")
+    assert "    every: 24h\n" in source
+    flow.write_text(source.replace("    every: 24h\n", "    every: 48h\n", 1), encoding="utf-8")
+    return settings.model_copy(update={"flows_dir": folder})
+
+
+async def test_a_button_from_before_a_flow_change_is_answered_with_the_current_screen(
+    api: FakeBotApi, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    user = api.user(5)
+    async with polling(build_application(settings, load_default_flow(settings), clock)):
+        before = await user.say("/start")
+
+    updated = changed_flow(settings, tmp_path / "flows")
+    async with polling(build_application(updated, load_default_flow(updated), clock)):
+        toast = await user.tap_for_toast("Let's start", on=before)
+        assert "updated since that message" in toast
+        current = await user.wait_for_reply()
+        screen = await user.tap("Let's start", on=current)
+    assert screen.has_button("travel eSIM"), "the current screen's buttons work"
