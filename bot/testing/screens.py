@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot import callbacks
+
 __all__ = ["Button", "ButtonMatcher", "Screen", "button_id", "by_id"]
 
 
 def button_id(data: str) -> str:
-    """Returns the stable id a flow button carries in its callback data.
+    """Returns the stable id a flow button carries in its callback data, read with the bot's own codec.
 
-    The one place the fake knows the bot's callback-data format (``bot.flows.button_data`` puts the id
-    last, after a ``|``): re-point it at the bot's own codec once one owns that format.
+    Any other button (a reminder answer, a menu choice) is known by its whole data.
     """
-    return data.rsplit("|", 1)[-1]
+    decoded = callbacks.decode(data)
+    return decoded.button if isinstance(decoded, callbacks.FlowPress) else data
 
 
 @dataclass(frozen=True, slots=True)

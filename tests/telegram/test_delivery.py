@@ -22,7 +22,7 @@ from bot.runtime.service import ChatService, Incoming, Kind
 from bot.store import OutboxMessage, SqliteStore
 from bot.telegram.delivery import Delivery
 from bot.telegram.screenbot import ScreenBot
-from bot.testing.fake_bot_api import FakeBotApi
+from bot.testing import FakeBotApi
 
 NOON_IN_NOUMEA = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
