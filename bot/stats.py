@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from bot.flows import FlowBundle
-from bot.store import FunnelStats, SqliteStore, Store
+from bot.store import FunnelStats, Store, open_store
 
 __all__ = ["FunnelReport", "funnel_from", "funnel_report"]
 
@@ -62,7 +61,7 @@ async def funnel_from(store: Store, bundle: FlowBundle, since: datetime, until: 
     return FunnelReport(stats, tuple(bundle.flow.states))
 
 
-async def funnel_report(database: Path, bundle: FlowBundle, since: datetime, until: datetime) -> FunnelReport:
-    """Reads the funnel of ``bundle``'s flow from the database file."""
-    async with SqliteStore(database) as store:
+async def funnel_report(database: str, bundle: FlowBundle, since: datetime, until: datetime) -> FunnelReport:
+    """Reads the funnel of ``bundle``'s flow from the database (``BOT_DATABASE``)."""
+    async with open_store(database) as store:
         return await funnel_from(store, bundle, since, until)

@@ -14,6 +14,7 @@ from bot.store.base import (
     UserSettings,
 )
 from bot.store.errors import DuplicateUpdate, ReminderGone, SchemaError, StoreError
+from bot.store.factory import is_postgres_url, open_store, sqlite_path
 from bot.store.sqlite import SqliteStore
 
 __all__ = [
@@ -33,4 +34,7 @@ __all__ = [
     "StoreError",
     "StoredConversation",
     "UserSettings",
+    "is_postgres_url",
+    "open_store",
+    "sqlite_path",
 ]

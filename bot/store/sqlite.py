@@ -22,11 +22,11 @@ from bot.store.base import (
     Reminder,
     StateCount,
     Store,
-    StoredConversation,
     UserSettings,
     frozen_payload,
     require_aware,
 )
+from bot.store.codec import conversation_data, stored_conversation
 from bot.store.errors import DuplicateUpdate, ReminderGone, SchemaError, StoreError
 from bot.store.migrations import Migration
 from bot.store.migrations.sqlite import SQLITE_MIGRATIONS
@@ -119,7 +119,7 @@ class SqliteStore(Store):
         )
         return ChatRecord(
             settings=settings,
-            conversation=None if conversation is None else _conversation(json.loads(conversation)),
+            conversation=None if conversation is None else stored_conversation(json.loads(conversation)),
             screen_message_id=screen,
             updated_at=_moment(updated),
         )
@@ -253,38 +253,6 @@ class SqliteStore(Store):
         return count
 
 
-def _conversation_json(conversation: StoredConversation) -> str:
-    return _json(
-        {
-            "flow_id": conversation.flow_id,
-            "flow_version": conversation.flow_version,
-            "state": conversation.state,
-            "language": conversation.language,
-            "step": conversation.step,
-            "variables": dict(conversation.variables),
-            "checklist": sorted(conversation.checklist),
-            "finished": conversation.finished,
-        }
-    )
-
-
-def _conversation(data: Mapping[str, object]) -> StoredConversation:
-    variables = data.get("variables") or {}
-    checklist = data.get("checklist") or []
-    if not isinstance(variables, dict) or not isinstance(checklist, list):
-        raise StoreError("a stored conversation is malformed")
-    return StoredConversation(
-        flow_id=str(data["flow_id"]),
-        flow_version=str(data["flow_version"]),
-        state=str(data["state"]),
-        language=str(data["language"]),
-        step=int(str(data.get("step", 0))),
-        variables={str(k): None if v is None else str(v) for k, v in variables.items()},
-        checklist=frozenset(str(item) for item in checklist),
-        finished=bool(data.get("finished", False)),
-    )
-
-
 def _reminder(row: tuple[int, int, str, int, int, int]) -> Reminder:
     reminder_id, chat_id, name, due_at, sequence, attempts = row
     return Reminder(reminder_id, chat_id, name, _moment(due_at), sequence, attempts)
@@ -395,7 +363,7 @@ class _CommitPlan:
                 else _micros(settings.timezone_asked_at),
             }
         if commit.conversation is not None:
-            chat["conversation"] = _conversation_json(commit.conversation)
+            chat["conversation"] = _json(conversation_data(commit.conversation))
         if commit.delete_conversation:
             chat |= {"conversation": None, "screen_message_id": None}
         if commit.screen_message_id is not None:

@@ -32,7 +32,7 @@ from bot.reminders import Pacing, ReminderScheduler
 from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
 from bot.settings import Settings
-from bot.store import Reminder, SqliteStore
+from bot.store import Reminder, Store, open_store
 from bot.telegram.delivery import Delivery
 from bot.telegram.handlers import ChatHandlers
 from bot.telegram.processor import PerChatUpdateProcessor
@@ -73,7 +73,7 @@ class BotRuntime:
     """The resources the running bot owns: opened in post_init, closed in post_shutdown."""
 
     settings: Settings
-    store: SqliteStore
+    store: Store
     service: ChatService
     delivery: Delivery
     scheduler: ReminderScheduler | None = None
@@ -82,7 +82,7 @@ class BotRuntime:
 
 def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> Application:  # type: ignore[type-arg]
     """Builds the Application with its request layer, rate limiter, update processor and handlers."""
-    store = SqliteStore(settings.database)
+    store = open_store(settings.database)
     engine = FlowEngine(bundle)
     service = ChatService(engine, store, clock)
 

@@ -254,6 +254,7 @@ async def test_a_backlog_goes_out_once_under_the_global_limit(
         later - earlier >= timedelta(seconds=1) for earlier, later in zip(times, times[25:], strict=False)
     )
     assert times[-1] - times[0] < timedelta(seconds=3)
+    await recipient.wait_until_finished(60)
     assert await store.next_due_at() is None
 
 
@@ -339,6 +340,8 @@ async def test_a_failing_callback_is_retried_later_with_growing_delays(
         assert await clock.wait_for_sleepers(lambda s: s == [start + timedelta(minutes=3)])
         clock.set(start + timedelta(minutes=3))
         await recipient.wait_for(4)
+        # Sleeping with nothing due also happens while the fourth try is still consuming the reminder.
+        await recipient.wait_until_finished(4)
         await clock.wait_for_sleepers(lambda s: s == [None])
 
     assert recipient.names == [(1, "nudge"), (2, "other"), (1, "nudge"), (1, "nudge")]
