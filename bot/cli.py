@@ -214,6 +214,25 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def migrate_store_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Copies a bot's SQLite file into an empty PostgreSQL database."""
+    from bot.store import StoreError, is_postgres_url, sqlite_path
+    from bot.store.transfer import copy_sqlite_to_postgres
+
+    if not is_postgres_url(args.target):
+        print("--to takes a PostgreSQL URL: postgresql://user@host/database", file=sys.stderr)
+        return 2
+    source = sqlite_path(args.source)
+    try:
+        copied = asyncio.run(copy_sqlite_to_postgres(source, args.target, overwrite=args.overwrite))
+    except StoreError as exc:
+        print(f"nothing was copied: {exc}", file=sys.stderr)
+        return 1
+    print(f"copied {copied} from {source}")
+    print(f"now run the bot with BOT_DATABASE={args.target}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="esim-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -252,6 +271,16 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--until", help="a duration back from now or a date (default: now)")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.set_defaults(handler=stats_command)
+
+    migrate = commands.add_parser(
+        "migrate-store", help="copy a stopped bot's SQLite file into an empty PostgreSQL database"
+    )
+    migrate.add_argument("--from", dest="source", required=True, help="the SQLite file (BOT_DATABASE so far)")
+    migrate.add_argument("--to", dest="target", required=True, help="postgresql://user@host/database")
+    migrate.add_argument(
+        "--overwrite", action="store_true", help="replace whatever the PostgreSQL database already holds"
+    )
+    migrate.set_defaults(handler=migrate_store_command)
     return parser
 
 
