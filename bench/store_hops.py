@@ -48,7 +48,7 @@ import aiosqlite
 from bot.engine.conversation import Conversation
 from bot.store import Commit, FlowEvent, NewReminder, SqliteStore
 
-__all__ = ["PATHS", "TypicalUpdate", "main", "measure"]
+__all__ = ["PATHS", "TypicalUpdate", "main", "measure", "migrated"]
 
 CHATS = 500
 CONCURRENCY = 64
@@ -344,11 +344,16 @@ async def _timed(work: Callable[[], Awaitable[None]], commits: int) -> Sample:
     return Sample(commits, time.perf_counter() - wall, time.process_time() - cpu)
 
 
-async def measure(path: CommitPath, database: Path, commits: int, concurrency: int) -> Sample:
-    """Commits ``commits`` typical updates through ``path``, ``concurrency`` at a time, after a warm-up."""
+async def measure(
+    path: CommitPath, database: Path, commits: int, concurrency: int, warm_up: int = CHATS
+) -> Sample:
+    """Commits ``commits`` typical updates through ``path``, ``concurrency`` at a time, after a warm-up.
+
+    The warm-up's commits create every chat, so the timed ones update chats rather than insert them.
+    """
     await path.open(database)
     try:
-        first = CHATS  # the warm-up creates every chat, so the timed commits are updates, not inserts
+        first = warm_up
         for index in range(first):
             await path.commit(TypicalUpdate.number(index))
         updates = [TypicalUpdate.number(first + index) for index in range(commits)]
@@ -371,7 +376,8 @@ async def measure(path: CommitPath, database: Path, commits: int, concurrency: i
         await path.close()
 
 
-async def _migrated(database: Path) -> None:
+async def migrated(database: Path) -> None:
+    """Creates the store's schema in ``database``."""
     async with SqliteStore(database):
         pass
 
@@ -385,7 +391,7 @@ async def run(commits: int, rounds: int) -> dict[str, dict[str, list[Sample]]]:
             for mode, concurrency in (("latency", 1), ("throughput", CONCURRENCY)):
                 for path_type in order:
                     database = Path(folder) / f"{path_type.key}-{mode}-{round_number}.sqlite3"
-                    await _migrated(database)
+                    await migrated(database)
                     sample = await measure(path_type(), database, commits, concurrency)
                     samples[mode].setdefault(path_type.key, []).append(sample)
     return samples
