@@ -45,8 +45,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.engine.conversation import Conversation
-from bot.store import Commit, FlowEvent, NewReminder, SqliteStore
+from bot.store import Commit, FlowEvent, NewReminder, SqliteStore, StoredConversation
 
 __all__ = ["PATHS", "TypicalUpdate", "main", "measure", "migrated"]
 
@@ -141,7 +140,7 @@ class TypicalUpdate:
     def as_commit(self) -> tuple[Commit, datetime]:
         """Returns the same writes as the store's ``Commit``, and the moment to commit it at."""
         now = datetime(2025, 12, 1, tzinfo=UTC) + timedelta(microseconds=self.update_id)
-        conversation = Conversation(
+        conversation = StoredConversation(
             flow_id="cancel_esim",
             flow_version="bench",
             state="waiting",
