@@ -261,8 +261,11 @@ def _reminder(row: tuple[int, int, str, int, int, int]) -> Reminder:
 async def _run(db: aiosqlite.Connection, work: Work[_T]) -> _T:
     """Runs ``work`` on the connection's own thread, in one hop.
 
-    aiosqlite has no public way to run a function against its sqlite3 connection; its queue
-    (``_execute``) is the one it uses itself for every call, so whole transactions can go in one hop.
+    aiosqlite has no public way to run a function against its sqlite3 connection; its private queue
+    (``_execute``) is the one it uses itself for every call, so a whole transaction goes in one hop. Its
+    public calls would take a hop per statement (a typical commit 2.4-3.2x the time and CPU:
+    ``python -m bench.store_hops``), so aiosqlite is capped in pyproject.toml and
+    tests/store/test_aiosqlite_guard.py fails, naming this reason, when a release changes either attribute.
     """
     connection = db._conn
     result: _T = await db._execute(work, connection)  # type: ignore[no-untyped-call]
