@@ -11,8 +11,8 @@ constraint or by ``esim_require``, so nothing has to come back before the next s
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -34,13 +34,14 @@ from bot.store.base import (
     require_aware,
 )
 from bot.store.codec import conversation_data, stored_conversation
-from bot.store.errors import DuplicateUpdate, ReminderGone, SchemaError, StoreError
+from bot.store.errors import ChatChanged, DuplicateUpdate, ReminderGone, SchemaError, StoreError
 from bot.store.migrations import Migration
 from bot.store.migrations.postgres import POSTGRES_MIGRATIONS
 
 __all__ = ["MIGRATION_LOCK", "PostgresStore", "migrate"]
 
 Connection = AsyncConnection[TupleRow]
+Params = Sequence[object] | Mapping[str, object]
 
 MIGRATION_LOCK = -(2**62) + 12
 """The advisory lock key instances take while upgrading the schema: far from any Telegram chat id,
@@ -100,19 +101,19 @@ class PostgresStore(Store):
             raise StoreError("the store is not open")
         return self._pool.connection()
 
-    async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
+    async def _fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         connection: Connection
         async with self._connection() as connection:
             cursor = await connection.execute(sql, params)
             return await cursor.fetchone()
 
-    async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    async def _fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         connection: Connection
         async with self._connection() as connection:
             cursor = await connection.execute(sql, params)
             return await cursor.fetchall()
 
-    async def _rowcount(self, sql: str, params: Sequence[object] = ()) -> int:
+    async def _rowcount(self, sql: str, params: Params = ()) -> int:
         connection: Connection
         async with self._connection() as connection:
             cursor = await connection.execute(sql, params)
@@ -134,6 +135,7 @@ class PostgresStore(Store):
             conversation,
             screen,
             updated,
+            version,
         ) = row
         settings = UserSettings(
             chat_id=chat_id,
@@ -150,6 +152,7 @@ class PostgresStore(Store):
             conversation=None if conversation is None else stored_conversation(conversation),
             screen_message_id=screen,
             updated_at=_utc(updated),
+            version=version,
         )
 
     async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
@@ -166,8 +169,11 @@ class PostgresStore(Store):
                     raise DuplicateUpdate(commit.update_id) from exc
                 raise
             except psycopg.Error as exc:
-                gone = exc.sqlstate == REQUIREMENT_FAILED and exc.diag.message_primary == "reminder gone"
-                if gone and commit.consumed_reminder_id is not None:
+                if exc.sqlstate != REQUIREMENT_FAILED:
+                    raise
+                if exc.diag.message_primary == "chat changed":
+                    raise ChatChanged(commit.chat_id) from exc
+                if exc.diag.message_primary == "reminder gone" and commit.consumed_reminder_id is not None:
                     raise ReminderGone(commit.consumed_reminder_id) from exc
                 raise
 
@@ -293,6 +299,51 @@ class PostgresStore(Store):
         row = await self._fetchone("SELECT count(*) FROM chats WHERE conversation IS NOT NULL")
         return 0 if row is None else int(row[0])
 
+    async def claim_due_reminders(self, now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
+        """Claims due reminders nobody holds, skipping rows another instance is claiming right now."""
+        rows = await self._fetchall(
+            _CLAIM_REMINDERS, {"now": _aware(now, "now"), "limit": limit, "lease": lease}
+        )
+        return sorted((_reminder(row) for row in rows), key=lambda reminder: (reminder.due_at, reminder.id))
+
+    async def claim_outbox(
+        self, chat_id: int, holder: str, now: datetime, lease: timedelta
+    ) -> list[OutboxMessage] | None:
+        """Claims the chat's outbox and reads its pending messages, in one statement."""
+        params = {"chat_id": chat_id, "holder": holder, "now": _aware(now, "now"), "lease": lease}
+        rows = await self._fetchall(_CLAIM_OUTBOX, params)
+        if not rows:
+            return None
+        return [
+            OutboxMessage(message_id, chat_id, frozen_payload(payload))
+            for message_id, payload in rows
+            if message_id is not None
+        ]
+
+    async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
+        """Gives up the claim, unless (when asked) a message is pending; one statement on the chat's row.
+
+        A commit of the chat updates the same row, so a release either sees the messages of a commit
+        that ran before it or lets that commit's process claim the outbox right after (bot/store/base.py).
+        """
+        params = {"chat_id": chat_id, "holder": holder, "unless_pending": unless_pending}
+        row = await self._fetchone(_RELEASE_OUTBOX, params)
+        return row is None or bool(row[0])
+
+    async def acquire_lease(self, name: str, holder: str, now: datetime, lease: timedelta) -> bool:
+        """Takes or renews the lease, unless another holder's lease still runs."""
+        params = {"name": name, "holder": holder, "now": _aware(now, "now"), "lease": lease}
+        return await self._fetchone(_ACQUIRE_LEASE, params) is not None
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Gives up ``holder``'s lease of ``name``."""
+        await self._rowcount("DELETE FROM leases WHERE name = %s AND holder = %s", (name, holder))
+
+    async def reserve_send_slot(self, interval: timedelta, pause: timedelta = timedelta(0)) -> timedelta:
+        """Reserves the next moment to send by the server's clock, one row shared by every instance."""
+        row = await self._fetchone(_RESERVE_SLOT, {"interval": interval, "pause": pause})
+        return timedelta(0) if row is None else max(row[0], timedelta(0))
+
 
 async def _apply(connection: Connection, commit: Commit, now: datetime) -> list[OutboxMessage]:
     """Writes the commit in one transaction, every statement pipelined."""
@@ -320,6 +371,8 @@ async def _apply(connection: Connection, commit: Commit, now: datetime) -> list[
         await connection.execute(_LOCK_CHAT, (chat_id,))
         if commit.update_id is not None:
             await connection.execute(_RECORD_UPDATE, (commit.update_id, now))
+        if commit.expected_version is not None:
+            await connection.execute(_CHECK_VERSION, (chat_id, commit.expected_version))
         await connection.execute(_upsert_sql(tuple(columns)), columns)
         if commit.consumed_reminder_id is not None:
             await connection.execute(_CONSUME, (commit.consumed_reminder_id, chat_id))
@@ -427,7 +480,7 @@ async def _locked_version(connection: Connection) -> int:
 _LOCK_CHAT = "SELECT pg_advisory_xact_lock(%s)"
 _LOAD_CHAT = """
     SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
-           conversation, screen_message_id, updated_at
+           conversation, screen_message_id, updated_at, version
     FROM chats WHERE chat_id = %s
 """
 # A plain INSERT: a repeated update id violates the primary key, which aborts the whole transaction.
@@ -435,6 +488,10 @@ _RECORD_UPDATE = "INSERT INTO processed_updates (update_id, processed_at) VALUES
 _CONSUME = """
     WITH consumed AS (DELETE FROM reminders WHERE id = %s AND chat_id = %s RETURNING id)
     SELECT esim_require(count(*) = 1, 'reminder gone') FROM consumed
+"""
+# Under the chat's advisory lock, taken first: no other commit can change the version until this one ends.
+_CHECK_VERSION = """
+    SELECT esim_require(coalesce((SELECT version FROM chats WHERE chat_id = %s), 0) = %s, 'chat changed')
 """
 _CANCEL = "DELETE FROM reminders WHERE chat_id = %s AND name = ANY(%s)"
 # A rescheduled name takes a fresh id, as a new reminder would.
@@ -461,7 +518,7 @@ _RECORD_EVENTS = """
 """
 _RECORD_DELIVERY = """
     WITH sent AS (DELETE FROM outbox WHERE id = %s)
-    UPDATE chats SET screen_message_id = %s WHERE chat_id = %s
+    UPDATE chats SET screen_message_id = %s, version = version + 1 WHERE chat_id = %s
 """
 _ANONYMISE_EVENTS = """
     UPDATE flow_events SET chat_id = surrogate.id
@@ -471,9 +528,57 @@ _ANONYMISE_EVENTS = """
 _PENDING_OUTBOX = "SELECT id, chat_id, payload FROM outbox ORDER BY id LIMIT %s"
 _PENDING_OUTBOX_OF_CHAT = "SELECT id, chat_id, payload FROM outbox WHERE chat_id = %s ORDER BY id LIMIT %s"
 _SENDABLE = "chats.chat_id = reminders.chat_id AND NOT chats.reminders_stopped AND NOT chats.blocked"
+# A reminder another instance holds falls due again when its claim lapses (greatest ignores NULL).
 _NEXT_DUE = f"""
-    SELECT reminders.due_at FROM reminders JOIN chats ON {_SENDABLE}
-    ORDER BY reminders.due_at, reminders.id LIMIT 1
+    SELECT greatest(reminders.due_at, reminders.claimed_until) AS at FROM reminders JOIN chats ON {_SENDABLE}
+    ORDER BY at, reminders.id LIMIT 1
+"""
+# SKIP LOCKED: two instances claiming at once take different reminders instead of waiting for each other.
+_CLAIM_REMINDERS = f"""
+    UPDATE reminders SET claimed_until = %(now)s + %(lease)s
+    WHERE id IN (
+        SELECT reminders.id FROM reminders JOIN chats ON {_SENDABLE}
+        WHERE reminders.due_at <= %(now)s
+          AND (reminders.claimed_until IS NULL OR reminders.claimed_until <= %(now)s)
+        ORDER BY reminders.due_at, reminders.id LIMIT %(limit)s
+        FOR UPDATE OF reminders SKIP LOCKED
+    )
+    RETURNING id, chat_id, name, due_at, sequence, attempts
+"""
+# One row per claimed chat at least (a NULL message when nothing is pending); no row: not claimed.
+_CLAIM_OUTBOX = """
+    WITH claimed AS (
+        UPDATE chats SET outbox_holder = %(holder)s, outbox_lease_until = %(now)s + %(lease)s
+        WHERE chat_id = %(chat_id)s
+          AND (outbox_holder IS NULL OR outbox_holder = %(holder)s OR outbox_lease_until <= %(now)s)
+        RETURNING chat_id
+    )
+    SELECT outbox.id, outbox.payload FROM claimed LEFT JOIN outbox ON outbox.chat_id = claimed.chat_id
+    ORDER BY outbox.id
+"""
+# No row: the claim is not (or no longer) this holder's; otherwise whether it was given up.
+_RELEASE_OUTBOX = """
+    UPDATE chats SET
+        outbox_holder = CASE WHEN released.ok THEN NULL ELSE outbox_holder END,
+        outbox_lease_until = CASE WHEN released.ok THEN NULL ELSE outbox_lease_until END
+    FROM (SELECT NOT (%(unless_pending)s AND EXISTS (
+        SELECT FROM outbox WHERE outbox.chat_id = %(chat_id)s)) AS ok) AS released
+    WHERE chat_id = %(chat_id)s AND outbox_holder = %(holder)s
+    RETURNING released.ok
+"""
+_ACQUIRE_LEASE = """
+    INSERT INTO leases (name, holder, until) VALUES (%(name)s, %(holder)s, %(now)s + %(lease)s)
+    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+    WHERE leases.holder = excluded.holder OR leases.until <= %(now)s
+    RETURNING holder
+"""
+# The server's clock, so that instances on hosts whose clocks disagree still space their messages.
+_RESERVE_SLOT = """
+    INSERT INTO send_budget AS budget (name, next_slot)
+    VALUES ('telegram', clock_timestamp() + %(pause)s + %(interval)s)
+    ON CONFLICT (name) DO UPDATE SET
+        next_slot = greatest(budget.next_slot, clock_timestamp() + %(pause)s) + %(interval)s
+    RETURNING budget.next_slot - %(interval)s - clock_timestamp()
 """
 _DUE_REMINDERS = f"""
     SELECT reminders.id, reminders.chat_id, name, due_at, sequence, attempts

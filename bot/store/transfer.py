@@ -68,7 +68,7 @@ async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool 
     with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as db:
         chats = db.execute(
             "SELECT chat_id, language, timezone, quiet_start, quiet_end, reminders_stopped, blocked,"
-            " timezone_asked_at, conversation, screen_message_id, updated_at FROM chats"
+            " timezone_asked_at, conversation, screen_message_id, updated_at, version FROM chats"
         ).fetchall()
         reminders = db.execute(
             "SELECT id, chat_id, name, due_at, sequence, attempts FROM reminders"
@@ -99,8 +99,8 @@ async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool 
         async with connection.cursor() as cursor:
             await cursor.executemany(
                 "INSERT INTO chats (chat_id, language, timezone, quiet_start, quiet_end, reminders_stopped,"
-                " blocked, timezone_asked_at, conversation, screen_message_id, updated_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)",
+                " blocked, timezone_asked_at, conversation, screen_message_id, updated_at, version)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)",
                 [
                     (
                         chat_id,
@@ -114,6 +114,7 @@ async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool 
                         conversation,
                         screen,
                         _moment(updated),
+                        version,
                     )
                     for (
                         chat_id,
@@ -127,6 +128,7 @@ async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool 
                         conversation,
                         screen,
                         updated,
+                        version,
                     ) in chats
                 ],
             )
