@@ -151,10 +151,14 @@ def schema_problems(
             specific = errors[:1]
         seen: set[str] = set()
         for error in specific:
-            message = _schema_message(error, _value_at(located.data, path), fields)
+            # A mapping's key that breaks its pattern (a state or case name) is reported at the key.
+            on_key = tuple(error["loc"])[-1:] == ("[key]",)
+            value = path[-1] if on_key and path else _value_at(located.data, path)
+            message = _schema_message(error, value, fields)
             if message not in seen:
                 seen.add(message)
-                problems.append(located.problem(path, message, key=error["type"] == "extra_forbidden"))
+                at_key = on_key or error["type"] == "extra_forbidden"
+                problems.append(located.problem(path, message, key=at_key))
     return problems
 
 

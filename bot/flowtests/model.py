@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
 
 from bot.flows.model import Duration, Id
 
@@ -33,6 +35,36 @@ CaseName = Annotated[
 
 Texts = str | list[str]
 """One text, or several that must all hold."""
+
+_COMMAND_PATTERN = r"^/[a-z_]+( \S.*)?$"
+
+
+def _command(text: str) -> str:
+    if not re.fullmatch(_COMMAND_PATTERN, text):
+        raise ValueError(f"{text!r} is not a command: write it as typed, e.g. /restart or /start airalo")
+    return text
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"'{moment.isoformat()}' has no time zone: write its offset, e.g. 2026-01-05T10:00:00+11:00"
+        )
+    return moment
+
+
+Command = Annotated[
+    str,
+    AfterValidator(_command),
+    WithJsonSchema({"type": "string", "pattern": _COMMAND_PATTERN, "description": "e.g. /restart"}),
+]
+Moment = Annotated[
+    datetime,
+    AfterValidator(_aware),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "description": "e.g. 2026-01-05T10:00:00+11:00"}
+    ),
+]
 
 
 class _Frozen(BaseModel):
@@ -88,7 +120,7 @@ class WaitStep(_Step):
 class CommandStep(_Step):
     """Sends a command, as the person would type it: ``/restart``, ``/stop``, ``/start airalo``."""
 
-    command: str = Field(pattern=r"^/[a-z_]+( \S.*)?$")
+    command: Command
 
 
 STEP_KINDS = ("press", "wait", "command")
@@ -123,7 +155,7 @@ class FlowCase(_Frozen):
     deep_link: Id | None = Field(
         default=None, description="Start with t.me/<bot>?start=<this> instead of a plain /start"
     )
-    at: AwareDatetime | None = Field(
+    at: Moment | None = Field(
         default=None,
         description="When the conversation starts, with its offset (default 2026-01-05T10:00:00+11:00)",
     )

@@ -319,10 +319,11 @@ def _failures(
 ) -> list[Problem]:
     if expect is None:
         return []
-    return [
+    # In the order they are written, as the validator reports problems.
+    return sorted(
         case_file.located.problem((*at, *where), f"{what}: {message}")
         for where, message in check(expect, seen)
-    ]
+    )
 
 
 def _listed(value: str | list[str]) -> list[tuple[Location, str]]:
