@@ -30,7 +30,9 @@ def mini_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("mini")
     (root / "flows").mkdir()
     (root / "locales").mkdir()
-    (root / "flows" / "mini.yaml").write_text((VALID / "flow.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (root / "flows" / "mini.yaml").write_text(
+        (VALID / "flow.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     for language in ("en", "fr"):
         shipped = yaml.safe_load((ROOT / "locales" / f"{language}.yaml").read_text(encoding="utf-8"))
         mini = yaml.safe_load((VALID / "locales" / f"{language}.yaml").read_text(encoding="utf-8"))
