@@ -33,7 +33,8 @@ CaseName = Annotated[
     ),
 ]
 
-Texts = str | list[str]
+Text = Annotated[str, Field(min_length=1)]
+Texts = Text | list[Text]
 """One text, or several that must all hold."""
 
 _COMMAND_PATTERN = r"^/[a-z_]+( \S.*)?$"
@@ -81,17 +82,17 @@ class Expect(_Frozen):
     text_not_contains: Texts = Field(
         default_factory=list, description="No message shown at this step contains any of these"
     )
-    buttons: list[str] = Field(
+    buttons: list[Text] = Field(
         default_factory=list, description="Buttons offered at this step, by id or label"
     )
-    no_buttons: list[str] = Field(
+    no_buttons: list[Text] = Field(
         default_factory=list, description="Buttons not offered at this step, by id or label"
     )
-    links: list[str] = Field(
+    links: list[Text] = Field(
         default_factory=list,
         description="Links shown at this step: an https:// address or a link button's label",
     )
-    no_links: list[str] = Field(default_factory=list, description="Links not shown at this step")
+    no_links: list[Text] = Field(default_factory=list, description="Links not shown at this step")
     reminders: list[Id] | None = Field(
         default=None, description="Exactly the reminders pending after this step ([] for none)"
     )

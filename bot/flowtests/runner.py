@@ -30,6 +30,7 @@ from bot.clock import FakeClock
 from bot.engine.engine import CHECKED, UNCHECKED, FlowEngine, ScreenButton
 from bot.flows import Problem
 from bot.flows.errors import did_you_mean
+from bot.flows.graph import Location
 from bot.flowtests.loader import CaseFile
 from bot.flowtests.model import Expect, FlowCase, PressStep, Step, WaitStep
 from bot.runtime.messages import OutgoingMessage, QueuedMessage, Rows
@@ -56,8 +57,6 @@ _MOST_REMINDERS_PER_WAIT = 1000
 _QUOTED_CHARACTERS = 60
 _TAG = re.compile(r"<[^>]+>")
 _HREF = re.compile(r"""<a\s[^>]*href=["']([^"']+)["']""")
-
-Location = tuple[str | int, ...]
 
 
 class _CannotPress(Exception):  # noqa: N818 a step that cannot go on, not an error of the runner
