@@ -59,8 +59,8 @@ _TAG = re.compile(r"<[^>]+>")
 _HREF = re.compile(r"""<a\s[^>]*href=["']([^"']+)["']""")
 
 
-class _CannotPress(Exception):  # noqa: N818 a step that cannot go on, not an error of the runner
-    """The button to press is not on screen."""
+class _StepError(Exception):
+    """A step could not be taken: the button to press is not in the chat, or reminders never stop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,14 +182,14 @@ class _Person:
         return await self._handle(incoming)
 
     async def press(self, wanted: str) -> Seen:
-        """Presses the newest button called ``wanted``; raises _CannotPress when there is none."""
+        """Presses the newest button called ``wanted``; raises _StepError when there is none."""
         newest_first = sorted(self.chat.values(), key=lambda message: message.id, reverse=True)
         for message in newest_first:
             for button in message.buttons():
                 if wanted not in _names(button):
                     continue
                 if button.data is None:
-                    raise _CannotPress(f'"{wanted}" opens a web page ({button.url}): it cannot be pressed')
+                    raise _StepError(f'"{wanted}" opens a web page ({button.url}): it cannot be pressed')
                 incoming = Incoming(
                     CHAT_ID, Kind.BUTTON, self._update_id(), data=button.data, message_id=message.id
                 )
@@ -197,9 +197,7 @@ class _Person:
         offered = [button for message in newest_first for button in message.buttons() if button.data]
         names = {name for button in offered for name in _names(button)}
         listed = ", ".join(map(_described, offered)) or "none"
-        raise _CannotPress(
-            f'no button "{wanted}" in the chat{did_you_mean(wanted, names)}; buttons: {listed}'
-        )
+        raise _StepError(f'no button "{wanted}" in the chat{did_you_mean(wanted, names)}; buttons: {listed}')
 
     async def wait(self, duration: timedelta) -> Seen:
         """Moves the clock on by ``duration``, sending each reminder that falls due meanwhile at its time."""
@@ -213,6 +211,8 @@ class _Person:
             for reminder in await self.store.due_reminders(self.clock.now(), _MOST_REMINDERS_PER_WAIT):
                 async with self.service.locks.hold(reminder.chat_id):
                     shown += await self._deliver(await self.service.reminder_due(reminder))
+        else:
+            raise _StepError(f"more than {_MOST_REMINDERS_PER_WAIT} reminders fell due: they never stop")
         self.clock.set(until)
         return await self._seen(shown, None)
 
@@ -289,8 +289,8 @@ async def run_case(engine: FlowEngine, case_file: CaseFile, name: str, case: Flo
             what = f"{name}, step {index + 1} ({_describe(case_file, at, step)})"
             try:
                 seen = await _take(person, step)
-            except _CannotPress as exc:
-                failures.append(located.problem((*at, "press"), f"{what}: {exc}"))
+            except _StepError as exc:
+                failures.append(located.problem((*at, _kind(step)), f"{what}: {exc}"))
                 break
             failures += _failures(case_file, (*at, "expect"), what, step.expect, seen)
     return CaseResult(case_file.path, name, tuple(failures))
@@ -302,6 +302,12 @@ async def _take(person: _Person, step: Step) -> Seen:
     if isinstance(step, WaitStep):
         return await person.wait(step.wait)
     return await person.command(step.command)
+
+
+def _kind(step: Step) -> str:
+    if isinstance(step, PressStep):
+        return "press"
+    return "wait" if isinstance(step, WaitStep) else "command"
 
 
 def _describe(case_file: CaseFile, at: Location, step: Step) -> str:
