@@ -118,6 +118,33 @@ def _locales_beside(path: Path, default: Path) -> Path:
     return default
 
 
+def flow_tests_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Runs the flow tests on the real engine with a fake clock; prints each failure where it is written."""
+    from bot.flows import load_flows
+    from bot.flowtests import flow_test_schema_text, load_test_files, run_case_files
+    from bot.runtime.texts import UI_TEXTS
+
+    if args.schema:
+        Path(args.schema).write_text(flow_test_schema_text(), encoding="utf-8")
+        print(f"wrote {args.schema}")
+        return 0
+    try:
+        bundles = load_flows(settings.flows_dir, settings.locales_dir, limits=_limits(), ui_texts=UI_TEXTS)
+    except FlowValidationError as exc:
+        return _print_problems(exc)
+    files, problems = load_test_files(
+        [Path(p) for p in args.paths] or [settings.flows_dir / "tests"], bundles
+    )
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found")
+        return 1
+    report = asyncio.run(run_case_files(files))
+    print(report.as_text())
+    return 1 if report.failed else 0
+
+
 def _bundle(settings: Settings):  # type: ignore[no-untyped-def]
     from bot.telegram.app import load_default_flow
 
@@ -211,6 +238,19 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
         return _print_problems(exc)
     report = asyncio.run(funnel_report(settings.database, bundle, since, until))
     print(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if args.json else report.as_text())
+    if args.draw:
+        # The same diagram as `esim-bot diagram`, with how many reached and left each screen on it.
+        from bot.diagram import graphviz_available, render_funnel
+
+        drawing = Path(args.draw)
+        if drawing.suffix not in (".svg", ".png"):
+            print(f"--draw writes an image: name it .svg or .png, not {drawing.name}", file=sys.stderr)
+            return 2
+        if not graphviz_available():
+            print("Graphviz is not installed here (apt install graphviz).", file=sys.stderr)
+            return 1
+        render_funnel(bundle, report.stats, drawing)
+        print(f"wrote {drawing}", file=sys.stderr)
     return 0
 
 
@@ -253,6 +293,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(handler=validate_command)
 
+    flow_tests = commands.add_parser(
+        "test", help="run the flow tests (flows/tests/*.yaml); exits non-zero on any failure"
+    )
+    flow_tests.add_argument(
+        "paths", nargs="*", help="test files or folders (default: the tests folder of the flows)"
+    )
+    flow_tests.add_argument(
+        "--schema", metavar="FILE", help="write the test format's JSON Schema to FILE instead"
+    )
+    flow_tests.set_defaults(handler=flow_tests_command)
+
     console = commands.add_parser("console", help="walk the flow in this terminal, no Telegram needed")
     console.add_argument("--lang", default="en", choices=["zh-Hans", "fr", "en"])
     console.set_defaults(handler=console_command)
@@ -270,6 +321,9 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--since", default="30d", help="a duration back from now (30d) or a date")
     stats.add_argument("--until", help="a duration back from now or a date (default: now)")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stats.add_argument(
+        "--draw", metavar="FILE", help="also draw the flow with the funnel on it (FILE.svg or FILE.png)"
+    )
     stats.set_defaults(handler=stats_command)
 
     migrate = commands.add_parser(

@@ -12,8 +12,15 @@ from transitions.extensions import GraphMachine
 
 from bot.flows import FlowBundle
 from bot.flows.graph import Edge, Location, Trigger, edges
+from bot.store import FunnelStats
 
-__all__ = ["graphviz_available", "mermaid", "render_image"]
+__all__ = ["graphviz_available", "mermaid", "render_funnel", "render_image"]
+
+# How full a screen's box is filled: the share of started conversations that reached it, light to dark.
+_FUNNEL_FILLS = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6")
+_NEVER_REACHED = "#eeeeee"
+# transitions outlines the machine's current state; a funnel has none.
+_PLAIN = {"color": "black", "peripheries": "1"}
 
 
 def _label(bundle: FlowBundle, language: str, key: str) -> str:
@@ -86,4 +93,29 @@ def graphviz_available() -> bool:
 def render_image(bundle: FlowBundle, path: Path, language: str = "en") -> None:
     """Writes the flow as an SVG or PNG image (by the file's suffix) with Graphviz."""
     graph = _machine(bundle, language, "graphviz").get_graph()
+    graph.draw(str(path), format=path.suffix.lstrip(".") or "svg", prog="dot")
+
+
+def render_funnel(bundle: FlowBundle, stats: FunnelStats, path: Path, language: str = "en") -> None:
+    """Writes the flow as an SVG or PNG image with its funnel on it: how many reached each screen and
+    stopped there, each screen shaded by the share of conversations that reached it."""
+    graph = _machine(bundle, language, "graphviz").get_graph()
+    started = stats.started
+    counts = {count.state: count for count in stats.states}
+    for name in bundle.flow.states:
+        count = counts.get(name)
+        if count is None or count.reached == 0:
+            # A second statement for a node overrides the attributes of the first.
+            graph.node(
+                name, label=f"{name}\\nnobody", fillcolor=_NEVER_REACHED, fontcolor="#777777", **_PLAIN
+            )
+            continue
+        share = count.reached / started if started else 1.0
+        fill = _FUNNEL_FILLS[min(int(share * len(_FUNNEL_FILLS)), len(_FUNNEL_FILLS) - 1)]
+        label = f"{name}\\nreached {count.reached} ({share:.0%})\\nstopped here {count.dropped_off}"
+        graph.node(name, label=label, fillcolor=fill, **_PLAIN)
+    graph.graph_attr["label"] = (
+        f"{bundle.flow.title}: {stats.since:%Y-%m-%d} to {stats.until:%Y-%m-%d} UTC, "
+        f"{started} started, {stats.confirmed} confirmed"
+    )
     graph.draw(str(path), format=path.suffix.lstrip(".") or "svg", prog="dot")

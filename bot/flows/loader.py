@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,15 @@ from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger,
 from bot.flows.texts import PLACEHOLDER, LocaleFile, Texts, html_problems, load_locale_files, placeholders
 from bot.flows.yamlsource import Located, parse_yaml
 
-__all__ = ["FlowBundle", "Limits", "button_data", "load_bundle", "load_flows", "validate_paths"]
+__all__ = [
+    "FlowBundle",
+    "Limits",
+    "button_data",
+    "load_bundle",
+    "load_flows",
+    "schema_problems",
+    "validate_paths",
+]
 
 VERSION_LENGTH = 8
 
@@ -95,14 +103,14 @@ def _resolve(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     return tuple(path)
 
 
-def _schema_message(error: Any, value: Any) -> str:
+def _schema_message(error: Any, value: Any, fields: Sequence[str]) -> str:
     kind = error["type"]
     loc = error["loc"]
     name = loc[-1] if loc else ""
     if kind == "missing":
         return f"missing field '{name}'"
     if kind == "extra_forbidden":
-        return f"unknown field '{name}'{did_you_mean(str(name), _ALL_FIELDS)}"
+        return f"unknown field '{name}'{did_you_mean(str(name), fields)}"
     if kind == "unknown_action":
         key = next(iter(value), "") if isinstance(value, dict) else value
         return f"unknown action '{key}'{did_you_mean(str(key), m.ACTION_NAMES)}; actions: {', '.join(m.ACTION_NAMES)}"
@@ -122,7 +130,11 @@ def _schema_message(error: Any, value: Any) -> str:
     return f"{error['msg']} (got {value!r})" if not isinstance(value, dict | list) else str(error["msg"])
 
 
-def _schema_problems(located: Located, exc: ValidationError) -> list[Problem]:
+def schema_problems(
+    located: Located, exc: ValidationError, fields: Sequence[str] = _ALL_FIELDS
+) -> list[Problem]:
+    """Returns a YAML file's schema errors as problems at their line and column; ``fields`` are the
+    format's field names, for did-you-mean on an unknown one."""
     grouped: dict[tuple[str | int, ...], list[Any]] = {}
     for error in exc.errors():
         loc = tuple(error["loc"])
@@ -139,10 +151,14 @@ def _schema_problems(located: Located, exc: ValidationError) -> list[Problem]:
             specific = errors[:1]
         seen: set[str] = set()
         for error in specific:
-            message = _schema_message(error, _value_at(located.data, path))
+            # A mapping's key that breaks its pattern (a state or case name) is reported at the key.
+            on_key = tuple(error["loc"])[-1:] == ("[key]",)
+            value = path[-1] if on_key and path else _value_at(located.data, path)
+            message = _schema_message(error, value, fields)
             if message not in seen:
                 seen.add(message)
-                problems.append(located.problem(path, message, key=error["type"] == "extra_forbidden"))
+                at_key = on_key or error["type"] == "extra_forbidden"
+                problems.append(located.problem(path, message, key=at_key))
     return problems
 
 
@@ -467,7 +483,7 @@ def load_bundle(
     try:
         flow = m.Flow.model_validate(located.data)
     except ValidationError as exc:
-        raise FlowValidationError(problems + _schema_problems(located, exc)) from None
+        raise FlowValidationError(problems + schema_problems(located, exc)) from None
     checker = _Checker(located, flow, locales, limits, tuple(ui_texts))
     checker.run()
     problems += checker.problems

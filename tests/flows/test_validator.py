@@ -108,3 +108,15 @@ def test_validate_paths_collects_problems_of_several_files() -> None:
 def test_the_shipped_json_schema_is_generated_from_the_model() -> None:
     shipped = (ROOT / "flows" / "flow.schema.json").read_text(encoding="utf-8")
     assert shipped == flow_schema_text(), "run `esim-bot schema` to regenerate flows/flow.schema.json"
+
+
+def test_a_badly_named_state_is_reported_at_its_name(tmp_path: Path) -> None:
+    source = (CASES / "valid" / "flow.yaml").read_text(encoding="utf-8")
+    (tmp_path / "flow.yaml").write_text(source.replace("  thanks:\n", "  Thanks Screen:\n"), encoding="utf-8")
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(tmp_path / "flow.yaml", CASES / "valid" / "locales")
+    line = source.splitlines().index("  thanks:") + 1
+    assert (
+        f"{tmp_path}/flow.yaml:{line}:3: 'Thanks Screen' is not a valid id: use lowercase letters, digits and _,"
+        " starting with a letter"
+    ) in map(str, caught.value.problems)

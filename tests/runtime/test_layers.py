@@ -14,6 +14,7 @@ FORBIDDEN = {
     "engine": ("telegram", "bot.telegram", "bot.runtime", "bot.store"),
     "store": ("telegram", "bot.telegram", "bot.runtime", "bot.engine"),
     "flows": ("telegram", "bot.telegram", "bot.runtime", "bot.engine", "bot.store"),
+    "flowtests": ("telegram", "bot.telegram"),
 }
 
 

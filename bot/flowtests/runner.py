@@ -1,0 +1,412 @@
+"""Runs flow-test cases through the application core, the way Telegram and time would drive it.
+
+Each case gets its own chat service on the real engine, an in-memory SQLite store and a fake clock:
+/start (or a deep link) and commands go through the command units, presses through the button units
+with the callback data the screen carries, and a clock move fires every reminder that falls due on
+the way through the due-reminder unit, at its own time. Messages are "delivered" to a simulated chat
+that applies edits in place, so a press on an older message is as stale as it would be in Telegram.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.callbacks import (
+    FlowPress,
+    ForgetChoice,
+    LanguageChoice,
+    ReminderAnswer,
+    ReminderPress,
+    TimezoneChoice,
+    decode,
+)
+from bot.clock import FakeClock
+from bot.engine.engine import CHECKED, UNCHECKED, FlowEngine, ScreenButton
+from bot.flows import Problem
+from bot.flows.errors import did_you_mean
+from bot.flows.graph import Location
+from bot.flowtests.loader import CaseFile
+from bot.flowtests.model import Expect, FlowCase, PressStep, Step, WaitStep
+from bot.runtime.messages import OutgoingMessage, QueuedMessage, Rows
+from bot.runtime.service import ChatService, Incoming, Kind
+from bot.store import Commit, Reminder, SqliteStore, UserSettings
+
+__all__ = ["DEFAULT_START", "REMINDER_BUTTON_IDS", "CaseResult", "RunReport", "run_case_files"]
+
+CHAT_ID = 1
+DEFAULT_START = datetime(2026, 1, 5, 10, 0, tzinfo=ZoneInfo("Pacific/Noumea"))
+"""When a case starts unless it says otherwise: a Monday morning in Nouméa, outside the quiet hours."""
+
+REMINDER_BUTTON_IDS = {
+    ReminderAnswer.CONFIRMED: "confirmed",
+    ReminderAnswer.SNOOZE_HOUR: "snooze_hour",
+    ReminderAnswer.SNOOZE_TOMORROW: "snooze_tomorrow",
+    ReminderAnswer.SNOOZE_3DAYS: "snooze_3days",
+    ReminderAnswer.HELP: "help",
+    ReminderAnswer.STOP: "stop",
+}
+"""The ids of the buttons under a reminder, named like their ``ui.reminder.*`` texts."""
+
+_MOST_REMINDERS_PER_WAIT = 1000
+_QUOTED_CHARACTERS = 60
+_TAG = re.compile(r"<[^>]+>")
+_HREF = re.compile(r"""<a\s[^>]*href=["']([^"']+)["']""")
+
+
+class _StepError(Exception):
+    """A step could not be taken: the button to press is not in the chat, or reminders never stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShownMessage:
+    """A message as it stands in the person's chat."""
+
+    id: int
+    text: str
+    rows: Rows
+
+    @property
+    def visible_text(self) -> str:
+        """Returns the text as the person reads it: no tags, entities decoded, spaces collapsed."""
+        return " ".join(html.unescape(_TAG.sub("", self.text)).split())
+
+    def buttons(self) -> Iterator[ScreenButton]:
+        """Yields the message's buttons, row by row."""
+        for row in self.rows:
+            yield from row
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What the person saw at one step, and where the stored conversation stands after it."""
+
+    messages: tuple[ShownMessage, ...]
+    toast: str | None
+    state: str | None
+    reminders: tuple[Reminder, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """One case's outcome: no failures means it passed."""
+
+    path: Path
+    name: str
+    failures: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """Every case's outcome, in file and case order."""
+
+    results: tuple[CaseResult, ...]
+    files: int
+
+    @property
+    def failures(self) -> tuple[Problem, ...]:
+        """Returns every failure, each with its file, line and column."""
+        return tuple(problem for result in self.results for problem in result.failures)
+
+    @property
+    def failed(self) -> int:
+        """Returns how many cases failed."""
+        return sum(1 for result in self.results if result.failures)
+
+    def as_text(self) -> str:
+        """Returns the failures, one per line, then a summary line."""
+        cases = len(self.results)
+        plural = "s" if cases != 1 else ""
+        if not self.failed:
+            return f"ok: {cases} case{plural} in {self.files} file{'s' if self.files != 1 else ''}"
+        return "\n".join([*map(str, self.failures), f"{self.failed} of {cases} case{plural} failed"])
+
+
+def button_id(button: ScreenButton) -> str | None:
+    """Returns the id a case may press a button by: its flow id, a reminder answer, a menu choice."""
+    pressed = decode(button.data) if button.data is not None else None
+    if isinstance(pressed, FlowPress):
+        return pressed.button
+    if isinstance(pressed, ReminderPress):
+        return REMINDER_BUTTON_IDS[pressed.answer]
+    if isinstance(pressed, LanguageChoice):
+        return pressed.language
+    if isinstance(pressed, TimezoneChoice):
+        return pressed.timezone
+    if isinstance(pressed, ForgetChoice):
+        return "yes" if pressed.confirmed else "no"
+    return None
+
+
+def _names(button: ScreenButton) -> set[str]:
+    """Returns what a case may call a button: its label (with or without a checklist mark) and its id."""
+    names = {button.label, button.label.removeprefix(f"{CHECKED} ").removeprefix(f"{UNCHECKED} ")}
+    identifier = button_id(button)
+    if identifier is not None:
+        names.add(identifier)
+    return names
+
+
+def _described(button: ScreenButton) -> str:
+    identifier = button_id(button)
+    return f'"{button.label}"' + (f" ({identifier})" if identifier else "")
+
+
+def _quoted(text: str) -> str:
+    short = text if len(text) <= _QUOTED_CHARACTERS else text[: _QUOTED_CHARACTERS - 1] + "…"
+    return f'"{short}"'
+
+
+@dataclass(slots=True)
+class _Person:
+    """The person's side of one chat: the messages in it, their presses, and the time passing."""
+
+    service: ChatService
+    store: SqliteStore
+    clock: FakeClock
+    chat: dict[int, ShownMessage] = field(default_factory=dict)
+    last_message_id: int = 0
+    last_update_id: int = 0
+
+    async def command(self, text: str) -> Seen:
+        """Sends a command such as ``/start airalo``."""
+        name, _, argument = text.removeprefix("/").partition(" ")
+        incoming = Incoming(
+            CHAT_ID, Kind.COMMAND, self._update_id(), command=name.lower(), argument=argument.strip()
+        )
+        return await self._handle(incoming)
+
+    async def press(self, wanted: str) -> Seen:
+        """Presses the newest button called ``wanted``; raises _StepError when there is none."""
+        newest_first = sorted(self.chat.values(), key=lambda message: message.id, reverse=True)
+        for message in newest_first:
+            for button in message.buttons():
+                if wanted not in _names(button):
+                    continue
+                if button.data is None:
+                    raise _StepError(f'"{wanted}" opens a web page ({button.url}): it cannot be pressed')
+                incoming = Incoming(
+                    CHAT_ID, Kind.BUTTON, self._update_id(), data=button.data, message_id=message.id
+                )
+                return await self._handle(incoming)
+        offered = [button for message in newest_first for button in message.buttons() if button.data]
+        names = {name for button in offered for name in _names(button)}
+        listed = ", ".join(map(_described, offered)) or "none"
+        raise _StepError(f'no button "{wanted}" in the chat{did_you_mean(wanted, names)}; buttons: {listed}')
+
+    async def wait(self, duration: timedelta) -> Seen:
+        """Moves the clock on by ``duration``, sending each reminder that falls due meanwhile at its time."""
+        until = self.clock.now() + duration
+        shown: list[ShownMessage] = []
+        for _ in range(_MOST_REMINDERS_PER_WAIT):
+            due_at = await self.store.next_due_at()
+            if due_at is None or due_at > until:
+                break
+            self.clock.set(max(due_at, self.clock.now()))
+            for reminder in await self.store.due_reminders(self.clock.now(), _MOST_REMINDERS_PER_WAIT):
+                async with self.service.locks.hold(reminder.chat_id):
+                    shown += await self._deliver(await self.service.reminder_due(reminder))
+        else:
+            raise _StepError(f"more than {_MOST_REMINDERS_PER_WAIT} reminders fell due: they never stop")
+        self.clock.set(until)
+        return await self._seen(shown, None)
+
+    async def _handle(self, incoming: Incoming) -> Seen:
+        async with self.service.locks.hold(CHAT_ID):
+            reply = await self.service.handle(incoming)
+            # In the edge's order: the committed messages, then the direct ones.
+            shown = await self._deliver(reply.messages)
+            shown += [self._show(message) for message in reply.direct]
+        return await self._seen(shown, reply.toast)
+
+    async def _deliver(self, queued: Sequence[QueuedMessage]) -> list[ShownMessage]:
+        """Shows committed messages and tells the service each went out, as the edge does."""
+        shown = []
+        for item in queued:
+            message = self._show(item.message)
+            await self.service.delivered(item, message.id)
+            shown.append(message)
+        return shown
+
+    def _show(self, message: OutgoingMessage) -> ShownMessage:
+        if message.edit is not None and message.edit in self.chat:
+            identifier = message.edit
+        else:
+            self.last_message_id += 1
+            identifier = self.last_message_id
+        shown = ShownMessage(identifier, message.text, message.rows)
+        self.chat[identifier] = shown
+        return shown
+
+    async def _seen(self, shown: Sequence[ShownMessage], toast: str | None) -> Seen:
+        record = await self.store.load_chat(CHAT_ID)
+        conversation = record.conversation if record is not None else None
+        reminders = await self.store.reminders_of(CHAT_ID)
+        state = conversation.state if conversation is not None else None
+        return Seen(tuple(shown), toast, state, tuple(reminders))
+
+    def _update_id(self) -> int:
+        self.last_update_id += 1
+        return self.last_update_id
+
+
+async def run_case_files(files: Sequence[CaseFile]) -> RunReport:
+    """Runs every case of every file, each in a fresh chat with its own store and clock."""
+    engines: dict[tuple[str, str], FlowEngine] = {}
+    results: list[CaseResult] = []
+    for case_file in files:
+        bundle = case_file.bundle
+        # Engines are immutable and costly to build: one per flow version serves every case.
+        engine = engines.setdefault((bundle.flow.id, bundle.version), FlowEngine(bundle))
+        for name, case in case_file.tests.cases.items():
+            results.append(await run_case(engine, case_file, name, case))
+    return RunReport(tuple(results), len(files))
+
+
+async def run_case(engine: FlowEngine, case_file: CaseFile, name: str, case: FlowCase) -> CaseResult:
+    """Runs one case; it stops at the first step whose expectations do not all hold."""
+    located = case_file.located
+    here: Location = ("cases", name)
+    clock = FakeClock((case.at or DEFAULT_START).astimezone(UTC))
+    failures: list[Problem] = []
+    async with SqliteStore(":memory:") as store:
+        service = ChatService(engine, store, clock)
+        # The person's language as if picked with /language: Telegram's language code reaches only some.
+        await store.commit(Commit(CHAT_ID, settings=UserSettings(CHAT_ID, case.language)), clock.now())
+        person = _Person(service, store, clock)
+        start = "/start" + (f" {case.deep_link}" if case.deep_link else "")
+        seen = await person.command(start)
+        failures += _failures(case_file, (*here, "expect"), f"{name}, after {start}", case.expect, seen)
+        for index, step in enumerate(case.steps):
+            if failures:
+                break
+            at: Location = (*here, "steps", index)
+            what = f"{name}, step {index + 1} ({_describe(case_file, at, step)})"
+            try:
+                seen = await _take(person, step)
+            except _StepError as exc:
+                failures.append(located.problem((*at, _kind(step)), f"{what}: {exc}"))
+                break
+            failures += _failures(case_file, (*at, "expect"), what, step.expect, seen)
+    return CaseResult(case_file.path, name, tuple(failures))
+
+
+async def _take(person: _Person, step: Step) -> Seen:
+    if isinstance(step, PressStep):
+        return await person.press(step.press)
+    if isinstance(step, WaitStep):
+        return await person.wait(step.wait)
+    return await person.command(step.command)
+
+
+def _kind(step: Step) -> str:
+    if isinstance(step, PressStep):
+        return "press"
+    return "wait" if isinstance(step, WaitStep) else "command"
+
+
+def _describe(case_file: CaseFile, at: Location, step: Step) -> str:
+    if isinstance(step, PressStep):
+        return f'press "{step.press}"'
+    if isinstance(step, WaitStep):
+        written = case_file.located.data["cases"][at[1]]["steps"][at[3]]["wait"]
+        return f"wait {written}"
+    return step.command
+
+
+def _failures(
+    case_file: CaseFile, at: Location, what: str, expect: Expect | None, seen: Seen
+) -> list[Problem]:
+    if expect is None:
+        return []
+    # In the order they are written, as the validator reports problems.
+    return sorted(
+        case_file.located.problem((*at, *where), f"{what}: {message}")
+        for where, message in check(expect, seen)
+    )
+
+
+def _listed(value: str | list[str]) -> list[tuple[Location, str]]:
+    """Returns one text or each of several, with where each is written below its field."""
+    if isinstance(value, str):
+        return [((), value)]
+    return [((index,), text) for index, text in enumerate(value)]
+
+
+def check(expect: Expect, seen: Seen) -> list[tuple[Location, str]]:
+    """Returns each expectation that does not hold, with where it is written below ``expect``."""
+    failures: list[tuple[Location, str]] = []
+
+    def fail(where: Location, message: str) -> None:
+        failures.append((where, message))
+
+    if expect.state is not None and seen.state != expect.state:
+        saw = f"'{seen.state}'" if seen.state is not None else "no conversation"
+        fail(("state",), f"expected state '{expect.state}', saw {saw}")
+
+    texts = [message.visible_text for message in seen.messages]
+    saw_texts = ", ".join(map(_quoted, texts)) or "nothing"
+    for where, wanted in _listed(expect.text_contains):
+        if not any(wanted in text for text in texts):
+            fail(("text_contains", *where), f'expected a message containing "{wanted}", saw {saw_texts}')
+    for where, unwanted in _listed(expect.text_not_contains):
+        found = [text for text in texts if unwanted in text]
+        if found:
+            fail(
+                ("text_not_contains", *where),
+                f'expected no message containing "{unwanted}", saw {", ".join(map(_quoted, found))}',
+            )
+
+    buttons = [button for message in seen.messages for button in message.buttons()]
+    saw_buttons = ", ".join(map(_described, buttons)) or "no buttons"
+    for index, wanted in enumerate(expect.buttons):
+        if not any(wanted in _names(button) for button in buttons):
+            fail(("buttons", index), f'expected a button "{wanted}", saw {saw_buttons}')
+    for index, unwanted in enumerate(expect.no_buttons):
+        found_buttons = [button for button in buttons if unwanted in _names(button)]
+        if found_buttons:
+            fail(
+                ("no_buttons", index),
+                f'expected no button "{unwanted}", saw {", ".join(map(_described, found_buttons))}',
+            )
+
+    links: list[tuple[str | None, str]] = [
+        (button.label, button.url) for button in buttons if button.url is not None
+    ]
+    links += [(None, url) for message in seen.messages for url in _HREF.findall(message.text)]
+    saw_links = ", ".join(_link(label, url) for label, url in links) or "no links"
+    for index, wanted in enumerate(expect.links):
+        if not any(wanted in (label, url) for label, url in links):
+            fail(("links", index), f'expected a link "{wanted}", saw {saw_links}')
+    for index, unwanted in enumerate(expect.no_links):
+        found_links = [(label, url) for label, url in links if unwanted in (label, url)]
+        if found_links:
+            shown = ", ".join(_link(label, url) for label, url in found_links)
+            fail(("no_links", index), f'expected no link "{unwanted}", saw {shown}')
+
+    if expect.reminders is not None:
+        pending = sorted(seen.reminders, key=lambda reminder: (reminder.due_at, reminder.name))
+        if sorted(expect.reminders) != sorted(reminder.name for reminder in pending):
+            wanted_text = ", ".join(sorted(expect.reminders))
+            expected = f"pending reminders [{wanted_text}]" if wanted_text else "no pending reminder"
+            saw = ", ".join(f"{r.name} (due {r.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" for r in pending)
+            fail(("reminders",), f"expected {expected}, saw {saw or 'none'}")
+
+    if expect.messages is not None and len(seen.messages) != expect.messages:
+        plural = "s" if expect.messages != 1 else ""
+        saw = f"{len(seen.messages)}: {saw_texts}" if seen.messages else "none"
+        fail(("messages",), f"expected {expect.messages} message{plural}, saw {saw}")
+
+    if expect.toast is not None and (seen.toast is None or expect.toast not in seen.toast):
+        saw = _quoted(seen.toast) if seen.toast is not None else "none"
+        fail(("toast",), f'expected a toast containing "{expect.toast}", saw {saw}')
+    return failures
+
+
+def _link(label: str | None, url: str) -> str:
+    return f'"{label}" <{url}>' if label is not None else f"<{url}>"

@@ -1,0 +1,85 @@
+"""`esim-bot stats --draw` draws the flow with its funnel on it, rendered by the real Graphviz."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.clock import FakeClock
+from bot.engine.engine import FlowEngine
+from bot.flows import FlowBundle
+from bot.runtime.service import ChatService, Incoming, Kind
+from bot.store import SqliteStore
+
+ROOT = Path(__file__).resolve().parents[2]
+_NODE = re.compile(r'<g id="node\d+" class="node">\s*<title>([^<]+)</title>(.*?)</g>', re.DOTALL)
+_TEXT = re.compile(r"<text[^>]*>([^<]*)</text>")
+
+
+def nodes(svg: str) -> dict[str, list[str]]:
+    """Returns each drawn state with the lines written in its box."""
+    return {name: _TEXT.findall(body) for name, body in _NODE.findall(svg)}
+
+
+async def three_people(database: Path, bundle: FlowBundle) -> None:
+    """Three start; two follow the Airalo link to the request screen; one of them says it is sent."""
+    clock = FakeClock(datetime.now(UTC) - timedelta(days=1))
+    async with SqliteStore(database) as store:
+        service = ChatService(FlowEngine(bundle), store, clock)
+        await service.handle(Incoming(3, Kind.COMMAND, command="start"))
+        request = await service.handle(Incoming(1, Kind.COMMAND, command="start", argument="airalo"))
+        await service.handle(Incoming(2, Kind.COMMAND, command="start", argument="airalo"))
+        rows = request.messages[0].message.rows
+        sent = next(button.data for row in rows for button in row if button.label == "I've sent it")
+        await service.handle(Incoming(1, Kind.BUTTON, data=sent))
+
+
+@pytest.fixture
+def database(
+    tmp_path: Path, mini_dir: Path, mini_bundles: dict[str, FlowBundle], monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A database of the small flow with three conversations in it, which the esim-bot command reads."""
+    path = tmp_path / "bot.sqlite3"
+    asyncio.run(three_people(path, mini_bundles["mini"]))
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("BOT_DATABASE", str(path))
+    monkeypatch.setenv("BOT_FLOWS_DIR", str(mini_dir / "flows"))
+    monkeypatch.setenv("BOT_LOCALES_DIR", str(mini_dir / "locales"))
+    return path
+
+
+def test_the_drawn_funnel_names_each_state_with_how_many_reached_and_stopped_there(
+    database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    drawing = tmp_path / "funnel.svg"
+    assert main(["stats", "--since", "7d", "--draw", str(drawing)]) == 0
+    assert "Conversations started: 3" in capsys.readouterr().out, "the table is printed as before"
+    svg = drawing.read_text(encoding="utf-8")
+    assert nodes(svg) == {
+        "welcome": ["welcome", "reached 3 (100%)", "stopped here 1"],
+        "request": ["request", "reached 2 (67%)", "stopped here 1"],
+        "waiting": ["waiting", "reached 1 (33%)", "stopped here 1"],
+        "support": ["support", "nobody"],
+        "done": ["done", "nobody"],
+        "thanks": ["thanks", "nobody"],
+    }
+    assert "A small flow the broken cases are made from" in svg
+    assert "3 started, 0 confirmed" in svg
+
+
+def test_a_png_is_drawn_too(database: Path, tmp_path: Path) -> None:
+    drawing = tmp_path / "funnel.png"
+    assert main(["stats", "--draw", str(drawing)]) == 0
+    assert drawing.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_drawing_must_be_an_image(
+    database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["stats", "--draw", str(tmp_path / "funnel.txt")]) == 2
+    assert "name it .svg or .png" in capsys.readouterr().err
