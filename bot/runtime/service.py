@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import partial
+from typing import TypeVar
 
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
@@ -31,11 +32,25 @@ from bot.runtime.locks import ChatLocks
 from bot.runtime.messages import OutgoingMessage, QueuedMessage, from_outbox
 from bot.runtime.texts import COMMANDS
 from bot.runtime.typed import typed_message
-from bot.store import ChatRecord, Commit, DuplicateUpdate, Reminder, ReminderGone, Store, UserSettings
+from bot.store import (
+    ChatChanged,
+    ChatRecord,
+    Commit,
+    DuplicateUpdate,
+    Reminder,
+    ReminderGone,
+    Store,
+    UserSettings,
+)
 
 __all__ = ["ChatService", "Incoming", "Kind", "Reply", "choose_language"]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+CHANGED_ATTEMPTS = 5
+"""How many times an event is worked out again when other processes keep changing its chat meanwhile."""
 
 UPDATE_MEMORY = timedelta(days=2)
 """How long processed update ids are remembered: Telegram redelivers for at most 24 hours."""
@@ -104,7 +119,15 @@ class ChatService:
         self.languages = engine.bundle.texts.languages
 
     async def handle(self, incoming: Incoming) -> Reply:
-        """Handles one event from a private chat (the caller holds the chat's lock)."""
+        """Handles one event from a private chat (the caller holds the chat's lock).
+
+        Another process may commit the same chat in between the load and the commit (bot/store/base.py):
+        the commit is then refused and the update handled again from a fresh load, so updates apply one
+        after another. Nothing was sent before the commit, so doing it again repeats nothing.
+        """
+        return await self._from_fresh_load(incoming.chat_id, lambda: self._handle_once(incoming))
+
+    async def _handle_once(self, incoming: Incoming) -> Reply:
         now = self.clock.now()
         record = await self.store.load_chat(incoming.chat_id)
         chat = self._chat(incoming.chat_id, self._settings(incoming, record), record, now)
@@ -123,6 +146,7 @@ class ChatService:
         result = replace(result, messages=messages)
         try:
             commit = to_commit(chat.id, result, now, update_id=incoming.update_id)
+            commit = replace(commit, expected_version=record.version if record else 0)
             queued = await self._commit(commit, result, now)
         except DuplicateUpdate:
             logger.info("update %s of chat %s was already handled", incoming.update_id, incoming.chat_id)
@@ -138,7 +162,22 @@ class ChatService:
         return typed_message(chat, incoming.argument)
 
     async def reminder_due(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
-        """Sends a due reminder, schedules the next, or drops it (the caller holds the chat's lock)."""
+        """Sends a due reminder, schedules the next, or drops it (the caller holds the chat's lock).
+
+        Like an update, it is worked out again from a fresh load if another process changed the chat.
+        """
+        return await self._from_fresh_load(reminder.chat_id, lambda: self._reminder_due_once(reminder))
+
+    async def _from_fresh_load(self, chat_id: int, work: Callable[[], Awaitable[_T]]) -> _T:
+        """Runs ``work`` (load, decide, commit) again while other processes change the chat meanwhile."""
+        for _ in range(CHANGED_ATTEMPTS - 1):
+            try:
+                return await work()
+            except ChatChanged:
+                logger.info("chat %s changed in another process meanwhile; working it out again", chat_id)
+        return await work()
+
+    async def _reminder_due_once(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
         now = self.clock.now()
         record = await self.store.load_chat(reminder.chat_id)
         result = None
@@ -149,6 +188,7 @@ class ChatService:
                 await self.store.commit(Commit(reminder.chat_id, consumed_reminder_id=reminder.id), now)
             return ()
         commit = to_commit(reminder.chat_id, result, now, consumed_reminder_id=reminder.id)
+        commit = replace(commit, expected_version=record.version if record else 0)
         try:
             return await self._commit(commit, result, now)
         except ReminderGone:
