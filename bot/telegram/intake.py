@@ -188,6 +188,8 @@ class ConfirmedPolling:
         bot = self.intake.application.bot
         stopping = self.retrying.stopping
         done, _ = await self.retrying.call("deleting the webhook", bot.delete_webhook)
+        if done:
+            logger.info("taking updates by long polling")
         while done and not stopping.is_set():
             self._confirm_finished()
             if self._in_hand:

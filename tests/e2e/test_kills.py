@@ -1,0 +1,169 @@
+"""Twenty people walk the flow while the bot is killed (SIGKILL) at random moments, again and again.
+
+Every press must be answered and applied exactly once: the bot confirms an update to Telegram only after
+committing it, so what a kill interrupts comes again and is recognised. A message in flight at the moment of
+a kill (sent, its delivery not yet recorded) may arrive twice; nothing else may.
+
+The kill moments and the people's pauses come from one seed, printed on failure; replay with
+``KILL_TEST_SEED=<seed> pytest tests/e2e/test_kills.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import random
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bot.testing.fake_bot_api import FakeBotApi, FakeUser
+from tests.e2e.process import BotProcess, bot_process, clean_environment
+
+pytestmark = pytest.mark.e2e
+
+PEOPLE = 20
+KILLS = 16
+STEP_TIMEOUT = 20.0
+TICKED = (
+    "✅ Contacts and photos backed up",
+    "✅ Balance and refund checked",
+    "✅ Last bill paid, date noted",
+)
+
+# One round of the flow: the button pressed, then a label the next screen must show. Ticking the checklist
+# and coming back to it shows whether a press was applied twice (a second toggle unticks an item).
+ROUND: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Let's start", ("🏠 My carrier back home",)),
+    ("My carrier back home", ("⬜ Contacts and photos backed up",)),
+    ("Contacts and photos", TICKED[:1]),
+    ("Balance and refund", TICKED[:2]),
+    ("Last bill paid", TICKED),
+    ("Next", ("✅ I've submitted it",)),
+    ("⬅️ Back", TICKED),
+    ("Next", ("✅ I've submitted it",)),
+    ("I've submitted it", ("📬 I got the confirmation",)),
+    ("I got the confirmation", ("✅ It's confirmed",)),
+    ("It's confirmed", ("iPhone",)),
+    ("iPhone", ("✅ Removed",)),
+    ("Removed", ("👍 Yes", "🔄 Start over")),
+)
+
+
+@dataclass
+class Person:
+    """One simulated person: what they pressed, and the answers they were owed."""
+
+    user: FakeUser
+    pauses: random.Random
+    presses: list[str] = field(default_factory=list)
+    acted_at: list[float] = field(default_factory=list)
+    rounds: int = 0
+
+    def shows(self, labels: tuple[str, ...]) -> bool:
+        messages = self.user.messages
+        return bool(messages) and all(label in messages[-1].button_labels for label in labels)
+
+    async def press(self, api: FakeBotApi, label: str, expected: tuple[str, ...]) -> None:
+        await asyncio.sleep(self.pauses.uniform(0.0, 0.15))
+        self.acted_at.append(time.monotonic())
+        self.presses.append(await self.user.click(label))
+
+        def next_screen_shown() -> bool:
+            return self.shows(expected)
+
+        next_screen_shown.__name__ = f"chat {self.user.chat_id} to show {expected} after {label!r}"
+        await api.wait_until(next_screen_shown, timeout=STEP_TIMEOUT)
+
+    async def walk(self, api: FakeBotApi, killing: asyncio.Task[None]) -> None:
+        """Walks rounds of the flow, starting over each time, until the kills are over; then finishes."""
+        self.acted_at.append(time.monotonic())
+        await self.user.send("/start")
+        await api.wait_until(lambda: self.shows(("Let's start",)), timeout=STEP_TIMEOUT)
+        while True:
+            for label, expected in ROUND:
+                await self.press(api, label, expected)
+            self.rounds += 1
+            if killing.done():
+                break
+            await self.press(api, "Start over", ("Let's start",))
+        await self.press(api, "Yes", ())
+        await api.wait_until(lambda: self.user.screen.button_labels == [], timeout=STEP_TIMEOUT)
+
+
+async def kill_repeatedly(bot: BotProcess, kills: int, moments: random.Random) -> None:
+    """Kills the bot at a random moment after it starts polling, and starts it again, ``kills`` times."""
+    for _ in range(kills):
+        await bot.wait_for_output("taking updates by long polling")
+        await asyncio.sleep(moments.uniform(0.0, 0.6))
+        await bot.stop(signal.SIGKILL)
+        await bot.start()
+
+
+def sent_messages(api: FakeBotApi, chat_id: int) -> list[tuple[float, str, str]]:
+    """The new messages the bot sent to a chat: (when, text, keyboard)."""
+    return [
+        (call.time, str(call.params.get("text")), repr(call.params.get("reply_markup")))
+        for call in api.calls_to("sendMessage", chat_id)
+        if call.ok
+    ]
+
+
+def duplicates(api: FakeBotApi, person: Person) -> int:
+    """Counts messages sent again: the same as the one before, with nothing done by the person in between."""
+    count = 0
+    sent = sent_messages(api, person.user.chat_id)
+    for (before, *previous), (after, *current) in itertools.pairwise(sent):
+        if current == previous and not any(before < moment < after for moment in person.acted_at):
+            count += 1
+    return count
+
+
+async def test_every_press_is_answered_and_applied_once_while_the_bot_is_killed_again_and_again(
+    tmp_path: Path,
+) -> None:
+    seed = int(os.environ.get("KILL_TEST_SEED", random.randrange(2**32)))
+    print(f"KILL_TEST_SEED={seed}")
+    started = time.monotonic()
+    async with FakeBotApi() as api:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=str(tmp_path / "bot.sqlite3"),
+            # The limiter's pacing is tested elsewhere; here it would only slow the walk down.
+            BOT_MAX_MESSAGES_PER_SECOND="0",
+        )
+        async with bot_process(env) as bot:
+            await bot.start()
+            people = [
+                Person(api.user(7000 + index, language_code="en"), random.Random(f"{seed}-{index}"))
+                for index in range(PEOPLE)
+            ]
+            killing = asyncio.create_task(kill_repeatedly(bot, KILLS, random.Random(seed)))
+            try:
+                await asyncio.gather(*(person.walk(api, killing) for person in people))
+                await killing
+            except (TimeoutError, AssertionError) as exc:
+                killing.cancel()
+                raise AssertionError(
+                    f"{exc} (KILL_TEST_SEED={seed}); the bot printed:\n{bot.printed}"
+                ) from exc
+            code = await bot.stop(signal.SIGTERM)
+            assert code == 0, f"KILL_TEST_SEED={seed}\n{bot.printed}"
+
+        answered = {
+            str(call.params["callback_query_id"]) for call in api.calls_to("answerCallbackQuery") if call.ok
+        }
+        unanswered = [query for person in people for query in person.presses if query not in answered]
+        assert not unanswered, f"presses never answered: {unanswered} (KILL_TEST_SEED={seed})"
+        repeated = sum(duplicates(api, person) for person in people)
+        assert repeated <= KILLS, f"{repeated} messages sent twice in {KILLS} kills (KILL_TEST_SEED={seed})"
+        assert api.pending_updates == 0
+        print(
+            f"{KILLS} kills, {sum(len(p.presses) for p in people)} presses, {repeated} messages sent twice, "
+            f"{time.monotonic() - started:.1f} s"
+        )
