@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -19,6 +20,29 @@ def clean_environment(**settings: str) -> dict[str, str]:
     inherited = {name: value for name, value in os.environ.items() if not name.startswith(BOT_SETTINGS)}
     # python-telegram-bot 22 warns on every RetryAfter unless told to use timedeltas.
     return {**inherited, "PTB_TIMEDELTA": "1", **settings}
+
+
+def free_port() -> int:
+    """Returns a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def webhook_arguments(port: int, secret_token: str = "s3cret") -> tuple[str, ...]:
+    """The `esim-bot run` arguments for a webhook on 127.0.0.1:``port``."""
+    url = f"http://127.0.0.1:{port}/telegram"
+    return (
+        "--webhook-url",
+        url,
+        "--listen",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--secret-token",
+        secret_token,
+    )
 
 
 class BotProcess:
