@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -73,11 +74,28 @@ def database_problem(path: Path, error: BaseException) -> str:
         return f"{where}: the folder {folder} does not exist (create it, or set BOT_DATABASE to another path)"
     if not folder.is_dir():
         return f"{where}: {folder} is a file, not a folder"
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
+    refused = _refusal(path)
+    denied = refused in (errno.EACCES, errno.EPERM, errno.EROFS)
+    if denied or not os.access(folder, os.W_OK | os.X_OK):
         return (
             f"{where}: permission denied; the bot must be able to write the file and its folder "
             "(SQLite keeps a journal beside it)"
         )
+    if refused is not None:
+        return f"{where}: {os.strerror(refused)}"
     if isinstance(error, sqlite3.DatabaseError) and "not a database" in str(error):
         return f"{where}: the file is not an SQLite database (another file has this name?)"
     return f"{where}: {error}"
+
+
+def _refusal(path: Path) -> int | None:
+    """Returns the error number the system gives for opening ``path`` to write, or None if it can be."""
+    existed = path.exists()
+    try:
+        descriptor = os.open(path, os.O_RDWR if existed else os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        return exc.errno
+    os.close(descriptor)
+    if not existed:
+        path.unlink()  # only made to ask the question
+    return None
