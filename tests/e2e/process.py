@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,6 +20,17 @@ def clean_environment(**settings: str) -> dict[str, str]:
     inherited = {name: value for name, value in os.environ.items() if not name.startswith(BOT_SETTINGS)}
     # python-telegram-bot 22 warns on every RetryAfter unless told to use timedeltas.
     return {**inherited, "PTB_TIMEDELTA": "1", **settings}
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Waits until ``predicate()`` holds, checking every 20 ms.
+
+    For what the fake Bot API changes without recording a call (a webhook delivery it confirms), which its
+    own ``wait_until`` would only notice at the next call.
+    """
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110 nothing signals these changes
+            await asyncio.sleep(0.02)
 
 
 def free_port() -> int:

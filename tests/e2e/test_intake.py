@@ -1,0 +1,52 @@
+"""A press whose handler fails is not confirmed to Telegram: it is handled again, and applied once."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from bot.testing.fake_bot_api import FakeBotApi
+from tests.e2e.process import bot_process, clean_environment, eventually, free_port, webhook_arguments
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_a_press_whose_handler_fails_is_handled_again_and_applied_once(
+    mode: str, tmp_path: Path
+) -> None:
+    async with FakeBotApi() as api:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=str(tmp_path / "b.sqlite3"),
+        )
+        arguments = webhook_arguments(free_port()) if mode == "webhook" else ()
+        async with bot_process(env, *arguments) as bot:
+            await bot.start()
+            user = api.user(901, language_code="en")
+            await user.send("/start")
+            await user.wait_for_reply(timeout=20)
+            for label in ("Let's start", "carrier back home"):
+                await user.click(label)
+                await user.wait_for_reply(timeout=20)
+
+            # Telegram fails the answer to the next press: the handler raises after committing the tick.
+            api.fail_next("answerCallbackQuery", 500)
+            query = await user.click("Contacts and photos")
+            await api.wait_until(lambda: len(api.calls_to("answerCallbackQuery")) == 4, timeout=20)
+            answers = [
+                call
+                for call in api.calls_to("answerCallbackQuery")
+                if call.params["callback_query_id"] == query
+            ]
+            assert [call.status for call in answers] == [500, 200]
+            # Handled twice, applied once: a second toggle would have unticked the item.
+            assert "✅ Contacts and photos backed up" in user.screen.button_labels
+            assert len(api.calls_to("editMessageText", user.chat_id)) == 3  # identify, prepare, the tick
+            await eventually(lambda: api.pending_updates == 0)  # confirmed to Telegram, not lost
+            assert await bot.stop(signal.SIGTERM) == 0
+    if mode == "polling":
+        assert "failed (attempt 1 of 4); trying again in 1 s" in bot.printed
