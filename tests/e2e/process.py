@@ -85,9 +85,17 @@ class BotProcess:
 
     async def wait_for_output(self, text: str, timeout: float = 20.0) -> None:  # noqa: ASYNC109
         """Waits until the bot started last has printed ``text``."""
+
+        def printed() -> bool:
+            return any(text in line for line in self.output[self._run_starts_at :])
+
         async with asyncio.timeout(timeout):
-            while not any(text in line for line in self.output[self._run_starts_at :]):
+            while not printed():
                 if self.process is None or self.process.returncode is not None:
+                    if self._reader is not None:
+                        await self._reader  # the last lines, read after the process ended
+                    if printed():
+                        return
                     raise AssertionError(f"the bot ended before printing {text!r}:\n{self.printed}")
                 await asyncio.sleep(0.02)
 

@@ -6,11 +6,13 @@ import signal
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession
 
 from bot.testing.fake_bot_api import FakeBotApi
 from tests.e2e.process import bot_process, clean_environment, eventually, free_port, webhook_arguments
 
 pytestmark = pytest.mark.e2e
+SECRET = "X-Telegram-Bot-Api-Secret-Token"
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
@@ -50,3 +52,35 @@ async def test_a_press_whose_handler_fails_is_handled_again_and_applied_once(
             assert await bot.stop(signal.SIGTERM) == 0
     if mode == "polling":
         assert "failed (attempt 1 of 4); trying again in 1 s" in bot.printed
+
+
+async def test_the_webhook_turns_away_calls_without_the_secret_and_bodies_that_are_not_updates(
+    tmp_path: Path,
+) -> None:
+    async with FakeBotApi() as api:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=str(tmp_path / "b.sqlite3"),
+        )
+        port = free_port()
+        async with bot_process(env, *webhook_arguments(port, secret_token="s3cret")) as bot:
+            await bot.start()
+            await bot.wait_for_output("receiving updates at")
+            url = f"http://127.0.0.1:{port}/telegram"
+            update = {
+                "update_id": 5,
+                "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}},
+            }
+            async with ClientSession() as session:
+                statuses: list[int] = []
+                for headers, body in (
+                    ({}, update),
+                    ({SECRET: "guess"}, update),
+                    ({SECRET: "s3cret"}, ["not", "an", "update"]),
+                ):
+                    async with session.post(url, json=body, headers=headers) as response:
+                        statuses.append(response.status)
+            assert statuses == [403, 403, 400]
+            assert await bot.stop(signal.SIGTERM) == 0
+    assert "Traceback" not in bot.printed

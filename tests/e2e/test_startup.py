@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.testing.fake_bot_api import FakeBotApi
-from tests.e2e.process import ROOT, bot_process, clean_environment, free_port
+from tests.e2e.process import ROOT, bot_process, clean_environment, free_port, webhook_arguments
 
 pytestmark = pytest.mark.e2e
 
@@ -206,3 +207,23 @@ async def test_stopped_while_waiting_for_the_network_it_exits_cleanly(tmp_path: 
     assert len(bot.output) <= 3, bot.printed
     assert "Traceback" not in bot.printed
     assert "Unclosed" not in bot.printed
+
+
+async def test_a_webhook_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        async with FakeBotApi() as api:
+            env = clean_environment(
+                TELEGRAM_BOT_TOKEN=api.token,
+                TELEGRAM_API_URL=api.base_url,
+                BOT_DATABASE=str(tmp_path / "b.sqlite3"),
+            )
+            async with bot_process(env, *webhook_arguments(port)) as bot:
+                await bot.start()
+                assert bot.process is not None
+                assert await asyncio.wait_for(bot.process.wait(), timeout=30) == 2
+                await bot.wait_for_output(f"esim-bot: cannot listen for the webhook on 127.0.0.1:{port}: ")
+    assert "Traceback" not in bot.printed
+    assert api.calls_to("setWebhook") == []
