@@ -32,7 +32,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.startup import StartupError, opened_store
 
-__all__ = ["ConfirmedPolling", "UpdateIntake", "Webhook", "WebhookIntake", "serve"]
+__all__ = ["ConfirmedPolling", "UpdateIntake", "Webhook", "WebhookIntake", "run_application", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +41,11 @@ _T = TypeVar("_T")
 
 LONG_POLL = timedelta(seconds=25)
 # While an update is still being handled, Telegram answers getUpdates at once (the unconfirmed update is
-# still there), so the next poll waits for the oldest one or this long, whichever comes first.
+# still there, and comes again), so the next poll waits for the oldest update in hand to finish, or at most
+# BUSY_POLL_SECONDS; and never follows the last poll by less than POLL_SPACING_SECONDS, so that a busy bot
+# does not spend its time fetching and decoding the updates it already has.
 BUSY_POLL_SECONDS = 0.05
+POLL_SPACING_SECONDS = 0.02
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 60.0
 # A polled update whose handlers fail is tried this many times, then confirmed anyway, so that one update
@@ -190,14 +193,18 @@ class ConfirmedPolling:
         done, _ = await self.retrying.call("deleting the webhook", bot.delete_webhook)
         if done:
             logger.info("taking updates by long polling")
+        loop = asyncio.get_running_loop()
+        polled_at = loop.time()
         while done and not stopping.is_set():
             self._confirm_finished()
             if self._in_hand:
                 head = next(iter(self._in_hand.values()))
-                await asyncio.wait((head,), timeout=BUSY_POLL_SECONDS)
+                await asyncio.wait((head,), timeout=max(0.0, polled_at + BUSY_POLL_SECONDS - loop.time()))
+                await asyncio.sleep(max(0.0, polled_at + POLL_SPACING_SECONDS - loop.time()))
                 self._confirm_finished()
             get_updates = functools.partial(self._get_updates, timedelta(0) if self._in_hand else LONG_POLL)
             done, updates = await self.retrying.call("getting updates", get_updates)
+            polled_at = loop.time()
             for update in updates or ():
                 if update.update_id > self._newest:  # unconfirmed updates come again until confirmed
                     self._newest = update.update_id
@@ -320,18 +327,27 @@ async def serve(
     for stop_signal in stop_signals:
         loop.add_signal_handler(stop_signal, stopping.set)
     try:
-        await _serve(application, Retrying(api_url, stopping), allowed_updates, webhook)
+        await run_application(
+            application, stopping, api_url=api_url, allowed_updates=allowed_updates, webhook=webhook
+        )
     finally:
         for stop_signal in stop_signals:
             loop.remove_signal_handler(stop_signal)
 
 
-async def _serve(
+async def run_application(
     application: AnyApplication,
-    retrying: Retrying,
+    stopping: asyncio.Event,
+    *,
+    api_url: str,
     allowed_updates: Sequence[str],
-    webhook: Webhook | None,
+    webhook: Webhook | None = None,
 ) -> None:
+    """Runs the application until ``stopping`` is set: connect, post_init, take updates, stop, shut down.
+
+    What ``serve`` runs, without signals or the database check: a test can run the bot in its own loop.
+    """
+    retrying = Retrying(api_url, stopping)
     try:
         connected, _ = await retrying.call("connecting", application.initialize)
     except BaseException:
