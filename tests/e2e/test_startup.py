@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.fake_bot_api import FakeBotApi
+from bot.testing.fake_bot_api import DEFAULT_TOKEN, FakeBotApi
 from tests.e2e.process import ROOT, bot_process, clean_environment, free_port, webhook_arguments
 
 pytestmark = pytest.mark.e2e
@@ -167,12 +167,13 @@ async def test_a_token_telegram_rejects_is_one_line_and_never_printed(tmp_path: 
     ]
     assert "the-secret-half" not in printed + error
     assert "Traceback" not in printed + error
+    assert "Unclosed" not in printed + error
 
 
 async def test_it_waits_for_the_network_saying_so_once_a_try_then_serves(tmp_path: Path) -> None:
     port = free_port()
     env = clean_environment(
-        TELEGRAM_BOT_TOKEN="123456789:TEST-fake-bot-api-token",
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
         TELEGRAM_API_URL=f"http://127.0.0.1:{port}",
         BOT_DATABASE=str(tmp_path / "bot.sqlite3"),
     )
