@@ -99,17 +99,17 @@ class UpdateIntake:
 
     async def _handle_once(self, update: Update) -> bool:
         application = self.application
-        key = id(update)
+        key = id(update)  # the Update object itself: Updates compare equal by update_id alone
         try:
             await application.update_processor.process_update(update, application.process_update(update))
         except Exception:
             # process_update hands handler errors to the error handlers; this is anything else.
             logger.exception("could not handle update %s", update.update_id)
             return False
-        if key in self._failed:
+        finally:
+            failed = key in self._failed
             self._failed.discard(key)
-            return False
-        return True
+        return not failed
 
 
 async def _until_stopped(call: Awaitable[_T], stopping: asyncio.Event) -> tuple[bool, _T | None]:
@@ -163,10 +163,16 @@ class Retrying:
                     "%s: %s (another process is using this token?); trying again in %.0f s (attempt %d)",
                     what, exc.message, wait, attempt,
                 )  # fmt: skip
-            except (NetworkError, TelegramError) as exc:
+            except NetworkError as exc:
                 wait = delay
                 logger.warning(
                     "%s: Telegram is not reachable at %s (%s); trying again in %.0f s (attempt %d)",
+                    what, self.api_url, exc.message, wait, attempt,
+                )  # fmt: skip
+            except TelegramError as exc:
+                wait = delay
+                logger.warning(
+                    "%s: Telegram at %s answered %r; trying again in %.0f s (attempt %d)",
                     what, self.api_url, exc.message, wait, attempt,
                 )  # fmt: skip
             delay = min(delay * 2, LONGEST_RETRY_SECONDS)
