@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession
 
-from bot.testing.fake_bot_api import FakeBotApi
+from bot.testing.fake_bot_api import FakeBotApi, FakeUser
 from tests.e2e.process import bot_process, clean_environment, eventually, free_port, webhook_arguments
 
 pytestmark = pytest.mark.e2e
@@ -84,3 +85,43 @@ async def test_the_webhook_turns_away_calls_without_the_secret_and_bodies_that_a
             assert statuses == [403, 403, 400]
             assert await bot.stop(signal.SIGTERM) == 0
     assert "Traceback" not in bot.printed
+
+
+async def test_an_update_committed_but_not_confirmed_before_a_crash_is_not_applied_again(
+    tmp_path: Path,
+) -> None:
+    async with FakeBotApi() as api:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=str(tmp_path / "b.sqlite3"),
+        )
+        async with bot_process(env) as bot:
+            await bot.start()
+            user = api.user(902, language_code="en")
+            await user.send("/start")
+            await user.wait_for_reply(timeout=20)
+
+            # The poll that would confirm /help is held up: the bot commits and answers it, then dies. (Once the
+            # bot waits in its long poll, the next getUpdates is the one after /help.)
+            await eventually(lambda: api.pending_updates == 0 and api.in_flight == 1)
+            await asyncio.sleep(0.1)
+            api.delay_next("getUpdates", 3.0)
+            await user.send("/help")
+            await api.wait_until(lambda: len(help_messages(user)) == 1, timeout=20)
+            assert api.pending_updates == 1
+            # A pause for the delivery to be recorded: the message in flight at a kill may come twice.
+            await asyncio.sleep(0.5)
+            assert api.pending_updates == 1
+            await bot.stop(signal.SIGKILL)
+
+            # Telegram delivers /help again; the bot recognises it and says nothing more.
+            await bot.start()
+            await eventually(lambda: api.pending_updates == 0, timeout=20)
+            assert len(help_messages(user)) == 1
+            await bot.wait_for_output("was already handled")
+            assert await bot.stop(signal.SIGTERM) == 0
+
+
+def help_messages(user: FakeUser) -> list[str]:
+    return [message.text for message in user.messages if "I help you cancel an eSIM" in message.text]
