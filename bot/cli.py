@@ -289,8 +289,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as exc:
         for error in exc.errors():
-            name = " ".join(str(part) for part in error["loc"]) or "settings"
-            print(f"esim-bot: {name}: {error['msg']} (got {error['input']!r})", file=sys.stderr)
+            name = " ".join(str(part) for part in error["loc"])
+            # Only a single named, non-secret value is echoed: a model-wide error's input holds the token.
+            shown = name and not any(secret in name for secret in ("TOKEN", "SECRET"))
+            got = f" (got {error['input']!r})" if shown else ""
+            print(f"esim-bot: {name or 'settings'}: {error['msg']}{got}", file=sys.stderr)
         return 2
     try:
         status: int = args.handler(args, settings)
