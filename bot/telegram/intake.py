@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import Update
@@ -252,8 +253,7 @@ class Webhook:
     @property
     def path(self) -> str:
         """The local path the server answers on: the URL's last segment, as python-telegram-bot does."""
-        after_host = self.url.split("://", 1)[-1]
-        return "/" + (self.url.rstrip("/").rsplit("/", 1)[-1] if "/" in after_host else "")
+        return "/" + urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1]
 
 
 class WebhookIntake:
@@ -366,7 +366,10 @@ async def run_application(
     intake = UpdateIntake(application)
     try:
         if application.post_init is not None:
-            await application.post_init(application)
+            try:
+                await application.post_init(application)
+            except TelegramError as exc:
+                raise StartupError(f"Telegram failed while the bot was starting: {exc.message}") from exc
         await application.start()
         try:
             if webhook is not None:
