@@ -7,7 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.flows import FlowBundle
-from bot.store import FunnelStats, SqliteStore, Store
+from bot.startup import opened_store
+from bot.store import FunnelStats, Store
 
 __all__ = ["FunnelReport", "funnel_from", "funnel_report"]
 
@@ -62,7 +63,10 @@ async def funnel_from(store: Store, bundle: FlowBundle, since: datetime, until: 
     return FunnelReport(stats, tuple(bundle.flow.states))
 
 
-async def funnel_report(database: Path, bundle: FlowBundle, since: datetime, until: datetime) -> FunnelReport:
-    """Reads the funnel of ``bundle``'s flow from the database file."""
-    async with SqliteStore(database) as store:
+async def funnel_report(
+    database: Path | None, bundle: FlowBundle, since: datetime, until: datetime
+) -> FunnelReport:
+    """Reads the funnel of ``bundle``'s flow from the database file (None: there is none yet, nothing to count)."""
+    # An empty in-memory store gives the empty report without creating a file where none was.
+    async with opened_store(database or Path(":memory:")) as store:
         return await funnel_from(store, bundle, since, until)

@@ -161,6 +161,7 @@ class FakeBotApi:
         enforce_limits: bool = False,
         accept_any_chat: bool = False,
         record_calls: bool = True,
+        port: int = 0,
     ) -> None:
         self.token = token
         self.latency = latency
@@ -178,7 +179,8 @@ class FakeBotApi:
             "first_name": "eSIM test bot",
             "username": BOT_USERNAME,
         }
-        self.port = 0
+        self.port = port
+        """The port it listens on: 0 picks a free one at start (a test that starts the bot first names its own)."""
         self.calls: list[ApiCall] = []
         self.latencies: list[float] = []
         """Per update handed out: seconds from getUpdates handing it out to the bot's first answer."""
@@ -209,7 +211,7 @@ class FakeBotApi:
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handle_signals=False)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         _host, self.port = self._runner.addresses[0]
 
     async def stop(self) -> None:

@@ -119,6 +119,8 @@ async def test_a_person_walks_to_done_survives_sigkill_and_gets_each_reminder_on
         assert code == 0, output
         assert api.token not in output
         assert "hunter2" not in output
+        # A test-only hook never goes unnoticed in a log.
+        assert f"BOT_CLOCK_FILE is set: the bot's clock reads {bot.clock_file} (for tests only)" in output
 
 
 async def run_and_fail(cwd: Path, env: dict[str, str]) -> tuple[int | None, str]:
