@@ -96,7 +96,14 @@ def choose_language(language_code: str | None, available: Sequence[str]) -> str:
 
 def _rows(screen_rows: Sequence[Sequence[ScreenButton]]) -> list[list[list[str]]]:
     return [
-        [[b.label, "d", b.data] if b.data is not None else [b.label, "u", b.url or ""] for b in row]
+        [
+            [b.label, "d", b.data]
+            if b.data is not None
+            else [b.label, "c", b.copy_text]
+            if b.copy_text is not None
+            else [b.label, "u", b.url or ""]
+            for b in row
+        ]
         for row in screen_rows
     ]
 

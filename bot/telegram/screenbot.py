@@ -18,15 +18,18 @@ __all__ = ["ScreenBot", "keyboard"]
 NO_PREVIEW = {"is_disabled": True}
 
 
+def _button(label: str, kind: str, value: str) -> dict[str, Any]:
+    if kind == "d":
+        return {"text": label, "callback_data": value}
+    if kind == "c":
+        # Telegram's copy-text button (CopyTextButton): one tap copies a ready-made message.
+        return {"text": label, "copy_text": {"text": value}}
+    return {"text": label, "url": value}
+
+
 def keyboard(rows: Iterable[Iterable[list[str]]]) -> dict[str, Any] | None:
     """Returns the inline keyboard for an outbox payload's rows, or None when there are no buttons."""
-    inline = [
-        [
-            {"text": label, "callback_data": value} if kind == "d" else {"text": label, "url": value}
-            for label, kind, value in row
-        ]
-        for row in rows
-    ]
+    inline = [[_button(label, kind, value) for label, kind, value in row] for row in rows]
     return {"inline_keyboard": inline} if inline else None
 
 
