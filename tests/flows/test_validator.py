@@ -39,6 +39,8 @@ def test_the_corpus_covers_every_error_kind() -> None:
         "callback_data_too_long",
         "text_too_long",
         "bad_html",
+        "over_budget",
+        "copy_and_groups",
     }
 
 
