@@ -70,7 +70,7 @@ async def tap_without_answer(user: FakeUser, label: str) -> ChatMessage:
 async def test_a_blocked_user_gets_no_more_reminders(api: FakeBotApi, settings: Settings) -> None:
     user = api.user(25)
     await say(user, "/start")
-    for label in ("Let's start", "carrier back home", "Next", "submitted"):
+    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Next", "submitted"):
         await tap(user, label)
     api.block(25)
     await user.send("/help")

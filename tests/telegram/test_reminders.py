@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("running_bot")
 async def submit(user: FakeUser) -> None:
     """Walks an English speaker to 'I've submitted it' (home carrier)."""
     await say(user, "/start")
-    for label in ("Let's start", "carrier back home", "Next", "submitted"):
+    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Next", "submitted"):
         await tap(user, label)
 
 
@@ -68,7 +68,7 @@ async def test_snooze_until_tomorrow_says_when_in_the_persons_words(
 async def test_a_french_speaker_reads_demain(api: FakeBotApi, clock: FakeClock) -> None:
     user = api.user(33, language_code="fr")
     await say(user, "/start")
-    for label in ("C'est parti", "opérateur", "Suivant", "envoyé"):
+    for label in ("C'est parti", "Opérateur d'origine", "Autre pays", "Résilier", "Suivant", "envoyée"):
         await tap(user, label)
     clock.advance(timedelta(days=1, minutes=1))
     await api.wait_until(lambda: len(user.messages) == 2)
@@ -91,7 +91,7 @@ async def test_reminders_respect_quiet_hours_in_the_persons_time_zone(
     reply = await say(user, "/timezone Asia/Shanghai")
     assert "Asia/Shanghai" in reply.text
     clock.set(datetime(2026, 11, 24, 14, 30, tzinfo=UTC))  # 22:30 in Shanghai
-    for label in ("Let's start", "carrier back home", "Next", "submitted"):
+    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Next", "submitted"):
         await tap(user, label)
     # 24 hours later would be 22:30 again, inside 21:00-08:00: moved to 08:00 the morning after.
     assert due_times(settings, 35) == [datetime(2026, 11, 26, 0, 0, tzinfo=UTC)]
@@ -145,9 +145,9 @@ async def test_i_got_the_confirmation_under_a_reminder_moves_the_flow_on(
 async def test_i_need_help_shows_the_providers_support(api: FakeBotApi, clock: FakeClock) -> None:
     user = api.user(40)
     await say(user, "/start airalo")
-    for label in ("Let's start", "Next", "submitted"):
+    for label in ("Let's start", "Still has data", "submitted"):
         await tap(user, label)
-    clock.advance(timedelta(days=1, minutes=1))
+    clock.advance(timedelta(days=7, minutes=1))  # Airalo's pace: card refunds take 7-10 business days
     await api.wait_until(lambda: len(user.messages) == 2)
     screen = await tap(user, "I need help")
     urls = [b.get("url") for row in (screen.reply_markup or {}).get("inline_keyboard", []) for b in row]
@@ -163,8 +163,8 @@ async def test_after_seven_reminders_it_suggests_contacting_support(
         clock.advance(timedelta(days=1, minutes=1))
         await api.wait_until(lambda day=day: len(user.messages) == 1 + day, timeout=5)
     last = user.screen
-    assert "📬 I got the confirmation" in last.button_labels
-    assert "contact them directly" in last.text
+    assert "📬 Got the confirmation" in last.button_labels
+    assert "Write to your carrier once more" in last.text
     clock.advance(timedelta(days=3))
     await clock_settles(api)
     assert len(user.messages) == 8

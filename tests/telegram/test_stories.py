@@ -26,14 +26,14 @@ async def test_a_traveller_goes_from_start_to_done_with_one_message_edited_in_pl
     for label in (
         "Let's start",
         "A travel eSIM",
+        "The eSIM's own app",
         "Airalo",
-        "Contacts and photos",
-        "Next",
+        "Still has data",
         "I've submitted it",
     ):
         screen = await tap(user, label)
-    assert "confirmation" in screen.text.lower()
-    for label in ("I got the confirmation", "It's confirmed", "iPhone", "Removed", "Yes"):
+    assert "7-10 business days" in screen.text
+    for label in ("Got the confirmation", "It's confirmed", "iPhone", "Deleted", "Yes"):
         screen = await tap(user, label)
     assert screen.message_id == first.message_id
     assert len(user.messages) == 1
@@ -42,11 +42,13 @@ async def test_a_traveller_goes_from_start_to_done_with_one_message_edited_in_pl
 
 async def test_every_language_walks_to_the_end(api: FakeBotApi) -> None:
     paths = {
-        "zh-hans": ("🏠", "➡️", "✅", "📬", "✅", "三星", "✅", "👎"),
-        "fr": ("🇳🇨", "carte SIM", "➡️", "✅", "📬", "✅", "Pixel", "✅", "👍"),
+        "zh-hans": ("🏠", "其他国家", "✂️", "➡️", "✅", "📬", "✅", "三星", "✅", "👎"),
+        "fr": ("🇳🇨", "Forfait M", "En Calédonie", "résiliée", "👍"),
         "en": (
-            "They said Orange",
-            "carrier back home",
+            "I'm not sure",
+            "They said",
+            "French carrier",
+            "End the line",
             "Next",
             "submitted",
             "got the confirmation",
@@ -83,6 +85,7 @@ async def test_an_old_button_gets_a_toast_and_the_current_screen(api: FakeBotApi
     old = await say(user, "/start")
     await tap(user, "Let's start")
     await tap(user, "travel eSIM")
+    await tap(user, "The eSIM's own app")
     restarted = await say(user, "/restart")
     await api.wait_until(lambda: len(user.messages) >= 3)
     assert "Let's start" in " ".join(user.screen.button_labels)
@@ -117,8 +120,8 @@ async def test_a_deep_link_jumps_to_the_provider(api: FakeBotApi) -> None:
     screen = await say(user, "/start nomad")
     assert "PIN/PUK" in screen.text, "a deep link still shows the warning first"
     screen = await tap(user, "Let's start")
-    assert "Next ➡️" in screen.button_labels
-    screen = await tap(user, "Next")
+    assert "Still has data or days" in screen.button_labels
+    screen = await tap(user, "Still has data")
     assert "Nomad" in screen.text
 
 
@@ -173,7 +176,7 @@ async def test_a_blocked_user_stops_getting_messages_and_nothing_crashes(api: Fa
 async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi, settings: Settings) -> None:
     user = api.user(12)
     await say(user, "/start")
-    for label in ("Let's start", "carrier back home", "Next", "submitted"):
+    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Next", "submitted"):
         await tap(user, label)
     confirm = await say(user, "/forget")
     assert len(confirm.button_labels) == 2
@@ -207,10 +210,10 @@ async def test_an_operator_sees_the_funnel_and_others_do_not(api: FakeBotApi) ->
 async def test_start_resumes_an_unfinished_conversation_and_restart_begins_again(api: FakeBotApi) -> None:
     user = api.user(14)
     await say(user, "/start")
-    for label in ("Let's start", "carrier back home", "Contacts and photos"):
+    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Phone backed up"):
         await tap(user, label)
     resumed = await say(user, "/start")
-    assert "✅ Contacts and photos backed up" in resumed.button_labels
+    assert "✅ Phone backed up" in resumed.button_labels
     restarted = await say(user, "/restart")
     await api.wait_until(lambda: len(user.messages) >= 4)
     assert "Let's start" in " ".join(user.screen.button_labels)
