@@ -109,7 +109,7 @@ async def test_a_person_walks_to_done_survives_sigkill_and_gets_each_reminder_on
         await asyncio.sleep(1.5)
         assert [m.text.split("\n")[0] for m in user.messages[1:]] == [reminder.text.split("\n")[0]] * 2
 
-        await user.click("I got the confirmation", message_id=user.screen.message_id)
+        await user.click("📬 Got the confirmation", message_id=user.screen.message_id)
         await user.wait_for_reply(timeout=20)
         for label in ("It's confirmed", "later", "Yes"):
             await tap(user, label)

@@ -46,7 +46,7 @@ async def test_the_first_reminder_comes_a_day_later_with_its_buttons(
     assert len(user.messages) == 1
     clock.advance(timedelta(hours=1, minutes=1))
     await api.wait_until(lambda: len(user.messages) == 2)
-    assert user.screen.button_labels[:1] == ["📬 I got the confirmation"]
+    assert user.screen.button_labels[:1] == ["📬 Got the confirmation"]
     assert len(user.screen.button_labels) == 6
 
 
@@ -138,7 +138,7 @@ async def test_i_got_the_confirmation_under_a_reminder_moves_the_flow_on(
 ) -> None:
     user = api.user(39)
     await first_reminder(api, user, clock)
-    screen = await tap(user, "I got the confirmation")
+    screen = await tap(user, "Got the confirmation")
     assert "It's confirmed" in " ".join(screen.button_labels)
 
 
