@@ -336,7 +336,8 @@ class _Checker:
                 self.text_refs.append((variant.text, (*here, "text", index, "text")))
             if state.text and state.text[-1].when is not None:
                 self.report(
-                    (*here, "text"), "the last text variant needs no 'when', so that the screen always has a text"
+                    (*here, "text"),
+                    "the last text variant needs no 'when', so that the screen always has a text",
                 )
         self.actions(state.on_enter, (*here, "on_enter"))
         ids: dict[str, tuple[str | int, ...]] = {}
@@ -497,7 +498,6 @@ class _Checker:
                 for reason in html_problems(text):
                     self.problems.append(locale.located.problem(location, f"text '{key}': {reason}"))
 
-
     # -- ready-made messages and the phone budget -------------------------------------------------
 
     def copy_keys(self, copy: str) -> list[str]:
@@ -570,9 +570,7 @@ class _Checker:
         origin = f"the budget at {self.located.path}:{where.line}"
         reported: set[tuple[str, ...] | tuple[str, str, int]] = set()
         for name, state in self.flow.states.items():
-            variants = (
-                [m.TextVariant(text=state.text)] if isinstance(state.text, str) else list(state.text)
-            )
+            variants = [m.TextVariant(text=state.text)] if isinstance(state.text, str) else list(state.text)
             for variant in variants:
                 for locale in self.locales:
                     if (locale.language, variant.text) in reported:
@@ -586,7 +584,9 @@ class _Checker:
                             worst, lines = (provider.name if provider else ""), count
                     if lines > budget.lines:
                         reported.add((locale.language, variant.text))
-                        shown = f" with {worst}" if worst and "{" in locale.texts.get(variant.text, "") else ""
+                        shown = (
+                            f" with {worst}" if worst and "{" in locale.texts.get(variant.text, "") else ""
+                        )
                         message = f"screen '{name}'{shown} is {lines} lines at {budget.columns} columns, over {origin} ({budget.lines} lines)"
                         self.problems.append(locale.located.problem(tuple(variant.text.split(".")), message))
             for row in state.buttons:
@@ -613,7 +613,9 @@ class _Checker:
                             width = display_width(text) + extra
                             if width > columns:
                                 reported.add((locale.language, key, columns))
-                                alone = "alone on its row" if columns == budget.label_columns else "sharing a row"
+                                alone = (
+                                    "alone on its row" if columns == budget.label_columns else "sharing a row"
+                                )
                                 message = f"button label '{key}' is {width} columns wide, over {origin} ({columns} for a button {alone})"
                                 self.problems.append(locale.located.problem(tuple(key.split(".")), message))
 
@@ -626,7 +628,9 @@ def _expand_action_groups(flow: m.Flow) -> m.Flow:
     groups = data["actions"]
 
     def expand(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [item for action in actions for item in (groups[action["run"]] if "run" in action else [action])]
+        return [
+            item for action in actions for item in (groups[action["run"]] if "run" in action else [action])
+        ]
 
     for state in data["states"].values():
         state["on_enter"] = expand(state["on_enter"])

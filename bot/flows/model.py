@@ -22,8 +22,8 @@ from bot.flows.durations import DURATION_PATTERN, parse_duration
 __all__ = [
     "Action",
     "Branch",
-    "Button",
     "Budget",
+    "Button",
     "CancelAction",
     "CheckAction",
     "CopyButton",

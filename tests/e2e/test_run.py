@@ -82,7 +82,13 @@ async def test_a_person_walks_to_done_survives_sigkill_and_gets_each_reminder_on
         await bot.start()
         await user.send("/start")
         await user.wait_for_reply(timeout=30)
-        for label in ("Let's start", "carrier back home", "Another country", "End the line", "Phone backed up"):
+        for label in (
+            "Let's start",
+            "carrier back home",
+            "Another country",
+            "End the line",
+            "Phone backed up",
+        ):
             await tap(user, label)
 
         # A crash mid-flow loses nothing: the same screen continues after the restart.

@@ -33,7 +33,7 @@ SECRET_WORDS = {
 BELOW = {
     "en": re.compile(r"(page|form|message|link|button)s? below"),
     "fr": re.compile(r"(page|formulaire|message|lien|bouton)s? ci-dessous"),
-    "zh-Hans": re.compile(r"下方[^，。]{0,8}(页面|表单|链接|按钮)|下面的[^，。]{0,4}消息"),
+    "zh-Hans": re.compile(r"下方[^\uff0c\u3002]{0,8}(页面|表单|链接|按钮)|下面的[^\uff0c\u3002]{0,4}消息"),
 }
 HELP_STATES = ("wait_help", "get_help", "no_reply")
 CHECKLIST_STATES = ("home_end",)
@@ -106,7 +106,9 @@ def conversations(engine: FlowEngine, language: str) -> Iterator[tuple[Conversat
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_state_is_reached_and_every_screen_fits_a_phone(default_engine: FlowEngine, language: str) -> None:
+def test_every_state_is_reached_and_every_screen_fits_a_phone(
+    default_engine: FlowEngine, language: str
+) -> None:
     reached = set()
     for conversation, screen in conversations(default_engine, language):
         check_screen(default_engine, screen, language)
@@ -208,7 +210,12 @@ def test_a_refund_is_requested_before_the_esim_is_deleted(default_bundle: FlowBu
                     continue
                 targets = [button.to] if isinstance(button.to, str) else [b.to for b in button.to]
                 if "remove_pick" in targets and name not in ("follow_up", "rm_steps"):
-                    sets = {k: v for action in button.do if isinstance(action, m.SetAction) for k, v in action.set.items()}
+                    sets = {
+                        k: v
+                        for action in button.do
+                        if isinstance(action, m.SetAction)
+                        for k, v in action.set.items()
+                    }
                     assert sets.get("refund") == "none", f"{name} offers deletion before any request"
     english = default_bundle.texts.by_language["en"]
     assert "does not cancel" in english["remove_pick.text"]

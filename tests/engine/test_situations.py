@@ -40,7 +40,12 @@ class Walk:
     def press(self, *button_ids: str) -> Walk:
         for button_id in button_ids:
             data = next(
-                (b.data for row in self.screen.rows for b in row if b.data and b.data.endswith(f"|{button_id}")),
+                (
+                    b.data
+                    for row in self.screen.rows
+                    for b in row
+                    if b.data and b.data.endswith(f"|{button_id}")
+                ),
                 None,
             )
             assert data is not None, f"no button {button_id!r} on {self.state}: {self.ids()}"
@@ -79,7 +84,8 @@ def test_an_active_travel_esim_asks_the_seller_for_a_refund_before_deleting(
     assert DONT_DELETE[language] in person.screen.text
     assert "https://www.airalo.com/refund-policy" in person.urls()
     (message,) = person.copy_texts()
-    assert message.startswith("Hello, I would like a refund") and "[order number]" in message
+    assert message.startswith("Hello, I would like a refund")
+    assert "[order number]" in message
     assert "t_bill" not in person.ids(), "a prepaid travel eSIM has no bill"
     person.press("sent")
     assert "7-10" in person.screen.text or "7 à 10" in person.screen.text, "Airalo's own refund time"
@@ -89,9 +95,12 @@ def test_an_active_travel_esim_asks_the_seller_for_a_refund_before_deleting(
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_holafly_waiting_says_not_to_open_a_second_request(default_engine: FlowEngine, language: str) -> None:
     person = walk(default_engine, language, "travel", "direct", "holafly", "active", "sent")
-    assert {"en": "second request", "fr": "deuxième demande", "zh-Hans": "不要重复提交"}[language] in person.screen.text
+    assert {"en": "second request", "fr": "deuxième demande", "zh-Hans": "不要重复提交"}[
+        language
+    ] in person.screen.text
     assert "5-10" in person.screen.text or "5 à 10" in person.screen.text
-    assert "3.50" not in person.screen.text and "3,50" not in person.screen.text
+    assert "3.50" not in person.screen.text
+    assert "3,50" not in person.screen.text
 
 
 @pytest.mark.parametrize(("seller", "first"), [("nomad", 5), ("ubigi", 7), ("saily", 7), ("other", 7)])
@@ -105,7 +114,9 @@ def test_each_seller_sets_its_own_reminder_pace(default_engine: FlowEngine, sell
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("reseller", ["klook", "trip", "fliggy", "bundle"])
-def test_a_reseller_purchase_goes_to_the_reseller(default_engine: FlowEngine, language: str, reseller: str) -> None:
+def test_a_reseller_purchase_goes_to_the_reseller(
+    default_engine: FlowEngine, language: str, reseller: str
+) -> None:
     person = walk(default_engine, language, "travel", reseller, "active")
     assert person.state == "travel_request"
     assert not any("airalo" in url or "holafly" in url for url in person.urls())
@@ -130,7 +141,8 @@ def test_klook_waiting_uses_klooks_times(default_engine: FlowEngine) -> None:
 def test_a_used_up_esim_gets_no_refund_request(default_engine: FlowEngine, language: str) -> None:
     person = walk(default_engine, language, "travel", "direct", "nomad", "used_up")
     assert person.state == "used_up"
-    assert "sent" not in person.ids() and not person.copy_texts()
+    assert "sent" not in person.ids()
+    assert not person.copy_texts()
     person.press("remove")
     assert person.state == "remove_pick"
     assert "travel_request" not in person.states
@@ -187,7 +199,8 @@ def test_stopping_roaming_keeps_the_number_and_asks_for_no_cancellation(
     person = walk(default_engine, language, "home", "australia", "roaming")
     assert person.state == "home_roaming"
     assert "My Telstra" in person.screen.text
-    assert "sent" not in person.ids() and not person.copy_texts()
+    assert "sent" not in person.ids()
+    assert not person.copy_texts()
     for phone in ("iphone", "samsung", "pixel", "xiaomi", "huawei", "oppo", "android"):
         person.press("steps", phone)
         assert person.state == "roam_steps"
@@ -210,7 +223,9 @@ def test_ending_a_french_line_explains_the_number_and_offers_a_french_request(
     assert person.first_reminder_after() == timedelta(hours=24)
 
 
-@pytest.mark.parametrize(("country", "word"), [("china", "销户"), ("japan", "解約"), ("new_zealand", "cancel")])
+@pytest.mark.parametrize(
+    ("country", "word"), [("china", "销户"), ("japan", "解約"), ("new_zealand", "cancel")]
+)
 def test_each_home_country_gets_a_request_in_its_carriers_language(
     default_engine: FlowEngine, country: str, word: str
 ) -> None:
@@ -237,7 +252,8 @@ def test_an_opt_sim_card_in_new_caledonia_never_hears_of_an_esim_or_an_email(
 ) -> None:
     person = walk(default_engine, language, "opt", line, "here")
     (sentence,) = person.copy_texts()
-    assert sentence.startswith("Bonjour") and "résilier" in sentence
+    assert sentence.startswith("Bonjour")
+    assert "résilier" in sentence
     person.press("later", "help", "back", "got_it", "confirmed")
     assert person.state == "done"
     for screen in person.screens[:-1]:
@@ -246,11 +262,14 @@ def test_an_opt_sim_card_in_new_caledonia_never_hears_of_an_esim_or_an_email(
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_an_opt_line_from_abroad_uses_helias_form_in_french(default_engine: FlowEngine, language: str) -> None:
+def test_an_opt_line_from_abroad_uses_helias_form_in_french(
+    default_engine: FlowEngine, language: str
+) -> None:
     person = walk(default_engine, language, "opt", "forfait", "abroad")
     assert "https://www.helia.nc/reclamations" in person.urls()
     (message,) = person.copy_texts()
-    assert "Nouvelle-Calédonie" in message and "[numéro de la ligne]" in message
+    assert "Nouvelle-Calédonie" in message
+    assert "[numéro de la ligne]" in message
     person.press("sent")
     for word in ESIM_OR_EMAIL:
         assert word not in person.screen.text
