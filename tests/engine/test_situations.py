@@ -357,3 +357,18 @@ def test_deep_links_land_on_the_warning_then_their_situation(
 def bundle_texts(default_bundle: FlowBundle) -> dict[str, dict[str, str]]:
     """Every text by language, as plain dicts."""
     return {language: dict(texts) for language, texts in default_bundle.texts.by_language.items()}
+
+
+def test_the_last_reminder_follows_the_sellers_pace(default_engine: FlowEngine) -> None:
+    person = walk(default_engine, "en", "travel", "direct", "holafly", "active", "sent")
+    conversation = person.result.conversation
+    third = default_engine.reminder_due(conversation, "confirm_email", 3)
+    assert third is not None
+    assert third.conversation.state == "waiting"
+    (following,) = third.effects
+    assert isinstance(following, ScheduleReminder)
+    assert following.delay == timedelta(days=7)
+    fourth = default_engine.reminder_due(conversation, "confirm_email", 4)
+    assert fourth is not None
+    assert fourth.conversation.state == "no_reply", "Holafly: chase only after 14 business days"
+    assert "not a new one" in fourth.screen.text

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.flows import FlowValidationError, Limits, load_bundle, load_flows, validate_paths
+from bot.flows import model as m
 from bot.flows.schema import flow_schema_text
 from bot.runtime.texts import UI_TEXTS
 
@@ -110,3 +111,18 @@ def test_validate_paths_collects_problems_of_several_files() -> None:
 def test_the_shipped_json_schema_is_generated_from_the_model() -> None:
     shipped = (ROOT / "flows" / "flow.schema.json").read_text(encoding="utf-8")
     assert shipped == flow_schema_text(), "run `esim-bot schema` to regenerate flows/flow.schema.json"
+
+
+def test_action_groups_are_expanded_when_the_flow_is_loaded() -> None:
+    bundle = load_bundle(ROOT / "flows" / "cancel_esim.yaml", ROOT / "locales", ui_texts=UI_TEXTS)
+    actions = [action for state in bundle.flow.states.values() for action in state.on_enter]
+    actions += [
+        action
+        for state in bundle.flow.states.values()
+        for row in state.buttons
+        for button in row
+        if isinstance(button, m.GotoButton)
+        for action in button.do
+    ]
+    assert not any(isinstance(action, m.RunAction) for action in actions)
+    assert any(isinstance(action, m.CancelAction) and action.cancel == "all" for action in actions)
