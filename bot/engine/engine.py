@@ -35,6 +35,7 @@ __all__ = [
     "FlowEngine",
     "Outcome",
     "ReminderAnswer",
+    "ReminderPace",
     "Screen",
     "ScreenButton",
     "StepResult",
@@ -183,13 +184,15 @@ class FlowEngine:
             return ((self._predicate(None), text),)
         return tuple((self._predicate(variant.when), variant.text) for variant in text)
 
-    def _compile_timings(self, reminder: m.Reminder) -> tuple[tuple[_Predicate, _Timing], ...]:
+    def _compile_timings(self, reminder: m.Reminder) -> tuple[tuple[_Predicate, ReminderPace], ...]:
         """Returns a reminder's paces as (condition, pace), its own first_after/every/count last."""
-        own = _Timing(reminder.first_after, reminder.every, reminder.count)
-        paces = [(self._predicate(t.when), _Timing(t.first_after, t.every, t.count)) for t in reminder.timing]
+        own = ReminderPace(reminder.first_after, reminder.every, reminder.count)
+        paces = [
+            (self._predicate(t.when), ReminderPace(t.first_after, t.every, t.count)) for t in reminder.timing
+        ]
         return (*paces, (self._predicate(None), own))
 
-    def timing(self, name: str, variables: Mapping[str, VariableValue]) -> _Timing:
+    def timing(self, name: str, variables: Mapping[str, VariableValue]) -> ReminderPace:
         """Returns the pace of reminder ``name`` for a conversation with these variables."""
         return next(pace for holds, pace in self._timings[name] if holds(variables))
 
@@ -577,7 +580,9 @@ class FlowEngine:
 
 
 @dataclass(frozen=True, slots=True)
-class _Timing:
+class ReminderPace:
+    """When a reminder first falls due, how often it repeats, and how many times in all."""
+
     first_after: timedelta
     every: timedelta
     count: int
