@@ -51,7 +51,7 @@ def test_diagram_writes_mermaid_with_every_state_and_button(
     target = tmp_path / "flow.mmd"
     assert main(["diagram", "-o", str(target)]) == 0
     text = target.read_text(encoding="utf-8")
-    assert text.startswith("---\nCancel an eSIM")
+    assert text.startswith("---\nStop paying for a line")
     assert "stateDiagram-v2" in text
     assert "start --> identify: Let's start" in text
     assert "thanks --> [*]" in text

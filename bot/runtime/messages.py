@@ -8,7 +8,15 @@ from dataclasses import dataclass, replace
 from bot.engine.engine import Screen, ScreenButton
 from bot.store import OutboxMessage
 
-__all__ = ["OutgoingMessage", "QueuedMessage", "Rows", "from_outbox", "payloads", "to_payload"]
+__all__ = [
+    "OutgoingMessage",
+    "QueuedMessage",
+    "Rows",
+    "ScreenButton",
+    "from_outbox",
+    "payloads",
+    "to_payload",
+]
 
 Rows = tuple[tuple[ScreenButton, ...], ...]
 
@@ -48,10 +56,7 @@ class QueuedMessage:
 
 def to_payload(message: OutgoingMessage) -> dict[str, object]:
     """Returns the outbox's stored form of a message (the store keeps it as opaque JSON)."""
-    rows = [
-        [[b.label, "d", b.data] if b.data is not None else [b.label, "u", b.url or ""] for b in row]
-        for row in message.rows
-    ]
+    rows = [[_cell(b) for b in row] for row in message.rows]
     payload: dict[str, object] = {"chat_id": message.chat_id, "text": message.text, "rows": rows}
     if message.edit is not None:
         payload["edit"] = message.edit
@@ -80,10 +85,21 @@ def _rows(stored: object) -> Rows:
     return tuple(tuple(_button(cell) for cell in row) for row in stored if isinstance(row, Sequence))
 
 
+def _cell(button: ScreenButton) -> list[str]:
+    # The stored form of a button: [label, kind, value], kind "d" (callback data), "c" (copy text) or "u" (url).
+    if button.data is not None:
+        return [button.label, "d", button.data]
+    if button.copy_text is not None:
+        return [button.label, "c", button.copy_text]
+    return [button.label, "u", button.url or ""]
+
+
 def _button(cell: object) -> ScreenButton:
     label, kind, value = cell if isinstance(cell, Sequence) and len(cell) == 3 else ("", "u", "")
     if kind == "d":
         return ScreenButton(str(label), data=str(value))
+    if kind == "c":
+        return ScreenButton(str(label), copy_text=str(value))
     return ScreenButton(str(label), url=str(value))
 
 

@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 TELEGRAM_LIMITS = Limits(
     callback_data_bytes=InlineKeyboardButtonLimit.MAX_CALLBACK_DATA,
     text_characters=MessageLimit.MAX_TEXT_LENGTH,
+    copy_text_characters=InlineKeyboardButtonLimit.MAX_COPY_TEXT,
 )
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 SWEEP_EVERY = timedelta(seconds=30)

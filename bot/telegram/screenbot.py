@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
-from bot.runtime.messages import OutgoingMessage, Rows
+from bot.runtime.messages import OutgoingMessage, Rows, ScreenButton
 
 __all__ = ["ScreenBot", "keyboard"]
 
@@ -26,17 +26,18 @@ NO_PREVIEW = {"is_disabled": True}
 _DECLINED_ADVICE = r"Please use 'Bot\.(sendMessage|editMessageText)' instead"
 
 
+def _button(button: ScreenButton) -> dict[str, Any]:
+    if button.data is not None:
+        return {"text": button.label, "callback_data": button.data}
+    if button.copy_text is not None:
+        # Telegram's copy-text button (CopyTextButton): one tap copies a ready-made message.
+        return {"text": button.label, "copy_text": {"text": button.copy_text}}
+    return {"text": button.label, "url": button.url}
+
+
 def keyboard(rows: Rows) -> dict[str, Any] | None:
     """Returns the inline keyboard for rows of buttons, or None when there are none."""
-    inline = [
-        [
-            {"text": b.label, "callback_data": b.data}
-            if b.data is not None
-            else {"text": b.label, "url": b.url}
-            for b in row
-        ]
-        for row in rows
-    ]
+    inline = [[_button(b) for b in row] for row in rows]
     return {"inline_keyboard": inline} if inline else None
 
 

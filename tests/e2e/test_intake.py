@@ -32,14 +32,14 @@ async def test_a_press_whose_handler_fails_is_handled_again_and_applied_once(
             user = api.user(901, language_code="en")
             await user.send("/start")
             await user.wait_for_reply(timeout=20)
-            for label in ("Let's start", "carrier back home"):
+            for label in ("Let's start", "carrier back home", "Another country", "End the line"):
                 await user.click(label)
                 await user.wait_for_reply(timeout=20)
 
             # Telegram fails the answer to the next press: the handler raises after committing the tick.
             api.fail_next("answerCallbackQuery", 500)
-            query = await user.click("Contacts and photos")
-            await api.wait_until(lambda: len(api.calls_to("answerCallbackQuery")) == 4, timeout=20)
+            query = await user.click("Phone backed up")
+            await api.wait_until(lambda: len(api.calls_to("answerCallbackQuery")) == 6, timeout=20)
             answers = [
                 call
                 for call in api.calls_to("answerCallbackQuery")
@@ -47,8 +47,8 @@ async def test_a_press_whose_handler_fails_is_handled_again_and_applied_once(
             ]
             assert [call.status for call in answers] == [500, 200]
             # Handled twice, applied once: a second toggle would have unticked the item.
-            assert "✅ Contacts and photos backed up" in user.screen.button_labels
-            assert len(api.calls_to("editMessageText", user.chat_id)) == 3  # identify, prepare, the tick
+            assert "✅ Phone backed up" in user.screen.button_labels
+            assert len(api.calls_to("editMessageText", user.chat_id)) == 5  # 4 screens, then the tick
             await eventually(lambda: api.pending_updates == 0)  # confirmed to Telegram, not lost
             assert await bot.stop(signal.SIGTERM) == 0
     if mode == "polling":
@@ -124,4 +124,4 @@ async def test_an_update_committed_but_not_confirmed_before_a_crash_is_not_appli
 
 
 def help_messages(user: FakeUser) -> list[str]:
-    return [message.text for message in user.messages if "I help you cancel an eSIM" in message.text]
+    return [message.text for message in user.messages if "I help you stop paying for an eSIM" in message.text]

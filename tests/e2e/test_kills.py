@@ -36,12 +36,12 @@ PEOPLE = 20
 KILLS = 16
 STEP_TIMEOUT = 20.0
 TICKED = (
-    "✅ Contacts and photos backed up",
-    "✅ Balance and refund checked",
-    "✅ Last bill paid, date noted",
+    "✅ Phone backed up",
+    "✅ Balance checked",
+    "✅ Last bill paid",
 )
 
-HELP = "I help you cancel an eSIM"
+HELP = "I help you stop paying for an eSIM or line"
 THANKS = "Thank you for your answer!"
 
 # One round of the flow: the button pressed (or the command sent), then the labels the screen must show next.
@@ -51,19 +51,21 @@ THANKS = "Thank you for your answer!"
 ROUND: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Let's start", ("🏠 My carrier back home",)),
     ("/help", ("🏠 My carrier back home",)),
-    ("My carrier back home", ("⬜ Contacts and photos backed up",)),
-    ("Contacts and photos", TICKED[:1]),
+    ("My carrier back home", ("Another country",)),
+    ("Another country", ("✂️ End the line",)),
+    ("End the line", ("⬜ Phone backed up",)),
+    ("Phone backed up", TICKED[:1]),
     ("/help", TICKED[:1]),
-    ("Balance and refund", TICKED[:2]),
+    ("Balance checked", TICKED[:2]),
     ("Last bill paid", TICKED),
     ("Next", ("✅ I've submitted it",)),
     ("⬅️ Back", TICKED),
     ("Next", ("✅ I've submitted it",)),
-    ("I've submitted it", ("📬 I got the confirmation",)),
-    ("I got the confirmation", ("✅ It's confirmed",)),
+    ("I've submitted it", ("📬 Got the confirmation",)),
+    ("Got the confirmation", ("✅ It's confirmed",)),
     ("It's confirmed", ("iPhone",)),
-    ("iPhone", ("✅ Removed",)),
-    ("Removed", ("👍 Yes", "🔄 Start over")),
+    ("iPhone", ("✅ Deleted",)),
+    ("Deleted", ("👍 Yes", "🔄 Start over")),
 )
 
 

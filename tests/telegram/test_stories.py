@@ -28,14 +28,14 @@ async def test_a_traveller_goes_from_start_to_done_with_one_message_edited_in_pl
     for label in (
         "Let's start",
         "A travel eSIM",
+        "The eSIM's own app",
         "Airalo",
-        "Contacts and photos",
-        "Next",
+        "Still has data",
         "I've submitted it",
     ):
         screen = await user.tap(label)
-    assert "confirmation" in screen.text.lower()
-    for label in ("I got the confirmation", "It's confirmed", "iPhone", "Removed", "Yes"):
+    assert "7-10 business days" in screen.text
+    for label in ("Got the confirmation", "It's confirmed", "iPhone", "Deleted", "Yes"):
         screen = await user.tap(label)
     assert screen.message_id == first.message_id
     assert len(user.messages) == 1
@@ -44,11 +44,13 @@ async def test_a_traveller_goes_from_start_to_done_with_one_message_edited_in_pl
 
 async def test_every_language_walks_to_the_end(api: FakeBotApi) -> None:
     paths = {
-        "zh-hans": ("🏠", "➡️", "✅", "📬", "✅", "三星", "✅", "👎"),
-        "fr": ("🇳🇨", "carte SIM", "➡️", "✅", "📬", "✅", "Pixel", "✅", "👍"),
+        "zh-hans": ("🏠", "其他国家", "✂️", "➡️", "✅", "📬", "✅", "三星", "✅", "👎"),
+        "fr": ("🇳🇨", "Forfait M", "En Calédonie", "résiliée", "👍"),
         "en": (
-            "They said Orange",
-            "carrier back home",
+            "I'm not sure",
+            "They said",
+            "French carrier",
+            "End the line",
             "Next",
             "submitted",
             "got the confirmation",
@@ -81,6 +83,7 @@ async def test_an_old_button_gets_a_toast_and_the_current_screen(api: FakeBotApi
     old = await user.say("/start")
     await user.tap("Let's start")
     await user.tap("travel eSIM")
+    await user.tap("The eSIM's own app")
     restarted = await user.say("/restart")
     await user.wait_for_messages(3)
     assert user.screen.has_button("Let's start")
@@ -111,8 +114,8 @@ async def test_a_deep_link_jumps_to_the_provider(api: FakeBotApi) -> None:
     screen = await user.say("/start nomad")
     assert "PIN/PUK" in screen.text, "a deep link still shows the warning first"
     screen = await user.tap("Let's start")
-    assert "Next ➡️" in screen.button_labels
-    screen = await user.tap("Next")
+    assert "Still has data or days" in screen.button_labels
+    screen = await user.tap("Still has data")
     assert "Nomad" in screen.text
 
 
@@ -161,7 +164,7 @@ async def test_a_blocked_user_stops_getting_messages_and_nothing_crashes(api: Fa
 async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi, clock: FakeClock) -> None:
     user = api.user(12)
     await user.say("/start")
-    for label in ("Let's start", "carrier back home", "Next", "submitted"):
+    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Next", "submitted"):
         await user.tap(label)
     confirm = await user.say("/forget")
     assert confirm.button_labels == ["🗑 Yes, delete it all", "Cancel"]
@@ -201,10 +204,10 @@ async def test_an_operator_sees_the_funnel_and_others_do_not(api: FakeBotApi) ->
 async def test_start_resumes_an_unfinished_conversation_and_restart_begins_again(api: FakeBotApi) -> None:
     user = api.user(14)
     await user.say("/start")
-    for label in ("Let's start", "carrier back home", "Contacts and photos"):
+    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Phone backed up"):
         await user.tap(label)
     resumed = await user.say("/start")
-    assert "✅ Contacts and photos backed up" in resumed.button_labels
+    assert "✅ Phone backed up" in resumed.button_labels
     restarted = await user.say("/restart")
     await user.wait_for_messages(4)
     assert user.screen.has_button("Let's start")
