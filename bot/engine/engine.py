@@ -212,7 +212,17 @@ class FlowEngine:
         if isinstance(action, m.ScheduleAction):
             reminder = self.flow.reminders[action.schedule]
             effect = ScheduleReminder(action.schedule, reminder.first_after, 1)
-            return lambda event: event.model.effects.append(effect)
+            if reminder.then_every is None or reminder.after_last is None:
+                return lambda event: event.model.effects.append(effect)
+            # Asked again after the last reminder: go on at the calmer pace rather than from the start.
+            calmer = ScheduleReminder(action.schedule, reminder.then_every, reminder.count + 1)
+            after_last = reminder.after_last
+
+            def schedule(event: Any) -> None:
+                # A "before" callback: the model is still in the state the button was pressed on.
+                event.model.effects.append(calmer if event.model.state == after_last else effect)
+
+            return schedule
         names = None if action.cancel == "all" else frozenset({action.cancel})
         cancel = CancelReminders(names)
         return lambda event: event.model.effects.append(cancel)
@@ -370,13 +380,50 @@ class FlowEngine:
         if conversation.flow_version != self.version or not self.reminder_pending(conversation, name):
             return None
         reminder = self.flow.reminders[name]
-        if sequence >= reminder.count and reminder.after_last:
+        calm = reminder.then_every is not None and sequence > reminder.count
+        last = 2 * reminder.count if calm else reminder.count
+        if sequence >= last and reminder.after_last:
             moved, effects = self._fire(conversation, f"reminder_last:{name}")
             return StepResult(moved, self.render(moved), effects)
         following: tuple[Effect, ...] = ()
-        if sequence < reminder.count:
-            following = (ScheduleReminder(name, reminder.every, sequence + 1),)
+        if sequence < last:
+            pace = reminder.then_every if calm and reminder.then_every is not None else reminder.every
+            following = (ScheduleReminder(name, pace, sequence + 1),)
         return StepResult(conversation, self.render_reminder(conversation, name, sequence), following)
+
+    def reminders_of_state(self, conversation: Conversation) -> tuple[ScheduleReminder, ...]:
+        """Returns the reminders to schedule again for a conversation whose reminders were turned back on."""
+        if conversation.finished:
+            return ()
+        return tuple(
+            ScheduleReminder(name, self.flow.reminders[name].first_after, 1)
+            for name, states in self._reminder_states.items()
+            if conversation.state in states
+        )
+
+    def resets(self, conversation: Conversation, data: str) -> bool:
+        """Tells whether a flow button leads back to the start clearing choices or reminders ("Start over")."""
+        pressed = decode(data)
+        if not isinstance(pressed, FlowPress) or conversation.finished:
+            return False
+        state = self._states.get(conversation.state)
+        button = state.buttons.get(pressed.button) if state is not None else None
+        if button is None or not isinstance(button.source, m.GotoButton):
+            return False
+        source = button.source
+        targets = {source.to} if isinstance(source.to, str) else {branch.to for branch in source.to}
+        clears = any(
+            isinstance(action, m.UncheckAction | m.CancelAction)
+            or (isinstance(action, m.SetAction) and None in action.set.values())
+            for action in source.do
+        )
+        return self.flow.start in targets and clears
+
+    def has_choices(self, conversation: Conversation) -> bool:
+        """Tells whether a conversation holds anything the person chose (a variable, a ticked item)."""
+        defaults = {name: variable.default for name, variable in self.flow.variables.items()}
+        chosen = any(value != defaults.get(name) for name, value in conversation.variables.items())
+        return chosen or bool(conversation.checklist)
 
     def render_reminder(self, conversation: Conversation, name: str, sequence: int) -> Screen:
         """Returns a reminder message with its answer buttons."""
