@@ -125,7 +125,7 @@ class TimezoneChoice:
 
 @dataclass(frozen=True, slots=True)
 class TypePlace:
-    """"Somewhere else": the person will type a city or a UTC offset."""
+    """ "Somewhere else": the person will type a city or a UTC offset."""
 
     @property
     def wire(self) -> str:
@@ -135,7 +135,7 @@ class TypePlace:
 
 @dataclass(frozen=True, slots=True)
 class RemindersOn:
-    """"Turn reminders back on", offered wherever the bot says they are off."""
+    """ "Turn reminders back on", offered wherever the bot says they are off."""
 
     @property
     def wire(self) -> str:

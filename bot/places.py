@@ -53,6 +53,7 @@ class Places:
     offered: Mapping[str, tuple[str, ...]]
     zone_name: Mapping[str, str]
     moments: Mapping[str, str]
+    country_with_city: Mapping[str, str]
     zone_name_exceptions: Mapping[str, Mapping[str, str]]
     typed: Mapping[str, str]
     """Folded typed name -> zone."""
@@ -74,6 +75,7 @@ class Places:
             offered=offered,
             zone_name=dict(raw["zone_name"]),
             moments=dict(raw["moment"]),
+            country_with_city=dict(raw["country_with_city"]),
             zone_name_exceptions={k: dict(v) for k, v in raw["zone_name_exceptions"].items()},
             typed=typed,
             language_names=languages,
@@ -96,13 +98,12 @@ class Places:
         locale = _locale(language)
         territory = _territory(zone)
         if territory is None:
-            return _city(zone, locale)
-        country = locale.territories.get(territory, territory)
-        label = f"{_flag(territory)} {country}"
+            return self.zone_label(zone, language)
+        country = str(locale.territories.get(territory, territory))
         if len(_zones_of(territory)) > 1:
-            city = _city(zone, locale)
-            label += f"（{city}）" if locale.language == "zh" else f" ({city})"
-        return label
+            template: str = self._of(self.country_with_city, language)
+            country = template.format(country=country, city=_city(zone, locale))
+        return f"{_flag(territory)} {country}"
 
     def zone_label(self, zone: tzinfo | str, language: str) -> str:
         """Returns how a zone is named after a time: "上海时间", "heure de Paris", "UTC+08:00"."""
@@ -116,7 +117,7 @@ class Places:
         return template.format(city=_city(name, _locale(language)))
 
     def moment(self, when: str, zone: tzinfo | str, language: str) -> str:
-        """Returns a moment with its zone named: "明天 09:00（上海时间）", "demain à 09:00 (heure de Paris)"."""
+        """Returns a moment with its zone named: "demain à 09:00 (heure de Paris)"."""
         template: str = self._of(self.moments, language)
         return template.format(when=when, zone=self.zone_label(zone, language))
 

@@ -188,7 +188,8 @@ class SqliteStore(Store):
                 )
             if reminder_message_id is not None:
                 db.execute(
-                    "UPDATE chats SET reminder_message_id = ? WHERE chat_id = ?", (reminder_message_id, chat_id)
+                    "UPDATE chats SET reminder_message_id = ? WHERE chat_id = ?",
+                    (reminder_message_id, chat_id),
                 )
 
         await self._run(_in_transaction(record))
