@@ -14,7 +14,7 @@ from datetime import timezone, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import available_timezones
 
 import yaml
 from babel import Locale, UnknownLocaleError
@@ -66,8 +66,14 @@ class Places:
         raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
         offered = {language: tuple(zones) for language, zones in raw["offered"].items()}
         typed = {_folded(name): zone for zone, names in raw["typed"].items() for name in names}
-        for zone in {*typed.values(), *(z for zones in offered.values() for z in zones)}:
-            ZoneInfo(zone)  # raises for a zone that does not exist: a broken file stops the bot at start
+        # A zone that does not exist stops the bot at start, rather than at a person's tap.
+        unknown = sorted(
+            zone
+            for zone in {*typed.values(), *(z for zones in offered.values() for z in zones)}
+            if zone not in available_timezones()
+        )
+        if unknown:
+            raise ValueError(f"{path}: unknown time zones: {', '.join(unknown)}")
         languages = {
             _folded(name): language for language, names in raw["language_names"].items() for name in names
         }

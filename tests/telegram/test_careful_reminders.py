@@ -1,6 +1,9 @@
 """Reminders behave like a careful person: answered ones lose their buttons, old ones change nothing,
 stopping offers a way back that really works, and after the last one the pace is calmer."""
 
+# Chinese and French texts are asserted as people read them, full-width punctuation included.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -53,7 +56,9 @@ async def test_a_new_reminder_takes_the_buttons_of_the_one_before(api: FakeBotAp
     first = await next_reminder(user, clock)
     assert first.has_button("I got the confirmation")
     second = await next_reminder(user, clock)
-    await api.wait_until(lambda: not next(m for m in user.messages if m.message_id == first.message_id).buttons)
+    await api.wait_until(
+        lambda: not next(m for m in user.messages if m.message_id == first.message_id).buttons
+    )
     assert second.has_button("I got the confirmation")
     live = [m.message_id for m in user.messages if m.has_button("I got the confirmation")]
     assert first.message_id not in live

@@ -1,5 +1,8 @@
 """Reminders at the person's own hour: where they are is asked, every time shown is true and names its zone."""
 
+# Chinese and French texts are asserted as people read them, full-width punctuation included.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
