@@ -117,9 +117,14 @@ def reminders_on_button(chat: Chat, conversation: Conversation, message_id: int 
 
 
 def language_button(chat: Chat, pressed: LanguageChoice, message_id: int | None) -> Result:
-    """Switches the chat's language and shows the screen again in it."""
+    """Switches the chat's language and shows the screen again in it, in place of the menu pressed."""
     chosen = in_language(chat, pressed.language)
-    return replace(show_current(chosen, edit=message_id), toast=chosen.text("ui.language.changed"))
+    before: tuple[OutgoingMessage, ...] = ()
+    if chat.screen_id is not None and chat.screen_id != message_id:
+        # The screen above, in the old language, gives way to the one shown here.
+        before = (OutgoingMessage.stripping(chat.id, chat.screen_id),)
+    shown = show_current(chosen, edit=message_id, before=before)
+    return replace(shown, toast=chosen.text("ui.language.changed"))
 
 
 def in_language(chat: Chat, language: str) -> Chat:
