@@ -62,6 +62,9 @@ async def flow_button(chat: Chat, conversation: Conversation, data: str, message
         if confirm is not None:
             return confirm
     step = chat.engine.press(conversation, data)
+    if step.outcome is not Outcome.ADVANCED and edit is None:
+        # An older message's button: the current step comes back at the bottom, in one line.
+        return at_hand(chat, "", toast=step.toast)
     result = step_result(chat, step, edit=edit)
     if step.outcome is not Outcome.ADVANCED:
         return result

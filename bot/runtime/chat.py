@@ -204,7 +204,8 @@ def at_hand(
     """
     conversation = chat.conversation
     if conversation is None:
-        return chat.keep(OutgoingMessage(chat.id, text, rows, edit), toast=toast).then(start_over(chat))
+        said = (OutgoingMessage(chat.id, text, rows, edit),) if text else ()
+        return chat.keep(*said, toast=toast).then(start_over(chat))
     screen = screen_of(chat, conversation)
     compact = chat.text("ui.at_hand", {"where": where_line(screen)})
     body = compact if not text else f"{text}\n\n{compact}" if where else text
