@@ -24,7 +24,9 @@ async def test_a_chosen_zone_and_the_latest_reminder_are_kept(store: Store) -> N
     assert record.screen_message_id is None, "a reminder is not the screen"
 
 
-async def test_a_zone_set_before_the_upgrade_counts_as_chosen_and_the_default_does_not(tmp_path: Path) -> None:
+async def test_a_zone_set_before_the_upgrade_counts_as_chosen_and_the_default_does_not(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "bot.sqlite3"
     with closing(sqlite3.connect(path, isolation_level=None)) as db:
         migrate(db, target=3)
