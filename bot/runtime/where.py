@@ -115,7 +115,10 @@ async def set_timezone(chat: Chat, wanted: str, *, edit: int | None) -> Result:
         zone = parse_timezone(wanted)
     except ValueError:
         quoted = wanted[:QUOTED_INPUT_CHARACTERS]
-        return chat.keep(direct=(chat.notice("ui.timezone.unknown", {"input": quoted}, edit=edit),))
+        unknown = chat.notice("ui.timezone.unknown", {"input": quoted}, edit=edit)
+        # Still listening: the next thing typed is read as another try.
+        listening = replace(chat.settings, timezone_asked_at=chat.now)
+        return Result(listening, chat.conversation, direct=(unknown,))
     settings = replace(chat.settings, timezone=str(zone), timezone_chosen=True, timezone_asked_at=None)
     placed = replace(chat, settings=settings)
     # Rescheduled at the same instant, which the commit then moves out of the new zone's quiet hours.

@@ -136,3 +136,13 @@ async def test_the_timezone_command_asks_where_with_places_for_the_language(api:
     chosen = await user.tap("日本")
     assert "东京时间" in chosen.text
     assert "✓ 🇯🇵 日本" in (await user.say("/timezone")).button_labels
+
+
+async def test_a_place_the_bot_does_not_know_can_be_typed_again(api: FakeBotApi) -> None:
+    user = api.user(1010)
+    await submit(user)
+    await user.tap(lambda b: b.data == "where|type")
+    unknown = await user.say("Atlantis")
+    assert "Atlantis" in unknown.text
+    placed = await user.say("Perth")
+    assert "Perth time" in placed.text
