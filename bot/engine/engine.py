@@ -233,10 +233,17 @@ class FlowEngine:
             return lambda event: event.model.checklist.discard(unticked)
         if isinstance(action, m.ScheduleAction):
             name = action.schedule
+            reminder = self.flow.reminders[name]
+            then_every, after_last = reminder.then_every, reminder.after_last
 
             def schedule(event: Any) -> None:
                 pace = self.timing(name, event.model.variables)
-                event.model.effects.append(ScheduleReminder(name, pace.first_after, 1))
+                # A "before" callback: the model is still in the state the button was pressed on.
+                if then_every is not None and after_last is not None and event.model.state == after_last:
+                    # Asked again after the last reminder: go on at the calmer pace rather than from the start.
+                    event.model.effects.append(ScheduleReminder(name, then_every, pace.count + 1))
+                else:
+                    event.model.effects.append(ScheduleReminder(name, pace.first_after, 1))
 
             return schedule
         if isinstance(action, m.RunAction):
@@ -399,13 +406,50 @@ class FlowEngine:
             return None
         reminder = self.flow.reminders[name]
         pace = self.timing(name, conversation.variables)
-        if sequence >= pace.count and reminder.after_last:
+        calm = reminder.then_every is not None and sequence > pace.count
+        last = 2 * pace.count if calm else pace.count
+        if sequence >= last and reminder.after_last:
             moved, effects = self._fire(conversation, f"reminder_last:{name}")
             return StepResult(moved, self.render(moved), effects)
         following: tuple[Effect, ...] = ()
-        if sequence < pace.count:
-            following = (ScheduleReminder(name, pace.every, sequence + 1),)
+        if sequence < last:
+            every = reminder.then_every if calm and reminder.then_every is not None else pace.every
+            following = (ScheduleReminder(name, every, sequence + 1),)
         return StepResult(conversation, self.render_reminder(conversation, name, sequence), following)
+
+    def reminders_of_state(self, conversation: Conversation) -> tuple[ScheduleReminder, ...]:
+        """Returns the reminders to schedule again for a conversation whose reminders were turned back on."""
+        if conversation.finished:
+            return ()
+        return tuple(
+            ScheduleReminder(name, self.flow.reminders[name].first_after, 1)
+            for name, states in self._reminder_states.items()
+            if conversation.state in states
+        )
+
+    def resets(self, conversation: Conversation, data: str) -> bool:
+        """Tells whether a flow button leads back to the start clearing choices or reminders ("Start over")."""
+        pressed = decode(data)
+        if not isinstance(pressed, FlowPress) or conversation.finished:
+            return False
+        state = self._states.get(conversation.state)
+        button = state.buttons.get(pressed.button) if state is not None else None
+        if button is None or not isinstance(button.source, m.GotoButton):
+            return False
+        source = button.source
+        targets = {source.to} if isinstance(source.to, str) else {branch.to for branch in source.to}
+        clears = any(
+            isinstance(action, m.UncheckAction | m.CancelAction)
+            or (isinstance(action, m.SetAction) and None in action.set.values())
+            for action in source.do
+        )
+        return self.flow.start in targets and clears
+
+    def has_choices(self, conversation: Conversation) -> bool:
+        """Tells whether a conversation holds anything the person chose (a variable, a ticked item)."""
+        defaults = {name: variable.default for name, variable in self.flow.variables.items()}
+        chosen = any(value != defaults.get(name) for name, value in conversation.variables.items())
+        return chosen or bool(conversation.checklist)
 
     def render_reminder(self, conversation: Conversation, name: str, sequence: int) -> Screen:
         """Returns a reminder message with its answer buttons."""

@@ -309,7 +309,11 @@ class ReminderTiming(_Frozen):
 
 
 class Reminder(_Frozen):
-    """A follow-up schedule: first after ``first_after``, then every ``every``, ``count`` times in all."""
+    """A follow-up schedule: first after ``first_after``, then every ``every``, ``count`` times in all.
+
+    With ``then_every``, scheduling it again from ``after_last`` continues at that calmer pace (``count``
+    more reminders, then ``after_last`` again) instead of restarting the cycle.
+    """
 
     text: TextKey
     first_after: Annotated[Duration, Field()]
@@ -318,6 +322,9 @@ class Reminder(_Frozen):
     timing: list[ReminderTiming] = Field(
         default_factory=list,
         description="Other paces, the first whose 'when' holds wins; otherwise first_after/every/count",
+    )
+    then_every: Duration | None = Field(
+        default=None, description="The calmer pace when scheduled again from after_last (count more times)"
     )
     active_in: list[Id] = Field(min_length=1, description="States in which the reminder stays pending")
     confirmed: Id = Field(description="Where 'I got the confirmation' leads")

@@ -26,6 +26,8 @@ class OutgoingMessage:
     """One message to show: sent as a new message, or in place of message ``edit``.
 
     ``shows_screen``: once sent, this message is the chat's screen, the one later presses edit.
+    ``shows_reminder``: once sent, this message is the chat's latest reminder, the only one that counts.
+    ``strip``: only takes the buttons off message ``edit``, leaving its text (``text`` is unused).
     """
 
     chat_id: int
@@ -33,6 +35,17 @@ class OutgoingMessage:
     rows: Rows = ()
     edit: int | None = None
     shows_screen: bool = False
+    shows_reminder: bool = False
+    strip: bool = False
+
+    def __post_init__(self) -> None:
+        if self.strip and (self.edit is None or self.rows):
+            raise ValueError("a message that strips buttons names the message it strips, and has none")
+
+    @classmethod
+    def stripping(cls, chat_id: int, message_id: int) -> OutgoingMessage:
+        """Returns the edit that takes the buttons off message ``message_id``, leaving its text."""
+        return cls(chat_id, "", edit=message_id, strip=True)
 
     @classmethod
     def of(
@@ -62,6 +75,10 @@ def to_payload(message: OutgoingMessage) -> dict[str, object]:
         payload["edit"] = message.edit
     if message.shows_screen:
         payload["screen"] = True
+    if message.shows_reminder:
+        payload["reminder"] = True
+    if message.strip:
+        payload["strip"] = True
     return payload
 
 
@@ -75,6 +92,8 @@ def from_outbox(stored: OutboxMessage) -> QueuedMessage:
         rows=_rows(payload.get("rows")),
         edit=edit if isinstance(edit, int) else None,
         shows_screen=bool(payload.get("screen")),
+        shows_reminder=bool(payload.get("reminder")),
+        strip=bool(payload.get("strip")) and isinstance(edit, int),
     )
     return QueuedMessage(stored.id, message)
 

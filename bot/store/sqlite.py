@@ -103,8 +103,10 @@ class SqliteStore(Store):
             stopped,
             blocked,
             asked,
+            chosen,
             conversation,
             screen,
+            reminder,
             updated,
         ) = row
         settings = UserSettings(
@@ -116,12 +118,14 @@ class SqliteStore(Store):
             reminders_stopped=bool(stopped),
             blocked=bool(blocked),
             timezone_asked_at=None if asked is None else _moment(asked),
+            timezone_chosen=bool(chosen),
         )
         return ChatRecord(
             settings=settings,
             conversation=None if conversation is None else _conversation(json.loads(conversation)),
             screen_message_id=screen,
             updated_at=_moment(updated),
+            reminder_message_id=reminder,
         )
 
     async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
@@ -167,14 +171,25 @@ class SqliteStore(Store):
         changed = await self._run(_in_transaction(lambda db: db.execute(_POSTPONE, params).rowcount))
         return changed > 0
 
-    async def record_delivery(self, outbox_id: int, chat_id: int, screen_message_id: int | None) -> None:
-        """Deletes the outbox row and updates (never inserts) the chat's screen message, in one hop."""
+    async def record_delivery(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None = None,
+    ) -> None:
+        """Deletes the outbox row and updates (never inserts) the chat's screen or reminder message, in one hop."""
 
         def record(db: sqlite3.Connection) -> None:
             db.execute(_DELETE_OUTBOX, (outbox_id,))
             if screen_message_id is not None:
                 db.execute(
                     "UPDATE chats SET screen_message_id = ? WHERE chat_id = ?", (screen_message_id, chat_id)
+                )
+            if reminder_message_id is not None:
+                db.execute(
+                    "UPDATE chats SET reminder_message_id = ? WHERE chat_id = ?",
+                    (reminder_message_id, chat_id),
                 )
 
         await self._run(_in_transaction(record))
@@ -396,11 +411,12 @@ class _CommitPlan:
                 "timezone_asked_at": None
                 if settings.timezone_asked_at is None
                 else _micros(settings.timezone_asked_at),
+                "timezone_chosen": int(settings.timezone_chosen),
             }
         if commit.conversation is not None:
             chat["conversation"] = _conversation_json(commit.conversation)
         if commit.delete_conversation:
-            chat |= {"conversation": None, "screen_message_id": None}
+            chat |= {"conversation": None, "screen_message_id": None, "reminder_message_id": None}
         if commit.screen_message_id is not None:
             chat["screen_message_id"] = commit.screen_message_id
         self.upsert_sql = _upsert_sql(tuple(chat))
@@ -458,7 +474,7 @@ def _upsert_sql(columns: tuple[str, ...]) -> str:
 
 _LOAD_CHAT = """
     SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
-           conversation, screen_message_id, updated_at
+           timezone_chosen, conversation, screen_message_id, reminder_message_id, updated_at
     FROM chats WHERE chat_id = ?
 """
 _RECORD_UPDATE = "INSERT OR IGNORE INTO processed_updates (update_id, processed_at) VALUES (?, ?)"

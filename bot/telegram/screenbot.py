@@ -23,7 +23,7 @@ NO_PREVIEW = {"is_disabled": True}
 
 # do_api_request suggests Bot.send_message for an endpoint PTB wraps; that method builds the Message
 # object this class exists to avoid, so the advice is declined for these two endpoints only.
-_DECLINED_ADVICE = r"Please use 'Bot\.(sendMessage|editMessageText)' instead"
+_DECLINED_ADVICE = r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup)' instead"
 
 
 def _button(button: ScreenButton) -> dict[str, Any]:
@@ -66,6 +66,11 @@ class ScreenBot(ExtBot[Any]):
 
     async def show(self, message: OutgoingMessage) -> int:
         """Sends ``message``, or edits the message it replaces; returns the id of the message showing it."""
+        if message.strip and message.edit is not None:
+            # No reply_markup: Telegram takes the keyboard off and leaves the text as it is.
+            stripped = {"chat_id": message.chat_id, "message_id": message.edit}
+            await self.do_api_request("editMessageReplyMarkup", api_kwargs=stripped)
+            return message.edit
         if message.edit is not None:
             await self.do_api_request("editMessageText", api_kwargs=_request(message))
             return message.edit

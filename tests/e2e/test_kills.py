@@ -84,8 +84,10 @@ class Person:
         screens = [message for message in self.user.messages if message.button_labels]
         return bool(screens) and all(label in screens[-1].button_labels for label in labels)
 
-    def help_shown(self) -> int:
-        return sum(HELP in message.text for message in self.user.messages)
+    def help_shown(self, api: FakeBotApi) -> int:
+        # Counted as sent: the answer to /help carries the step's buttons, so the next press edits it away.
+        sent = api.calls_to("sendMessage", self.user.chat_id)
+        return sum(call.ok and HELP in str(call.params.get("text", "")) for call in sent)
 
     async def press(self, api: FakeBotApi, label: str, expected: tuple[str, ...]) -> None:
         await asyncio.sleep(self.pauses.uniform(0.0, 0.15))
@@ -96,7 +98,7 @@ class Person:
             self.presses.append(await self.user.click(label))
 
         def next_screen_shown() -> bool:
-            return self.help_shown() >= self.help_asked and self.shows(expected)
+            return self.help_shown(api) >= self.help_asked and self.shows(expected)
 
         next_screen_shown.__name__ = f"chat {self.user.chat_id} to show {expected} after {label!r}"
         await api.wait_until(next_screen_shown, timeout=STEP_TIMEOUT)
@@ -111,7 +113,8 @@ class Person:
             self.rounds += 1
             if killing.done():
                 break
-            await self.press(api, "Start over", ("Let's start",))
+            await self.press(api, "Start over", ("🔄 Yes, start over",))
+            await self.press(api, "Yes, start over", ("Let's start",))
         await self.press(api, "Yes", ())
         await api.wait_until(lambda: any(THANKS in m.text for m in self.user.messages), timeout=STEP_TIMEOUT)
 

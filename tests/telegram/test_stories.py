@@ -94,6 +94,7 @@ async def test_an_old_button_gets_a_toast_and_the_current_screen(api: FakeBotApi
 
 
 async def test_free_text_stickers_and_photos_get_a_reply_and_the_screen_again(api: FakeBotApi) -> None:
+    # Changed by issue 10: one short line with the current step's buttons, not the whole screen again.
     user = api.user(6)
     await user.say("/start")
     await user.tap("Let's start")
@@ -101,8 +102,10 @@ async def test_free_text_stickers_and_photos_get_a_reply_and_the_screen_again(ap
     async def the_screen_comes_again(sending: Awaitable[int]) -> None:
         shown = len(user.messages)
         await sending
-        await user.wait_for_messages(shown + 2)
+        await user.wait_for_messages(shown + 1)
         assert user.screen.has_button("travel eSIM")
+        assert "phone number" in user.screen.text
+        assert len(user.screen.text.splitlines()) <= 3
 
     await the_screen_comes_again(user.send("hello, my password is hunter2"))
     await the_screen_comes_again(user.send_sticker())
@@ -169,7 +172,8 @@ async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi, clock:
     confirm = await user.say("/forget")
     assert confirm.button_labels == ["🗑 Yes, delete it all", "Cancel"]
     cancelled = await user.tap("Cancel")
-    assert cancelled.button_labels == []
+    assert "nothing was deleted" in cancelled.text
+    assert cancelled.has_button("I got the confirmation"), "the current step is at hand again"
     assert "tomorrow at 12:00" in (await user.say("/status")).text, "cancelling forgets nothing"
 
     await user.say("/forget")
@@ -206,12 +210,15 @@ async def test_start_resumes_an_unfinished_conversation_and_restart_begins_again
     await user.say("/start")
     for label in ("Let's start", "carrier back home", "Another country", "End the line", "Phone backed up"):
         await user.tap(label)
-    resumed = await user.say("/start")
+    # Changed by issue 10: /start mid-way asks, and /restart confirms before dropping choices.
+    asked = await user.say("/start")
+    assert asked.has_button("Continue where I was")
+    resumed = await user.tap("Continue where I was")
     assert "✅ Phone backed up" in resumed.button_labels
-    restarted = await user.say("/restart")
-    await user.wait_for_messages(4)
-    assert user.screen.has_button("Let's start")
-    assert restarted.button_labels == []
+    confirm = await user.say("/restart")
+    assert confirm.has_button("Yes, start over")
+    restarted = await user.tap("Yes, start over")
+    assert restarted.has_button("Let's start")
 
 
 async def test_after_choosing_a_language_the_screen_is_still_edited_in_place(api: FakeBotApi) -> None:

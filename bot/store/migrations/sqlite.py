@@ -85,4 +85,15 @@ _TIMEZONE_PROMPT = Migration(
     statements=("ALTER TABLE chats ADD COLUMN timezone_asked_at INTEGER",),
 )
 
-SQLITE_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _QUIET_HOURS, _TIMEZONE_PROMPT)
+_LOCAL_HOURS = Migration(
+    version=4,
+    description="whether the person chose their time zone; the latest reminder, whose buttons still count",
+    statements=(
+        "ALTER TABLE chats ADD COLUMN timezone_chosen INTEGER NOT NULL DEFAULT 0",
+        # Only a person could have set a zone other than the old default.
+        "UPDATE chats SET timezone_chosen = 1 WHERE timezone != 'Pacific/Noumea'",
+        "ALTER TABLE chats ADD COLUMN reminder_message_id INTEGER",
+    ),
+)
+
+SQLITE_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _QUIET_HOURS, _TIMEZONE_PROMPT, _LOCAL_HOURS)
