@@ -6,11 +6,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     BOT_DATABASE=/data/esim-bot.sqlite3
 
-# Time-zone data for reminders at a sensible local hour (the locked tzdata wheel is the fallback). Not pinned:
-# Debian drops a package's superseded versions from its archive, so a pinned version would break the build.
+# Time-zone data for reminders at a sensible local hour (the locked tzdata wheel is the fallback), and
+# Graphviz for `esim-bot stats --draw` (the funnel drawn on the flow). Not pinned: Debian drops a package's
+# superseded versions from its archive, so a pinned version would break the build.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends tzdata \
+    && apt-get install --yes --no-install-recommends tzdata graphviz \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --gid 10001 bot \

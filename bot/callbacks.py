@@ -11,7 +11,10 @@ kind                wire form                             written by
 FlowPress           ``<version>|<step>|<state>|<button>``  the engine, for a flow screen's buttons
 ReminderPress       ``<version>|r<sequence>|<name>|<ok>``  the engine, for the buttons under a reminder
 LanguageChoice      ``lang|<language>``                   the /language menu
-TimezoneChoice      ``tz|<IANA zone>``                    the /timezone menu
+TimezoneChoice      ``tz|<IANA zone>``                    "where are you?" and /timezone
+TypePlace           ``where|type``                        "somewhere else": type a city or offset
+RemindersOn         ``remind|on``                         "turn reminders back on", after a stop
+StartOverChoice     ``over|keep``, ``over|new[:<link>]``  "continue or start over?"
 ForgetChoice        ``forget|yes`` or ``forget|no``       the /forget confirmation
 ==================  ====================================  =========================================
 
@@ -34,7 +37,10 @@ __all__ = [
     "LanguageChoice",
     "ReminderAnswer",
     "ReminderPress",
+    "RemindersOn",
+    "StartOverChoice",
     "TimezoneChoice",
+    "TypePlace",
     "decode",
     "encode",
 ]
@@ -118,6 +124,41 @@ class TimezoneChoice:
 
 
 @dataclass(frozen=True, slots=True)
+class TypePlace:
+    """ "Somewhere else": the person will type a city or a UTC offset."""
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form."""
+        return "where|type"
+
+
+@dataclass(frozen=True, slots=True)
+class RemindersOn:
+    """ "Turn reminders back on", offered wherever the bot says they are off."""
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form."""
+        return "remind|on"
+
+
+@dataclass(frozen=True, slots=True)
+class StartOverChoice:
+    """The answer to "continue where you were, or start over?": ``deep_link`` is where starting over lands."""
+
+    start_over: bool
+    deep_link: str | None = None
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form, unchecked."""
+        if not self.start_over:
+            return "over|keep"
+        return "over|new" if self.deep_link is None else f"over|new:{self.deep_link}"
+
+
+@dataclass(frozen=True, slots=True)
 class ForgetChoice:
     """The answer to "delete everything about me?"."""
 
@@ -129,7 +170,16 @@ class ForgetChoice:
         return "forget|yes" if self.confirmed else "forget|no"
 
 
-CallbackData = FlowPress | ReminderPress | LanguageChoice | TimezoneChoice | ForgetChoice
+CallbackData = (
+    FlowPress
+    | ReminderPress
+    | LanguageChoice
+    | TimezoneChoice
+    | TypePlace
+    | RemindersOn
+    | StartOverChoice
+    | ForgetChoice
+)
 
 
 def encode(data: CallbackData) -> str:
@@ -139,6 +189,15 @@ def encode(data: CallbackData) -> str:
     if len(wire) > CALLBACK_DATA_BYTES // 4 and len(wire.encode()) > CALLBACK_DATA_BYTES:
         raise CallbackDataTooLong(f"callback data {wire!r} is over {CALLBACK_DATA_BYTES} bytes")
     return wire
+
+
+def _start_over(value: str) -> StartOverChoice | None:
+    if value == "keep":
+        return StartOverChoice(start_over=False)
+    if value == "new":
+        return StartOverChoice(start_over=True)
+    link = value.removeprefix("new:")
+    return StartOverChoice(True, link) if link != value and link else None
 
 
 def decode(wire: str) -> CallbackData | None:
@@ -152,6 +211,12 @@ def decode(wire: str) -> CallbackData | None:
             return TimezoneChoice(value)
         if kind == "forget" and value in ("yes", "no"):
             return ForgetChoice(value == "yes")
+        if kind == "where" and value == "type":
+            return TypePlace()
+        if kind == "remind" and value == "on":
+            return RemindersOn()
+        if kind == "over":
+            return _start_over(value)
         return None
     if len(parts) != 4:
         return None

@@ -12,9 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
+from bot.clock import Clock
 from bot.flows import FlowValidationError, Limits, validate_paths
 from bot.flows.durations import parse_duration
 from bot.settings import MissingTokenError, Settings
+from bot.startup import StartupError
+from bot.store.factory import is_postgres_url, sqlite_path
 
 __all__ = ["main"]
 
@@ -47,11 +52,16 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _clock(settings: Settings):  # type: ignore[no-untyped-def]
+def _clock(settings: Settings) -> Clock:
     from bot.clock import SystemClock
     from bot.fileclock import FileClock
 
-    return FileClock(settings.clock_file) if settings.clock_file else SystemClock()
+    if settings.clock_file is None:
+        return SystemClock()
+    logging.getLogger(__name__).warning(
+        "BOT_CLOCK_FILE is set: the bot's clock reads %s (for tests only)", settings.clock_file
+    )
+    return FileClock(settings.clock_file)
 
 
 def _limits() -> Limits:
@@ -63,6 +73,11 @@ def _limits() -> Limits:
 def _print_problems(error: FlowValidationError) -> int:
     print(error, file=sys.stderr)
     print("The bot will not start until these are fixed.", file=sys.stderr)
+    return 2
+
+
+def _refuse(problem: StartupError) -> int:
+    print(f"esim-bot: {problem}", file=sys.stderr)
     return 2
 
 
@@ -88,6 +103,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     except FlowValidationError as exc:
         return _print_problems(exc)
+    except StartupError as exc:
+        return _refuse(exc)
     return 0
 
 
@@ -98,7 +115,12 @@ def validate_command(args: argparse.Namespace, settings: Settings) -> int:
     paths = [Path(p) for p in args.paths] or [settings.flows_dir]
     problems = []
     for path in paths:
-        locales = Path(args.locales) if args.locales else _locales_beside(path, settings.locales_dir)
+        if args.locales:
+            locales = Path(args.locales)
+        elif settings.given("locales_dir"):
+            locales = settings.locales_dir  # an explicit setting wins over a folder that happens to be there
+        else:
+            locales = _locales_beside(path, settings.locales_dir)
         problems += validate_paths([path], locales, limits=_limits(), ui_texts=UI_TEXTS)
     for problem in problems:
         print(problem)
@@ -236,7 +258,14 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
         bundle = _bundle(settings)
     except FlowValidationError as exc:
         return _print_problems(exc)
-    report = asyncio.run(funnel_report(settings.database, bundle, since, until))
+    database: str | Path | None = settings.database
+    if not is_postgres_url(settings.database) and not sqlite_path(settings.database).exists():
+        database = None
+        print(f"(no database at {settings.database} yet: nothing to count)", file=sys.stderr)
+    try:
+        report = asyncio.run(funnel_report(database, bundle, since, until))
+    except StartupError as exc:
+        return _refuse(exc)
     print(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if args.json else report.as_text())
     if args.draw:
         # The same diagram as `esim-bot diagram`, with how many reached and left each screen on it.
@@ -256,7 +285,7 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def migrate_store_command(args: argparse.Namespace, settings: Settings) -> int:
     """Copies a bot's SQLite file into an empty PostgreSQL database."""
-    from bot.store import StoreError, is_postgres_url, sqlite_path
+    from bot.store import StoreError
     from bot.store.transfer import copy_sqlite_to_postgres
 
     if not is_postgres_url(args.target):
@@ -341,7 +370,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the esim-bot command."""
     args = _parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = " ".join(str(part) for part in error["loc"])
+            # Only a single named, non-secret value is echoed: a model-wide error's input holds the token.
+            shown = name and not any(secret in name for secret in ("TOKEN", "SECRET"))
+            got = f" (got {error['input']!r})" if shown else ""
+            print(f"esim-bot: {name or 'settings'}: {error['msg']}{got}", file=sys.stderr)
+        return 2
     try:
         status: int = args.handler(args, settings)
     except BrokenPipeError:

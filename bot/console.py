@@ -55,6 +55,8 @@ class Console:
             for button in row:
                 if button.url:
                     self.say(f"    ↗ {button.label}: {button.url}")
+                elif button.copy_text is not None:
+                    self.say(f"    {button.label}: {button.copy_text}")
                 else:
                     number += 1
                     self.say(f"  [{number}] {button.label}")

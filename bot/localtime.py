@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo, available_timezones
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
 
+from bot.places import places
+
 __all__ = [
-    "CITY_ALIASES",
     "COMMON_TIMEZONES",
     "DEFAULT_TIMEZONE",
     "QuietHours",
@@ -40,52 +41,6 @@ COMMON_TIMEZONES: tuple[str, ...] = (
     "UTC",
 )
 
-# Places people name that are not the city in their zone's IANA name, in the bot's three languages.
-CITY_ALIASES: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "beijing",
-            "北京",
-            "上海",
-            "广州",
-            "深圳",
-            "成都",
-            "杭州",
-            "南京",
-            "武汉",
-            "西安",
-            "重庆",
-            "天津",
-            "苏州",
-            "厦门",
-            "china",
-            "中国",
-            "pékin",
-            "chine",
-        ),
-        "Asia/Shanghai",
-    ),
-    **dict.fromkeys(("香港",), "Asia/Hong_Kong"),
-    **dict.fromkeys(("台北", "臺北", "taiwan", "台湾"), "Asia/Taipei"),
-    **dict.fromkeys(
-        (
-            "nouméa",
-            "努美阿",
-            "新喀里多尼亚",
-            "new_caledonia",
-            "nouvelle-calédonie",
-            "nouvelle_calédonie",
-            "nouvelle-caledonie",
-        ),
-        "Pacific/Noumea",
-    ),
-    **dict.fromkeys(("巴黎", "france", "法国"), "Europe/Paris"),
-    **dict.fromkeys(("悉尼",), "Australia/Sydney"),
-    **dict.fromkeys(("东京", "東京", "japan", "japon", "日本"), "Asia/Tokyo"),
-    **dict.fromkeys(("新加坡",), "Asia/Singapore"),
-    **dict.fromkeys(("奥克兰",), "Pacific/Auckland"),
-}
-
 # Real offsets run from UTC-12:00 to UTC+14:00.
 _OFFSET = re.compile(
     r"^(?:(?:utc|gmt)\s*)?(?P<sign>[+\-\u2212])\s*(?P<hours>\d{1,2})(?:(?::|h)?(?P<minutes>\d{2}))?$",
@@ -98,7 +53,8 @@ _EARLIEST_OFFSET = timedelta(hours=-12)
 def parse_timezone(text: str) -> ZoneInfo | timezone:
     """Returns the time zone named by ``text``: an IANA name in any case, a city, or a UTC offset.
 
-    Accepted: ``asia/shanghai``, ``Shanghai``, ``UTC+8``, ``+08:00``, ``GMT-5``, ``UTC+5:30``.
+    Accepted: ``asia/shanghai``, ``Shanghai``, ``上海``, ``Pékin``, ``Chine``, ``UTC+8``, ``+08:00``,
+    ``GMT-5``, ``UTC+5:30`` (places in the bot's languages: :mod:`bot.places`).
     Raises ValueError with a suggestion when nothing matches.
     """
     cleaned = " ".join(text.split())
@@ -114,8 +70,9 @@ def parse_timezone(text: str) -> ZoneInfo | timezone:
     cities = _zone_cities()
     if key in cities:
         return ZoneInfo(cities[key])
-    if key in CITY_ALIASES:
-        return ZoneInfo(CITY_ALIASES[key])
+    place = places().find_zone(cleaned)
+    if place is not None:
+        return ZoneInfo(place)
     suggestion = difflib.get_close_matches(key, [*names, *cities], n=1, cutoff=0.6)
     hint = ""
     if suggestion:

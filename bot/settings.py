@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     max_messages_per_second: float = Field(default=28.8, ge=0, validation_alias="BOT_MAX_MESSAGES_PER_SECOND")
     concurrent_updates: int = Field(default=64, ge=1, le=4096, validation_alias="BOT_CONCURRENT_UPDATES")
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="BOT_WEBHOOK_SECRET")
+    # For tests and benchmarks only: moves a running bot's clock (see bot/fileclock.py).
     clock_file: Path | None = Field(default=None, validation_alias="BOT_CLOCK_FILE")
 
     @field_validator("telegram_api_url")
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return frozenset({value})
         return value
+
+    def given(self, name: str) -> bool:
+        """Tells whether the setting ``name`` was given (environment or .env) rather than left at its default."""
+        return name in self.model_fields_set
 
     def token(self) -> str:
         """Returns the bot token, or raises MissingTokenError with instructions."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from bot.flows import FlowBundle
-from bot.store import FunnelStats, Store, open_store
+from bot.startup import opened_store
+from bot.store import FunnelStats, Store
 
 __all__ = ["FunnelReport", "funnel_from", "funnel_report"]
 
@@ -61,7 +63,10 @@ async def funnel_from(store: Store, bundle: FlowBundle, since: datetime, until: 
     return FunnelReport(stats, tuple(bundle.flow.states))
 
 
-async def funnel_report(database: str, bundle: FlowBundle, since: datetime, until: datetime) -> FunnelReport:
-    """Reads the funnel of ``bundle``'s flow from the database (``BOT_DATABASE``)."""
-    async with open_store(database) as store:
+async def funnel_report(
+    database: str | Path | None, bundle: FlowBundle, since: datetime, until: datetime
+) -> FunnelReport:
+    """Reads the funnel of ``bundle``'s flow from the database (None: there is none yet, nothing to count)."""
+    # An empty in-memory store gives the empty report without creating a file where none was.
+    async with opened_store(database or Path(":memory:")) as store:
         return await funnel_from(store, bundle, since, until)

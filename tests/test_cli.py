@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +25,9 @@ CASES = ROOT / "tests" / "flows" / "cases"
 @pytest.fixture(autouse=True)
 def in_project_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    for name in ("BOT_DATABASE", "BOT_FLOWS_DIR", "BOT_LOCALES_DIR", "TELEGRAM_BOT_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith(("BOT_", "TELEGRAM_")):
+            monkeypatch.delenv(name)
 
 
 def test_validate_passes_the_shipped_flows(capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,7 +51,7 @@ def test_diagram_writes_mermaid_with_every_state_and_button(
     target = tmp_path / "flow.mmd"
     assert main(["diagram", "-o", str(target)]) == 0
     text = target.read_text(encoding="utf-8")
-    assert text.startswith("---\nCancel an eSIM")
+    assert text.startswith("---\nStop paying for a line")
     assert "stateDiagram-v2" in text
     assert "start --> identify: Let's start" in text
     assert "thanks --> [*]" in text
@@ -91,8 +95,6 @@ def test_stats_counts_reached_states_drop_off_and_confirmations(
     asyncio.run(two_people())
     monkeypatch.setenv("BOT_DATABASE", str(database))
     assert main(["stats", "--since", "7d", "--json"]) == 0
-    import json
-
     report = json.loads(capsys.readouterr().out)
     states = {row["state"]: row for row in report["states"]}
     assert report["started"] == 2
@@ -101,3 +103,73 @@ def test_stats_counts_reached_states_drop_off_and_confirmations(
     assert states["identify"]["stopped_here"] == 1
     assert main(["stats"]) == 0
     assert "Conversations started: 2" in capsys.readouterr().out
+
+
+def fresh_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Works in a copy of the flows and texts with no data/ folder, as a fresh clone has."""
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    shutil.copytree(ROOT / "locales", tmp_path / "locales")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_stats_on_a_fresh_checkout_prints_an_empty_report_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkout = fresh_checkout(tmp_path, monkeypatch)
+    assert main(["stats"]) == 0
+    printed = capsys.readouterr()
+    assert "Conversations started: 0; confirmed by the provider: 0" in printed.out
+    assert "(no conversations in this period)" in printed.out
+    assert printed.err == "(no database at data/esim-bot.sqlite3 yet: nothing to count)\n"
+    assert not (checkout / "data").exists()
+
+
+def test_stats_on_an_empty_database_file_prints_an_empty_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    monkeypatch.setenv("BOT_DATABASE", str(empty))
+    assert main(["stats", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["started"] == 0
+    assert report["states"] == []
+
+
+def test_stats_on_a_folder_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOT_DATABASE", str(tmp_path))
+    assert main(["stats"]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err == (
+        f"esim-bot: cannot open the database {tmp_path} (BOT_DATABASE): it is a folder; BOT_DATABASE names "
+        f"the file, e.g. {tmp_path / 'esim-bot.sqlite3'}\n"
+    )
+
+
+def test_an_explicit_locales_folder_wins_over_one_beside_the_flows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkout = fresh_checkout(tmp_path, monkeypatch)
+    # A stray locales/ beside flows/ with a text missing: guessed, it fails; named, the good one is used.
+    english = checkout / "locales" / "en.yaml"
+    english.write_text(english.read_text(encoding="utf-8").replace('  go: "Let\'s start"\n', ""), "utf-8")
+    assert main(["validate", "flows"]) == 1
+    assert "start.go" in capsys.readouterr().out
+    monkeypatch.setenv("BOT_LOCALES_DIR", str(ROOT / "locales"))
+    assert main(["validate", "flows"]) == 0
+    assert capsys.readouterr().out == "ok: flows\n"
+
+
+def test_a_setting_that_does_not_parse_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOT_IDLE_DAYS", "soon")
+    assert main(["stats"]) == 2
+    assert capsys.readouterr().err == (
+        "esim-bot: BOT_IDLE_DAYS: Input should be a valid integer, unable to parse string as an integer "
+        "(got 'soon')\n"
+    )

@@ -63,6 +63,7 @@ def test_it_runs_as_a_non_root_user_with_a_data_volume() -> None:
 def test_it_has_time_zone_data() -> None:
     runs = " ".join(value for instruction, value in instructions() if instruction == "RUN")
     assert "tzdata" in runs
+    assert "graphviz" in runs  # esim-bot stats --draw renders with dot
     base_lock = (ROOT / "requirements" / "base.txt").read_text(encoding="utf-8")
     assert "\ntzdata==" in base_lock
 

@@ -38,6 +38,7 @@ __all__ = [
     "Markup",
     "Outcome",
     "ReminderAnswer",
+    "ReminderPace",
     "Screen",
     "ScreenButton",
     "StepResult",
@@ -95,15 +96,16 @@ class Markup(str):
 
 @dataclass(frozen=True, slots=True)
 class ScreenButton:
-    """One inline button: it either carries callback ``data`` (written by bot.callbacks) or opens ``url``."""
+    """One inline button: it carries callback ``data`` (written by bot.callbacks), opens ``url``, or copies ``copy_text``."""
 
     label: str
     data: str | None = None
     url: str | None = None
+    copy_text: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.data is None) == (self.url is None):
-            raise ValueError(f"button {self.label!r} needs exactly one of data and url")
+        if [self.data, self.url, self.copy_text].count(None) != 2:
+            raise ValueError(f"button {self.label!r} needs exactly one of data, url and copy_text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +147,7 @@ _Predicate = Callable[[Mapping[str, VariableValue]], bool]
 class _CompiledButton:
     id: str
     visible: _Predicate
-    source: m.GotoButton | m.UrlButton | m.ToggleButton | m.LinksButton
+    source: m.GotoButton | m.UrlButton | m.ToggleButton | m.LinksButton | m.CopyButton
 
 
 @dataclass(slots=True)
@@ -166,6 +168,8 @@ class FlowEngine:
         self._texts = bundle.texts
         self._states: dict[str, _CompiledState] = {}
         self._reminder_states = {name: frozenset(r.active_in) for name, r in self.flow.reminders.items()}
+        self._timings = {name: self._compile_timings(r) for name, r in self.flow.reminders.items()}
+        self._state_texts = {name: self._compile_text(state.text) for name, state in self.flow.states.items()}
         self.machine = self._compile()
 
     # -- compiling the flow into one machine ------------------------------------------------------
@@ -192,6 +196,24 @@ class FlowEngine:
 
         return holds
 
+    def _compile_text(self, text: str | Sequence[m.TextVariant]) -> tuple[tuple[_Predicate, str], ...]:
+        """Returns a screen's text variants as (condition, key), the fallback last."""
+        if isinstance(text, str):
+            return ((self._predicate(None), text),)
+        return tuple((self._predicate(variant.when), variant.text) for variant in text)
+
+    def _compile_timings(self, reminder: m.Reminder) -> tuple[tuple[_Predicate, ReminderPace], ...]:
+        """Returns a reminder's paces as (condition, pace), its own first_after/every/count last."""
+        own = ReminderPace(reminder.first_after, reminder.every, reminder.count)
+        paces = [
+            (self._predicate(t.when), ReminderPace(t.first_after, t.every, t.count)) for t in reminder.timing
+        ]
+        return (*paces, (self._predicate(None), own))
+
+    def timing(self, name: str, variables: Mapping[str, VariableValue]) -> ReminderPace:
+        """Returns the pace of reminder ``name`` for a conversation with these variables."""
+        return next(pace for holds, pace in self._timings[name] if holds(variables))
+
     def _action(self, action: m.Action) -> _Callback:
         if isinstance(action, m.SetAction):
             assignments = dict(action.set)
@@ -210,9 +232,22 @@ class FlowEngine:
             unticked = action.uncheck
             return lambda event: event.model.checklist.discard(unticked)
         if isinstance(action, m.ScheduleAction):
-            reminder = self.flow.reminders[action.schedule]
-            effect = ScheduleReminder(action.schedule, reminder.first_after, 1)
-            return lambda event: event.model.effects.append(effect)
+            name = action.schedule
+            reminder = self.flow.reminders[name]
+            then_every, after_last = reminder.then_every, reminder.after_last
+
+            def schedule(event: Any) -> None:
+                pace = self.timing(name, event.model.variables)
+                # A "before" callback: the model is still in the state the button was pressed on.
+                if then_every is not None and after_last is not None and event.model.state == after_last:
+                    # Asked again after the last reminder: go on at the calmer pace rather than from the start.
+                    event.model.effects.append(ScheduleReminder(name, then_every, pace.count + 1))
+                else:
+                    event.model.effects.append(ScheduleReminder(name, pace.first_after, 1))
+
+            return schedule
+        if isinstance(action, m.RunAction):
+            raise AssertionError(f"action group '{action.run}' was not expanded by the loader")
         names = None if action.cancel == "all" else frozenset({action.cancel})
         cancel = CancelReminders(names)
         return lambda event: event.model.effects.append(cancel)
@@ -370,13 +405,51 @@ class FlowEngine:
         if conversation.flow_version != self.version or not self.reminder_pending(conversation, name):
             return None
         reminder = self.flow.reminders[name]
-        if sequence >= reminder.count and reminder.after_last:
+        pace = self.timing(name, conversation.variables)
+        calm = reminder.then_every is not None and sequence > pace.count
+        last = 2 * pace.count if calm else pace.count
+        if sequence >= last and reminder.after_last:
             moved, effects = self._fire(conversation, f"reminder_last:{name}")
             return StepResult(moved, self.render(moved), effects)
         following: tuple[Effect, ...] = ()
-        if sequence < reminder.count:
-            following = (ScheduleReminder(name, reminder.every, sequence + 1),)
+        if sequence < last:
+            every = reminder.then_every if calm and reminder.then_every is not None else pace.every
+            following = (ScheduleReminder(name, every, sequence + 1),)
         return StepResult(conversation, self.render_reminder(conversation, name, sequence), following)
+
+    def reminders_of_state(self, conversation: Conversation) -> tuple[ScheduleReminder, ...]:
+        """Returns the reminders to schedule again for a conversation whose reminders were turned back on."""
+        if conversation.finished:
+            return ()
+        return tuple(
+            ScheduleReminder(name, self.flow.reminders[name].first_after, 1)
+            for name, states in self._reminder_states.items()
+            if conversation.state in states
+        )
+
+    def resets(self, conversation: Conversation, data: str) -> bool:
+        """Tells whether a flow button leads back to the start clearing choices or reminders ("Start over")."""
+        pressed = decode(data)
+        if not isinstance(pressed, FlowPress) or conversation.finished:
+            return False
+        state = self._states.get(conversation.state)
+        button = state.buttons.get(pressed.button) if state is not None else None
+        if button is None or not isinstance(button.source, m.GotoButton):
+            return False
+        source = button.source
+        targets = {source.to} if isinstance(source.to, str) else {branch.to for branch in source.to}
+        clears = any(
+            isinstance(action, m.UncheckAction | m.CancelAction)
+            or (isinstance(action, m.SetAction) and None in action.set.values())
+            for action in source.do
+        )
+        return self.flow.start in targets and clears
+
+    def has_choices(self, conversation: Conversation) -> bool:
+        """Tells whether a conversation holds anything the person chose (a variable, a ticked item)."""
+        defaults = {name: variable.default for name, variable in self.flow.variables.items()}
+        chosen = any(value != defaults.get(name) for name, value in conversation.variables.items())
+        return chosen or bool(conversation.checklist)
 
     def render_reminder(self, conversation: Conversation, name: str, sequence: int) -> Screen:
         """Returns a reminder message with its answer buttons."""
@@ -454,10 +527,14 @@ class FlowEngine:
         row = self.flow.providers.get(value) if value is not None else None
         if row is None:
             return ""
+        if attribute in row.texts:
+            return Markup(self.text(language, row.texts[attribute], variables))
         found = getattr(row, attribute, None)
         if attribute in m.PROVIDER_TEXT_FIELDS:
             # A provider's text is operator-written Telegram HTML, filled in turn.
             return Markup(self.text(language, found, variables)) if found else ""
+        if attribute not in m.PROVIDER_PLAIN_FIELDS:
+            return ""  # a text field this provider does not have
         return str(found or "")
 
     def _links(self, conversation: Conversation, path: str) -> list[ScreenButton]:
@@ -486,6 +563,11 @@ class FlowEngine:
                 if isinstance(source, m.UrlButton):
                     rendered.append(ScreenButton(self.plain(language, source.text), url=source.url))
                     continue
+                if isinstance(source, m.CopyButton):
+                    message = self._copy_text(language, source.copy_, variables)
+                    if message:
+                        rendered.append(ScreenButton(self.plain(language, source.text), copy_text=message))
+                    continue
                 data = encode(FlowPress(self.version, conversation.step, state.name, button.id))
                 if isinstance(source, m.ToggleButton):
                     mark = CHECKED if source.toggle in conversation.checklist else UNCHECKED
@@ -495,7 +577,23 @@ class FlowEngine:
                 rendered.append(ScreenButton(label, data=data))
             if rendered:
                 rows.append(tuple(rendered))
-        return Screen(self.text(language, state.definition.text, variables), tuple(rows))
+        key = next(key for holds, key in self._state_texts[state.name] if holds(variables))
+        return Screen(self.text(language, key, variables), tuple(rows))
+
+    def _copy_text(self, language: str, copy: str, variables: Mapping[str, VariableValue]) -> str:
+        """Returns the message a copy button copies (empty when the provider has none)."""
+        if copy.startswith("{"):
+            return self._placeholder(language, copy.strip("{}"), variables)
+        return self._texts.get(language, copy)
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPace:
+    """When a reminder first falls due, how often it repeats, and how many times in all."""
+
+    first_after: timedelta
+    every: timedelta
+    count: int
 
 
 def fill(raw: str, value_of: Callable[[str], str | None]) -> str:

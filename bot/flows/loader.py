@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.callbacks import MAX_STEP_DIGITS, FlowPress
 from bot.flows import model as m
+from bot.flows.budget import display_lines, display_width
 from bot.flows.errors import FlowValidationError, Problem, did_you_mean
 from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger, edges
 from bot.flows.texts import PLACEHOLDER, LocaleFile, Texts, html_problems, load_locale_files, placeholders
@@ -38,6 +39,7 @@ class Limits:
 
     callback_data_bytes: int = 64
     text_characters: int = 4096
+    copy_text_characters: int = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,7 @@ def _schema_message(error: Any, value: Any, fields: Sequence[str]) -> str:
         return f"unknown action '{key}'{did_you_mean(str(key), m.ACTION_NAMES)}; actions: {', '.join(m.ACTION_NAMES)}"
     if kind == "unknown_button":
         keys = ", ".join(map(str, value)) if isinstance(value, dict) else repr(value)
-        return f"a button needs exactly one of to, url, toggle or links (found: {keys})"
+        return f"a button needs exactly one of to, url, toggle, links or copy (found: {keys})"
     if kind == "string_pattern_mismatch":
         pattern = error.get("ctx", {}).get("pattern", "")
         if pattern == m.ID_PATTERN:
@@ -192,10 +194,16 @@ class _Checker:
     def table_variables(self) -> dict[str, str]:
         return {name: v.table for name, v in self.flow.variables.items() if v.table}
 
+    def provider_text_fields(self) -> set[str]:
+        """Returns the text fields a provider row may have: the built-in ones and every ``texts:`` name."""
+        extra = {name for provider in self.flow.providers.values() for name in provider.texts}
+        return set(m.PROVIDER_TEXT_FIELDS) | extra
+
     def known_placeholders(self) -> set[str]:
         known = set(self.flow.variables)
+        fields = self.provider_text_fields() | m.PROVIDER_PLAIN_FIELDS
         for name in self.table_variables():
-            known |= {f"{name}.{f}" for f in m.PROVIDER_TEXT_FIELDS | m.PROVIDER_PLAIN_FIELDS}
+            known |= {f"{name}.{f}" for f in fields}
         return known
 
     def variable_path(self, path: str, location: tuple[str | int, ...]) -> None:
@@ -208,7 +216,7 @@ class _Checker:
         if attribute and not self.flow.variables[variable].table:
             self.report(location, f"variable '{variable}' is not a table row, so it has no '.{attribute}'")
         elif attribute:
-            fields = m.PROVIDER_PLAIN_FIELDS | m.PROVIDER_TEXT_FIELDS
+            fields = m.PROVIDER_PLAIN_FIELDS | self.provider_text_fields()
             if attribute not in fields:
                 self.report(
                     location, f"providers have no field '{attribute}'{did_you_mean(attribute, fields)}"
@@ -231,7 +239,7 @@ class _Checker:
             values = expected if isinstance(expected, list) else [expected]
             for value in values:
                 if attribute == "kind" and value is not None:
-                    kinds = ("travel_esim", "home_carrier", "local_operator")
+                    kinds = m.PROVIDER_KINDS
                     if value not in kinds:
                         self.report(
                             (*location, path), f"'{value}' is not a provider kind{did_you_mean(value, kinds)}"
@@ -239,10 +247,20 @@ class _Checker:
                 elif not attribute:
                     self.variable_value(variable, value, (*location, path))
 
-    def actions(self, actions: list[m.Action], location: tuple[str | int, ...]) -> None:
+    def actions(
+        self, actions: list[m.Action], location: tuple[str | int, ...], *, in_group: bool = False
+    ) -> None:
         for index, action in enumerate(actions):
             here = (*location, index)
-            if isinstance(action, m.SetAction):
+            if isinstance(action, m.RunAction):
+                if in_group:
+                    self.report(here, f"an action group cannot run another group ('{action.run}')")
+                elif action.run not in self.flow.actions:
+                    self.report(
+                        (*here, "run"),
+                        f"unknown action group '{action.run}'{did_you_mean(action.run, self.flow.actions)}",
+                    )
+            elif isinstance(action, m.SetAction):
                 for name, value in action.set.items():
                     if name not in self.flow.variables:
                         self.report(
@@ -281,6 +299,8 @@ class _Checker:
         self.state_ref(flow.start, ("start",), "start state")
         for item, key in flow.checklist.items():
             self.text_refs.append((key, ("checklist", item)))
+        for group, actions in flow.actions.items():
+            self.actions(actions, ("actions", group), in_group=True)
         for name, variable in flow.variables.items():
             if variable.default is not None:
                 self.variable_value(name, variable.default, ("variables", name, "default"))
@@ -289,11 +309,17 @@ class _Checker:
             self.text_refs += [(reminder.text, (*here, "text")), (reminder.help, (*here, "help"))]
             for index, waiting in enumerate(reminder.active_in):
                 self.state_ref(waiting, (*here, "active_in", index), "state")
+            for index, timing in enumerate(reminder.timing):
+                self.condition(timing.when, (*here, "timing", index, "when"))
         for name, provider in flow.providers.items():
             here = ("providers", name)
             self.text_refs.append((provider.how_to, (*here, "how_to")))
             if provider.refund_rule:
                 self.text_refs.append((provider.refund_rule, (*here, "refund_rule")))
+            for field_name, key in provider.texts.items():
+                if field_name in m.PROVIDER_TEXT_FIELDS | m.PROVIDER_PLAIN_FIELDS | m.PROVIDER_LINK_FIELDS:
+                    self.report((*here, "texts", field_name), f"'{field_name}' is a built-in field", key=True)
+                self.text_refs.append((key, (*here, "texts", field_name)))
             for group in ("links", "support"):
                 for index, link in enumerate(getattr(provider, group)):
                     self.text_refs.append((link.text, (*here, group, index, "text")))
@@ -303,10 +329,22 @@ class _Checker:
             self.check_state(state_name, state)
         self.check_graph()
         self.check_texts()
+        self.check_copy_texts()
+        self.check_budget()
 
     def check_state(self, name: str, state: m.State) -> None:
         here: tuple[str | int, ...] = ("states", name)
-        self.text_refs.append((state.text, (*here, "text")))
+        if isinstance(state.text, str):
+            self.text_refs.append((state.text, (*here, "text")))
+        else:
+            for index, variant in enumerate(state.text):
+                self.condition(variant.when, (*here, "text", index, "when"))
+                self.text_refs.append((variant.text, (*here, "text", index, "text")))
+            if state.text and state.text[-1].when is not None:
+                self.report(
+                    (*here, "text"),
+                    "the last text variant needs no 'when', so that the screen always has a text",
+                )
         self.actions(state.on_enter, (*here, "on_enter"))
         for row_index, row in enumerate(state.buttons):
             for column, button in enumerate(row):
@@ -338,6 +376,12 @@ class _Checker:
                         )
                 elif isinstance(button, m.LinksButton):
                     self.variable_path(button.links.partition(".")[0], (*at, "links"))
+                elif isinstance(button, m.CopyButton):
+                    self.text_refs.append((button.text, (*at, "text")))
+                    if button.copy_.startswith("{"):
+                        self.variable_path(button.copy_.strip("{}"), (*at, "copy"))
+                    else:
+                        self.text_refs.append((button.copy_, (*at, "copy")))
 
     # -- the graph: one walk over its edges -------------------------------------------------------
 
@@ -465,6 +509,166 @@ class _Checker:
                 for reason in html_problems(text):
                     self.problems.append(locale.located.problem(location, f"text '{key}': {reason}"))
 
+    # -- ready-made messages and the phone budget -------------------------------------------------
+
+    def copy_keys(self, copy: str) -> list[str]:
+        """Returns the text keys a copy button may copy: its own key, or that field of every provider."""
+        if not copy.startswith("{"):
+            return [copy]
+        field_name = copy.strip("{}").partition(".")[2]
+        keys = []
+        for provider in self.flow.providers.values():
+            key = provider.texts.get(field_name) or getattr(provider, field_name, None)
+            if isinstance(key, str):
+                keys.append(key)
+        return keys
+
+    def copy_buttons(self) -> Iterator[m.CopyButton]:
+        for state in self.flow.states.values():
+            for row in state.buttons:
+                yield from (button for button in row if isinstance(button, m.CopyButton))
+
+    def check_copy_texts(self) -> None:
+        keys = dict.fromkeys(key for button in self.copy_buttons() for key in self.copy_keys(button.copy_))
+        limit = self.limits.copy_text_characters
+        for locale in self.locales:
+            for key in keys:
+                text = locale.texts.get(key)
+                if text is None:
+                    continue
+                where = tuple(key.split("."))
+                if placeholders(text) or "<" in text or "&" in text:
+                    message = f"message '{key}' is copied as plain text: no placeholders, tags or entities"
+                    self.problems.append(locale.located.problem(where, message))
+                if len(text) > limit:
+                    message = f"message '{key}' is {len(text)} characters, over the {limit} a copy button holds: shorten it, or show it in a <pre> block"
+                    self.problems.append(locale.located.problem(where, message))
+
+    def providers_for(self, condition: m.Condition | None) -> list[m.Provider | None]:
+        """Returns the provider rows a screen variant can show: those its condition allows."""
+        rows: list[m.Provider | None] = list(self.flow.providers.values()) or [None]
+        for path, expected in (condition or {}).items():
+            variable, _, attribute = path.partition(".")
+            if variable not in self.table_variables():
+                continue
+            allowed = set(expected if isinstance(expected, list) else [expected])
+            if attribute:
+                rows = [row for row in rows if row is not None and getattr(row, attribute) in allowed]
+            else:
+                rows = [self.flow.providers[name] for name in allowed if name in self.flow.providers]
+        return rows
+
+    def rendered(self, texts: Mapping[str, str], key: str, provider: m.Provider | None) -> str:
+        """Returns a text as a screen shows it for ``provider``: its fields filled, other variables empty."""
+        tables = self.table_variables()
+
+        def fill(match: Any) -> str:
+            variable, _, attribute = match[1].partition(".")
+            if variable not in tables or provider is None or not attribute:
+                return ""
+            if attribute in m.PROVIDER_PLAIN_FIELDS:
+                return str(getattr(provider, attribute))
+            field_key = provider.texts.get(attribute) or getattr(provider, attribute, None)
+            return self.rendered(texts, field_key, provider) if isinstance(field_key, str) else ""
+
+        return PLACEHOLDER.sub(fill, texts.get(key, ""))
+
+    def check_budget(self) -> None:
+        budget = self.flow.budget
+        if budget is None or not self.locales:
+            return
+        where = self.located.where(("budget",), key=True)
+        origin = f"the budget at {self.located.path}:{where.line}"
+        screens: list[tuple[str, list[m.TextVariant]]] = [
+            (f"reminder '{name}'", [m.TextVariant(text=reminder.text), m.TextVariant(text=reminder.help)])
+            for name, reminder in self.flow.reminders.items()
+        ]
+        for name, state in self.flow.states.items():
+            variants = [m.TextVariant(text=state.text)] if isinstance(state.text, str) else list(state.text)
+            screens.append((f"screen '{name}'", variants))
+        reported: set[tuple[str, str]] = set()
+        for what, variants in screens:
+            for variant in variants:
+                for locale in self.locales:
+                    seen = (locale.language, variant.text) in reported
+                    if not seen and self.screen_over_budget(budget, origin, what, variant, locale):
+                        reported.add((locale.language, variant.text))
+        for state in self.flow.states.values():
+            for row in state.buttons:
+                limit = budget.label_columns if len(row) == 1 else budget.shared_label_columns
+                for button in row:
+                    for key, extra, columns in self.labels(button, limit, budget.label_columns):
+                        for locale in self.locales:
+                            seen = (locale.language, f"{key}@{columns}") in reported
+                            if not seen and self.label_over_budget(
+                                budget, origin, key, extra, columns, locale
+                            ):
+                                reported.add((locale.language, f"{key}@{columns}"))
+
+    def screen_over_budget(
+        self, budget: m.Budget, origin: str, what: str, variant: m.TextVariant, locale: LocaleFile
+    ) -> bool:
+        """Reports a text longer than the budget with the provider that makes it longest; tells if it did."""
+        worst, lines = "", 0
+        for provider in self.providers_for(variant.when):
+            count = display_lines(self.rendered(locale.texts, variant.text, provider), budget.columns)
+            if count > lines:
+                worst, lines = (provider.name if provider else ""), count
+        if lines <= budget.lines:
+            return False
+        shown = f" with {worst}" if worst and "{" in locale.texts.get(variant.text, "") else ""
+        message = f"{what}{shown} is {lines} lines at {budget.columns} columns, over {origin} ({budget.lines} lines)"
+        self.problems.append(locale.located.problem(tuple(variant.text.split(".")), message))
+        return True
+
+    def labels(self, button: m.Button, limit: int, alone: int) -> list[tuple[str, int, int]]:
+        """Returns (text key, columns the bot adds, width allowed) for each label a button can show."""
+        if isinstance(button, m.GotoButton | m.UrlButton | m.CopyButton):
+            return [(button.text, 0, limit)]
+        if isinstance(button, m.ToggleButton) and button.toggle in self.flow.checklist:
+            # The bot puts a ✅ or ⬜ and a space in front of a checklist label.
+            return [(self.flow.checklist[button.toggle], 3, limit)]
+        if isinstance(button, m.LinksButton):
+            group = button.links.partition(".")[2]
+            # Each link gets a row of its own.
+            return [(link.text, 0, alone) for p in self.flow.providers.values() for link in getattr(p, group)]
+        return []
+
+    def label_over_budget(
+        self, budget: m.Budget, origin: str, key: str, extra: int, columns: int, locale: LocaleFile
+    ) -> bool:
+        """Reports a label wider than the budget allows on its row; tells if it did."""
+        text = locale.texts.get(key)
+        if text is None or display_width(text) + extra <= columns:
+            return False
+        where = "alone on its row" if columns == budget.label_columns else "sharing a row"
+        message = f"button label '{key}' is {display_width(text) + extra} columns wide, over {origin} ({columns} for a button {where})"
+        self.problems.append(locale.located.problem(tuple(key.split(".")), message))
+        return True
+
+
+def _expand_action_groups(flow: m.Flow) -> m.Flow:
+    """Returns the flow with every ``{run: group}`` replaced by the group's actions, so the engine never sees one."""
+    if not flow.actions:
+        return flow
+    data = flow.model_dump(by_alias=True)
+    groups = data["actions"]
+
+    def expand(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            item for action in actions for item in (groups[action["run"]] if "run" in action else [action])
+        ]
+
+    for state in data["states"].values():
+        state["on_enter"] = expand(state["on_enter"])
+        for row in state["buttons"]:
+            for button in row:
+                if "do" in button:
+                    button["do"] = expand(button["do"])
+    for link in data["deep_links"].values():
+        link["do"] = expand(link["do"])
+    return m.Flow.model_validate(data)
+
 
 def load_bundle(
     flow_path: Path,
@@ -489,6 +693,7 @@ def load_bundle(
     problems += checker.problems
     if problems:
         raise FlowValidationError(problems)
+    flow = _expand_action_groups(flow)
     texts = Texts({f.language: f.texts for f in locales})
     return FlowBundle(flow, texts, flow_version(flow), flow_path)
 

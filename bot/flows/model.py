@@ -22,9 +22,11 @@ from bot.flows.durations import DURATION_PATTERN, parse_duration
 __all__ = [
     "Action",
     "Branch",
+    "Budget",
     "Button",
     "CancelAction",
     "CheckAction",
+    "CopyButton",
     "DeepLink",
     "Flow",
     "GotoButton",
@@ -32,10 +34,13 @@ __all__ = [
     "LinksButton",
     "Provider",
     "Reminder",
+    "ReminderTiming",
+    "RunAction",
     "ScheduleAction",
     "SetAction",
     "Source",
     "State",
+    "TextVariant",
     "ToggleAction",
     "ToggleButton",
     "UncheckAction",
@@ -134,7 +139,13 @@ class CancelAction(_Frozen):
     cancel: Id
 
 
-ACTION_NAMES = ("set", "toggle", "check", "uncheck", "schedule", "cancel")
+class RunAction(_Frozen):
+    """Runs a named group of actions from ``actions:`` (expanded when the flow is loaded)."""
+
+    run: Id
+
+
+ACTION_NAMES = ("set", "toggle", "check", "uncheck", "schedule", "cancel", "run")
 
 
 def _single_key(prefix: str, names: tuple[str, ...]) -> Any:
@@ -142,7 +153,8 @@ def _single_key(prefix: str, names: tuple[str, ...]) -> Any:
 
     def pick(value: Any) -> str | None:
         if isinstance(value, BaseModel):
-            found = [name for name in names if name in type(value).model_fields]
+            fields = {info.alias or field for field, info in type(value).model_fields.items()}
+            found = [name for name in names if name in fields]
         elif isinstance(value, dict):
             found = [name for name in names if name in value]
         else:
@@ -158,7 +170,8 @@ Action = Annotated[
     | Annotated[CheckAction, Tag("action:check")]
     | Annotated[UncheckAction, Tag("action:uncheck")]
     | Annotated[ScheduleAction, Tag("action:schedule")]
-    | Annotated[CancelAction, Tag("action:cancel")],
+    | Annotated[CancelAction, Tag("action:cancel")]
+    | Annotated[RunAction, Tag("action:run")],
     Discriminator(
         _single_key("action", ACTION_NAMES),
         custom_error_type="unknown_action",
@@ -207,25 +220,69 @@ class LinksButton(_ButtonBase):
     links: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.(links|support)$")]
 
 
-BUTTON_KINDS = ("to", "url", "toggle", "links")
+PROVIDER_FIELD_PATTERN = r"^\{[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\}$"
+
+
+class CopyButton(_ButtonBase):
+    """Copies a ready-made message to the clipboard in one tap (Telegram's copy-text button).
+
+    ``copy`` is a text key, or a provider's text field such as ``{provider.template}``; no button is
+    shown when the chosen provider has no such field.
+    """
+
+    text: TextKey
+    copy_: Annotated[
+        str,
+        Field(
+            alias="copy",
+            pattern=f"({TEXT_KEY_PATTERN})|({PROVIDER_FIELD_PATTERN})",
+            description="Text key of the message, or {provider.field}",
+        ),
+    ]
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+BUTTON_KINDS = ("to", "url", "toggle", "links", "copy")
 
 Button = Annotated[
     Annotated[GotoButton, Tag("button:to")]
     | Annotated[UrlButton, Tag("button:url")]
     | Annotated[ToggleButton, Tag("button:toggle")]
-    | Annotated[LinksButton, Tag("button:links")],
+    | Annotated[LinksButton, Tag("button:links")]
+    | Annotated[CopyButton, Tag("button:copy")],
     Discriminator(
         _single_key("button", BUTTON_KINDS),
         custom_error_type="unknown_button",
-        custom_error_message="a button needs exactly one of to, url, toggle or links",
+        custom_error_message="a button needs exactly one of to, url, toggle, links or copy",
     ),
 ]
+
+
+class TextVariant(_Frozen):
+    """One wording of a screen: used when ``when`` holds (no ``when``: the fallback, listed last)."""
+
+    when: Condition | None = None
+    text: TextKey
+
+
+class Budget(_Frozen):
+    """How much a screen may hold so that it fits a phone; ``esim-bot validate`` checks every language."""
+
+    lines: int = Field(default=20, ge=1, description="Lines of text per screen")
+    columns: int = Field(default=40, ge=10, description="Columns per line (a CJK character counts two)")
+    label_columns: int = Field(default=24, ge=4, description="Width of a button alone on its row")
+    shared_label_columns: int = Field(
+        default=16, ge=4, description="Width of each button on a row shared with others"
+    )
 
 
 class State(_Frozen):
     """One screen: a text, rows of buttons, and what happens on arrival."""
 
-    text: TextKey
+    text: TextKey | list[TextVariant] = Field(
+        description="Text key, or variants: the first whose 'when' holds is shown; the last has no 'when'"
+    )
     buttons: list[list[Button]] = Field(default_factory=list)
     on_enter: list[Action] = Field(default_factory=list)
     final: bool = Field(default=False, description="The conversation ends here")
@@ -242,13 +299,33 @@ class Variable(_Frozen):
     default: str | None = None
 
 
+class ReminderTiming(_Frozen):
+    """A reminder's pace for the conversations ``when`` matches, e.g. one seller's published times."""
+
+    when: Condition
+    first_after: Annotated[Duration, Field()]
+    every: Annotated[Duration, Field()]
+    count: int = Field(ge=1, le=60)
+
+
 class Reminder(_Frozen):
-    """A follow-up schedule: first after ``first_after``, then every ``every``, ``count`` times in all."""
+    """A follow-up schedule: first after ``first_after``, then every ``every``, ``count`` times in all.
+
+    With ``then_every``, scheduling it again from ``after_last`` continues at that calmer pace (``count``
+    more reminders, then ``after_last`` again) instead of restarting the cycle.
+    """
 
     text: TextKey
     first_after: Annotated[Duration, Field()]
     every: Annotated[Duration, Field()]
     count: int = Field(ge=1, le=60)
+    timing: list[ReminderTiming] = Field(
+        default_factory=list,
+        description="Other paces, the first whose 'when' holds wins; otherwise first_after/every/count",
+    )
+    then_every: Duration | None = Field(
+        default=None, description="The calmer pace when scheduled again from after_last (count more times)"
+    )
     active_in: list[Id] = Field(min_length=1, description="States in which the reminder stays pending")
     confirmed: Id = Field(description="Where 'I got the confirmation' leads")
     after_last: Id | None = Field(
@@ -268,9 +345,13 @@ class Provider(_Frozen):
     """Who sold the eSIM or runs the line, and how to cancel or get a refund there."""
 
     name: str = Field(min_length=1, max_length=64)
-    kind: Literal["travel_esim", "home_carrier", "local_operator"]
+    kind: Literal["travel_esim", "reseller", "home_carrier", "local_operator"]
     how_to: TextKey = Field(description="Where and how to ask for the refund or cancellation")
     refund_rule: TextKey | None = None
+    texts: dict[Id, TextKey] = Field(
+        default_factory=dict,
+        description="More text fields, shown by {provider.<field>} (nothing when a provider has none)",
+    )
     links: list[Link] = Field(default_factory=list)
     support: list[Link] = Field(default_factory=list)
     sources: list[Source] = Field(min_length=1, description="Every fact about this provider comes from these")
@@ -295,6 +376,10 @@ class Flow(_Frozen):
     id: Id
     title: str = Field(min_length=1)
     start: Id
+    budget: Budget | None = Field(default=None, description="What a screen may hold in every language")
+    actions: dict[Id, list[Action]] = Field(
+        default_factory=dict, description="Named groups of actions, run with {run: <name>}"
+    )
     variables: dict[Id, Variable] = Field(default_factory=dict)
     checklist: dict[Id, TextKey] = Field(default_factory=dict)
     reminders: dict[Id, Reminder] = Field(default_factory=dict)
@@ -303,6 +388,7 @@ class Flow(_Frozen):
     states: dict[Id, State] = Field(min_length=1)
 
 
+PROVIDER_KINDS = ("travel_esim", "reseller", "home_carrier", "local_operator")
 PROVIDER_TEXT_FIELDS = frozenset({"how_to", "refund_rule"})
 PROVIDER_PLAIN_FIELDS = frozenset({"name", "kind"})
 PROVIDER_LINK_FIELDS = frozenset({"links", "support"})

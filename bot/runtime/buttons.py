@@ -1,80 +1,149 @@
-"""One unit per kind of button: flow screens, reminders, and the language, time zone and forget menus."""
+"""One unit per kind of button: flow screens, reminders, and the menus (language, where, start over, forget)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.callbacks import ForgetChoice, LanguageChoice, ReminderPress, TimezoneChoice, decode
+from bot.callbacks import (
+    ForgetChoice,
+    LanguageChoice,
+    ReminderAnswer,
+    ReminderPress,
+    RemindersOn,
+    StartOverChoice,
+    TimezoneChoice,
+    TypePlace,
+    decode,
+)
 from bot.engine import CancelReminders, ScheduleReminder
 from bot.engine.conversation import Conversation
 from bot.engine.engine import Outcome
-from bot.localtime import format_when, zone_or_default
-from bot.runtime.chat import Chat, Result, set_timezone, show_current, start_over, step_result
+from bot.runtime.chat import Chat, Result, at_hand, next_reminder_line, show_current, start_over, step_result
+from bot.runtime.commands import resume_row
+from bot.runtime.messages import OutgoingMessage
+from bot.runtime.over import confirm_start_over, start_over_button
+from bot.runtime.where import ask_where, set_timezone, type_place_button
 
 __all__ = ["button_pressed"]
 
 
-def button_pressed(chat: Chat, data: str, message_id: int | None) -> Result:
+async def button_pressed(chat: Chat, data: str, message_id: int | None) -> Result:
     """Hands a pressed button to the unit for its kind of callback data."""
     pressed = decode(data)
     if isinstance(pressed, LanguageChoice) and pressed.language in chat.engine.bundle.texts.languages:
         return language_button(chat, pressed, message_id)
     if isinstance(pressed, TimezoneChoice):
-        return set_timezone(chat, pressed.timezone, edit=message_id)
+        return await set_timezone(chat, pressed.timezone, edit=message_id)
+    if isinstance(pressed, TypePlace):
+        return type_place_button(chat, message_id)
     if isinstance(pressed, ForgetChoice):
         return forget_button(chat, pressed, message_id)
     if chat.conversation is None:
         return stale_button(chat)
+    if isinstance(pressed, StartOverChoice):
+        return start_over_button(chat, pressed, message_id)
+    if isinstance(pressed, RemindersOn):
+        return reminders_on_button(chat, chat.conversation, message_id)
     if isinstance(pressed, ReminderPress):
         return reminder_button(chat, chat.conversation, pressed, message_id)
-    return flow_button(chat, chat.conversation, data, message_id)
+    return await flow_button(chat, chat.conversation, data, message_id)
 
 
-def flow_button(chat: Chat, conversation: Conversation, data: str, message_id: int | None) -> Result:
-    """Advances the flow; an old, foreign or finished button gets a toast and the current screen."""
-    step = chat.engine.press(conversation, data)
+async def flow_button(chat: Chat, conversation: Conversation, data: str, message_id: int | None) -> Result:
+    """Advances the flow; an old, foreign or finished button gets a toast and the current screen.
+
+    A button that starts over is confirmed first when it would drop choices or pending reminders.
+    """
     on_screen = message_id is not None and message_id == chat.screen_id
     # Edit the pressed screen in place; a press on another message gets a fresh screen below.
-    return step_result(chat, step, edit=message_id if on_screen else None)
+    edit = message_id if on_screen else None
+    if chat.engine.resets(conversation, data):
+        confirm = await confirm_start_over(chat, conversation, edit=edit)
+        if confirm is not None:
+            return confirm
+    step = chat.engine.press(conversation, data)
+    if step.outcome is not Outcome.ADVANCED and edit is None:
+        # An older message's button: the current step comes back at the bottom, in one line.
+        return at_hand(chat, "", toast=step.toast)
+    result = step_result(chat, step, edit=edit)
+    if step.outcome is not Outcome.ADVANCED:
+        return result
+    return ask_where(chat, result, step.effects)
 
 
 def reminder_button(
     chat: Chat, conversation: Conversation, pressed: ReminderPress, message_id: int | None
 ) -> Result:
-    """Confirms, snoozes, helps or stops, from the buttons under a reminder."""
+    """Confirms, snoozes, helps or stops, from the buttons under the latest reminder.
+
+    An older reminder's button changes nothing (it only says so): it cannot move the flow back, nor
+    bring a message far up the chat to life. "Stop reminders" works from any of them.
+    """
+    latest = message_id is not None and message_id == chat.reminder_id
+    if pressed.answer is ReminderAnswer.STOP:
+        return stop_button(chat, conversation, edit=message_id if latest else None)
+    if not latest:
+        return at_hand(chat, "", toast=chat.text("ui.old_reminder"))
     step = chat.engine.answer_reminder(conversation, pressed)
     if step.outcome is not Outcome.ADVANCED:
-        return replace(step_result(chat, step, edit=None), conversation=conversation)
-    moved = step.conversation.state != conversation.state
-    if not moved and CancelReminders(None) in step.effects:
-        settings = replace(chat.settings, reminders_stopped=True)
-        stopped = chat.notice("ui.stop.done", edit=message_id)
-        return Result(settings, conversation, (stopped,), effects=step.effects, toast=step.toast)
+        return at_hand(chat, "", toast=step.toast)
+    if step.conversation.state != conversation.state:
+        return step_result(chat, step, edit=message_id)
     snoozed = next((e for e in step.effects if isinstance(e, ScheduleReminder)), None)
-    if snoozed is not None and not moved:
-        due = chat.settings.sendable_from(chat.now + snoozed.delay)
-        when = format_when(due, zone_or_default(chat.settings.timezone), chat.language, chat.now)
-        reminder = chat.show(step.screen, edit=message_id, shows_screen=False)
-        toast = chat.text("ui.reminder.snoozed", {"when": when})
-        return Result(chat.settings, conversation, (reminder,), effects=step.effects, toast=toast)
-    return step_result(chat, step, edit=message_id, shows_screen=moved)
+    if snoozed is None:
+        # "I need help": the help text in place of the reminder, its buttons kept.
+        return step_result(chat, step, edit=message_id, shows_screen=False)
+    # The reminder says when the next one comes, and its buttons go: it has been answered.
+    line = next_reminder_line(chat, (snoozed,))
+    answered = OutgoingMessage(chat.id, f"{step.screen.text}\n\n{line}", (), message_id)
+    due = chat.settings.sendable_from(chat.now + snoozed.delay)
+    toast = chat.text("ui.reminder.snoozed", {"when": chat.when(due)})
+    return Result(chat.settings, conversation, (answered,), effects=step.effects, toast=toast)
+
+
+def stop_button(chat: Chat, conversation: Conversation, *, edit: int | None) -> Result:
+    """Stops every reminder, offering to turn them back on."""
+    stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
+    toast = chat.text("ui.reminder.stopped")
+    shown = at_hand(stopped, stopped.text("ui.stop.done"), rows=(resume_row(chat),), edit=edit, toast=toast)
+    return replace(shown, effects=(CancelReminders(None),))
+
+
+def reminders_on_button(chat: Chat, conversation: Conversation, message_id: int | None) -> Result:
+    """Turns reminders back on: those of the current step are scheduled again, and it says when."""
+    settings = replace(chat.settings, reminders_stopped=False)
+    resumed = chat.engine.reminders_of_state(conversation)
+    on = replace(chat, settings=settings)
+    line = next_reminder_line(on, resumed)
+    done = on.text("ui.resume.done")
+    return replace(at_hand(on, f"{done}\n{line}" if line else done, edit=message_id), effects=resumed)
 
 
 def language_button(chat: Chat, pressed: LanguageChoice, message_id: int | None) -> Result:
-    """Switches the chat's language and shows the screen again in it."""
+    """Switches the chat's language and shows the screen again in it, in place of the menu pressed."""
+    chosen = in_language(chat, pressed.language)
+    before: tuple[OutgoingMessage, ...] = ()
+    if chat.screen_id is not None and chat.screen_id != message_id:
+        # The screen above, in the old language, gives way to the one shown here.
+        before = (OutgoingMessage.stripping(chat.id, chat.screen_id),)
+    shown = show_current(chosen, edit=message_id, before=before)
+    return replace(shown, toast=chosen.text("ui.language.changed"))
+
+
+def in_language(chat: Chat, language: str) -> Chat:
+    """Returns the chat switched to ``language``, its conversation too (reminders follow the setting)."""
     conversation = chat.conversation
-    chosen = replace(
+    return replace(
         chat,
-        settings=replace(chat.settings, language=pressed.language),
-        conversation=None if conversation is None else conversation.with_language(pressed.language),
+        settings=replace(chat.settings, language=language),
+        conversation=None if conversation is None else conversation.with_language(language),
     )
-    return replace(show_current(chosen, edit=message_id), toast=chosen.text("ui.language.changed"))
 
 
 def forget_button(chat: Chat, pressed: ForgetChoice, message_id: int | None) -> Result:
     """Deletes everything about the chat once confirmed; the confirmation cannot go via the outbox."""
     if not pressed.confirmed:
-        return chat.keep(chat.notice("ui.forget.cancelled", edit=message_id))
+        return at_hand(chat, chat.text("ui.forget.cancelled"), edit=message_id)
     done = chat.notice("ui.forget.done", edit=message_id)
     return Result(chat.settings, None, direct=(done,), forget=True)
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
-from bot.engine import Effect
+from bot.callbacks import LanguageChoice, encode
+from bot.engine import Effect, ScheduleReminder
 from bot.engine.conversation import Conversation
-from bot.engine.engine import FlowEngine, Screen, ScreenButton, StepResult
-from bot.localtime import format_when, parse_timezone
-from bot.runtime.messages import OutgoingMessage
+from bot.engine.engine import FlowEngine, Markup, Screen, ScreenButton, StepResult
+from bot.localtime import format_when, zone_or_default
+from bot.places import places
+from bot.runtime.messages import OutgoingMessage, Rows
 from bot.store import Reminder, UserSettings
 
 __all__ = [
@@ -23,10 +25,13 @@ __all__ = [
     "QUOTED_INPUT_CHARACTERS",
     "Chat",
     "Result",
-    "set_timezone",
+    "at_hand",
+    "next_reminder_line",
+    "screen_of",
     "show_current",
     "start_over",
     "step_result",
+    "where_line",
 ]
 
 LONG_PAUSE = timedelta(hours=6)
@@ -81,7 +86,9 @@ class Chat:
     now: datetime
     engine: FlowEngine
     pending_reminders: Callable[[], Awaitable[Sequence[Reminder]]]
-    """Reads the chat's pending reminders (only /status needs them: one more trip to the store)."""
+    """Reads the chat's pending reminders (one more trip to the store, for the few units that need them)."""
+    reminder_id: int | None = None
+    """The latest reminder sent: the only one whose buttons still count."""
 
     @property
     def language(self) -> str:
@@ -89,6 +96,20 @@ class Chat:
         languages = self.engine.bundle.texts.languages
         language = self.settings.language
         return language if language in languages else languages[0]
+
+    @property
+    def zone(self) -> tzinfo:
+        """Returns the chat's time zone."""
+        return zone_or_default(self.settings.timezone)
+
+    def when(self, moment: datetime) -> str:
+        """Returns a moment as the person reads it, true in their zone and naming it: "tomorrow at 09:00 (Shanghai time)"."""
+        said = format_when(moment, self.zone, self.language, self.now)
+        return places().moment(said, self.settings.timezone, self.language)
+
+    def clock(self) -> str:
+        """Returns the person's local time now, as "22:30"."""
+        return self.now.astimezone(self.zone).strftime("%H:%M")
 
     def text(self, key: str, values: Mapping[str, str] | None = None) -> str:
         """Returns a runtime text in the chat's language."""
@@ -123,35 +144,83 @@ class Chat:
         return replace(self, settings=result.settings, conversation=result.conversation)
 
 
-def start_over(chat: Chat, deep_link: str | None = None) -> Result:
+def start_over(chat: Chat, deep_link: str | None = None, *, edit: int | None = None) -> Result:
     """Starts the flow afresh (reminders too), optionally where a deep link points."""
     started = chat.engine.start(chat.language, deep_link)
     settings = replace(chat.settings, reminders_stopped=False)
-    return step_result(replace(chat, settings=settings), started, edit=None)
+    return step_result(replace(chat, settings=settings), started, edit=edit)
 
 
 def step_result(chat: Chat, step: StepResult, *, edit: int | None, shows_screen: bool = True) -> Result:
     """Returns the result of an engine step: its conversation, effects and toast, and its screen shown."""
-    message = chat.show(step.screen, edit=edit, shows_screen=shows_screen)
+    screen = _with_languages(chat, step.conversation, step.screen)
+    message = chat.show(screen, edit=edit, shows_screen=shows_screen)
     return Result(chat.settings, step.conversation, (message,), effects=step.effects, toast=step.toast)
+
+
+def screen_of(chat: Chat, conversation: Conversation) -> Screen:
+    """Returns the screen of the conversation's step, as the chat shows it."""
+    return _with_languages(chat, conversation, chat.engine.render(conversation))
+
+
+def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> Screen:
+    """Adds a row of language buttons to the first screen, so that it shows which languages the bot speaks."""
+    if conversation.state != chat.engine.flow.start:
+        return screen
+    engine = chat.engine
+    row = tuple(
+        ScreenButton(engine.plain(language, "ui.language.name"), data=encode(LanguageChoice(language)))
+        for language in engine.bundle.texts.languages
+        if language != conversation.language
+    )
+    return Screen(screen.text, (*screen.rows, row)) if row else screen
 
 
 def show_current(chat: Chat, *, edit: int | None = None, before: Sequence[OutgoingMessage] = ()) -> Result:
     """Shows the current screen again (after ``before``), starting a conversation if there is none."""
     if chat.conversation is None:
         return chat.keep(*before).then(start_over(chat))
-    return chat.keep(*before, chat.show(chat.engine.render(chat.conversation), edit=edit))
+    return chat.keep(*before, chat.show(screen_of(chat, chat.conversation), edit=edit))
 
 
-def set_timezone(chat: Chat, wanted: str, *, edit: int | None) -> Result:
-    """Sets the time zone a person typed or picked, or says it is unknown (quoting them, never storing it)."""
-    try:
-        zone = parse_timezone(wanted)
-    except ValueError:
-        quoted = wanted[:QUOTED_INPUT_CHARACTERS]
-        return chat.keep(direct=(chat.notice("ui.timezone.unknown", {"input": quoted}, edit=edit),))
-    name = str(zone)
-    local = format_when(chat.now, zone, chat.language, chat.now)
-    settings = replace(chat.settings, timezone=name)
-    done = chat.notice("ui.timezone.set", {"timezone": name, "now": local}, edit=edit)
-    return Result(settings, chat.conversation, (done,))
+def where_line(screen: Screen) -> Markup:
+    """Returns the first line of a screen: what the person is doing, in a few words (Telegram HTML)."""
+    return Markup(next((line for line in screen.text.splitlines() if line.strip()), ""))
+
+
+def at_hand(
+    chat: Chat,
+    text: str,
+    *,
+    rows: Rows = (),
+    edit: int | None = None,
+    where: bool = True,
+    toast: str | None = None,
+) -> Result:
+    """Shows ``text`` with the current step under it, in one line, and that step's buttons.
+
+    The message becomes the chat's screen, so the person acts on the current step without scrolling;
+    the screen shown before loses its buttons, so only one set of them is live.
+    """
+    conversation = chat.conversation
+    if conversation is None:
+        said = (OutgoingMessage(chat.id, text, rows, edit),) if text else ()
+        return chat.keep(*said, toast=toast).then(start_over(chat))
+    screen = screen_of(chat, conversation)
+    compact = chat.text("ui.at_hand", {"where": where_line(screen)})
+    body = compact if not text else f"{text}\n\n{compact}" if where else text
+    messages: list[OutgoingMessage] = []
+    if chat.screen_id is not None and chat.screen_id != edit:
+        messages.append(OutgoingMessage.stripping(chat.id, chat.screen_id))
+    messages.append(OutgoingMessage(chat.id, body, (*rows, *screen.rows), edit, shows_screen=True))
+    return chat.keep(*messages, toast=toast)
+
+
+def next_reminder_line(chat: Chat, effects: Sequence[Effect]) -> str | None:
+    """Returns "⏰ Next reminder: …" for the soonest reminder ``effects`` schedule, or None."""
+    scheduled = [effect.delay for effect in effects if isinstance(effect, ScheduleReminder)]
+    if not scheduled:
+        return None
+    # The moment the commit will store (bot.runtime.commit): moved out of the chat's quiet hours.
+    due = chat.settings.sendable_from(chat.now + min(scheduled))
+    return chat.text("ui.next_reminder", {"when": chat.when(due)})

@@ -1,40 +1,56 @@
-"""One unit per menu command: /start, /help, /status, /stop, /forget, /language, /timezone, /restart."""
+"""One unit per menu command: /start, /help, /status, /stop, /forget, /language, /timezone, /restart.
+
+A command that shows something else than the flow (help, status, stop) shows the current step under it,
+with its buttons (:func:`~bot.runtime.chat.at_hand`), so the person never scrolls up to carry on.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
-from bot.callbacks import ForgetChoice, LanguageChoice, TimezoneChoice, encode
+from bot.callbacks import ForgetChoice, LanguageChoice, RemindersOn, encode
 from bot.engine import CancelReminders
 from bot.engine.engine import Markup, ScreenButton
-from bot.localtime import COMMON_TIMEZONES, format_when, zone_or_default
-from bot.runtime.chat import Chat, Result, set_timezone, show_current, start_over
+from bot.runtime.chat import Chat, Result, at_hand, screen_of, start_over, where_line
+from bot.runtime.over import confirm_start_over, continue_or_start_over, under_way
+from bot.runtime.where import set_timezone, where_prompt
 
-__all__ = ["COMMAND_UNITS", "CommandUnit", "command_unit"]
+__all__ = ["COMMAND_UNITS", "CommandUnit", "command_unit", "resume_row"]
 
 CommandUnit = Callable[[Chat, str], Awaitable[Result]]
 """A command's unit: the chat, the command's argument (read, never stored) and the result."""
 
 
+def resume_row(chat: Chat) -> tuple[ScreenButton, ...]:
+    """Returns the row that turns reminders back on, wherever the bot says they are off."""
+    return (ScreenButton(chat.text("ui.resume.button"), data=encode(RemindersOn())),)
+
+
 async def start_command(chat: Chat, argument: str) -> Result:
-    """Starts the flow (where a deep link points), or resumes an unfinished conversation."""
+    """Starts the flow (where a deep link points); mid-way, asks whether to continue or start over."""
     deep_link = argument.strip().lower()
+    link = deep_link if deep_link in chat.engine.flow.deep_links else None
     conversation = chat.conversation
-    if deep_link in chat.engine.flow.deep_links or conversation is None or conversation.finished:
-        return start_over(chat, deep_link or None)
-    # The menu says "start or resume": an unfinished conversation carries on where it was.
-    return show_current(chat)
+    if conversation is None or not under_way(chat, conversation):
+        return start_over(chat, link)
+    # Re-tapping a t.me link sends "/start <link>" again: never a reason to drop what was done.
+    return continue_or_start_over(chat, conversation, link)
 
 
 async def restart_command(chat: Chat, argument: str) -> Result:
-    """Says the flow starts again, and starts it."""
+    """Starts the flow again, once confirmed when that would drop choices or pending reminders."""
+    conversation = chat.conversation
+    if conversation is not None and not conversation.finished:
+        confirm = await confirm_start_over(chat, conversation, edit=None)
+        if confirm is not None:
+            return confirm
     return chat.keep(chat.notice("ui.restarted")).then(start_over(chat))
 
 
 async def help_command(chat: Chat, argument: str) -> Result:
-    """Explains the commands."""
-    return chat.keep(chat.notice("ui.help"))
+    """Explains the commands, with the current step under the explanation."""
+    return at_hand(chat, chat.text("ui.help"))
 
 
 async def language_command(chat: Chat, argument: str) -> Result:
@@ -48,51 +64,41 @@ async def language_command(chat: Chat, argument: str) -> Result:
 
 
 async def timezone_command(chat: Chat, argument: str) -> Result:
-    """Sets the time zone given after the command, or offers common ones and invites typing a place."""
+    """Sets the zone given after the command, or asks where the person is (tap a place or type one)."""
     wanted = argument.strip()
     if wanted:
-        return set_timezone(chat, wanted, edit=None)
-    rows = tuple(
-        (ScreenButton(name.replace("_", " "), data=encode(TimezoneChoice(name))),)
-        for name in COMMON_TIMEZONES
-    )
-    prompt = chat.notice("ui.timezone.prompt", {"timezone": chat.settings.timezone}, rows=rows)
+        return await set_timezone(chat, wanted, edit=None)
     # Stored, so that whichever process gets the typed answer, before or after a restart, understands it.
     settings = replace(chat.settings, timezone_asked_at=chat.now)
-    return Result(settings, chat.conversation, (prompt,))
+    return Result(settings, chat.conversation, (where_prompt(chat),))
 
 
 async def status_command(chat: Chat, argument: str) -> Result:
-    """Tells where the conversation stands and when the next reminders come."""
+    """Tells where the conversation stands and when the next reminders come, in the person's own zone."""
     conversation = chat.conversation
     if conversation is None:
         return start_over(chat)
-    screen = chat.engine.render(conversation)
-    where = next((line for line in screen.text.splitlines() if line.strip()), "")
-    zone = zone_or_default(chat.settings.timezone)
+    where = where_line(screen_of(chat, conversation))
     pending = await chat.pending_reminders()
+    rows: tuple[tuple[ScreenButton, ...], ...] = ()
     if chat.settings.reminders_stopped:
         reminders = chat.text("ui.status.reminders_stopped")
+        rows = (resume_row(chat),)
     elif pending:
-        lines = (
-            chat.text(
-                "ui.status.reminder_line", {"when": format_when(r.due_at, zone, chat.language, chat.now)}
-            )
-            for r in pending
-        )
+        lines = (chat.text("ui.status.reminder_line", {"when": chat.when(r.due_at)}) for r in pending)
         reminders = "\n".join(lines)
     else:
         reminders = chat.text("ui.status.no_reminders")
     # The screen's first line and the reminder lines are Telegram HTML already: inserted as they are.
-    return chat.keep(chat.notice("ui.status.text", {"screen": Markup(where), "reminders": Markup(reminders)}))
+    status = chat.text("ui.status.text", {"screen": where, "reminders": Markup(reminders)})
+    return at_hand(chat, status, rows=rows, where=False)
 
 
 async def stop_command(chat: Chat, argument: str) -> Result:
-    """Stops every reminder until the person asks for one again."""
-    settings = replace(chat.settings, reminders_stopped=True)
-    return Result(
-        settings, chat.conversation, (chat.notice("ui.stop.done"),), effects=(CancelReminders(None),)
-    )
+    """Stops every reminder until the person turns them back on (a button, /start, or waiting anew)."""
+    stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
+    shown = at_hand(stopped, stopped.text("ui.stop.done"), rows=(resume_row(chat),))
+    return replace(shown, effects=(CancelReminders(None),))
 
 
 async def forget_command(chat: Chat, argument: str) -> Result:
@@ -105,8 +111,8 @@ async def forget_command(chat: Chat, argument: str) -> Result:
 
 
 async def unknown_command(chat: Chat, argument: str) -> Result:
-    """Answers a command the bot does not have, and shows the screen again."""
-    return show_current(chat, before=(chat.notice("ui.off_script"),))
+    """Answers a command the bot does not have, with the current step under the answer."""
+    return at_hand(chat, chat.text("ui.off_script"))
 
 
 COMMAND_UNITS: Mapping[str, CommandUnit] = {

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.engine import ScheduleReminder
 from bot.runtime.chat import Chat, Result, step_result
+from bot.runtime.messages import OutgoingMessage
 from bot.store import Reminder
 
 __all__ = ["reminder_due"]
 
 
 def reminder_due(chat: Chat, reminder: Reminder) -> Result | None:
-    """Sends the reminder and schedules the next, waits for the morning, or returns None to drop it."""
+    """Sends the reminder and schedules the next, waits for the morning, or returns None to drop it.
+
+    The previous reminder loses its buttons: only the latest one can be answered.
+    """
     conversation = chat.conversation
     if conversation is None or chat.settings.reminders_stopped:
         return None
@@ -25,4 +30,8 @@ def reminder_due(chat: Chat, reminder: Reminder) -> Result | None:
         later = ScheduleReminder(reminder.name, timedelta(0), reminder.sequence)
         return Result(chat.settings, conversation, effects=(later,))
     moved = step.conversation.state != conversation.state
-    return step_result(chat, step, edit=None, shows_screen=moved)
+    result = step_result(chat, step, edit=None, shows_screen=moved)
+    messages = tuple(replace(m, shows_reminder=not moved) for m in result.messages)
+    if chat.reminder_id is not None:
+        messages = (OutgoingMessage.stripping(chat.id, chat.reminder_id), *messages)
+    return replace(result, messages=messages)

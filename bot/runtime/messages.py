@@ -8,7 +8,15 @@ from dataclasses import dataclass, replace
 from bot.engine.engine import Screen, ScreenButton
 from bot.store import OutboxMessage
 
-__all__ = ["OutgoingMessage", "QueuedMessage", "Rows", "from_outbox", "payloads", "to_payload"]
+__all__ = [
+    "OutgoingMessage",
+    "QueuedMessage",
+    "Rows",
+    "ScreenButton",
+    "from_outbox",
+    "payloads",
+    "to_payload",
+]
 
 Rows = tuple[tuple[ScreenButton, ...], ...]
 
@@ -18,6 +26,8 @@ class OutgoingMessage:
     """One message to show: sent as a new message, or in place of message ``edit``.
 
     ``shows_screen``: once sent, this message is the chat's screen, the one later presses edit.
+    ``shows_reminder``: once sent, this message is the chat's latest reminder, the only one that counts.
+    ``strip``: only takes the buttons off message ``edit``, leaving its text (``text`` is unused).
     """
 
     chat_id: int
@@ -25,6 +35,17 @@ class OutgoingMessage:
     rows: Rows = ()
     edit: int | None = None
     shows_screen: bool = False
+    shows_reminder: bool = False
+    strip: bool = False
+
+    def __post_init__(self) -> None:
+        if self.strip and (self.edit is None or self.rows):
+            raise ValueError("a message that strips buttons names the message it strips, and has none")
+
+    @classmethod
+    def stripping(cls, chat_id: int, message_id: int) -> OutgoingMessage:
+        """Returns the edit that takes the buttons off message ``message_id``, leaving its text."""
+        return cls(chat_id, "", edit=message_id, strip=True)
 
     @classmethod
     def of(
@@ -48,15 +69,16 @@ class QueuedMessage:
 
 def to_payload(message: OutgoingMessage) -> dict[str, object]:
     """Returns the outbox's stored form of a message (the store keeps it as opaque JSON)."""
-    rows = [
-        [[b.label, "d", b.data] if b.data is not None else [b.label, "u", b.url or ""] for b in row]
-        for row in message.rows
-    ]
+    rows = [[_cell(b) for b in row] for row in message.rows]
     payload: dict[str, object] = {"chat_id": message.chat_id, "text": message.text, "rows": rows}
     if message.edit is not None:
         payload["edit"] = message.edit
     if message.shows_screen:
         payload["screen"] = True
+    if message.shows_reminder:
+        payload["reminder"] = True
+    if message.strip:
+        payload["strip"] = True
     return payload
 
 
@@ -70,6 +92,8 @@ def from_outbox(stored: OutboxMessage) -> QueuedMessage:
         rows=_rows(payload.get("rows")),
         edit=edit if isinstance(edit, int) else None,
         shows_screen=bool(payload.get("screen")),
+        shows_reminder=bool(payload.get("reminder")),
+        strip=bool(payload.get("strip")) and isinstance(edit, int),
     )
     return QueuedMessage(stored.id, message)
 
@@ -80,10 +104,21 @@ def _rows(stored: object) -> Rows:
     return tuple(tuple(_button(cell) for cell in row) for row in stored if isinstance(row, Sequence))
 
 
+def _cell(button: ScreenButton) -> list[str]:
+    # The stored form of a button: [label, kind, value], kind "d" (callback data), "c" (copy text) or "u" (url).
+    if button.data is not None:
+        return [button.label, "d", button.data]
+    if button.copy_text is not None:
+        return [button.label, "c", button.copy_text]
+    return [button.label, "u", button.url or ""]
+
+
 def _button(cell: object) -> ScreenButton:
     label, kind, value = cell if isinstance(cell, Sequence) and len(cell) == 3 else ("", "u", "")
     if kind == "d":
         return ScreenButton(str(label), data=str(value))
+    if kind == "c":
+        return ScreenButton(str(label), copy_text=str(value))
     return ScreenButton(str(label), url=str(value))
 
 

@@ -158,8 +158,8 @@ class ChatService:
         if incoming.kind is Kind.COMMAND:
             return await command_unit(incoming.command or "")(chat, incoming.argument or "")
         if incoming.kind is Kind.BUTTON:
-            return button_pressed(chat, incoming.data or "", incoming.message_id)
-        return typed_message(chat, incoming.argument)
+            return await button_pressed(chat, incoming.data or "", incoming.message_id)
+        return await typed_message(chat, incoming.argument)
 
     async def reminder_due(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
         """Sends a due reminder, schedules the next, or drops it (the caller holds the chat's lock).
@@ -197,7 +197,11 @@ class ChatService:
     def _chat(self, chat_id: int, settings: UserSettings, record: ChatRecord | None, now: datetime) -> Chat:
         conversation = None
         screen_id = None
+        reminder_id = None
         if record is not None:
+            if record.reminder_message_id != record.screen_message_id:
+                # A reminder answered with "I got the confirmation" became the screen: no reminder any more.
+                reminder_id = record.reminder_message_id
             if record.conversation is not None:
                 language = settings.language if settings.language in self.languages else self.languages[0]
                 conversation = self.engine.adopt(unstored(record.conversation)).with_language(language)
@@ -205,7 +209,7 @@ class ChatService:
                 # After a long pause a fresh message below beats an edit far up the chat.
                 screen_id = record.screen_message_id
         reminders = partial(self.store.reminders_of, chat_id) if record else _no_reminders
-        return Chat(chat_id, settings, conversation, screen_id, now, self.engine, reminders)
+        return Chat(chat_id, settings, conversation, screen_id, now, self.engine, reminders, reminder_id)
 
     def _settings(self, incoming: Incoming, record: ChatRecord | None) -> UserSettings:
         if record is None:
@@ -243,7 +247,8 @@ class ChatService:
     async def delivered(self, queued: QueuedMessage, message_id: int | None) -> None:
         """Records that a message went out; a new screen message becomes the one edited from now on."""
         screen = message_id if queued.message.shows_screen else None
-        await self.store.record_delivery(queued.outbox_id, queued.message.chat_id, screen)
+        reminder = message_id if queued.message.shows_reminder else None
+        await self.store.record_delivery(queued.outbox_id, queued.message.chat_id, screen, reminder)
 
     async def undeliverable(self, queued: QueuedMessage) -> None:
         """Drops a message that can never be delivered (the chat is gone or the text was refused)."""

@@ -17,6 +17,12 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ui.timezone.set": frozenset({"timezone", "now"}),
     "ui.timezone.unknown": frozenset({"input"}),
     "ui.reminder.snoozed": frozenset({"when"}),
+    "ui.where.prompt": frozenset({"zone", "now"}),
+    "ui.where.set": frozenset({"zone", "now"}),
+    "ui.next_reminder": frozenset({"when"}),
+    "ui.at_hand": frozenset({"where"}),
+    "ui.over.under_way": frozenset({"where"}),
+    "ui.over.new_with": frozenset({"provider"}),
 }
 
 _KEYS = (
@@ -53,6 +59,24 @@ _KEYS = (
     "ui.reminder.snoozed",
     "ui.reminder.stopped",
     *(f"ui.commands.{command}" for command in COMMANDS),
+    "ui.where.prompt",
+    "ui.where.other",
+    "ui.where.type",
+    "ui.where.set",
+    "ui.next_reminder",
+    "ui.old_reminder",
+    "ui.at_hand",
+    "ui.stray",
+    "ui.resume.button",
+    "ui.resume.done",
+    "ui.over.under_way",
+    "ui.over.keep",
+    "ui.over.new",
+    "ui.over.new_with",
+    "ui.over.confirm",
+    "ui.over.confirm_reminders",
+    "ui.over.yes",
+    "ui.over.no",
 )
 
 UI_TEXTS = tuple(UiText(key, _PLACEHOLDERS.get(key, frozenset())) for key in _KEYS)

@@ -81,7 +81,8 @@ class UserSettings:
     """What a chat chose: language, time zone, quiet hours, and whether reminders may be sent.
 
     ``timezone_asked_at`` is when the chat was last asked to type its time zone (None: not asked), so
-    the answer is understood by whichever process receives it, after a restart too.
+    the answer is understood by whichever process receives it, after a restart too. ``timezone_chosen``
+    tells a zone the person picked from one the bot assumed (asked again until they pick).
     """
 
     chat_id: int
@@ -92,6 +93,7 @@ class UserSettings:
     reminders_stopped: bool = False
     blocked: bool = False
     timezone_asked_at: datetime | None = None
+    timezone_chosen: bool = False
 
     def __post_init__(self) -> None:
         if self.timezone_asked_at is not None:
@@ -125,6 +127,7 @@ class ChatRecord:
     """Everything stored about one chat, as loaded before handling its update.
 
     ``screen_message_id`` is the Telegram message currently showing the conversation's screen;
+    ``reminder_message_id`` the latest reminder sent, the only one whose buttons still count;
     ``version`` counts the chat's commits, for :attr:`Commit.expected_version`.
     """
 
@@ -132,6 +135,7 @@ class ChatRecord:
     conversation: StoredConversation | None
     screen_message_id: int | None
     updated_at: datetime
+    reminder_message_id: int | None = None
     version: int = 0
 
 
@@ -291,9 +295,15 @@ class Store(ABC):
         """Returns up to ``limit`` reminders due at ``now``, oldest due first, with the same filter."""
 
     @abstractmethod
-    async def record_delivery(self, outbox_id: int, chat_id: int, screen_message_id: int | None) -> None:
+    async def record_delivery(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None = None,
+    ) -> None:
         """Removes a sent message from the outbox and, when given, records the message now showing the
-        chat's screen; a chat deleted meanwhile (``forget``) is not brought back."""
+        chat's screen, or its latest reminder; a chat deleted meanwhile (``forget``) is not brought back."""
 
     @abstractmethod
     async def reminders_of(self, chat_id: int) -> list[Reminder]:

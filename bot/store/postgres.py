@@ -82,7 +82,7 @@ class PostgresStore(Store):
             name="esim-bot",
         )
         try:
-            await pool.open(wait=True, timeout=30)
+            await pool.open(wait=True, timeout=15)
             async with pool.connection() as connection:
                 await migrate(connection)
         except BaseException:
@@ -132,8 +132,10 @@ class PostgresStore(Store):
             stopped,
             blocked,
             asked,
+            chosen,
             conversation,
             screen,
+            reminder,
             updated,
             version,
         ) = row
@@ -146,12 +148,14 @@ class PostgresStore(Store):
             reminders_stopped=stopped,
             blocked=blocked,
             timezone_asked_at=None if asked is None else _utc(asked),
+            timezone_chosen=chosen,
         )
         return ChatRecord(
             settings=settings,
             conversation=None if conversation is None else stored_conversation(conversation),
             screen_message_id=screen,
             updated_at=_utc(updated),
+            reminder_message_id=reminder,
             version=version,
         )
 
@@ -213,12 +217,18 @@ class PostgresStore(Store):
         changed = await self._rowcount(_POSTPONE, (_aware(due_at, "due_at"), reminder_id))
         return changed > 0
 
-    async def record_delivery(self, outbox_id: int, chat_id: int, screen_message_id: int | None) -> None:
-        """Deletes the outbox row and updates (never inserts) the chat's screen message, in one statement."""
-        if screen_message_id is None:
+    async def record_delivery(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None = None,
+    ) -> None:
+        """Deletes the outbox row and updates (never inserts) the chat's screen or reminder message, at once."""
+        if screen_message_id is None and reminder_message_id is None:
             await self._rowcount("DELETE FROM outbox WHERE id = %s", (outbox_id,))
             return
-        await self._rowcount(_RECORD_DELIVERY, (outbox_id, screen_message_id, chat_id))
+        await self._rowcount(_RECORD_DELIVERY, (outbox_id, screen_message_id, reminder_message_id, chat_id))
 
     async def set_blocked(self, chat_id: int, blocked: bool) -> None:
         """Records the block; a blocked chat keeps no reminders and no unsent messages."""
@@ -359,11 +369,12 @@ async def _apply(connection: Connection, commit: Commit, now: datetime) -> list[
             "reminders_stopped": settings.reminders_stopped,
             "blocked": settings.blocked,
             "timezone_asked_at": settings.timezone_asked_at,
+            "timezone_chosen": settings.timezone_chosen,
         }
     if commit.conversation is not None:
         columns["conversation"] = Jsonb(conversation_data(commit.conversation))
     if commit.delete_conversation:
-        columns |= {"conversation": None, "screen_message_id": None}
+        columns |= {"conversation": None, "screen_message_id": None, "reminder_message_id": None}
     if commit.screen_message_id is not None:
         columns["screen_message_id"] = commit.screen_message_id
     outbox: AsyncCursor[TupleRow] | None = None
@@ -480,7 +491,7 @@ async def _locked_version(connection: Connection) -> int:
 _LOCK_CHAT = "SELECT pg_advisory_xact_lock(%s)"
 _LOAD_CHAT = """
     SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
-           conversation, screen_message_id, updated_at, version
+           timezone_chosen, conversation, screen_message_id, reminder_message_id, updated_at, version
     FROM chats WHERE chat_id = %s
 """
 # A plain INSERT: a repeated update id violates the primary key, which aborts the whole transaction.
@@ -518,7 +529,11 @@ _RECORD_EVENTS = """
 """
 _RECORD_DELIVERY = """
     WITH sent AS (DELETE FROM outbox WHERE id = %s)
-    UPDATE chats SET screen_message_id = %s, version = version + 1 WHERE chat_id = %s
+    UPDATE chats SET
+        screen_message_id = coalesce(%s, screen_message_id),
+        reminder_message_id = coalesce(%s, reminder_message_id),
+        version = version + 1
+    WHERE chat_id = %s
 """
 _ANONYMISE_EVENTS = """
     UPDATE flow_events SET chat_id = surrogate.id

@@ -104,8 +104,10 @@ class SqliteStore(Store):
             stopped,
             blocked,
             asked,
+            chosen,
             conversation,
             screen,
+            reminder,
             updated,
             version,
         ) = row
@@ -118,12 +120,14 @@ class SqliteStore(Store):
             reminders_stopped=bool(stopped),
             blocked=bool(blocked),
             timezone_asked_at=None if asked is None else _moment(asked),
+            timezone_chosen=bool(chosen),
         )
         return ChatRecord(
             settings=settings,
             conversation=None if conversation is None else stored_conversation(json.loads(conversation)),
             screen_message_id=screen,
             updated_at=_moment(updated),
+            reminder_message_id=reminder,
             version=version,
         )
 
@@ -170,13 +174,24 @@ class SqliteStore(Store):
         changed = await self._run(_in_transaction(lambda db: db.execute(_POSTPONE, params).rowcount))
         return changed > 0
 
-    async def record_delivery(self, outbox_id: int, chat_id: int, screen_message_id: int | None) -> None:
-        """Deletes the outbox row and updates (never inserts) the chat's screen message, in one hop."""
+    async def record_delivery(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None = None,
+    ) -> None:
+        """Deletes the outbox row and updates (never inserts) the chat's screen or reminder message, in one hop."""
 
         def record(db: sqlite3.Connection) -> None:
             db.execute(_DELETE_OUTBOX, (outbox_id,))
             if screen_message_id is not None:
                 db.execute(_RECORD_SCREEN, (screen_message_id, chat_id))
+            if reminder_message_id is not None:
+                db.execute(
+                    "UPDATE chats SET reminder_message_id = ?, version = version + 1 WHERE chat_id = ?",
+                    (reminder_message_id, chat_id),
+                )
 
         await self._run(_in_transaction(record))
 
@@ -441,11 +456,12 @@ class _CommitPlan:
                 "timezone_asked_at": None
                 if settings.timezone_asked_at is None
                 else _micros(settings.timezone_asked_at),
+                "timezone_chosen": int(settings.timezone_chosen),
             }
         if commit.conversation is not None:
             chat["conversation"] = _json(conversation_data(commit.conversation))
         if commit.delete_conversation:
-            chat |= {"conversation": None, "screen_message_id": None}
+            chat |= {"conversation": None, "screen_message_id": None, "reminder_message_id": None}
         if commit.screen_message_id is not None:
             chat["screen_message_id"] = commit.screen_message_id
         self.upsert_sql = _upsert_sql(tuple(chat))
@@ -510,7 +526,7 @@ def _upsert_sql(columns: tuple[str, ...]) -> str:
 
 _LOAD_CHAT = """
     SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
-           conversation, screen_message_id, updated_at, version
+           timezone_chosen, conversation, screen_message_id, reminder_message_id, updated_at, version
     FROM chats WHERE chat_id = ?
 """
 _RECORD_UPDATE = "INSERT OR IGNORE INTO processed_updates (update_id, processed_at) VALUES (?, ?)"

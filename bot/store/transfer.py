@@ -52,6 +52,51 @@ def _moment(micros: int | None) -> datetime | None:
     return None if micros is None else _EPOCH + timedelta(microseconds=micros)
 
 
+def _same(value: object) -> object:
+    return value
+
+
+def _time(value: object) -> object:
+    return time.fromisoformat(str(value))
+
+
+def _flag(value: object) -> object:
+    return bool(value)
+
+
+def _stored_moment(value: object) -> object:
+    return None if value is None else _EPOCH + timedelta(microseconds=int(str(value)))
+
+
+# Every column of a chat, in both schemas; how an SQLite value becomes a PostgreSQL one where they differ.
+_CHAT_COLUMNS = (
+    "chat_id",
+    "language",
+    "timezone",
+    "quiet_start",
+    "quiet_end",
+    "reminders_stopped",
+    "blocked",
+    "timezone_asked_at",
+    "timezone_chosen",
+    "conversation",
+    "screen_message_id",
+    "reminder_message_id",
+    "updated_at",
+    "version",
+)
+_CHAT_CONVERSIONS = {
+    "quiet_start": _time,
+    "quiet_end": _time,
+    "reminders_stopped": _flag,
+    "blocked": _flag,
+    "timezone_chosen": _flag,
+    "timezone_asked_at": _stored_moment,
+    "updated_at": _stored_moment,
+}
+_CHAT_VALUES = {"conversation": "%s::jsonb"}
+
+
 def _require_file(source: Path) -> None:
     if not source.is_file():
         raise StoreError(f"{source} does not exist")
@@ -66,10 +111,7 @@ async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool 
     async with PostgresStore(target, max_connections=1):
         pass
     with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as db:
-        chats = db.execute(
-            "SELECT chat_id, language, timezone, quiet_start, quiet_end, reminders_stopped, blocked,"
-            " timezone_asked_at, conversation, screen_message_id, updated_at, version FROM chats"
-        ).fetchall()
+        chats = db.execute(f"SELECT {', '.join(_CHAT_COLUMNS)} FROM chats").fetchall()
         reminders = db.execute(
             "SELECT id, chat_id, name, due_at, sequence, attempts FROM reminders"
         ).fetchall()
@@ -98,38 +140,14 @@ async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool 
                 )
         async with connection.cursor() as cursor:
             await cursor.executemany(
-                "INSERT INTO chats (chat_id, language, timezone, quiet_start, quiet_end, reminders_stopped,"
-                " blocked, timezone_asked_at, conversation, screen_message_id, updated_at, version)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)",
+                f"INSERT INTO chats ({', '.join(_CHAT_COLUMNS)})"
+                f" VALUES ({', '.join(_CHAT_VALUES.get(column, '%s') for column in _CHAT_COLUMNS)})",
                 [
-                    (
-                        chat_id,
-                        language,
-                        timezone,
-                        time.fromisoformat(quiet_start),
-                        time.fromisoformat(quiet_end),
-                        bool(stopped),
-                        bool(blocked),
-                        _moment(asked),
-                        conversation,
-                        screen,
-                        _moment(updated),
-                        version,
+                    tuple(
+                        _CHAT_CONVERSIONS.get(name, _same)(value)
+                        for name, value in zip(_CHAT_COLUMNS, chat, strict=True)
                     )
-                    for (
-                        chat_id,
-                        language,
-                        timezone,
-                        quiet_start,
-                        quiet_end,
-                        stopped,
-                        blocked,
-                        asked,
-                        conversation,
-                        screen,
-                        updated,
-                        version,
-                    ) in chats
+                    for chat in chats
                 ],
             )
             await cursor.executemany(
@@ -163,7 +181,7 @@ async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool 
             )
     return Transferred(
         chats=len(chats),
-        conversations=sum(1 for chat in chats if chat[8] is not None),
+        conversations=sum(1 for chat in chats if chat[_CHAT_COLUMNS.index("conversation")] is not None),
         reminders=len(reminders),
         outbox=len(outbox),
         events=len(events),

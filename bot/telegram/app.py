@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -32,9 +31,11 @@ from bot.reminders import Pacing, ReminderScheduler
 from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
 from bot.settings import Settings
+from bot.startup import database_for_run
 from bot.store import Reminder, Store, open_store
 from bot.telegram.delivery import Delivery
 from bot.telegram.handlers import ChatHandlers
+from bot.telegram.intake import Webhook, serve
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.screenbot import ScreenBot
@@ -53,6 +54,7 @@ logger = logging.getLogger(__name__)
 TELEGRAM_LIMITS = Limits(
     callback_data_bytes=InlineKeyboardButtonLimit.MAX_CALLBACK_DATA,
     text_characters=MessageLimit.MAX_TEXT_LENGTH,
+    copy_text_characters=InlineKeyboardButtonLimit.MAX_COPY_TEXT,
 )
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 SWEEP_EVERY = timedelta(seconds=30)
@@ -219,24 +221,20 @@ def run(
     port: int = 8443,
     secret_token: str | None = None,
 ) -> None:
-    """Runs the bot until SIGINT or SIGTERM, with long polling or behind a webhook."""
+    """Runs the bot until SIGINT or SIGTERM, with long polling or behind a webhook.
+
+    Raises FlowValidationError for a bad flow and StartupError for anything else that stops it from starting.
+    """
     bundle = load_default_flow(settings)
+    database = database_for_run(settings)
     application = build_application(settings, bundle, clock)
-    stop_signals = (signal.SIGINT, signal.SIGTERM)
-    if webhook_url:
-        url_path = (
-            webhook_url.rstrip("/").rsplit("/", 1)[-1] if "/" in webhook_url.split("://", 1)[-1] else ""
-        )
-        application.run_webhook(
-            listen=listen,
-            port=port,
-            url_path=url_path,
-            webhook_url=webhook_url,
-            secret_token=secret_token,
+    webhook = Webhook(webhook_url, listen, port, secret_token) if webhook_url else None
+    asyncio.run(
+        serve(
+            application,
+            api_url=settings.telegram_api_url,
+            database=database,
             allowed_updates=ALLOWED_UPDATES,
-            stop_signals=stop_signals,
+            webhook=webhook,
         )
-        return
-    application.run_polling(
-        allowed_updates=ALLOWED_UPDATES, stop_signals=stop_signals, timeout=timedelta(seconds=25)
     )

@@ -85,6 +85,10 @@ class Delivery:
                     await self.service.delivered(queued, None)
                     return True
                 edits = queued.message.edit is not None
+                if queued.message.strip and _is(exc, "message to edit not found", "message can't be edited"):
+                    # The buttons went with the message: nothing is left to take off.
+                    await self.service.delivered(queued, None)
+                    return True
                 if edits and _is(exc, "message to edit not found", "message can't be edited"):
                     # The screen was deleted or is too old to edit: show it as a new message instead.
                     queued = replace(queued, message=queued.message.as_new_message())

@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
-from bot.runtime.messages import OutgoingMessage, Rows
+from bot.runtime.messages import OutgoingMessage, Rows, ScreenButton
 
 __all__ = ["ScreenBot", "keyboard"]
 
@@ -23,20 +23,21 @@ NO_PREVIEW = {"is_disabled": True}
 
 # do_api_request suggests Bot.send_message for an endpoint PTB wraps; that method builds the Message
 # object this class exists to avoid, so the advice is declined for these two endpoints only.
-_DECLINED_ADVICE = r"Please use 'Bot\.(sendMessage|editMessageText)' instead"
+_DECLINED_ADVICE = r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup)' instead"
+
+
+def _button(button: ScreenButton) -> dict[str, Any]:
+    if button.data is not None:
+        return {"text": button.label, "callback_data": button.data}
+    if button.copy_text is not None:
+        # Telegram's copy-text button (CopyTextButton): one tap copies a ready-made message.
+        return {"text": button.label, "copy_text": {"text": button.copy_text}}
+    return {"text": button.label, "url": button.url}
 
 
 def keyboard(rows: Rows) -> dict[str, Any] | None:
     """Returns the inline keyboard for rows of buttons, or None when there are none."""
-    inline = [
-        [
-            {"text": b.label, "callback_data": b.data}
-            if b.data is not None
-            else {"text": b.label, "url": b.url}
-            for b in row
-        ]
-        for row in rows
-    ]
+    inline = [[_button(b) for b in row] for row in rows]
     return {"inline_keyboard": inline} if inline else None
 
 
@@ -65,6 +66,11 @@ class ScreenBot(ExtBot[Any]):
 
     async def show(self, message: OutgoingMessage) -> int:
         """Sends ``message``, or edits the message it replaces; returns the id of the message showing it."""
+        if message.strip and message.edit is not None:
+            # No reply_markup: Telegram takes the keyboard off and leaves the text as it is.
+            stripped = {"chat_id": message.chat_id, "message_id": message.edit}
+            await self.do_api_request("editMessageReplyMarkup", api_kwargs=stripped)
+            return message.edit
         if message.edit is not None:
             await self.do_api_request("editMessageText", api_kwargs=_request(message))
             return message.edit

@@ -44,7 +44,7 @@ _STRING_PARAMETERS = frozenset(
 # Calls that put something in front of the person: they answer the update being timed for that chat.
 _ANSWERING_METHODS = frozenset({"sendMessage", "editMessageText", "answerCallbackQuery"})
 # Calls that send a message: they name their chat in ``chat_id`` and count against the flood limits.
-_MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText"})
+_MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup"})
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -161,6 +161,7 @@ class FakeBotApi:
         enforce_limits: bool = False,
         accept_any_chat: bool = False,
         record_calls: bool = True,
+        port: int = 0,
     ) -> None:
         self.token = token
         self.latency = latency
@@ -178,7 +179,8 @@ class FakeBotApi:
             "first_name": "eSIM test bot",
             "username": BOT_USERNAME,
         }
-        self.port = 0
+        self.port = port
+        """The port it listens on: 0 picks a free one at start (a test that starts the bot first names its own)."""
         self.calls: list[ApiCall] = []
         self.latencies: list[float] = []
         """Per update handed out: seconds from getUpdates handing it out to the bot's first answer."""
@@ -209,7 +211,7 @@ class FakeBotApi:
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handle_signals=False)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         _host, self.port = self._runner.addresses[0]
 
     async def stop(self) -> None:
@@ -404,6 +406,7 @@ class FakeBotApi:
             "getWebhookInfo": self._updates.webhook_info,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
             "setMyCommands": self._set_my_commands,
         }
@@ -564,6 +567,18 @@ class FakeBotApi:
         if text == message.text and entities == message.entities and markup == message.reply_markup:
             raise ApiError(400, _NOT_MODIFIED)
         message.text, message.entities, message.reply_markup = text, entities, markup
+        message.edit_date = int(time.time())
+        return message.to_telegram(self.bot_user, chat.chat)
+
+    def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict:
+        chat = self._writable_chat(params)
+        message = chat.messages.get(int(params.get("message_id", 0) or 0))
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        markup = inline_markup(params)
+        if markup == message.reply_markup:
+            raise ApiError(400, _NOT_MODIFIED)
+        message.reply_markup = markup
         message.edit_date = int(time.time())
         return message.to_telegram(self.bot_user, chat.chat)
 

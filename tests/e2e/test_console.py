@@ -25,8 +25,9 @@ def console(*args: str, keys: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_console_walks_from_start_to_thanks_in_french() -> None:
-    # start, home carrier, tick, next, submitted, reminder now, confirmed, confirmed, later, yes
-    result = console("--lang", "fr", keys="1\n2\n1\n4\n1\nw\n1\n1\n4\n1\n")
+    # start, home carrier, France, end the line, tick, next, submitted, reminder now, confirmed, confirmed,
+    # later, yes
+    result = console("--lang", "fr", keys="1\n2\n1\n2\n1\n4\n1\nw\n1\n1\n9\n1\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Je ne vous demanderai jamais" in out

@@ -82,16 +82,22 @@ async def test_a_person_walks_to_done_survives_sigkill_and_gets_each_reminder_on
         await bot.start()
         await user.send("/start")
         await user.wait_for_reply(timeout=30)
-        for label in ("Let's start", "carrier back home", "Contacts and photos"):
+        for label in (
+            "Let's start",
+            "carrier back home",
+            "Another country",
+            "End the line",
+            "Phone backed up",
+        ):
             await tap(user, label)
 
         # A crash mid-flow loses nothing: the same screen continues after the restart.
         await bot.stop(signal.SIGKILL)
         await bot.start()
-        assert "✅ Contacts and photos backed up" in user.screen.button_labels
+        assert "✅ Phone backed up" in user.screen.button_labels
         await tap(user, "Next")
         await tap(user, "I've submitted it")
-        assert "📬 I got the confirmation" in user.screen.button_labels
+        assert "📬 Got the confirmation" in user.screen.button_labels
 
         # The first reminder is due 24 hours later, at 12:00 in Nouméa: it arrives once.
         bot.set_time(NOON_IN_NOUMEA + timedelta(hours=24, minutes=1))
@@ -109,7 +115,7 @@ async def test_a_person_walks_to_done_survives_sigkill_and_gets_each_reminder_on
         await asyncio.sleep(1.5)
         assert [m.text.split("\n")[0] for m in user.messages[1:]] == [reminder.text.split("\n")[0]] * 2
 
-        await user.click("I got the confirmation", message_id=user.screen.message_id)
+        await user.click("📬 Got the confirmation", message_id=user.screen.message_id)
         await user.wait_for_reply(timeout=20)
         for label in ("It's confirmed", "later", "Yes"):
             await tap(user, label)
@@ -119,6 +125,8 @@ async def test_a_person_walks_to_done_survives_sigkill_and_gets_each_reminder_on
         assert code == 0, output
         assert api.token not in output
         assert "hunter2" not in output
+        # A test-only hook never goes unnoticed in a log.
+        assert f"BOT_CLOCK_FILE is set: the bot's clock reads {bot.clock_file} (for tests only)" in output
 
 
 async def run_and_fail(cwd: Path, env: dict[str, str]) -> tuple[int | None, str]:

@@ -46,9 +46,11 @@ def test_branches_keep_their_order_and_conditions(default_bundle: FlowBundle) ->
     ]
     assert branches == [
         ("told_orange", {"entry": "orange"}),
-        ("opt_check", {"provider": "opt"}),
+        ("lost", {"entry": "lost"}),
         ("identify", {"provider": None}),
-        ("prepare", None),
+        ("opt_line", {"provider.kind": "local_operator"}),
+        ("home_goal", {"provider.kind": "home_carrier"}),
+        ("esim_status", None),
     ]
 
 
@@ -73,7 +75,7 @@ def test_the_diagram_draws_a_reminder_from_every_state_it_waits_in(default_bundl
     drawn = arrows(default_bundle)
     for waiting in ("waiting", "wait_help"):
         # Mermaid joins the labels of two arrows between the same states with " | ".
-        [confirmed] = [line for line in drawn if line.startswith(f"{waiting} --> follow_email: ")]
+        [confirmed] = [line for line in drawn if line.startswith(f"{waiting} --> follow_up: ")]
         assert confirmed.endswith("confirm_email confirmed")
         assert f"{waiting} --> no_reply: confirm_email x7" in drawn
 
@@ -82,8 +84,10 @@ def test_the_diagram_draws_every_branch_of_a_button_and_no_deep_link(default_bun
     drawn = arrows(default_bundle)
     assert [line for line in drawn if line.startswith("start --> ")] == [
         "start --> told_orange: Let's start",
-        "start --> opt_check: Let's start",
+        "start --> lost: Let's start",
         "start --> identify: Let's start",
-        "start --> prepare: Let's start",
+        "start --> opt_line: Let's start",
+        "start --> home_goal: Let's start",
+        "start --> esim_status: Let's start",
     ]
     assert len(drawn) == len(set(drawn))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.flows import FlowValidationError, Limits, load_bundle, load_flows, validate_paths
+from bot.flows import model as m
 from bot.flows.schema import flow_schema_text
 from bot.runtime.texts import UI_TEXTS
 
@@ -39,6 +40,8 @@ def test_the_corpus_covers_every_error_kind() -> None:
         "callback_data_too_long",
         "text_too_long",
         "bad_html",
+        "over_budget",
+        "copy_and_groups",
     }
 
 
@@ -120,3 +123,18 @@ def test_a_badly_named_state_is_reported_at_its_name(tmp_path: Path) -> None:
         f"{tmp_path}/flow.yaml:{line}:3: 'Thanks Screen' is not a valid id: use lowercase letters, digits and _,"
         " starting with a letter"
     ) in map(str, caught.value.problems)
+
+
+def test_action_groups_are_expanded_when_the_flow_is_loaded() -> None:
+    bundle = load_bundle(ROOT / "flows" / "cancel_esim.yaml", ROOT / "locales", ui_texts=UI_TEXTS)
+    actions = [action for state in bundle.flow.states.values() for action in state.on_enter]
+    actions += [
+        action
+        for state in bundle.flow.states.values()
+        for row in state.buttons
+        for button in row
+        if isinstance(button, m.GotoButton)
+        for action in button.do
+    ]
+    assert not any(isinstance(action, m.RunAction) for action in actions)
+    assert any(isinstance(action, m.CancelAction) and action.cancel == "all" for action in actions)

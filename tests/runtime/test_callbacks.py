@@ -14,7 +14,10 @@ from bot.callbacks import (
     LanguageChoice,
     ReminderAnswer,
     ReminderPress,
+    RemindersOn,
+    StartOverChoice,
     TimezoneChoice,
+    TypePlace,
     decode,
     encode,
 )
@@ -30,6 +33,11 @@ EVERY_KIND: list[tuple[CallbackData, str]] = [
     (TimezoneChoice("America/Los_Angeles"), "tz|America/Los_Angeles"),
     (ForgetChoice(confirmed=True), "forget|yes"),
     (ForgetChoice(confirmed=False), "forget|no"),
+    (TypePlace(), "where|type"),
+    (RemindersOn(), "remind|on"),
+    (StartOverChoice(start_over=False), "over|keep"),
+    (StartOverChoice(start_over=True), "over|new"),
+    (StartOverChoice(True, "airalo"), "over|new:airalo"),
 ]
 
 
@@ -40,7 +48,21 @@ def test_buttons_already_in_peoples_chats_keep_their_meaning(data: CallbackData,
 
 
 @pytest.mark.parametrize(
-    "wire", ["", "x", "lang|", "tz|", "forget|maybe", "a|b|c", "3f2a9c1d|r2|email|never", "3f2a9c1d|zz|s|b"]
+    "wire",
+    [
+        "",
+        "x",
+        "lang|",
+        "tz|",
+        "forget|maybe",
+        "a|b|c",
+        "3f2a9c1d|r2|email|never",
+        "3f2a9c1d|zz|s|b",
+        "where|",
+        "remind|off",
+        "over|",
+        "over|new:",
+    ],
 )
 def test_data_the_bot_never_wrote_means_nothing(wire: str) -> None:
     assert decode(wire) is None

@@ -50,6 +50,7 @@ async def seed(path: Path) -> None:
             quiet_start=time(22, 0),
             quiet_end=time(7, 30),
             timezone_asked_at=START,
+            timezone_chosen=True,
         )
         await store.commit(
             Commit(
@@ -74,6 +75,9 @@ async def seed(path: Path) -> None:
             ),
             START,
         )
+        # A reminder that went out: its buttons are the only ones that still count.
+        (sent,) = await store.commit(Commit(chat_id=1, outbox=[{"reminder": "confirm_email"}]), START)
+        await store.record_delivery(sent.id, 1, None, reminder_message_id=93)
         # A reminder scheduled then cancelled: SQLite never gives its id again, nor must PostgreSQL.
         await store.commit(Commit(chat_id=2, schedule=[NewReminder("extra", START, 1)]), START)
         await store.commit(Commit(chat_id=2, cancel_reminders=frozenset({"extra"})), START)
@@ -115,7 +119,11 @@ def test_every_chat_reminder_message_and_statistic_arrives(
 
     out = capsys.readouterr().out
     assert "2 chats (1 conversations), 2 reminders, 1 unsent messages, 3 funnel events, 2 update ids" in out
-    assert asyncio.run(postgres_snapshot(url)) == asyncio.run(sqlite_snapshot(sqlite_file))
+    moved = asyncio.run(postgres_snapshot(url))
+    assert moved == asyncio.run(sqlite_snapshot(sqlite_file))
+    chat = moved[0][0]
+    assert chat is not None
+    assert (chat.settings.timezone_chosen, chat.reminder_message_id) == (True, 93)
 
 
 def test_the_moved_bot_carries_on_where_it_stopped(

@@ -10,18 +10,19 @@ pytestmark = pytest.mark.usefixtures("running_bot")
 
 PATHS = {
     "travel seller, help while waiting": (
-        "go", "travel", "{seller}", "t_backup", "t_balance", "t_bill", "next", "sent", "help", "back",
+        "go", "travel", "direct", "{seller}", "active", "sent", "help", "back",
         "got_it", "help", "back", "confirmed", "iphone", "removed", "helpful_yes",
     ),
     "home carrier, changes of mind": (
-        "go", "home", "next", "sent", "not_sent", "sent", "got_it", "no_email", "got_it", "confirmed",
-        "samsung", "back", "pixel", "removed", "helpful_no",
+        "go", "home", "other", "end", "t_backup", "next", "sent", "not_sent", "sent", "got_it", "no_email",
+        "got_it", "confirmed", "samsung", "back", "pixel", "removed", "helpful_no",
     ),
-    "OPT line, physical SIM, start over": ("go", "opt", "sim", "next", "sent", "got_it", "confirmed", "physical", "restart"),
+    "OPT line from abroad, start over": ("go", "opt", "forfait", "abroad", "sent", "got_it", "confirmed", "restart"),
     "told Orange, then a travel eSIM with nothing to refund": (
-        "go", "orange", "unsure", "travel", "{seller}", "next", "nothing", "later", "helpful_yes",
+        "go", "unsure", "orange", "unsure", "travel", "direct", "{seller}", "active", "nothing", "later",
+        "helpful_yes",
     ),
-    "not sure, then back and forth": ("go", "unsure", "opt", "esim", "home", "next", "back", "back", "back", "go"),
+    "not sure, then back and forth": ("go", "unsure", "opt", "esim", "home", "back", "back", "go"),
 }  # fmt: skip
 SELLERS = ("airalo", "holafly", "nomad", "ubigi", "saily", "other")
 LANGUAGES = ("zh-hans", "fr", "en")

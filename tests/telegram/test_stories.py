@@ -28,14 +28,14 @@ async def test_a_traveller_goes_from_start_to_done_with_one_message_edited_in_pl
     for label in (
         "Let's start",
         "A travel eSIM",
+        "The eSIM's own app",
         "Airalo",
-        "Contacts and photos",
-        "Next",
+        "Still has data",
         "I've submitted it",
     ):
         screen = await user.tap(label)
-    assert "confirmation" in screen.text.lower()
-    for label in ("I got the confirmation", "It's confirmed", "iPhone", "Removed", "Yes"):
+    assert "7-10 business days" in screen.text
+    for label in ("Got the confirmation", "It's confirmed", "iPhone", "Deleted", "Yes"):
         screen = await user.tap(label)
     assert screen.message_id == first.message_id
     assert len(user.messages) == 1
@@ -44,11 +44,13 @@ async def test_a_traveller_goes_from_start_to_done_with_one_message_edited_in_pl
 
 async def test_every_language_walks_to_the_end(api: FakeBotApi) -> None:
     paths = {
-        "zh-hans": ("🏠", "➡️", "✅", "📬", "✅", "三星", "✅", "👎"),
-        "fr": ("🇳🇨", "carte SIM", "➡️", "✅", "📬", "✅", "Pixel", "✅", "👍"),
+        "zh-hans": ("🏠", "其他国家", "✂️", "➡️", "✅", "📬", "✅", "三星", "✅", "👎"),
+        "fr": ("🇳🇨", "Forfait M", "En Calédonie", "résiliée", "👍"),
         "en": (
-            "They said Orange",
-            "carrier back home",
+            "I'm not sure",
+            "They said",
+            "French carrier",
+            "End the line",
             "Next",
             "submitted",
             "got the confirmation",
@@ -81,6 +83,7 @@ async def test_an_old_button_gets_a_toast_and_the_current_screen(api: FakeBotApi
     old = await user.say("/start")
     await user.tap("Let's start")
     await user.tap("travel eSIM")
+    await user.tap("The eSIM's own app")
     restarted = await user.say("/restart")
     await user.wait_for_messages(3)
     assert user.screen.has_button("Let's start")
@@ -91,6 +94,7 @@ async def test_an_old_button_gets_a_toast_and_the_current_screen(api: FakeBotApi
 
 
 async def test_free_text_stickers_and_photos_get_a_reply_and_the_screen_again(api: FakeBotApi) -> None:
+    # Changed by issue 10: one short line with the current step's buttons, not the whole screen again.
     user = api.user(6)
     await user.say("/start")
     await user.tap("Let's start")
@@ -98,8 +102,10 @@ async def test_free_text_stickers_and_photos_get_a_reply_and_the_screen_again(ap
     async def the_screen_comes_again(sending: Awaitable[int]) -> None:
         shown = len(user.messages)
         await sending
-        await user.wait_for_messages(shown + 2)
+        await user.wait_for_messages(shown + 1)
         assert user.screen.has_button("travel eSIM")
+        assert "phone number" in user.screen.text
+        assert len(user.screen.text.splitlines()) <= 3
 
     await the_screen_comes_again(user.send("hello, my password is hunter2"))
     await the_screen_comes_again(user.send_sticker())
@@ -111,8 +117,8 @@ async def test_a_deep_link_jumps_to_the_provider(api: FakeBotApi) -> None:
     screen = await user.say("/start nomad")
     assert "PIN/PUK" in screen.text, "a deep link still shows the warning first"
     screen = await user.tap("Let's start")
-    assert "Next ➡️" in screen.button_labels
-    screen = await user.tap("Next")
+    assert "Still has data or days" in screen.button_labels
+    screen = await user.tap("Still has data")
     assert "Nomad" in screen.text
 
 
@@ -161,12 +167,13 @@ async def test_a_blocked_user_stops_getting_messages_and_nothing_crashes(api: Fa
 async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi, clock: FakeClock) -> None:
     user = api.user(12)
     await user.say("/start")
-    for label in ("Let's start", "carrier back home", "Next", "submitted"):
+    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Next", "submitted"):
         await user.tap(label)
     confirm = await user.say("/forget")
     assert confirm.button_labels == ["🗑 Yes, delete it all", "Cancel"]
     cancelled = await user.tap("Cancel")
-    assert cancelled.button_labels == []
+    assert "nothing was deleted" in cancelled.text
+    assert cancelled.has_button("I got the confirmation"), "the current step is at hand again"
     assert "tomorrow at 12:00" in (await user.say("/status")).text, "cancelling forgets nothing"
 
     await user.say("/forget")
@@ -201,14 +208,17 @@ async def test_an_operator_sees_the_funnel_and_others_do_not(api: FakeBotApi) ->
 async def test_start_resumes_an_unfinished_conversation_and_restart_begins_again(api: FakeBotApi) -> None:
     user = api.user(14)
     await user.say("/start")
-    for label in ("Let's start", "carrier back home", "Contacts and photos"):
+    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Phone backed up"):
         await user.tap(label)
-    resumed = await user.say("/start")
-    assert "✅ Contacts and photos backed up" in resumed.button_labels
-    restarted = await user.say("/restart")
-    await user.wait_for_messages(4)
-    assert user.screen.has_button("Let's start")
-    assert restarted.button_labels == []
+    # Changed by issue 10: /start mid-way asks, and /restart confirms before dropping choices.
+    asked = await user.say("/start")
+    assert asked.has_button("Continue where I was")
+    resumed = await user.tap("Continue where I was")
+    assert "✅ Phone backed up" in resumed.button_labels
+    confirm = await user.say("/restart")
+    assert confirm.has_button("Yes, start over")
+    restarted = await user.tap("Yes, start over")
+    assert restarted.has_button("Let's start")
 
 
 async def test_after_choosing_a_language_the_screen_is_still_edited_in_place(api: FakeBotApi) -> None:

@@ -85,8 +85,19 @@ _TIMEZONE_PROMPT = Migration(
     statements=("ALTER TABLE chats ADD COLUMN timezone_asked_at INTEGER",),
 )
 
-_SHARED_WORK = Migration(
+_LOCAL_HOURS = Migration(
     version=4,
+    description="whether the person chose their time zone; the latest reminder, whose buttons still count",
+    statements=(
+        "ALTER TABLE chats ADD COLUMN timezone_chosen INTEGER NOT NULL DEFAULT 0",
+        # Only a person could have set a zone other than the old default.
+        "UPDATE chats SET timezone_chosen = 1 WHERE timezone != 'Pacific/Noumea'",
+        "ALTER TABLE chats ADD COLUMN reminder_message_id INTEGER",
+    ),
+)
+
+_SHARED_WORK = Migration(
+    version=5,
     description="what instances sharing a store coordinate through: chat versions, claims, leases, send budget",
     statements=(
         "ALTER TABLE chats ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
@@ -98,4 +109,10 @@ _SHARED_WORK = Migration(
     ),
 )
 
-SQLITE_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _QUIET_HOURS, _TIMEZONE_PROMPT, _SHARED_WORK)
+SQLITE_MIGRATIONS: tuple[Migration, ...] = (
+    _INITIAL,
+    _QUIET_HOURS,
+    _TIMEZONE_PROMPT,
+    _LOCAL_HOURS,
+    _SHARED_WORK,
+)

@@ -1,0 +1,138 @@
+"""Where the person is: asked when their first reminder is scheduled and by /timezone, answered by a tap
+or by typing a place; a new zone moves every pending reminder into its waking hours."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bot.callbacks import TimezoneChoice, TypePlace, encode
+from bot.engine import Effect, ScheduleReminder
+from bot.engine.engine import ScreenButton
+from bot.localtime import parse_timezone
+from bot.places import places
+from bot.runtime.chat import (
+    QUOTED_INPUT_CHARACTERS,
+    Chat,
+    Result,
+    at_hand,
+    next_reminder_line,
+    screen_of,
+    start_over,
+)
+from bot.runtime.messages import OutgoingMessage, Rows
+
+__all__ = ["ask_where", "set_timezone", "type_place_button", "where_prompt", "where_question", "where_rows"]
+
+CHOSEN = "✓ "
+
+
+PLACES_PER_ROW = 2
+
+
+def where_rows(chat: Chat) -> Rows:
+    """Returns the likeliest places for the chat's language (its zone checked) and "somewhere else"."""
+    found = places()
+    current = chat.settings.timezone
+    offered = found.offered_zones(chat.language)
+    if current not in offered and chat.settings.timezone_chosen:
+        offered = (current, *offered)  # a zone they chose, and its check mark, stay in view
+
+    def place(zone: str) -> ScreenButton:
+        label = found.place_label(zone, chat.language)
+        return ScreenButton(CHOSEN + label if zone == current else label, data=encode(TimezoneChoice(zone)))
+
+    buttons = [place(zone) for zone in offered]
+    rows = tuple(tuple(buttons[i : i + PLACES_PER_ROW]) for i in range(0, len(buttons), PLACES_PER_ROW))
+    return (*rows, (ScreenButton(chat.text("ui.where.other"), data=encode(TypePlace())),))
+
+
+def where_question(chat: Chat) -> str:
+    """Returns "where are you now?", naming the zone used until the person answers and its time now."""
+    values = {"zone": places().zone_label(chat.settings.timezone, chat.language), "now": chat.clock()}
+    return chat.text("ui.where.prompt", values)
+
+
+def where_prompt(chat: Chat, *, edit: int | None = None) -> OutgoingMessage:
+    """Returns "where are you now?" as a message of its own (/timezone)."""
+    return OutgoingMessage(chat.id, where_question(chat), where_rows(chat), edit)
+
+
+def ask_where(chat: Chat, result: Result, effects: Sequence[Effect]) -> Result:
+    """After a step that schedules a reminder, its screen says when the reminder comes and, until the
+    person has said where they are, asks it there (its buttons under the step's).
+
+    Until they answer, the zone is the likeliest for their language, named in every time shown: never a
+    silent Nouméa for someone who may be back home.
+    """
+    if not any(isinstance(effect, ScheduleReminder) for effect in effects):
+        return result
+    settings = result.settings
+    if not settings.timezone_chosen:
+        settings = replace(settings, timezone=places().preselected(chat.language))
+    placed = replace(chat, settings=settings)
+    notes = [line for line in (next_reminder_line(placed, effects),) if line]
+    rows: Rows = ()
+    if not settings.timezone_chosen:
+        notes.append(where_question(placed))
+        rows = where_rows(placed)
+    note = "\n\n".join(notes)
+    messages = tuple(
+        replace(m, text=f"{m.text}\n\n{note}", rows=(*m.rows, *rows)) if m.shows_screen else m
+        for m in result.messages
+    )
+    return replace(result, settings=settings, messages=messages)
+
+
+def on_screen(chat: Chat, message_id: int | None) -> bool:
+    """Tells whether a pressed message is the chat's screen (where the question sits under the step)."""
+    return message_id is not None and message_id == chat.screen_id and chat.conversation is not None
+
+
+def type_place_button(chat: Chat, message_id: int | None) -> Result:
+    """Invites typing a city or a UTC offset, and listens for it (stored, so any process understands it)."""
+    settings = replace(chat.settings, timezone_asked_at=chat.now)
+    listening = replace(chat, settings=settings)
+    if on_screen(chat, message_id):
+        return _screen_with_note(listening, listening.text("ui.where.type"), message_id)
+    return Result(settings, chat.conversation, (chat.notice("ui.where.type", edit=message_id),))
+
+
+def _screen_with_note(chat: Chat, note: str, message_id: int | None) -> Result:
+    """Shows the current step again in full, in place, with a note under it (and no question left)."""
+    conversation = chat.conversation
+    if conversation is None:
+        return start_over(chat)
+    screen = screen_of(chat, conversation)
+    message = OutgoingMessage(chat.id, f"{screen.text}\n\n{note}", screen.rows, message_id, shows_screen=True)
+    return chat.keep(message)
+
+
+async def set_timezone(chat: Chat, wanted: str, *, edit: int | None) -> Result:
+    """Sets the zone a person typed or picked and moves their pending reminders into its waking hours,
+    or says it is unknown (quoting them, never storing it)."""
+    try:
+        zone = parse_timezone(wanted)
+    except ValueError:
+        quoted = wanted[:QUOTED_INPUT_CHARACTERS]
+        unknown = chat.notice("ui.timezone.unknown", {"input": quoted}, edit=edit)
+        # Still listening: the next thing typed is read as another try.
+        listening = replace(chat.settings, timezone_asked_at=chat.now)
+        return Result(listening, chat.conversation, direct=(unknown,))
+    settings = replace(chat.settings, timezone=str(zone), timezone_chosen=True, timezone_asked_at=None)
+    placed = replace(chat, settings=settings)
+    # Rescheduled at the same instant, which the commit then moves out of the new zone's quiet hours.
+    moved: tuple[Effect, ...] = tuple(
+        ScheduleReminder(reminder.name, reminder.due_at - chat.now, reminder.sequence)
+        for reminder in await chat.pending_reminders()
+    )
+    done = placed.text(
+        "ui.where.set", {"zone": places().zone_label(zone, placed.language), "now": placed.clock()}
+    )
+    line = next_reminder_line(placed, moved)
+    note = f"{done}\n{line}" if line else done
+    if on_screen(chat, edit):
+        shown = _screen_with_note(placed, note, edit)
+    else:
+        shown = at_hand(placed, note, edit=edit)
+    return replace(shown, effects=moved)

@@ -1,0 +1,387 @@
+"""Takes updates from Telegram and confirms each one only after its handlers have committed it.
+
+python-telegram-bot's ``Updater`` asks for the next getUpdates offset (which tells Telegram to forget the
+previous batch) as soon as a batch is queued, before the handlers have committed it: a crash in between
+loses the whole batch. Here the offset moves only past the unbroken run of updates whose handlers have
+finished, and a webhook call is answered only once its update's handlers have finished (500 if they failed).
+Telegram delivers again whatever a crash interrupted; the store's record of update ids (``DuplicateUpdate``)
+keeps a second delivery from being applied twice, and an update already handled is simply answered again.
+
+Updates of different chats run side by side through the Application's update processor (one chat's updates
+one after the other); ``serve`` runs the whole life of the bot: connect, start, take updates, stop cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hmac
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeAlias, TypeVar
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import Update
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot.startup import StartupError, opened_store
+
+__all__ = ["ConfirmedPolling", "UpdateIntake", "Webhook", "WebhookIntake", "run_application", "serve"]
+
+logger = logging.getLogger(__name__)
+
+AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+_T = TypeVar("_T")
+
+LONG_POLL = timedelta(seconds=25)
+# While an update is still being handled, Telegram answers getUpdates at once (the unconfirmed update is
+# still there, and comes again), so the next poll waits for the oldest update in hand to finish, or at most
+# BUSY_POLL_SECONDS; and never follows the last poll by less than POLL_SPACING_SECONDS, so that a busy bot
+# does not spend its time fetching and decoding the updates it already has.
+BUSY_POLL_SECONDS = 0.05
+POLL_SPACING_SECONDS = 0.02
+FIRST_RETRY_SECONDS = 1.0
+LONGEST_RETRY_SECONDS = 60.0
+# A polled update whose handlers fail is tried this many times, then confirmed anyway, so that one update
+# that always fails cannot hold back every update after it.
+HANDLER_ATTEMPTS = 4
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_SHUTDOWN_SECONDS = 30.0
+
+
+class UpdateIntake:
+    """Hands updates to the Application and tells whether their handlers finished without an error."""
+
+    def __init__(self, application: AnyApplication) -> None:
+        self.application = application
+        self._failed: set[int] = set()
+        self._in_hand: set[asyncio.Task[bool]] = set()
+        application.add_error_handler(self._handler_failed)
+
+    async def _handler_failed(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Remembers that a handler raised on ``update`` (the bot's own error handler logs it)."""
+        self._failed.add(id(update))
+
+    def submit(self, update: Update, *, attempts: int = 1) -> asyncio.Task[bool]:
+        """Starts handling ``update``; the task ends True once its handlers have finished without an error."""
+        task = asyncio.create_task(self._handle(update, attempts), name=f"update-{update.update_id}")
+        # Held here so that stopping can wait for it, and so that a webhook call cut short cannot cancel it.
+        self._in_hand.add(task)
+        task.add_done_callback(self._in_hand.discard)
+        return task
+
+    async def drain(self) -> None:
+        """Waits until every update in hand is finished."""
+        while self._in_hand:
+            await asyncio.gather(*self._in_hand)
+
+    async def _handle(self, update: Update, attempts: int) -> bool:
+        delay = FIRST_RETRY_SECONDS
+        for attempt in range(1, attempts + 1):
+            if await self._handle_once(update):
+                return True
+            if attempt < attempts:
+                logger.warning(
+                    "handling update %s failed (attempt %d of %d); trying again in %.0f s",
+                    update.update_id, attempt, attempts, delay,
+                )  # fmt: skip
+                await asyncio.sleep(delay)
+                delay *= 2
+        if attempts > 1:
+            logger.error("gave up on update %s after %d attempts", update.update_id, attempts)
+        return False
+
+    async def _handle_once(self, update: Update) -> bool:
+        application = self.application
+        key = id(update)  # the Update object itself: Updates compare equal by update_id alone
+        try:
+            await application.update_processor.process_update(update, application.process_update(update))
+        except Exception:
+            # process_update hands handler errors to the error handlers; this is anything else.
+            logger.exception("could not handle update %s", update.update_id)
+            return False
+        finally:
+            failed = key in self._failed
+            self._failed.discard(key)
+        return not failed
+
+
+async def _until_stopped(call: Awaitable[_T], stopping: asyncio.Event) -> tuple[bool, _T | None]:
+    """Awaits ``call`` unless ``stopping`` is set first (then cancels it); returns (finished, result)."""
+    work = asyncio.ensure_future(call)
+    stop = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait((work, stop), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+    if work.done():
+        return True, work.result()
+    work.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await work
+    return False, None
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Retrying:
+    """Calls the Bot API until it answers, waiting longer after each failure and saying so once a try."""
+
+    def __init__(self, api_url: str, stopping: asyncio.Event) -> None:
+        self.api_url = api_url
+        self.stopping = stopping
+
+    async def call(self, what: str, call: Callable[[], Awaitable[_T]]) -> tuple[bool, _T | None]:
+        """Returns (True, result) once ``call`` succeeds, or (False, None) if the bot is stopped first."""
+        delay = FIRST_RETRY_SECONDS
+        attempt = 0
+        while not self.stopping.is_set():
+            attempt += 1
+            try:
+                return await _until_stopped(call(), self.stopping)
+            except InvalidToken as exc:
+                raise StartupError(
+                    f"Telegram at {self.api_url} rejected the bot token (TELEGRAM_BOT_TOKEN): "
+                    "copy it again from @BotFather (/mybots, API Token)"
+                ) from exc
+            except BadRequest:
+                raise  # a mistake in the request: trying again would not help
+            except RetryAfter as exc:
+                wait = _seconds(exc.retry_after)
+                logger.warning("%s: Telegram asks to wait %.0f s (attempt %d)", what, wait, attempt)
+            except Conflict as exc:
+                wait = delay
+                logger.warning(
+                    "%s: %s (another process is using this token?); trying again in %.0f s (attempt %d)",
+                    what, exc.message, wait, attempt,
+                )  # fmt: skip
+            except NetworkError as exc:
+                wait = delay
+                logger.warning(
+                    "%s: Telegram is not reachable at %s (%s); trying again in %.0f s (attempt %d)",
+                    what, self.api_url, exc.message, wait, attempt,
+                )  # fmt: skip
+            except TelegramError as exc:
+                wait = delay
+                logger.warning(
+                    "%s: Telegram at %s answered %r; trying again in %.0f s (attempt %d)",
+                    what, self.api_url, exc.message, wait, attempt,
+                )  # fmt: skip
+            delay = min(delay * 2, LONGEST_RETRY_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), wait)
+        return False, None
+
+
+class ConfirmedPolling:
+    """Long polling that confirms an update to Telegram only after its handlers have finished."""
+
+    def __init__(self, intake: UpdateIntake, retrying: Retrying, allowed_updates: Sequence[str]) -> None:
+        self.intake = intake
+        self.retrying = retrying
+        self.allowed_updates = list(allowed_updates)
+        self._in_hand: dict[int, asyncio.Task[bool]] = {}
+        self._offset: int | None = None
+        self._newest = -1
+
+    async def run(self) -> None:
+        """Polls until the bot is stopped, then finishes the updates in hand and confirms them."""
+        bot = self.intake.application.bot
+        stopping = self.retrying.stopping
+        done, _ = await self.retrying.call("deleting the webhook", bot.delete_webhook)
+        if done:
+            logger.info("taking updates by long polling")
+        loop = asyncio.get_running_loop()
+        polled_at = loop.time()
+        while done and not stopping.is_set():
+            self._confirm_finished()
+            if self._in_hand:
+                head = next(iter(self._in_hand.values()))
+                await asyncio.wait((head,), timeout=max(0.0, polled_at + BUSY_POLL_SECONDS - loop.time()))
+                await asyncio.sleep(max(0.0, polled_at + POLL_SPACING_SECONDS - loop.time()))
+                self._confirm_finished()
+            get_updates = functools.partial(self._get_updates, timedelta(0) if self._in_hand else LONG_POLL)
+            done, updates = await self.retrying.call("getting updates", get_updates)
+            polled_at = loop.time()
+            for update in updates or ():
+                if update.update_id > self._newest:  # unconfirmed updates come again until confirmed
+                    self._newest = update.update_id
+                    self._in_hand[update.update_id] = self.intake.submit(update, attempts=HANDLER_ATTEMPTS)
+        await self.intake.drain()
+        self._confirm_finished()
+        if self._offset is not None:
+            try:
+                await bot.get_updates(offset=self._offset, timeout=timedelta(0), limit=1)
+            except TelegramError as exc:
+                # They come again at the next start and are recognised as already handled.
+                logger.info("could not confirm the last updates to Telegram: %s", exc)
+
+    async def _get_updates(self, wait: timedelta) -> tuple[Update, ...]:
+        bot = self.intake.application.bot
+        return await bot.get_updates(  # type: ignore[no-any-return]
+            offset=self._offset, timeout=wait, allowed_updates=self.allowed_updates
+        )
+
+    def _confirm_finished(self) -> None:
+        """Moves the offset past the oldest updates in hand, as long as they are finished."""
+        while self._in_hand:
+            update_id, task = next(iter(self._in_hand.items()))
+            if not task.done():
+                return
+            del self._in_hand[update_id]
+            self._offset = update_id + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Where Telegram posts updates (``url``) and where this process listens for them."""
+
+    url: str
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    secret_token: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The local path the server answers on: the URL's last segment, as python-telegram-bot does."""
+        return "/" + urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+class WebhookIntake:
+    """A small web server that answers each of Telegram's webhook calls only once the update is committed."""
+
+    def __init__(
+        self, intake: UpdateIntake, retrying: Retrying, webhook: Webhook, allowed_updates: Sequence[str]
+    ) -> None:
+        self.intake = intake
+        self.retrying = retrying
+        self.webhook = webhook
+        self.allowed_updates = list(allowed_updates)
+
+    async def run(self) -> None:
+        """Serves until the bot is stopped, then answers the calls in hand and stops listening."""
+        app = web.Application()
+        app.router.add_post(self.webhook.path, self.update_posted)
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=WEBHOOK_SHUTDOWN_SECONDS
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.webhook.listen, self.webhook.port)
+            try:
+                await site.start()
+            except OSError as exc:
+                where = f"{self.webhook.listen}:{self.webhook.port}"
+                raise StartupError(f"cannot listen for the webhook on {where}: {exc.strerror}") from exc
+            bot = self.intake.application.bot
+            done, _ = await self.retrying.call(
+                "setting the webhook",
+                lambda: bot.set_webhook(
+                    url=self.webhook.url,
+                    secret_token=self.webhook.secret_token,
+                    allowed_updates=self.allowed_updates,
+                ),
+            )
+            if done:
+                logger.info("receiving updates at %s", self.webhook.url)
+                await self.retrying.stopping.wait()
+        finally:
+            # Stops listening, lets the calls in hand be answered, then closes idle connections. The webhook
+            # stays set: Telegram keeps the updates that arrive meanwhile until the bot is back.
+            await runner.cleanup()
+            await self.intake.drain()
+
+    async def update_posted(self, request: web.Request) -> web.Response:
+        """Handles one webhook call: 200 once the update is committed, 500 if its handlers failed."""
+        secret = self.webhook.secret_token
+        if secret is not None:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), secret.encode()):
+                return web.Response(status=403)
+        try:
+            update = Update.de_json(await request.json(), self.intake.application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return web.Response(status=400)
+        # Shielded: if Telegram hangs up early, the update is still finished (and the answer just unsent).
+        handled = await asyncio.shield(self.intake.submit(update))
+        return web.Response(status=200 if handled else 500)
+
+
+async def serve(
+    application: AnyApplication,
+    *,
+    api_url: str,
+    database: str | Path,
+    allowed_updates: Sequence[str],
+    webhook: Webhook | None = None,
+) -> None:
+    """Runs the bot until SIGINT or SIGTERM: checks the database, connects, then polls or serves a webhook."""
+    async with opened_store(database):
+        pass  # a database the bot cannot use stops it here, before anything reaches Telegram
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    for stop_signal in stop_signals:
+        loop.add_signal_handler(stop_signal, stopping.set)
+    try:
+        await run_application(
+            application, stopping, api_url=api_url, allowed_updates=allowed_updates, webhook=webhook
+        )
+    finally:
+        for stop_signal in stop_signals:
+            loop.remove_signal_handler(stop_signal)
+
+
+async def run_application(
+    application: AnyApplication,
+    stopping: asyncio.Event,
+    *,
+    api_url: str,
+    allowed_updates: Sequence[str],
+    webhook: Webhook | None = None,
+) -> None:
+    """Runs the application until ``stopping`` is set: connect, post_init, take updates, stop, shut down.
+
+    What ``serve`` runs, without signals or the database check: a test can run the bot in its own loop.
+    """
+    retrying = Retrying(api_url, stopping)
+    try:
+        connected, _ = await retrying.call("connecting", application.initialize)
+    except BaseException:
+        await application.bot.shutdown()  # closes the connection pools the first try opened
+        raise
+    if not connected:
+        # Stopped while Telegram was unreachable: close the connection pools the first try opened.
+        await application.bot.shutdown()
+        return
+    intake = UpdateIntake(application)
+    try:
+        if application.post_init is not None:
+            try:
+                await application.post_init(application)
+            except TelegramError as exc:
+                raise StartupError(f"Telegram failed while the bot was starting: {exc.message}") from exc
+        await application.start()
+        try:
+            if webhook is not None:
+                await WebhookIntake(intake, retrying, webhook, allowed_updates).run()
+            else:
+                await ConfirmedPolling(intake, retrying, allowed_updates).run()
+        finally:
+            await intake.drain()
+            await application.stop()
+    finally:
+        if application.post_stop is not None:
+            await application.post_stop(application)
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
