@@ -49,6 +49,10 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
+OUTBOX_LEASE = timedelta(seconds=30)
+"""How long a process's claim on a chat's unsent messages lasts unless renewed: if it dies while sending,
+another process's sweep sends them once it lapses."""
+
 CHANGED_ATTEMPTS = 5
 """How many times an event is worked out again when other processes keep changing its chat meanwhile."""
 
@@ -257,6 +261,16 @@ class ChatService:
     async def blocked(self, chat_id: int) -> None:
         """Marks a chat whose person blocked the bot: no reminder goes there any more."""
         await self.store.set_blocked(chat_id, True)
+
+    async def claim_outbox(self, chat_id: int, holder: str) -> list[QueuedMessage] | None:
+        """Claims the chat's unsent messages for ``holder`` (this process) and returns them, oldest first;
+        None while another process sends them."""
+        claimed = await self.store.claim_outbox(chat_id, holder, self.clock.now(), OUTBOX_LEASE)
+        return None if claimed is None else [from_outbox(stored) for stored in claimed]
+
+    async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
+        """Gives up the claim on the chat's messages; with ``unless_pending``, only if none came in meanwhile."""
+        return await self.store.release_outbox(chat_id, holder, unless_pending=unless_pending)
 
     async def pending(self, limit: int = 500, chat_id: int | None = None) -> list[QueuedMessage]:
         """Returns messages committed but never sent (of one chat, when given), oldest first."""

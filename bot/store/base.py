@@ -49,7 +49,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from types import MappingProxyType, TracebackType
-from typing import Self
+from typing import ClassVar, Self
 
 from bot.localtime import DEFAULT_TIMEZONE, QuietHours, zone_or_default
 
@@ -249,6 +249,10 @@ def frozen_payload(payload: Mapping[str, object]) -> Mapping[str, object]:
 
 class Store(ABC):
     """Durable chats, reminders, processed updates, outbox and funnel events."""
+
+    serves_several_processes: ClassVar[bool] = False
+    """Whether several bot processes may share this backend, so that delivering a chat's messages needs
+    its outbox claim and messages need the shared send budget; one process does without both."""
 
     async def __aenter__(self) -> Self:
         await self.open()

@@ -63,6 +63,8 @@ def _aware(moment: datetime, what: str) -> datetime:
 class PostgresStore(Store):
     """Stores everything in one PostgreSQL database, shared by any number of bot instances."""
 
+    serves_several_processes = True
+
     def __init__(self, url: str, *, min_connections: int = 1, max_connections: int = 16) -> None:
         self._url = url
         self._min_connections = min_connections

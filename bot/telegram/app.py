@@ -17,6 +17,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -37,6 +38,7 @@ from bot.telegram.delivery import Delivery
 from bot.telegram.handlers import ChatHandlers
 from bot.telegram.intake import Webhook, serve
 from bot.telegram.processor import PerChatUpdateProcessor
+from bot.telegram.ratelimit import SharedRateLimiter
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.screenbot import ScreenBot
 
@@ -134,7 +136,7 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         base_file_url=f"{settings.telegram_api_url}/file/bot",
         request=AiohttpRequest(connection_pool_size=settings.concurrent_updates + 8),
         get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=30.0),
-        rate_limiter=_rate_limiter(settings.max_messages_per_second),
+        rate_limiter=_rate_limiter(settings.max_messages_per_second, store),
     )
     application = (
         ApplicationBuilder()
@@ -162,7 +164,15 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
     return application
 
 
-def _rate_limiter(messages_per_second: float) -> AIORateLimiter:
+def _rate_limiter(messages_per_second: float, store: Store) -> BaseRateLimiter[int]:
+    """Returns the rate limiter: the store's shared budget when several instances may share it, else
+    python-telegram-bot's own (see :func:`_local_rate_limiter`)."""
+    if store.serves_several_processes and messages_per_second > 0:
+        return SharedRateLimiter(store, messages_per_second)
+    return _local_rate_limiter(messages_per_second)
+
+
+def _local_rate_limiter(messages_per_second: float) -> AIORateLimiter:
     """Returns python-telegram-bot's rate limiter, spacing messages evenly at ``messages_per_second``.
 
     A bucket of one (rather than ``messages_per_second`` per second) never bursts: after a 429's pause,

@@ -10,9 +10,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.store import Store
-from tests.store.conftest import BACKENDS, Backend, postgres_server
-
-__all__ = ["postgres_server"]
+from tests.store.conftest import BACKENDS, Backend
 
 StoreFactory = Callable[[], Store]
 

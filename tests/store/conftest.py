@@ -7,7 +7,7 @@ started once per session (``bot.testing.postgres``), each test on a fresh databa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,13 +34,6 @@ def _postgres(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
 
 
 BACKENDS: dict[str, Backend] = {"sqlite": _sqlite, "postgresql": _postgres}
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """Starts one throwaway PostgreSQL server for the whole session."""
-    with PostgresServer() as server:
-        yield server
 
 
 START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)
