@@ -20,7 +20,9 @@ from bot.testing.application import polling
 from bot.testing.postgres import PostgresServer
 from tests.telegram.conftest import ROOT
 
-RATE = 28.8
+# Below the default 28.8: the fake and both instances share one event loop on a busy test machine, so
+# a request can reach the fake tens of milliseconds after its slot (bench/ measures the real rate).
+RATE = 25.0
 
 
 @pytest.fixture
