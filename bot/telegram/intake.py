@@ -32,6 +32,8 @@ from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, Ret
 from telegram.ext import Application, ContextTypes
 
 from bot.startup import StartupError, opened_store
+from bot.store import Store
+from bot.telegram.leadership import lead_while_elected
 
 __all__ = ["ConfirmedPolling", "UpdateIntake", "Webhook", "WebhookIntake", "run_application", "serve"]
 
@@ -341,6 +343,13 @@ async def serve(
             loop.remove_signal_handler(stop_signal)
 
 
+def _shared_store(application: AnyApplication) -> Store | None:
+    """Returns the bot's store when several instances may share it (they then elect one poller)."""
+    runtime = application.bot_data.get("runtime")
+    store = getattr(runtime, "store", None)
+    return store if isinstance(store, Store) and store.serves_several_processes else None
+
+
 async def run_application(
     application: AnyApplication,
     stopping: asyncio.Event,
@@ -372,8 +381,17 @@ async def run_application(
                 raise StartupError(f"Telegram failed while the bot was starting: {exc.message}") from exc
         await application.start()
         try:
+            store = _shared_store(application)
             if webhook is not None:
                 await WebhookIntake(intake, retrying, webhook, allowed_updates).run()
+            elif store is not None:
+                # Several instances may share the store: only the one holding the polling lease polls.
+                await lead_while_elected(
+                    store,
+                    application.bot_data["runtime"].delivery.holder,
+                    stopping,
+                    lambda lost: ConfirmedPolling(intake, Retrying(api_url, lost), allowed_updates).run(),
+                )
             else:
                 await ConfirmedPolling(intake, retrying, allowed_updates).run()
         finally:
