@@ -49,9 +49,9 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-OUTBOX_LEASE = timedelta(seconds=30)
-"""How long a process's claim on a chat's unsent messages lasts unless renewed: if it dies while sending,
-another process's sweep sends them once it lapses."""
+OUTBOX_LEASE = timedelta(seconds=10)
+"""How long a process's claim on a chat's unsent messages lasts: it is renewed before each message, so it
+covers one send; if the process dies while sending, another process's sweep sends them once it lapses."""
 
 CHANGED_ATTEMPTS = 5
 """How many times an event is worked out again when other processes keep changing its chat meanwhile."""

@@ -60,6 +60,9 @@ TELEGRAM_LIMITS = Limits(
 )
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 SWEEP_EVERY = timedelta(seconds=30)
+# With several instances, the sweep is how a chat's messages left by an instance that died go out, once
+# its outbox claim lapses (OUTBOX_LEASE): often enough that a person waits seconds, not a minute.
+SHARED_SWEEP_EVERY = timedelta(seconds=3)
 REMINDERS_PER_SECOND_UNLIMITED = 28.0
 HOUSEKEEPING_EVERY = timedelta(hours=6)
 # Telegram's language codes are two letters; our locale names are IETF tags.
@@ -113,7 +116,8 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
             logger.info("sent %d messages left over from before the restart", sent)
         await _register_commands(application, service)
         await scheduler.start()
-        runtime.tasks.append(asyncio.create_task(_sweep_forever(delivery), name="outbox-sweep"))
+        every = SHARED_SWEEP_EVERY if store.serves_several_processes else SWEEP_EVERY
+        runtime.tasks.append(asyncio.create_task(_sweep_forever(delivery, every), name="outbox-sweep"))
         runtime.tasks.append(asyncio.create_task(_housekeeping(runtime), name="housekeeping"))
 
     async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
@@ -193,9 +197,9 @@ async def _register_commands(application: Application, service: ChatService) -> 
             await application.bot.set_my_commands(menu)
 
 
-async def _sweep_forever(delivery: Delivery) -> None:
+async def _sweep_forever(delivery: Delivery, every: timedelta) -> None:
     while True:
-        await asyncio.sleep(SWEEP_EVERY.total_seconds())
+        await asyncio.sleep(every.total_seconds())
         try:
             await delivery.sweep()
         except Exception:

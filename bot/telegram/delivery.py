@@ -60,17 +60,22 @@ class Delivery:
                 return  # left in the outbox with those after it: the sweep sends them later, in order
 
     async def _deliver_claimed(self, chat_id: int) -> None:
-        """Sends the chat's pending messages while holding its outbox claim, until none is left."""
+        """Sends the chat's pending messages while holding its outbox claim, until none is left.
+
+        The claim is taken again (renewed) before each message, so that it lasts one send whatever the
+        number of messages, and lapses soon if this process dies.
+        """
         while True:
             pending = await self.service.claim_outbox(chat_id, self.holder)
             if pending is None:
                 return  # another process holds the claim: it sends these too, after its own
-            for queued in pending:
-                if not await self._deliver_one(queued):
-                    # Must wait: the claim goes, so that a later sweep (of any process) sends them in order.
-                    await self.service.release_outbox(chat_id, self.holder, unless_pending=False)
+            if not pending:
+                if await self.service.release_outbox(chat_id, self.holder, unless_pending=True):
                     return
-            if await self.service.release_outbox(chat_id, self.holder, unless_pending=True):
+                continue
+            if not await self._deliver_one(pending[0]):
+                # Must wait: the claim goes, so that a later sweep (of any process) sends them in order.
+                await self.service.release_outbox(chat_id, self.holder, unless_pending=False)
                 return
 
     async def deliver_direct(self, messages: Iterable[OutgoingMessage]) -> None:
