@@ -10,6 +10,7 @@ constraint or by ``esim_require``, so nothing has to come back before the next s
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,24 @@ which the per-chat locks use as their keys."""
 
 REQUIREMENT_FAILED = "EB001"
 """The SQLSTATE ``esim_require`` raises."""
+
+
+class _AbortedPipelineNoise(logging.Filter):
+    """Drops psycopg's warning that a pipeline aborted by our own check could not be synced on exit.
+
+    A commit refused on purpose (DuplicateUpdate, ChatChanged, ReminderGone: a redelivered update, a
+    race with another instance) aborts its pipeline; psycopg then logs a WARNING while leaving the
+    pipeline, besides raising the error we turn into the store's own. Normal events must not warn.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.getMessage().startswith("error ignored terminating")
+            and "pipeline aborted" in record.getMessage()
+        )
+
+
+logging.getLogger("psycopg").addFilter(_AbortedPipelineNoise())
 
 
 def _utc(moment: datetime) -> datetime:
