@@ -1,16 +1,22 @@
-"""Walks people share across the issue-10 stories: to "I've submitted it", by the flow's stable button ids."""
+"""Walks people share across the issue-10 stories: to "I've sent it", by the flow's stable button ids."""
 
 from __future__ import annotations
 
-from bot.testing import FakeUser, Screen, by_id
+from bot.testing import FakeBotApi, FakeUser, Screen, by_id
 
 
 async def submit(user: FakeUser, deep_link: str = "") -> Screen:
-    """Walks to "I've submitted it" (home carrier, or the deep link's provider); returns the waiting screen."""
+    """Walks to "I've sent it" ending a line with a carrier back home (reminded daily); returns the waiting screen.
+
+    Without a deep link the carrier is "another country"; a deep link to a home carrier (``home``) skips the
+    questions it answers.
+    """
     await user.say(f"/start {deep_link}".strip())
     await user.tap(by_id("go"))
     if not deep_link:
         await user.tap(by_id("home"))
+        await user.tap(by_id("other"))
+    await user.tap(by_id("end"))
     await user.tap(by_id("next"))
     return await user.tap(by_id("sent"))
 
