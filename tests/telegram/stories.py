@@ -1,19 +1,15 @@
-"""Walks people share across the issue-10 stories: to "I've sent it", by the flow's stable button ids."""
+"""Walks people share across the issue-10 stories: to "I've submitted it", by the flow's stable button ids."""
 
 from __future__ import annotations
 
-from bot.testing import FakeBotApi, FakeUser, Screen, by_id
+from bot.testing import FakeUser, Screen, by_id
 
 
 async def submit(user: FakeUser, deep_link: str = "") -> Screen:
-    """Walks to "I've sent it" ending a line with a carrier back home (reminded daily); returns the waiting screen.
-
-    Without a deep link the carrier is "another country"; a deep link to a home carrier (``home``) skips the
-    questions it answers.
-    """
+    """Walks to "I've submitted it" ending a home carrier's line (daily reminders); returns the waiting screen."""
     await user.say(f"/start {deep_link}".strip())
     await user.tap(by_id("go"))
-    if not deep_link:
+    if not deep_link:  # the ?start=home link has already answered who the carrier is
         await user.tap(by_id("home"))
         await user.tap(by_id("other"))
     await user.tap(by_id("end"))

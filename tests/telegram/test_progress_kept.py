@@ -80,4 +80,3 @@ async def test_restart_mid_way_asks_and_a_fresh_conversation_does_not(api: FakeB
     await user.tap(by_id("other"))  # the first answer: from here on, starting over drops a choice
     asked = await user.say("/restart")
     assert asked.button_labels == ["🔄 Yes, start over", "↩️ No, keep going"]
-
