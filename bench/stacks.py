@@ -12,19 +12,19 @@ __all__ = ["FULL_BOT_PATH", "PROJECT", "Stack", "all_stacks", "variant"]
 PROJECT = Path(__file__).resolve().parents[1]
 
 # Button ids a user presses through the default flow, after /start: 10 presses, 11 updates in all. It
-# touches every kind of step: plain moves, a variable set, a checklist toggle, a reminder scheduled
-# ("sent") and all reminders cancelled ("removed" enters "done").
+# touches every kind of step: plain moves, variables set, a checklist toggle, a reminder scheduled ("sent",
+# whose screen also asks where the person is) and all reminders cancelled ("later" enters "done").
 FULL_BOT_PATH = (
     "go",
-    "travel",
-    "airalo",
+    "home",
+    "france",
+    "end",
     "t_backup",
     "next",
     "sent",
     "got_it",
     "confirmed",
-    "iphone",
-    "removed",
+    "later",
 )
 
 
