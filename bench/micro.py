@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.request import BaseRequest, RequestData
 
@@ -32,7 +32,7 @@ from bot.runtime.messages import OutgoingMessage, from_outbox, to_payload
 from bot.runtime.texts import UI_TEXTS
 from bot.store import OutboxMessage
 from bot.telegram.app import TELEGRAM_LIMITS
-from bot.telegram.screenbot import NO_PREVIEW, ScreenBot, keyboard
+from bot.telegram.screenbot import ScreenBot, keyboard
 from bot.testing import DEFAULT_TOKEN, FakeBotApi, parse_formatted_text
 
 __all__ = ["main", "run"]
@@ -143,6 +143,8 @@ async def run(rounds: int = ROUNDS, out: Callable[[str], None] = print) -> dict[
     api = FakeBotApi()
     text, entities = parse_formatted_text(message.text, "HTML")
     markup = keyboard(message.rows)
+    if markup is None:
+        raise LookupError(f"the screen after {PRESSED!r} has no buttons")
     edited = {
         "message_id": SCREEN_ID,
         "from": api.bot_user,
@@ -213,7 +215,7 @@ async def run(rounds: int = ROUNDS, out: Callable[[str], None] = print) -> dict[
             message_id=SCREEN_ID,
             parse_mode=ParseMode.HTML,
             reply_markup=InlineKeyboardMarkup.de_json(markup, bot),
-            link_preview_options=NO_PREVIEW,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
 
     await timer.atime(

@@ -49,8 +49,8 @@ def _sqlite_in_loop() -> None:
     async def run_here(db: aiosqlite.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
         return work(db._conn)
 
-    store.aiosqlite.connect = connect_anywhere  # type: ignore[assignment]
-    store._run = run_here  # type: ignore[assignment]
+    aiosqlite.connect = connect_anywhere
+    store._run = run_here
 
 
 def apply_tweaks(names: list[str]) -> None:
