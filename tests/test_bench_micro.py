@@ -19,10 +19,9 @@ async def test_a_tiny_round_times_every_step_of_a_press() -> None:
         "bot.callbacks.decode of the callback data",
         "engine step: press + next screen rendered + OutgoingMessage",
         "outbox form: to_payload + from_outbox",
-        "  of which from_outbox",
         "screenbot.keyboard(rows): plain dicts",
         "ScreenBot.show(edit), whole call (do_api_request, answer left as a dict)",
-        "  json.dumps(RequestData.parameters) (AiohttpRequest's JSON body)",
+        "json.dumps of the request parameters (AiohttpRequest's JSON body; not in the line above)",
         "Bot.edit_message_text with InlineKeyboardMarkup, answer parsed into a Message",
     ]
     assert all(math.isfinite(micros) and micros > 0 for micros in timings.values())
