@@ -74,7 +74,8 @@ def flow_version(flow: m.Flow) -> str:
     structure = flow.model_dump(
         mode="json",
         include={"id", "start", "variables", "checklist", "reminders", "deep_links", "states"},
-        exclude={"states": {"__all__": {"sources", "text"}}},
+        # Declared moves say where people go after a reload: they change no button's meaning.
+        exclude={"states": {"__all__": {"sources", "text", "moved_from"}}, "reminders": {"__all__": {"moved_from"}}},
     )
     canonical = json.dumps(structure, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:VERSION_LENGTH]
@@ -327,6 +328,7 @@ class _Checker:
             self.actions(link.do, ("deep_links", name, "do"))
         for state_name, state in flow.states.items():
             self.check_state(state_name, state)
+        self.check_moves()
         self.check_graph()
         self.check_texts()
         self.check_copy_texts()
@@ -382,6 +384,23 @@ class _Checker:
                         self.variable_path(button.copy_.strip("{}"), (*at, "copy"))
                     else:
                         self.text_refs.append((button.copy_, (*at, "copy")))
+
+    def check_moves(self) -> None:
+        """Checks the declared moves: each former name names nothing that exists, and moves one way."""
+        for kind, table in (("state", self.flow.states), ("reminder", self.flow.reminders)):
+            moved: dict[str, str] = {}
+            for name, item in table.items():
+                for index, old in enumerate(item.moved_from):
+                    here = (f"{kind}s", name, "moved_from", index)
+                    if old in table:
+                        self.report(here, f"{kind} '{old}' still exists: only a removed {kind} can move")
+                    elif old in moved:
+                        self.report(here, f"{kind} '{old}' already moves to '{moved[old]}'")
+                    moved.setdefault(old, name)
+        fallback = self.flow.fallback
+        if fallback is not None:
+            self.state_ref(fallback.to, ("fallback", "to"), "fallback state")
+            self.text_refs.append((fallback.notice, ("fallback", "notice")))
 
     # -- the graph: one walk over its edges -------------------------------------------------------
 
