@@ -566,7 +566,10 @@ class FlowEngine:
         """Tells whether an earlier version's reminder means the same here (its answers lead the same way)."""
         earlier = self.earlier.get(pressed.version)
         meaning = earlier.reminders.get(pressed.reminder) if earlier is not None else None
-        return meaning is not None and self.meanings.reminders.get(self.reminder_name(pressed.reminder)) == meaning
+        return (
+            meaning is not None
+            and self.meanings.reminders.get(self.reminder_name(pressed.reminder)) == meaning
+        )
 
     def render_help(self, conversation: Conversation, name: str, sequence: int) -> Screen:
         """Returns the reminder's help text, the provider's support links and the reminder's buttons."""

@@ -75,7 +75,10 @@ def flow_version(flow: m.Flow) -> str:
         mode="json",
         include={"id", "start", "variables", "checklist", "reminders", "deep_links", "states"},
         # Declared moves say where people go after a reload: they change no button's meaning.
-        exclude={"states": {"__all__": {"sources", "text", "moved_from"}}, "reminders": {"__all__": {"moved_from"}}},
+        exclude={
+            "states": {"__all__": {"sources", "text", "moved_from"}},
+            "reminders": {"__all__": {"moved_from"}},
+        },
     )
     canonical = json.dumps(structure, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:VERSION_LENGTH]

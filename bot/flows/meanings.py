@@ -110,7 +110,9 @@ class FlowHistory:
                 old.unlink(missing_ok=True)
         except OSError as exc:
             # Without the history, old buttons are only refused as "the flow was updated": not worth stopping.
-            logger.warning("could not record flow version %s in %s: %s", meanings.version, self.directory, exc)
+            logger.warning(
+                "could not record flow version %s in %s: %s", meanings.version, self.directory, exc
+            )
 
     def load(self, flow_id: str) -> dict[str, Meanings]:
         """Returns the recorded meanings of a flow's versions, by version (unreadable files skipped)."""

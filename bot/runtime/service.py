@@ -116,7 +116,9 @@ class ChatService:
         engine = self.engine  # taken once: a reload meanwhile does not change this update's version
         now = self.clock.now()
         record = await self.store.load_chat(incoming.chat_id)
-        chat, notice = self._chat(engine, incoming.chat_id, self._settings(engine, incoming, record), record, now)
+        chat, notice = self._chat(
+            engine, incoming.chat_id, self._settings(engine, incoming, record), record, now
+        )
         result = await self._unit(chat, incoming)
         if notice is not None and not result.forget:
             # The person's step is gone from the flow: say so once, above what they see next.
@@ -169,7 +171,12 @@ class ChatService:
             return ()  # cancelled, or claimed by another process, since it was read: nothing to send
 
     def _chat(
-        self, engine: FlowEngine, chat_id: int, settings: UserSettings, record: ChatRecord | None, now: datetime
+        self,
+        engine: FlowEngine,
+        chat_id: int,
+        settings: UserSettings,
+        record: ChatRecord | None,
+        now: datetime,
     ) -> tuple[Chat, str | None]:
         """Returns the event's view of the chat on ``engine``'s version, and the notice its move owes, if any."""
         conversation = None
@@ -215,13 +222,12 @@ class ChatService:
         language = choose_language(language_code, self.languages)
         return self.engine.plain(language, "ui.group_chat", {"link": link})
 
-    def command_menu(self) -> dict[str, list[tuple[str, str]]]:
-        """Returns, per language, the command menu as (command, description) pairs."""
+    def command_menu(self, engine: FlowEngine | None = None) -> dict[str, list[tuple[str, str]]]:
+        """Returns, per language, the command menu as (command, description) pairs (of ``engine``, or the current)."""
+        engine = engine or self.engine
         return {
-            language: [
-                (command, self.engine.plain(language, f"ui.commands.{command}")) for command in COMMANDS
-            ]
-            for language in self.languages
+            language: [(command, engine.plain(language, f"ui.commands.{command}")) for command in COMMANDS]
+            for language in engine.bundle.texts.languages
         }
 
     # -- delivery bookkeeping ---------------------------------------------------------------------
