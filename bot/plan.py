@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.flows import FlowBundle
-from bot.flows.meanings import Meanings, meanings_of
+from bot.flows.meanings import Meanings, meanings_of, renamed
 from bot.store import Standing
 
 __all__ = ["Plan", "plan"]
@@ -113,6 +113,7 @@ def plan(bundle: FlowBundle, standings: Sequence[Standing], history: Mapping[str
             unknown[standing.flow_version] += standing.chats
             continue
         for (old_state, button), meaning in earlier.buttons.items():
-            if old_state == standing.state and (replaced or new.buttons.get((state, button)) != meaning):
+            now = new.buttons.get((state, button))
+            if old_state == standing.state and (replaced or now != renamed(meaning, moved_states)):
                 buttons[standing.state, button] += standing.chats
     return Plan(bundle.version, total, dict(moves), dict(reminders), dict(buttons), dict(unknown))

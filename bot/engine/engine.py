@@ -30,7 +30,7 @@ from bot.engine.conversation import (
 )
 from bot.flows import FlowBundle, Trigger, button_id, edges
 from bot.flows import model as m
-from bot.flows.meanings import Meanings, meanings_of
+from bot.flows.meanings import Meanings, meanings_of, renamed
 from bot.flows.texts import PLACEHOLDER
 
 __all__ = [
@@ -407,7 +407,8 @@ class FlowEngine:
             return None
         state = self.moved_states.get(pressed.state, pressed.state)
         meaning = earlier.buttons.get((pressed.state, pressed.button))
-        if meaning is None or self.meanings.buttons.get((state, pressed.button)) != meaning:
+        now = self.meanings.buttons.get((state, pressed.button))
+        if meaning is None or now != renamed(meaning, self.moved_states):
             return None
         return FlowPress(self.version, pressed.step, state, pressed.button)
 
@@ -566,10 +567,8 @@ class FlowEngine:
         """Tells whether an earlier version's reminder means the same here (its answers lead the same way)."""
         earlier = self.earlier.get(pressed.version)
         meaning = earlier.reminders.get(pressed.reminder) if earlier is not None else None
-        return (
-            meaning is not None
-            and self.meanings.reminders.get(self.reminder_name(pressed.reminder)) == meaning
-        )
+        now = self.meanings.reminders.get(self.reminder_name(pressed.reminder))
+        return meaning is not None and now == renamed(meaning, self.moved_states)
 
     def render_help(self, conversation: Conversation, name: str, sequence: int) -> Screen:
         """Returns the reminder's help text, the provider's support links and the reminder's buttons."""

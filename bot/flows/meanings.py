@@ -19,7 +19,7 @@ from types import MappingProxyType
 from bot.flows import model as m
 from bot.flows.graph import button_id
 
-__all__ = ["FlowHistory", "Meanings", "meanings_of"]
+__all__ = ["FlowHistory", "Meanings", "meanings_of", "renamed"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,27 @@ def meanings_of(flow: m.Flow, version: str) -> Meanings:
                 buttons[name, button_id(button, row_index, column)] = meaning
     reminders = {name: _canonical(r, {"confirmed", "after_last"}) for name, r in flow.reminders.items()}
     return Meanings(flow.id, version, MappingProxyType(buttons), MappingProxyType(reminders))
+
+
+_TARGETS = ("to", "confirmed", "after_last")
+
+
+def renamed(meaning: str, moves: Mapping[str, str]) -> str:
+    """Returns an earlier meaning with the states it leads to renamed as ``moves`` says (old -> new).
+
+    A button that led to a state since renamed (with ``moved_from``) still means the same.
+    """
+    if not moves:
+        return meaning
+    data = json.loads(meaning)
+    for key in _TARGETS:
+        target = data.get(key)
+        if isinstance(target, str):
+            data[key] = moves.get(target, target)
+        elif isinstance(target, list):
+            for branch in target:
+                branch["to"] = moves.get(branch["to"], branch["to"])
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
 class FlowHistory:
