@@ -121,7 +121,7 @@ class ChatService:
         )
         result = await self._unit(chat, incoming)
         if notice is not None and not result.forget:
-            # The person's step is gone from the flow: say so once, above what they see next.
+            # The person's step is gone from the flow: say so once, with what they see next.
             result = replace(result, messages=(chat.notice(notice), *result.messages))
         if result.forget:
             await self.store.forget(chat.id)
