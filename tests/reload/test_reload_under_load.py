@@ -30,27 +30,34 @@ class Progress:
 
     def __init__(self) -> None:
         self.answered = 0
+        self._changed = asyncio.Condition()
+
+    async def one_more(self) -> None:
+        """Counts one more answer."""
+        async with self._changed:
+            self.answered += 1
+            self._changed.notify_all()
 
     async def reached(self, count: int) -> None:
         """Waits until ``count`` answers came."""
-        while self.answered < count:
-            await asyncio.sleep(0.005)
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.answered >= count)
 
 
 async def walk_to_waiting(user: FakeUser, progress: Progress) -> list[str]:
     """Starts, picks Airalo, ticks the checklist item back and forth, says the request is sent; returns toasts."""
     toasts: list[str] = []
     screen = await user.say("/start")
-    progress.answered += 1
+    await progress.one_more()
     screen = await user.tap("Airalo", on=screen)
-    progress.answered += 1
+    await progress.one_more()
     for _ in range(TOGGLES):
         toasts.append(await user.tap_for_toast("Back up photos", on=screen))
         screen = await user.wait_for_reply()
-        progress.answered += 1
+        await progress.one_more()
     toasts.append(await user.tap_for_toast("I've sent it", on=screen))
     await user.wait_for_reply()
-    progress.answered += 1
+    await progress.one_more()
     return toasts
 
 
@@ -59,7 +66,7 @@ async def ask_where_i_am(user: FakeUser, progress: Progress) -> list[str]:
     lines = []
     for index in range(STRAY_MESSAGES):
         answer = await user.say(f"hello? {index}")
-        progress.answered += 1
+        await progress.one_more()
         lines.append(answer.text)
     return lines
 
@@ -99,13 +106,13 @@ async def test_thirty_people_keep_going_while_the_flow_is_replaced_three_times(
         operator.edit_texts("en", lambda texts: texts["waiting"].update(text="Waiting for the email."))
         operator.edit_flow(lambda flow: flow["states"]["waiting"]["buttons"][0][0].update(to="done"))
         operator.edit_flow(rename_waiting)
-        progress.answered = 0
+        talk = Progress()
 
         async def rename_midway() -> None:
-            await progress.reached(PEOPLE * STRAY_MESSAGES // 2)
+            await talk.reached(PEOPLE * STRAY_MESSAGES // 2)
             versions.append((await reloader.reload("test: renamed")).version)
 
-        answers = await asyncio.gather(rename_midway(), *(ask_where_i_am(user, progress) for user in people))
+        answers = await asyncio.gather(rename_midway(), *(ask_where_i_am(user, talk) for user in people))
         finals = [await user.tap("I got it") for user in people]
         notice = await admin.wait_for_reply()
 
@@ -124,14 +131,16 @@ async def test_thirty_people_keep_going_while_the_flow_is_replaced_three_times(
     for user in people:
         assert not any("INVALID" in message.text for message in user.messages)
     for lines in answers[1:]:
-        assert lines is not None and len(lines) == STRAY_MESSAGES
+        assert lines is not None
+        assert len(lines) == STRAY_MESSAGES
         assert all("Waiting for the email." in line for line in lines)
     # People in the renamed state landed where it was declared, and its button still led on.
     assert all(screen.text.startswith("Done. Helpful?") for screen in finals)
     async with SqliteStore(settings.database) as store:
         for user in people:
             record = await store.load_chat(user.chat_id)
-            assert record is not None and record.conversation is not None
+            assert record is not None
+            assert record.conversation is not None
             assert record.conversation.state == "done"
 
 
