@@ -244,7 +244,12 @@ def console_command(args: argparse.Namespace, settings: Settings) -> int:
         except EOFError:
             return None
 
-    language = args.lang if args.lang in bundle.texts.languages else "en"
+    language = args.lang or bundle.languages.default
+    if language not in bundle.texts.languages:
+        print(
+            f"--lang: one of {', '.join(bundle.texts.languages)} (a locales/<language>.yaml)", file=sys.stderr
+        )
+        return 2
     return Console(FlowEngine(bundle), language, sys.stdout, read).run()
 
 
@@ -379,12 +384,12 @@ def _parser() -> argparse.ArgumentParser:
     flow_tests.set_defaults(handler=flow_tests_command)
 
     console = commands.add_parser("console", help="walk the flow in this terminal, no Telegram needed")
-    console.add_argument("--lang", default="en", choices=["zh-Hans", "fr", "en"])
+    console.add_argument("--lang", help="a language of locales/ (default: the default language)")
     console.set_defaults(handler=console_command)
 
     diagram = commands.add_parser("diagram", help="draw the flow (Mermaid; SVG/PNG with Graphviz)")
     diagram.add_argument("-o", "--output", help="file to write: .mmd/.md for Mermaid, .svg/.png for images")
-    diagram.add_argument("--lang", default="en", choices=["zh-Hans", "fr", "en"])
+    diagram.add_argument("--lang", help="a language of locales/ (default: the default language)")
     diagram.set_defaults(handler=diagram_command)
 
     schema = commands.add_parser("schema", help="write the flow format's JSON Schema")

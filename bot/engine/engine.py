@@ -32,6 +32,7 @@ from bot.flows import FlowBundle, Trigger, button_id, edges
 from bot.flows import model as m
 from bot.flows.meanings import Meanings, meanings_of, renamed
 from bot.flows.texts import PLACEHOLDER
+from bot.places import Places
 
 __all__ = [
     "SNOOZE_CHOICES",
@@ -176,6 +177,8 @@ class FlowEngine:
         self.flow = bundle.flow
         self.version = bundle.version
         self.meanings = meanings_of(self.flow, self.version)
+        self.places = Places.of(bundle.languages)
+        """The languages' places, zone names and day words: reloaded with the texts."""
         self.earlier: Mapping[str, Meanings] = {
             version: meanings for version, meanings in (earlier or {}).items() if version != self.version
         }

@@ -17,6 +17,7 @@ from bot.flows import model as m
 from bot.flows.budget import display_lines, display_width
 from bot.flows.errors import FlowValidationError, Problem, did_you_mean
 from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger, edges
+from bot.flows.languages import Languages, load_languages
 from bot.flows.texts import PLACEHOLDER, LocaleFile, Texts, html_problems, load_locale_files, placeholders
 from bot.flows.yamlsource import Located, parse_yaml
 
@@ -58,6 +59,7 @@ class FlowBundle:
     texts: Texts
     version: str
     path: Path
+    languages: Languages
 
 
 def button_data(version: str, step: int, state: str, button: str) -> str:
@@ -183,6 +185,7 @@ class _Checker:
     locales: list[LocaleFile]
     limits: Limits
     ui_texts: tuple[UiText, ...]
+    default_language: str | None = None
     problems: list[Problem] = field(default_factory=list)
     text_refs: list[tuple[str, tuple[str | int, ...]]] = field(default_factory=list)
 
@@ -498,7 +501,7 @@ class _Checker:
             elif absent:
                 message = f"{len(absent)} texts the bot itself needs are missing: {', '.join(absent)}"
                 self.problems.append(locale.located.problem((), message))
-        reference = next((f for f in self.locales if f.language == "en"), self.locales[0])
+        reference = next((f for f in self.locales if f.language == self.default_language), self.locales[0])
         for locale in self.locales:
             for key, text in locale.texts.items():
                 location = tuple(key.split("."))
@@ -702,6 +705,8 @@ def load_bundle(
     """Loads and validates one flow with its texts; raises FlowValidationError listing every problem."""
     limits = limits or Limits()
     locales, problems = load_locale_files(locales_dir)
+    languages, found = load_languages(locales_dir, [f.language for f in locales])
+    problems += found
     located, found = parse_yaml(flow_path)
     problems += found
     if located is None:
@@ -710,14 +715,15 @@ def load_bundle(
         flow = m.Flow.model_validate(located.data)
     except ValidationError as exc:
         raise FlowValidationError(problems + schema_problems(located, exc)) from None
-    checker = _Checker(located, flow, locales, limits, tuple(ui_texts))
+    default = languages.default if languages is not None else None
+    checker = _Checker(located, flow, locales, limits, tuple(ui_texts), default)
     checker.run()
     problems += checker.problems
-    if problems:
+    if problems or languages is None:
         raise FlowValidationError(problems)
     flow = _expand_action_groups(flow)
     texts = Texts({f.language: f.texts for f in locales})
-    return FlowBundle(flow, texts, flow_version(flow), flow_path)
+    return FlowBundle(flow, texts, flow_version(flow), flow_path, languages)
 
 
 def load_flows(

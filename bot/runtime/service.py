@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -22,6 +22,7 @@ from functools import partial
 
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
+from bot.flows.languages import Languages
 from bot.runtime.buttons import button_pressed
 from bot.runtime.chat import LONG_PAUSE, Chat, Result, start_over
 from bot.runtime.commands import command_unit
@@ -75,13 +76,9 @@ class Reply:
     everything about the chat is deleted (its outbox went with it)."""
 
 
-def choose_language(language_code: str | None, available: Sequence[str]) -> str:
-    """Picks the bot language from Telegram's ``language_code``: zh* -> zh-Hans, fr* -> fr, else en."""
-    code = (language_code or "").lower()
-    for prefix, language in (("zh", "zh-Hans"), ("fr", "fr")):
-        if code.startswith(prefix) and language in available:
-            return language
-    return "en" if "en" in available else available[0]
+def choose_language(language_code: str | None, languages: Languages) -> str:
+    """Picks the bot language from Telegram's ``language_code``, as the languages' meta files say."""
+    return languages.choose(language_code)
 
 
 class ChatService:
@@ -200,7 +197,7 @@ class ChatService:
         return chat, notice
 
     def _settings(self, engine: FlowEngine, incoming: Incoming, record: ChatRecord | None) -> UserSettings:
-        languages = engine.bundle.texts.languages
+        languages = engine.bundle.languages
         if record is None:
             return UserSettings(incoming.chat_id, choose_language(incoming.language_code, languages))
         settings = record.settings
@@ -219,7 +216,7 @@ class ChatService:
 
     def group_text(self, language_code: str | None, link: str) -> str:
         """Returns the answer to a group chat: a link that opens a private chat with the bot."""
-        language = choose_language(language_code, self.languages)
+        language = choose_language(language_code, self.engine.bundle.languages)
         return self.engine.plain(language, "ui.group_chat", {"link": link})
 
     def command_menu(self, engine: FlowEngine | None = None) -> dict[str, list[tuple[str, str]]]:

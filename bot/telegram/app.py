@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -64,8 +65,6 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 SWEEP_EVERY = timedelta(seconds=30)
 REMINDERS_PER_SECOND_UNLIMITED = 28.0
 HOUSEKEEPING_EVERY = timedelta(hours=6)
-# Telegram's language codes are two letters; our locale names are IETF tags.
-TELEGRAM_LANGUAGE_CODES = {"zh-Hans": "zh", "fr": "fr", "en": "en"}
 
 
 def load_default_flow(settings: Settings) -> FlowBundle:
@@ -117,7 +116,7 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         sent = await delivery.sweep()
         if sent:
             logger.info("sent %d messages left over from before the restart", sent)
-        await _register_commands(application, service.command_menu())
+        await _register_commands(application, _menus(service, service.engine))
         await scheduler.start()
         runtime.tasks.append(asyncio.create_task(_sweep_forever(delivery), name="outbox-sweep"))
         runtime.tasks.append(asyncio.create_task(_housekeeping(runtime), name="housekeeping"))
@@ -127,10 +126,10 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
 
     async def swapped(old: FlowEngine, new: FlowEngine) -> None:
         """Registers the command menu again when its commands or languages changed."""
-        menu = service.command_menu(new)
-        if menu != service.command_menu(old):
-            await _register_commands(application, menu)
-            logger.info("reload: command menu registered again (%s)", ", ".join(menu))
+        menus, before = _menus(service, new), _menus(service, old)
+        if menus != before:
+            await _register_commands(application, menus, gone=set(before) - set(menus))
+            logger.info("reload: command menu registered again (%s)", ", ".join(filter(None, menus)))
 
     async def refused(error: FlowValidationError) -> None:
         """Tells the operators (BOT_ADMIN_IDS) why their edit is not served."""
@@ -216,13 +215,24 @@ def flow_history_folder(settings: Settings) -> Path:
     return settings.database.parent / "flow-versions"
 
 
-async def _register_commands(application: Application, menu: dict[str, list[tuple[str, str]]]) -> None:  # type: ignore[type-arg]
-    for language, commands in menu.items():
+Menus = dict[str, list[tuple[str, str]]]
+
+
+def _menus(service: ChatService, engine: FlowEngine) -> Menus:
+    """Returns the command menu per Telegram language code ("" for everyone else: the default language's)."""
+    languages = engine.bundle.languages
+    menus = service.command_menu(engine)
+    by_code = {languages.telegram_code(language): menu for language, menu in menus.items()}
+    return {**by_code, "": menus[languages.default]}
+
+
+async def _register_commands(application: Application, menus: Menus, gone: Set[str] = frozenset()) -> None:  # type: ignore[type-arg]
+    for code, commands in menus.items():
         listed = [BotCommand(command, description) for command, description in commands]
-        code = TELEGRAM_LANGUAGE_CODES.get(language, language.split("-")[0])
-        await application.bot.set_my_commands(listed, language_code=code)
-        if language == "en":
-            await application.bot.set_my_commands(listed)
+        await application.bot.set_my_commands(listed, language_code=code or None)
+    for code in gone:
+        # A language removed: its speakers get the default menu again.
+        await application.bot.delete_my_commands(language_code=code)
 
 
 async def _sweep_forever(delivery: Delivery) -> None:

@@ -52,6 +52,8 @@ class Operator:
         self.flow_file.write_text((MINI / "flow.yaml").read_text(encoding="utf-8"), encoding="utf-8")
         for language in ("en", "fr"):
             write_yaml(self.locales / f"{language}.yaml", mini_texts(language))
+            meta = ROOT / "locales" / f"{language}.meta.yaml"
+            (self.locales / meta.name).write_text(meta.read_text(encoding="utf-8"), encoding="utf-8")
 
     def flow(self) -> dict[str, Any]:
         """Returns the flow as it is now."""

@@ -76,4 +76,3 @@ async def test_restart_mid_way_asks_and_a_fresh_conversation_does_not(api: FakeB
     await user.tap(by_id("home"))
     asked = await user.say("/restart")
     assert asked.button_labels == ["🔄 Yes, start over", "↩️ No, keep going"]
-
