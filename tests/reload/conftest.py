@@ -35,6 +35,21 @@ def mini_texts(language: str) -> dict[str, Any]:
     return merged({"ui": shipped["ui"]}, mini)
 
 
+MINI_CHINESE: dict[str, Any] = {
+    "welcome": {"text": "<b>你好。</b>哪一张 eSIM？", "airalo": "Airalo"},
+    "request": {"text": "请向 {provider.name} 申请退款：{provider.how_to}", "sent": "我已发送"},
+    "waiting": {"text": "等待邮件。", "got_it": "我收到了"},
+    "support": {"text": "请联系客服。", "done": "完成"},
+    "done": {"text": "完成。有帮助吗？", "yes": "有"},
+    "thanks": {"text": "谢谢！"},
+    "checklist": {"backup": "备份照片"},
+    "reminder": {"text": "{provider.name} 回复了吗？", "help": "请联系客服。"},
+    "links": {"refund": "退款政策"},
+    "providers": {"airalo": {"how_to": "在应用里，我的 eSIM"}},
+}
+"""The small flow's texts in Chinese: a third language beside the test case's English and French."""
+
+
 def write_yaml(path: Path, data: dict[str, Any]) -> None:
     """Writes ``data`` as YAML, as an operator saves a file."""
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -54,6 +69,13 @@ class Operator:
             write_yaml(self.locales / f"{language}.yaml", mini_texts(language))
             meta = ROOT / "locales" / f"{language}.meta.yaml"
             (self.locales / meta.name).write_text(meta.read_text(encoding="utf-8"), encoding="utf-8")
+
+    def add_chinese(self) -> None:
+        """Adds Simplified Chinese, with the shipped meta file."""
+        shipped = yaml.safe_load((ROOT / "locales" / "zh-Hans.yaml").read_text(encoding="utf-8"))
+        write_yaml(self.locales / "zh-Hans.yaml", merged({"ui": shipped["ui"]}, MINI_CHINESE))
+        meta = ROOT / "locales" / "zh-Hans.meta.yaml"
+        (self.locales / meta.name).write_text(meta.read_text(encoding="utf-8"), encoding="utf-8")
 
     def flow(self) -> dict[str, Any]:
         """Returns the flow as it is now."""
