@@ -1,5 +1,8 @@
 """A bot on a small flow in a folder the test edits, as an operator edits flows/ and locales/ in place."""
 
+# Chinese texts are written as people read them, full-width punctuation included.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
