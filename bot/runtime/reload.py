@@ -26,6 +26,7 @@ from bot.flows import FlowBundle, FlowValidationError, Problem
 from bot.flows.meanings import KEPT_VERSIONS, FlowHistory
 from bot.plan import plan
 from bot.runtime.service import ChatService
+from bot.store import StoreError
 
 __all__ = ["ReloadOutcome", "Reloader", "files_signature"]
 
@@ -75,7 +76,7 @@ class Reloader:
         self.on_swapped = on_swapped
         self.on_refused = on_refused
         self._lock = asyncio.Lock()
-        self._requests: set[asyncio.Task[ReloadOutcome]] = set()
+        self._requests: set[asyncio.Task[None]] = set()
 
     def _compile(self, old: FlowEngine) -> FlowEngine:
         """Loads and compiles the new version (raises FlowValidationError); runs off the event loop."""
@@ -106,20 +107,32 @@ class Reloader:
             for line in report:
                 logger.info("reload: %s", line)
             if self.on_swapped is not None:
-                await self.on_swapped(old, engine)
+                try:
+                    await self.on_swapped(old, engine)
+                except Exception:
+                    # The new version serves already; a menu Telegram did not take is registered at the next start.
+                    logger.exception("reload: the new version serves, but what follows a swap failed")
             return ReloadOutcome(True, engine.version, (), report)
 
     async def _report(self, engine: FlowEngine) -> tuple[str, ...]:
         """Returns what the new version does to the conversations stored (the same as validate --against)."""
         try:
             standings = await self.service.store.standings()
-        except NotImplementedError as exc:
+        except (NotImplementedError, StoreError) as exc:
+            # Not knowing who is affected is no reason to keep serving the old version.
             return (f"cannot tell who is affected: {exc}",)
         return tuple(plan(engine.bundle, standings, {**engine.earlier}).as_lines())
 
+    async def _reload_logged(self, reason: str) -> None:
+        """Reloads; a failure other than an invalid flow (the store, Telegram) is logged, never raised."""
+        try:
+            await self.reload(reason)
+        except Exception:
+            logger.exception("reload (%s) failed; the running version keeps serving", reason)
+
     def request(self, reason: str) -> None:
         """Starts a reload without waiting for it (for a signal handler)."""
-        task = asyncio.create_task(self.reload(reason), name="reload")
+        task = asyncio.create_task(self._reload_logged(reason), name="reload")
         # Held so that the task is not collected mid-way; a reload logs its own outcome.
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)
@@ -139,8 +152,4 @@ class Reloader:
                     break
                 changed = later
             seen = changed
-            try:
-                await self.reload("files changed")
-            except Exception:
-                # A reload that fails for another reason (the store, Telegram) must not stop the watching.
-                logger.exception("reload after a file change failed")
+            await self._reload_logged("files changed")
