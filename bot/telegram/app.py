@@ -92,12 +92,13 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
     # The meanings of the versions served before: their buttons still work where this one means the same.
     history = FlowHistory(flow_history_folder(settings))
     engine = FlowEngine(bundle, history.load(bundle.flow.id))
-    history.record(engine.meanings)
     service = ChatService(engine, store, clock)
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         """Opens the store, re-sends what a crash left unsent, registers the menu and starts reminders."""
         await store.open()
+        # Written once the database (and so its folder) proved usable.
+        history.record(service.engine.meanings)
         delivery = runtime.delivery
 
         # The rate limiter spaces every message; the scheduler starts reminders a little faster than that,
