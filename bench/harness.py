@@ -70,6 +70,9 @@ class BenchApi(FakeBotApi):
         self.send_times: list[float] = []
         self.first_get_updates: float | None = None
         self.get_updates_seen = asyncio.Event()
+        # Updates in getUpdates answers, counting those handed out again because the bot had not yet
+        # confirmed them (the bot's own polling confirms an update only once it is handled).
+        self.handed_out = 0
 
     def progress_of(self, chat_id: int) -> ChatProgress:
         """Returns the progress record of ``chat_id``."""
@@ -82,7 +85,9 @@ class BenchApi(FakeBotApi):
         if self.first_get_updates is None:
             self.first_get_updates = time.monotonic()
             self.get_updates_seen.set()
-        return await super()._get_updates(params)
+        updates = await super()._get_updates(params)
+        self.handed_out += len(updates)
+        return updates
 
     def _record(
         self,

@@ -29,7 +29,7 @@ import psutil
 
 from bench.harness import BenchApi, BotProcess, Usage, base_env, median, percentile, walk_users
 from bench.seed import pending_counts, seed_database, waiting_conversation
-from bench.stacks import PROJECT, Stack, all_stacks, variant
+from bench.stacks import PROJECT, Stack, all_stacks, baseline, variant
 
 __all__ = ["main"]
 
@@ -56,6 +56,7 @@ class Config:
     ptb_concurrency: int
     bot_concurrency: int
     step_timeout: float
+    baseline: Path | None = None
 
 
 @dataclass(slots=True)
@@ -79,6 +80,7 @@ class WalkRow:
     failures: list[str]
     exit_code: int | None = None
     thread_cpu_share: dict[str, float] = field(default_factory=dict)
+    handed_out_per_update: float = float("nan")
 
     @property
     def ok(self) -> bool:
@@ -149,7 +151,7 @@ def _env(stack: Stack, api: BenchApi, extra: dict[str, str], workdir: Path) -> d
     env = base_env()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT), env.get("PYTHONPATH")]))
     env.update(stack.env)
-    if stack.full_bot:
+    if stack.full_bot and not stack.own_flow:
         # The flow as it was when the run began (see _snapshot): every stack and round runs the same one.
         env["BOT_FLOWS_DIR"] = str(workdir / "flows")
         env["BOT_LOCALES_DIR"] = str(workdir / "locales")
@@ -221,6 +223,7 @@ async def run_walk(
             me = psutil.Process()
             bench_before = sum(me.cpu_times()[:2])
             before = process.usage()
+            handed_before = api.handed_out
             users = [2_000_000 + i for i in range(config.users)]
             walked = await walk_users(
                 api,
@@ -231,6 +234,7 @@ async def run_walk(
                 timeout=config.step_timeout,
             )
             after = process.usage()
+            handed_out = api.handed_out - handed_before
             bench_cpu = sum(me.cpu_times()[:2]) - bench_before
             latencies = api.latencies[mark:]
         finally:
@@ -256,6 +260,7 @@ async def run_walk(
         + ([f"... {len(walked.failures) - 5} more"] if len(walked.failures) > 5 else []),
         exit_code=exit_code,
         thread_cpu_share=_thread_shares(process.pid, before, after),
+        handed_out_per_update=handed_out / updates,
     )
 
 
@@ -407,8 +412,9 @@ def walk_table(results: Results, scenario: str, stacks: dict[str, Stack]) -> lis
     if not rows:
         return []
     lines = [
-        "| stack | updates/s | p50 latency ms | p99 latency ms | bot CPU ms/update | peak RSS MB | fake+driver CPU | complete |",
-        "|---|---|---|---|---|---|---|---|",
+        "| stack | updates/s | p50 latency ms | p99 latency ms | bot CPU ms/update | peak RSS MB | fake+driver CPU "
+        "| handed out per update | complete |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     rates: dict[str, float] = {}
     cpu: dict[str, float] = {}
@@ -423,7 +429,7 @@ def walk_table(results: Results, scenario: str, stacks: dict[str, Stack]) -> lis
             f"| {stack.title} | {_fmt(rates[key], 0)} | {_fmt(_median_of(mine, 'p50_ms'))} | "
             f"{_fmt(_median_of(mine, 'p99_ms'))} | {_fmt(cpu[key], 2)} | "
             f"{_fmt(_median_of(mine, 'peak_rss_mb'), 0)} | {_fmt(_median_of(mine, 'bench_cpu_share') * 100, 0)}% | "
-            f"{complete[0]}/{complete[1]} |"
+            f"{_fmt(_median_of(mine, 'handed_out_per_update'), 2)} | {complete[0]}/{complete[1]} |"
         )
     lines.append("")
     for key in rates:
@@ -527,10 +533,14 @@ def stacks_for(config: Config) -> dict[str, Stack]:
     for key in config.stacks:
         if key.startswith("c+"):
             chosen[key] = variant(key, config.bot_concurrency)
+        elif key == "c0" and config.baseline is not None:
+            chosen[key] = baseline(config.baseline, config.bot_concurrency)
         elif key in known:
             chosen[key] = known[key]
         else:
-            raise ValueError(f"unknown stack {key!r}; known: {', '.join(known)}, c+<tweak>[+<tweak>...]")
+            raise ValueError(
+                f"unknown stack {key!r}; known: {', '.join(known)}, c+<tweak>[+<tweak>...], c0 (with --baseline)"
+            )
     return chosen
 
 
@@ -575,7 +585,8 @@ async def run(config: Config, workdir: Path) -> Results:
                 log(
                     f"{scenario} {key} round {round_number}: {row.rate:.0f} updates/s, p50 {row.p50_ms:.1f} ms, "
                     f"p99 {row.p99_ms:.1f} ms, {row.cpu_ms_per_update:.2f} ms CPU/update, "
-                    f"peak RSS {row.peak_rss_mb:.0f} MB, {row.updates}/{row.expected}, errors {row.errors}"
+                    f"peak RSS {row.peak_rss_mb:.0f} MB, handed out {row.handed_out_per_update:.2f}x, "
+                    f"{row.updates}/{row.expected}, errors {row.errors}"
                 )
     if "startup" in config.scenarios:
         runs: list[tuple[Stack, int]] = [(stack, 0) for stack in chosen if stack.key in ("a", "b")]
@@ -631,7 +642,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, help="rounds per scenario, stacks alternating (default 2)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call in 'realistic'")
     parser.add_argument("--think", type=float, default=0.0, help="seconds a user waits before each press")
-    parser.add_argument("--stacks", default="a,a2,b,c", help="comma-separated: a, a2, b, c")
+    parser.add_argument("--stacks", default="a,a2,b,c", help="comma-separated: a, a2, b, c, c+<tweak>, c0")
     parser.add_argument(
         "--scenarios", default="saturation,realistic,startup,dispatch", help="comma-separated scenarios"
     )
@@ -643,6 +654,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--dispatch-timeout", type=float, help="seconds to wait for the reminders")
     parser.add_argument("--ptb-concurrency", type=int, default=16, help="concurrent_updates of (a) and (a2)")
     parser.add_argument("--bot-concurrency", type=int, default=64, help="BOT_CONCURRENT_UPDATES of (c)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="an earlier source tree (git archive REV | tar -x -C DIR): adds stack c0, its bot on its own flow",
+    )
     parser.add_argument("--json", type=Path, help="also write every raw measurement to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
     return parser
@@ -671,6 +687,7 @@ def _config(args: argparse.Namespace) -> Config:
         ptb_concurrency=args.ptb_concurrency,
         bot_concurrency=args.bot_concurrency,
         step_timeout=30.0,
+        baseline=args.baseline,
     )
 
 

@@ -23,7 +23,7 @@ __all__ = ["REMINDER", "WAITING_PATH", "seed_database", "waiting_conversation"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REMINDER = "confirm_email"
 # Button ids from /start to the "waiting" state, where the flow's confirm_email reminder is active.
-WAITING_PATH = ("go", "travel", "airalo", "t_backup", "next", "sent")
+WAITING_PATH = ("go", "travel", "direct", "airalo", "active", "sent")
 
 
 def _micros(moment: datetime) -> int:
@@ -38,11 +38,16 @@ def waiting_conversation(project: Path) -> dict[str, object]:
     for wanted in WAITING_PATH:
         screen = engine.render(conversation)
         data = next(
-            button.data
-            for row in screen.rows
-            for button in row
-            if button.data is not None and button.data.rsplit("|", 1)[-1] == wanted
+            (
+                button.data
+                for row in screen.rows
+                for button in row
+                if button.data is not None and button.data.rsplit("|", 1)[-1] == wanted
+            ),
+            None,
         )
+        if data is None:
+            raise RuntimeError(f"state {conversation.state!r} has no button {wanted!r}")
         conversation = engine.press(conversation, data).conversation
     if conversation.state != "waiting":
         raise RuntimeError(f"the scripted path ended in {conversation.state!r}, not 'waiting'")

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["FULL_BOT_PATH", "PROJECT", "Stack", "all_stacks", "variant"]
+__all__ = ["FULL_BOT_PATH", "PROJECT", "Stack", "all_stacks", "baseline", "variant"]
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 # Button ids a user presses through the default flow, after /start: 10 presses, 11 updates in all. It
-# touches every kind of step: plain moves, a variable set, a checklist toggle, a reminder scheduled
-# ("sent") and all reminders cancelled ("removed" enters "done").
+# touches every kind of step: plain moves, variables set, a checklist toggle, a reminder scheduled ("sent",
+# whose screen also asks where the person is) and all reminders cancelled ("later" enters "done").
 FULL_BOT_PATH = (
     "go",
-    "travel",
-    "airalo",
+    "home",
+    "france",
+    "end",
     "t_backup",
     "next",
     "sent",
     "got_it",
     "confirmed",
-    "iphone",
-    "removed",
+    "later",
 )
 
 
@@ -38,6 +39,8 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     path: tuple[str, ...] | None = None
     full_bot: bool = False
+    own_flow: bool = False
+    """The flow comes from the stack's own ``BOT_FLOWS_DIR``, not from the run's snapshot of this one."""
 
 
 def _esim_bot() -> tuple[str, ...]:
@@ -98,4 +101,37 @@ def variant(key: str, bot_concurrency: int) -> Stack:
         {**base.env, "BENCH_TWEAKS": ",".join(tweaks)},
         path=base.path,
         full_bot=True,
+    )
+
+
+def _scripted_path(stacks_py: Path) -> tuple[str, ...]:
+    """Returns the ``FULL_BOT_PATH`` that an earlier ``bench/stacks.py`` walks its own flow by."""
+    for node in ast.parse(stacks_py.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "FULL_BOT_PATH" for target in node.targets
+        ):
+            path = ast.literal_eval(node.value)
+            if isinstance(path, tuple) and all(isinstance(step, str) for step in path):
+                return path
+    raise ValueError(f"{stacks_py} has no FULL_BOT_PATH tuple of button ids")
+
+
+def baseline(source: Path, bot_concurrency: int) -> Stack:
+    """Returns (c0): the bot of an earlier source tree (``git archive REV | tar -x -C DIR``), its own flow
+    walked by its own ``bench/stacks.py`` path, to compare with (c) in the same minutes."""
+    source = source.resolve()
+    return Stack(
+        "c0",
+        f"(c0) esim-bot run from {source.name}, SQLite, {bot_concurrency} concurrent",
+        # The tree on PYTHONPATH comes before this checkout's editable install, so `bot` is the old one.
+        (sys.executable, "-m", "bot", "run"),
+        {
+            "PYTHONPATH": str(source),
+            "BOT_CONCURRENT_UPDATES": str(bot_concurrency),
+            "BOT_FLOWS_DIR": str(source / "flows"),
+            "BOT_LOCALES_DIR": str(source / "locales"),
+        },
+        path=_scripted_path(source / "bench" / "stacks.py"),
+        full_bot=True,
+        own_flow=True,
     )

@@ -128,6 +128,62 @@ def validate_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found")
         return 1
     print(f"ok: {', '.join(map(str, paths))}")
+    if args.against:
+        return _plan_against(Path(args.against), paths, args, settings)
+    return 0
+
+
+def _plan_against(database: Path, paths: Sequence[Path], args: argparse.Namespace, settings: Settings) -> int:
+    """Prints what the validated flows would do to the conversations in ``database``, if served now."""
+    from bot.flows import load_bundle, load_flows
+    from bot.flows.meanings import FlowHistory
+    from bot.plan import plan
+    from bot.runtime.texts import UI_TEXTS
+    from bot.startup import opened_store
+    from bot.store import Standing
+
+    if not database.is_file():
+        print(f"esim-bot: --against {database}: no such database file", file=sys.stderr)
+        return 2
+
+    async def standings() -> list[Standing]:
+        async with opened_store(database) as store:
+            return await store.standings()
+
+    try:
+        found = asyncio.run(standings())
+    except StartupError as exc:
+        return _refuse(exc)
+    # The meanings of the versions the bot served are kept beside its database.
+    history = FlowHistory(database.parent / "flow-versions")
+    for path in paths:
+        locales = Path(args.locales) if args.locales else _locales_beside(path, settings.locales_dir)
+        if path.is_dir():
+            bundles = list(load_flows(path, locales, limits=_limits(), ui_texts=UI_TEXTS).values())
+        else:
+            bundles = [load_bundle(path, locales, limits=_limits(), ui_texts=UI_TEXTS)]
+        for bundle in bundles:
+            print(f"\nagainst {database}, {bundle.path}:")
+            print(plan(bundle, found, history.load(bundle.flow.id)).as_text())
+    return 0
+
+
+def reload_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Checks the flows and texts, then tells the running bot to load them (SIGHUP to the pid file's process)."""
+    from bot.control import NotRunning, signal_reload
+
+    try:
+        bundle = _bundle(settings)
+    except FlowValidationError as exc:
+        print(exc, file=sys.stderr)
+        print("Not reloaded: the running bot keeps its current version.", file=sys.stderr)
+        return 1
+    try:
+        pid = signal_reload(settings.database)
+    except NotRunning as exc:
+        print(f"esim-bot: {exc}", file=sys.stderr)
+        return 2
+    print(f"asked the bot (process {pid}) to load version {bundle.version}; its log says what changed")
     return 0
 
 
@@ -189,7 +245,12 @@ def console_command(args: argparse.Namespace, settings: Settings) -> int:
         except EOFError:
             return None
 
-    language = args.lang if args.lang in bundle.texts.languages else "en"
+    language = args.lang or bundle.languages.default
+    if language not in bundle.texts.languages:
+        print(
+            f"--lang: one of {', '.join(bundle.texts.languages)} (a locales/<language>.yaml)", file=sys.stderr
+        )
+        return 2
     return Console(FlowEngine(bundle), language, sys.stdout, read).run()
 
 
@@ -320,7 +381,17 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--locales", help="the locales folder (default: beside the flows, or BOT_LOCALES_DIR)"
     )
+    validate.add_argument(
+        "--against",
+        metavar="DATABASE",
+        help="also report what the flows would do to the conversations in this database (e.g. the live one)",
+    )
     validate.set_defaults(handler=validate_command)
+
+    reload = commands.add_parser(
+        "reload", help="check the flows and texts, then have the running bot load them (no restart)"
+    )
+    reload.set_defaults(handler=reload_command)
 
     flow_tests = commands.add_parser(
         "test", help="run the flow tests (flows/tests/*.yaml); exits non-zero on any failure"
@@ -334,12 +405,12 @@ def _parser() -> argparse.ArgumentParser:
     flow_tests.set_defaults(handler=flow_tests_command)
 
     console = commands.add_parser("console", help="walk the flow in this terminal, no Telegram needed")
-    console.add_argument("--lang", default="en", choices=["zh-Hans", "fr", "en"])
+    console.add_argument("--lang", help="a language of locales/ (default: the default language)")
     console.set_defaults(handler=console_command)
 
     diagram = commands.add_parser("diagram", help="draw the flow (Mermaid; SVG/PNG with Graphviz)")
     diagram.add_argument("-o", "--output", help="file to write: .mmd/.md for Mermaid, .svg/.png for images")
-    diagram.add_argument("--lang", default="en", choices=["zh-Hans", "fr", "en"])
+    diagram.add_argument("--lang", help="a language of locales/ (default: the default language)")
     diagram.set_defaults(handler=diagram_command)
 
     schema = commands.add_parser("schema", help="write the flow format's JSON Schema")

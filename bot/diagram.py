@@ -30,7 +30,8 @@ def _label(bundle: FlowBundle, language: str, key: str) -> str:
     return re.sub(r"[:;\[\]{}\"#|<>]", " ", plain).strip()[:40] or key
 
 
-def _machine(bundle: FlowBundle, language: str, engine: Literal["graphviz", "mermaid"]) -> Any:
+def _machine(bundle: FlowBundle, language: str | None, engine: Literal["graphviz", "mermaid"]) -> Any:
+    language = language or bundle.languages.default
     flow = bundle.flow
     states: list[dict[str, Any]] = [
         {"name": name, "final": state.final} for name, state in flow.states.items()
@@ -75,7 +76,7 @@ def _trigger(bundle: FlowBundle, language: str, edge: Edge) -> str:
     return _label(bundle, language, edge.label or edge.name)
 
 
-def mermaid(bundle: FlowBundle, language: str = "en") -> str:
+def mermaid(bundle: FlowBundle, language: str | None = None) -> str:
     """Returns the flow as a Mermaid state diagram."""
     graph = _machine(bundle, language, "mermaid").get_graph()
     # transitions styles the machine's current state; a flow diagram has no current state.
@@ -90,13 +91,13 @@ def graphviz_available() -> bool:
     return shutil.which("dot") is not None and importlib.util.find_spec("graphviz") is not None
 
 
-def render_image(bundle: FlowBundle, path: Path, language: str = "en") -> None:
+def render_image(bundle: FlowBundle, path: Path, language: str | None = None) -> None:
     """Writes the flow as an SVG or PNG image (by the file's suffix) with Graphviz."""
     graph = _machine(bundle, language, "graphviz").get_graph()
     graph.draw(str(path), format=path.suffix.lstrip(".") or "svg", prog="dot")
 
 
-def render_funnel(bundle: FlowBundle, stats: FunnelStats, path: Path, language: str = "en") -> None:
+def render_funnel(bundle: FlowBundle, stats: FunnelStats, path: Path, language: str | None = None) -> None:
     """Writes the flow as an SVG or PNG image with its funnel on it: how many reached each screen and
     stopped there, each screen shaded by the share of conversations that reached it."""
     graph = _machine(bundle, language, "graphviz").get_graph()

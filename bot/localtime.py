@@ -5,15 +5,16 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.dates import format_skeleton
 
-from bot.places import places
+from bot.flows.languages import DayWords
 
 __all__ = [
     "COMMON_TIMEZONES",
@@ -50,7 +51,7 @@ _LATEST_OFFSET = timedelta(hours=14)
 _EARLIEST_OFFSET = timedelta(hours=-12)
 
 
-def parse_timezone(text: str) -> ZoneInfo | timezone:
+def parse_timezone(text: str, find_place: Callable[[str], str | None] | None = None) -> ZoneInfo | timezone:
     """Returns the time zone named by ``text``: an IANA name in any case, a city, or a UTC offset.
 
     Accepted: ``asia/shanghai``, ``Shanghai``, ``上海``, ``Pékin``, ``Chine``, ``UTC+8``, ``+08:00``,
@@ -70,7 +71,7 @@ def parse_timezone(text: str) -> ZoneInfo | timezone:
     cities = _zone_cities()
     if key in cities:
         return ZoneInfo(cities[key])
-    place = places().find_zone(cleaned)
+    place = find_place(cleaned) if find_place is not None else None
     if place is not None:
         return ZoneInfo(place)
     suggestion = difflib.get_close_matches(key, [*names, *cities], n=1, cutoff=0.6)
@@ -170,33 +171,21 @@ def _first_moment_at_or_after(day: date, wall: time, tz: tzinfo, earliest: datet
     return earliest
 
 
-# Relative day words, keyed by Babel language code. Offsets in days from today, in the user's zone.
-_RELATIVE_DAYS: dict[str, dict[int, str]] = {
-    "en": {0: "today at {time}", 1: "tomorrow at {time}"},
-    "fr": {0: "aujourd’hui à {time}", 1: "demain à {time}"},  # noqa: RUF001 French apostrophe
-    "zh": {0: "今天 {time}", 1: "明天 {time}"},
-}
-_FALLBACK_LOCALE = "en"
+def format_when(
+    dt_utc: datetime, tz: tzinfo, locale: Locale, now_utc: datetime, days: DayWords | None = None
+) -> str:
+    """Returns a moment as the user reads it: "明天 09:00", "demain à 09:00", "Wed, Mar 5, 09:00".
 
-
-def format_when(dt_utc: datetime, tz: tzinfo, language: str, now_utc: datetime) -> str:
-    """Returns a moment as the user reads it: "明天 09:00", "demain à 09:00", "Wed, Mar 5, 09:00"."""
-    locale = _locale(language)
+    ``days`` are the language's words for today and tomorrow (from its meta file); without them the
+    date is always written out.
+    """
     local = dt_utc.astimezone(tz)
     clock_time = format_skeleton("Hm", local, tzinfo=tz, locale=locale)
     days_ahead = (local.date() - now_utc.astimezone(tz).date()).days
-    words = _RELATIVE_DAYS.get(locale.language, {})
+    words = {0: days.today, 1: days.tomorrow} if days is not None else {}
     if days_ahead in words:
         return words[days_ahead].format(time=clock_time)
     skeleton = "MMMEd" if local.year == now_utc.astimezone(tz).year else "yMMMEd"
     day_text = format_skeleton(skeleton, local, tzinfo=tz, locale=locale)
     pattern = str(locale.datetime_formats["medium"])
     return pattern.replace("{1}", day_text).replace("{0}", clock_time)
-
-
-@cache
-def _locale(language: str) -> Locale:
-    try:
-        return Locale.parse(language.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        return Locale.parse(_FALLBACK_LOCALE)

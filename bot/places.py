@@ -1,8 +1,8 @@
-"""Where people are, in their own words: places offered and typed, zone names, and language names.
+"""Where people are, in their own words: places offered and typed, zone names, moments and language names.
 
-Everything that depends on the person's language lives here, read from ``bot/data/places.yaml`` and from
-CLDR through Babel (city and country names in every language), so that a language added as a file later
-only adds data. Nothing here knows of Telegram or of the store.
+What depends on the person's language comes from each language's ``locales/<language>.meta.yaml``
+(:mod:`bot.flows.languages`) and from CLDR through Babel (city and country names in every language), so
+a language added as a file adds its places too. Nothing here knows of Telegram or of the store.
 """
 
 from __future__ import annotations
@@ -10,28 +10,17 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from functools import cache
-from pathlib import Path
-from typing import Any
-from zoneinfo import available_timezones
 
-import yaml
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.dates import get_timezone_location
 
-__all__ = [
-    "PLACES_FILE",
-    "Places",
-    "places",
-]
+from bot.flows.languages import Languages, PlaceWords
+from bot.localtime import format_when
 
-PLACES_FILE = Path(__file__).with_name("data") / "places.yaml"
-
-_FALLBACK = "en"
-_CLDR_LANGUAGES = ("zh_Hans", "zh_Hant", "fr", "en")
-"""Whose city and country names are understood when typed, whatever language the chat is in."""
+__all__ = ["Places"]
 
 
 def _folded(text: str) -> str:
@@ -48,52 +37,48 @@ def _flag(territory: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Places:
-    """The places file, checked when it is read."""
+    """The places of every language, from the languages' meta files (:mod:`bot.flows.languages`)."""
 
-    offered: Mapping[str, tuple[str, ...]]
-    zone_name: Mapping[str, str]
-    moments: Mapping[str, str]
-    country_with_city: Mapping[str, str]
-    zone_name_exceptions: Mapping[str, Mapping[str, str]]
+    languages: Languages
     typed: Mapping[str, str]
-    """Folded typed name -> zone."""
+    """Folded typed name -> zone, over every language."""
     language_names: Mapping[str, str]
     """Folded typed language name -> language."""
+    cldr_locales: tuple[str, ...]
+    """Whose city and country names are understood when typed, whatever language the chat is in."""
 
     @classmethod
-    def read(cls, path: Path = PLACES_FILE) -> Places:
-        """Reads and checks the places file: every zone it names must exist."""
-        raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-        offered = {language: tuple(zones) for language, zones in raw["offered"].items()}
-        typed = {_folded(name): zone for zone, names in raw["typed"].items() for name in names}
-        # A zone that does not exist stops the bot at start, rather than at a person's tap.
-        unknown = sorted(
-            zone
-            for zone in {*typed.values(), *(z for zones in offered.values() for z in zones)}
-            if zone not in available_timezones()
-        )
-        if unknown:
-            raise ValueError(f"{path}: unknown time zones: {', '.join(unknown)}")
-        languages = {
-            _folded(name): language for language, names in raw["language_names"].items() for name in names
-        }
-        return cls(
-            offered=offered,
-            zone_name=dict(raw["zone_name"]),
-            moments=dict(raw["moment"]),
-            country_with_city=dict(raw["country_with_city"]),
-            zone_name_exceptions={k: dict(v) for k, v in raw["zone_name_exceptions"].items()},
-            typed=typed,
-            language_names=languages,
-        )
+    def of(cls, languages: Languages) -> Places:
+        """Returns the places of ``languages`` (already validated: every zone they name exists)."""
+        typed: dict[str, str] = {}
+        names: dict[str, str] = {}
+        cldr: list[str] = []
+        for language, meta in languages.meta.items():
+            for zone, written in (meta.places.typed if meta.places else {}).items():
+                typed.update((_folded(name), zone) for name in written)
+            names.update((_folded(name), language) for name in (*meta.typed_names, language))
+            cldr += [name for name in meta.cldr or [language.replace("-", "_")] if name not in cldr]
+        return cls(languages, typed, names, tuple(cldr))
 
-    def _of(self, table: Mapping[str, Any], language: str) -> Any:
-        return table.get(language) or table[_FALLBACK]
+    def _words(self, language: str) -> PlaceWords:
+        return self.languages.places_of(language)
+
+    def day_and_time(self, moment: datetime, zone: tzinfo, language: str, now: datetime) -> str:
+        """Returns a moment in ``zone`` as the person reads it, without the zone: "demain à 09:00"."""
+        locale = _locale(language, self._fallback)
+        return format_when(moment, zone, locale, now, self.languages.days_of(language))
+
+    def when(self, moment: datetime, zone: tzinfo, zone_name: str, language: str, now: datetime) -> str:
+        """Returns a moment as the person reads it, naming its zone: "demain à 09:00 (heure de Paris)"."""
+        return self.moment(self.day_and_time(moment, zone, language, now), zone_name, language)
+
+    @property
+    def _fallback(self) -> str:
+        return self.languages.default
 
     def offered_zones(self, language: str) -> tuple[str, ...]:
         """Returns the places to offer a person speaking ``language``, likeliest first."""
-        zones: tuple[str, ...] = self._of(self.offered, language)
-        return zones
+        return tuple(self._words(language).offered)
 
     def preselected(self, language: str) -> str:
         """Returns the zone assumed for a person speaking ``language`` until they say where they are."""
@@ -101,13 +86,13 @@ class Places:
 
     def place_label(self, zone: str, language: str) -> str:
         """Returns a button label for a zone: the country's flag and name, and the city when it has several."""
-        locale = _locale(language)
+        locale = _locale(language, self._fallback)
         territory = _territory(zone)
         if territory is None:
             return self.zone_label(zone, language)
         country = str(locale.territories.get(territory, territory))
         if len(_zones_of(territory)) > 1:
-            template: str = self._of(self.country_with_city, language)
+            template = self._words(language).country_with_city
             country = template.format(country=country, city=_city(zone, locale))
         return f"{_flag(territory)} {country}"
 
@@ -116,23 +101,22 @@ class Places:
         name = zone if isinstance(zone, str) else str(zone)
         if isinstance(zone, timezone) or name.upper().startswith(("UTC", "GMT", "ETC/")):
             return _offset_name(zone, name)
-        exception = self.zone_name_exceptions.get(language, {}).get(name)
+        words = self._words(language)
+        exception = words.zone_name_exceptions.get(name)
         if exception:
             return exception
-        template: str = self._of(self.zone_name, language)
-        return template.format(city=_city(name, _locale(language)))
+        return words.zone_name.format(city=_city(name, _locale(language, self._fallback)))
 
     def moment(self, when: str, zone: tzinfo | str, language: str) -> str:
         """Returns a moment with its zone named: "demain à 09:00 (heure de Paris)"."""
-        template: str = self._of(self.moments, language)
-        return template.format(when=when, zone=self.zone_label(zone, language))
+        return self._words(language).moment.format(when=when, zone=self.zone_label(zone, language))
 
     def find_zone(self, text: str) -> str | None:
         """Returns the zone of a place typed in any of the bot's languages ("上海", "Pékin", "Perth"), or None."""
         key = _folded(text)
         if not key:
             return None
-        return self.typed.get(key) or _cldr_places().get(key)
+        return self.typed.get(key) or _cldr_places(self.cldr_locales).get(key)
 
     def find_language(self, text: str) -> str | None:
         """Returns the language a typed name asks for ("中文", "Français", "english"), or None."""
@@ -140,17 +124,13 @@ class Places:
 
 
 @cache
-def places() -> Places:
-    """Returns the places file, read once."""
-    return Places.read()
-
-
-@cache
-def _locale(language: str) -> Locale:
-    try:
-        return Locale.parse(language.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        return Locale.parse(_FALLBACK)
+def _locale(language: str, fallback: str) -> Locale:
+    for name in (language, fallback):
+        try:
+            return Locale.parse(name.replace("-", "_"))
+        except (ValueError, UnknownLocaleError):
+            continue
+    return Locale.parse("und")  # CLDR's root: neutral names
 
 
 def _city(zone: str, locale: Locale) -> str:
@@ -183,12 +163,15 @@ def _offset_name(zone: tzinfo | str, name: str) -> str:
 
 
 @cache
-def _cldr_places() -> Mapping[str, str]:
-    """Maps every city CLDR names (in Chinese, French and English) and every one-zone country to its zone."""
+def _cldr_places(locales: tuple[str, ...]) -> Mapping[str, str]:
+    """Maps every city CLDR names (in the bot's languages) and every one-zone country to its zone."""
     found: dict[str, str] = {}
     territory_zones: Mapping[str, list[str]] = get_global("territory_zones")
-    for name in _CLDR_LANGUAGES:
-        locale = Locale.parse(name)
+    for name in locales:
+        try:
+            locale = Locale.parse(name)
+        except (ValueError, UnknownLocaleError):
+            continue  # a language CLDR does not know: its speakers' own typed names still count
         for zone, names in locale.time_zones.items():
             city = names.get("city")
             if city and "/" in zone and not zone.startswith("Etc/"):

@@ -87,10 +87,17 @@ def test_stats_counts_reached_states_drop_off_and_confirmations(
         clock = FakeClock(datetime.now(UTC) - timedelta(days=1))
         async with SqliteStore(database) as store:
             service = ChatService(FlowEngine(default_bundle), store, clock)
-            for chat_id in (1, 2):
-                await service.handle(Incoming(chat_id, Kind.COMMAND, command="start"))
-            screen = service.engine.render((await store.load_chat(1)).conversation)  # type: ignore[union-attr]
-            await service.handle(Incoming(1, Kind.BUTTON, data=screen.rows[0][0].data))
+            first_screens = [
+                await service.handle(Incoming(chat_id, Kind.COMMAND, command="start")) for chat_id in (1, 2)
+            ]
+            (lets_start,) = [
+                button.data
+                for queued in first_screens[0].messages
+                for row in queued.message.rows
+                for button in row
+                if button.data and button.data.endswith("|go")
+            ]
+            await service.handle(Incoming(1, Kind.BUTTON, data=lets_start))
 
     asyncio.run(two_people())
     monkeypatch.setenv("BOT_DATABASE", str(database))

@@ -30,12 +30,15 @@ from bot.engine.conversation import (
 )
 from bot.flows import FlowBundle, Trigger, button_id, edges
 from bot.flows import model as m
+from bot.flows.meanings import Meanings, meanings_of, renamed
 from bot.flows.texts import PLACEHOLDER
+from bot.places import Places
 
 __all__ = [
     "SNOOZE_CHOICES",
     "FlowEngine",
     "Markup",
+    "Moved",
     "Outcome",
     "ReminderAnswer",
     "ReminderPace",
@@ -117,6 +120,14 @@ class Screen:
 
 
 @dataclass(frozen=True, slots=True)
+class Moved:
+    """A stored conversation on this flow version, and the notice (a text key) owed to its person, if any."""
+
+    conversation: Conversation
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StepResult:
     """The conversation after a step, what the step asks the outside world to do, and what to show."""
 
@@ -161,10 +172,21 @@ class _CompiledState:
 class FlowEngine:
     """Advances conversations through one flow version. Thread-compatible and shared by all chats."""
 
-    def __init__(self, bundle: FlowBundle) -> None:
+    def __init__(self, bundle: FlowBundle, earlier: Mapping[str, Meanings] | None = None) -> None:
         self.bundle = bundle
         self.flow = bundle.flow
         self.version = bundle.version
+        self.meanings = meanings_of(self.flow, self.version)
+        self.places = Places.of(bundle.languages)
+        """The languages' places, zone names and day words: reloaded with the texts."""
+        self.earlier: Mapping[str, Meanings] = {
+            version: meanings for version, meanings in (earlier or {}).items() if version != self.version
+        }
+        """Earlier versions' meanings: their buttons still work where this version means the same."""
+        self.moved_states = {old: new for new, state in self.flow.states.items() for old in state.moved_from}
+        self.moved_reminders = {
+            old: new for new, reminder in self.flow.reminders.items() for old in reminder.moved_from
+        }
         self._texts = bundle.texts
         self._states: dict[str, _CompiledState] = {}
         self._reminder_states = {name: frozenset(r.active_in) for name, r in self.flow.reminders.items()}
@@ -241,9 +263,9 @@ class FlowEngine:
                 # A "before" callback: the model is still in the state the button was pressed on.
                 if then_every is not None and after_last is not None and event.model.state == after_last:
                     # Asked again after the last reminder: go on at the calmer pace rather than from the start.
-                    event.model.effects.append(ScheduleReminder(name, then_every, pace.count + 1))
+                    event.model.effects.extend(self._scheduling(name, then_every, pace.count + 1))
                 else:
-                    event.model.effects.append(ScheduleReminder(name, pace.first_after, 1))
+                    event.model.effects.extend(self._scheduling(name, pace.first_after, 1))
 
             return schedule
         if isinstance(action, m.RunAction):
@@ -348,19 +370,60 @@ class FlowEngine:
         return StepResult(conversation, self.render(conversation), effects)
 
     def adopt(self, conversation: Conversation) -> Conversation:
-        """Returns a stored conversation moved onto this flow version (restarted if its state is gone)."""
+        """Returns a stored conversation moved onto this flow version (see :meth:`move`)."""
+        return self.move(conversation).conversation
+
+    def move(self, conversation: Conversation) -> Moved:
+        """Moves a stored conversation onto this flow version.
+
+        A state still there keeps the conversation where it is (same step: buttons whose meaning did not
+        change keep working); a renamed one goes where ``moved_from`` says; a removed one goes to the
+        flow's ``fallback`` with its notice, or, without one, back to the start.
+        """
         if conversation.flow_version == self.version:
-            return conversation
-        if conversation.state not in self.flow.states:
-            return self.start(conversation.language).conversation
+            return Moved(conversation)
+        state, step, notice = conversation.state, conversation.step, None
+        if state not in self.flow.states:
+            if state in self.moved_states:
+                state = self.moved_states[state]
+            elif self.flow.fallback is not None:
+                # A different screen: the old one's buttons must not count on this one.
+                state, step, notice = self.flow.fallback.to, step + 1, self.flow.fallback.notice
+            else:
+                return Moved(self.start(conversation.language).conversation)
         known = {k: v for k, v in conversation.variables.items() if k in self.flow.variables}
-        return replace(
+        moved = replace(
             conversation,
             flow_version=self.version,
+            state=state,
             variables=known,
             checklist=frozenset(i for i in conversation.checklist if i in self.flow.checklist),
-            step=conversation.step + 1,
+            step=step,
+            finished=self.flow.states[state].final,
         )
+        return Moved(moved, notice)
+
+    def _carried(self, pressed: FlowPress) -> FlowPress | None:
+        """Returns an earlier version's button as this version's, when it means the same here; else None."""
+        earlier = self.earlier.get(pressed.version)
+        if earlier is None:
+            return None
+        state = self.moved_states.get(pressed.state, pressed.state)
+        meaning = earlier.buttons.get((pressed.state, pressed.button))
+        now = self.meanings.buttons.get((state, pressed.button))
+        if meaning is None or now != renamed(meaning, self.moved_states):
+            return None
+        return FlowPress(self.version, pressed.step, state, pressed.button)
+
+    def _scheduling(self, name: str, delay: timedelta, sequence: int) -> tuple[Effect, ...]:
+        """Returns the effects that schedule a reminder, dropping any left under one of its former names."""
+        schedule = ScheduleReminder(name, delay, sequence)
+        former = self.flow.reminders[name].moved_from
+        return (CancelReminders(frozenset(former)), schedule) if former else (schedule,)
+
+    def reminder_name(self, name: str) -> str:
+        """Returns a reminder's name in this version (a renamed reminder's new name)."""
+        return self.moved_reminders.get(name, name)
 
     def press(self, conversation: Conversation, data: str) -> StepResult:
         """Applies a flow button given by its callback data; an old or foreign button changes nothing."""
@@ -369,7 +432,10 @@ class FlowEngine:
             # Data this bot never wrote for a flow screen: treated like a button of another version.
             return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
         if pressed.version != self.version:
-            return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
+            carried = self._carried(pressed)
+            if carried is None:
+                return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
+            pressed, data = carried, carried.wire
         if conversation.finished:
             return self._refuse(conversation, Outcome.FINISHED, "ui.finished_button")
         current = self._states[conversation.state]
@@ -397,13 +463,14 @@ class FlowEngine:
 
     def reminder_pending(self, conversation: Conversation, name: str) -> bool:
         """Tells whether a reminder still concerns the conversation (it has not moved on or ended)."""
-        states = self._reminder_states.get(name)
+        states = self._reminder_states.get(self.reminder_name(name))
         return states is not None and not conversation.finished and conversation.state in states
 
     def reminder_due(self, conversation: Conversation, name: str, sequence: int) -> StepResult | None:
         """Returns the reminder to send (and the next one to schedule), or None when it no longer applies."""
         if conversation.flow_version != self.version or not self.reminder_pending(conversation, name):
             return None
+        name = self.reminder_name(name)
         reminder = self.flow.reminders[name]
         pace = self.timing(name, conversation.variables)
         calm = reminder.then_every is not None and sequence > pace.count
@@ -414,7 +481,7 @@ class FlowEngine:
         following: tuple[Effect, ...] = ()
         if sequence < last:
             every = reminder.then_every if calm and reminder.then_every is not None else pace.every
-            following = (ScheduleReminder(name, every, sequence + 1),)
+            following = self._scheduling(name, every, sequence + 1)
         return StepResult(conversation, self.render_reminder(conversation, name, sequence), following)
 
     def reminders_of_state(self, conversation: Conversation) -> tuple[ScheduleReminder, ...]:
@@ -473,9 +540,10 @@ class FlowEngine:
 
     def answer_reminder(self, conversation: Conversation, pressed: ReminderPress) -> StepResult:
         """Applies a reminder button: confirm, snooze, ask for help or stop."""
-        version, sequence, name, choice = pressed.version, pressed.sequence, pressed.reminder, pressed.answer
+        version, sequence, choice = pressed.version, pressed.sequence, pressed.answer
+        name = self.reminder_name(pressed.reminder)
         # "Stop reminders" must work from any reminder, however old the flow version that sent it.
-        if version != self.version and choice is not ReminderAnswer.STOP:
+        if version != self.version and choice is not ReminderAnswer.STOP and not self._same_reminder(pressed):
             return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
         if choice is ReminderAnswer.STOP:
             return StepResult(
@@ -495,8 +563,15 @@ class FlowEngine:
         return StepResult(
             conversation,
             self.render_reminder(conversation, name, sequence),
-            (ScheduleReminder(name, delay, sequence),),
+            self._scheduling(name, delay, sequence),
         )
+
+    def _same_reminder(self, pressed: ReminderPress) -> bool:
+        """Tells whether an earlier version's reminder means the same here (its answers lead the same way)."""
+        earlier = self.earlier.get(pressed.version)
+        meaning = earlier.reminders.get(pressed.reminder) if earlier is not None else None
+        now = self.meanings.reminders.get(self.reminder_name(pressed.reminder))
+        return meaning is not None and now == renamed(meaning, self.moved_states)
 
     def render_help(self, conversation: Conversation, name: str, sequence: int) -> Screen:
         """Returns the reminder's help text, the provider's support links and the reminder's buttons."""

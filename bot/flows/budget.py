@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import cache, lru_cache
 
 __all__ = ["display_lines", "display_width", "plain_text"]
 
@@ -17,6 +18,7 @@ def plain_text(telegram_html: str) -> str:
     return html.unescape(_TAG.sub("", telegram_html))
 
 
+@cache  # a few thousand distinct characters at most; the budget check asks about each one many times
 def _char_width(char: str) -> int:
     if char in _ZERO_WIDTH or unicodedata.combining(char):
         return 0
@@ -65,6 +67,7 @@ def _wrapped(line: str, columns: int) -> int:
     return count
 
 
+@lru_cache(maxsize=4096)  # most texts render alike for every provider, and are checked once per provider
 def display_lines(telegram_html: str, columns: int) -> int:
     """Returns how many lines ``telegram_html`` takes when wrapped at ``columns``, word by word."""
     return sum(_wrapped(line, columns) for line in plain_text(telegram_html).split("\n"))

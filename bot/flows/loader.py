@@ -17,6 +17,7 @@ from bot.flows import model as m
 from bot.flows.budget import display_lines, display_width
 from bot.flows.errors import FlowValidationError, Problem, did_you_mean
 from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger, edges
+from bot.flows.languages import Languages, load_languages
 from bot.flows.texts import PLACEHOLDER, LocaleFile, Texts, html_problems, load_locale_files, placeholders
 from bot.flows.yamlsource import Located, parse_yaml
 
@@ -58,6 +59,7 @@ class FlowBundle:
     texts: Texts
     version: str
     path: Path
+    languages: Languages
 
 
 def button_data(version: str, step: int, state: str, button: str) -> str:
@@ -74,7 +76,11 @@ def flow_version(flow: m.Flow) -> str:
     structure = flow.model_dump(
         mode="json",
         include={"id", "start", "variables", "checklist", "reminders", "deep_links", "states"},
-        exclude={"states": {"__all__": {"sources", "text"}}},
+        # Declared moves say where people go after a reload: they change no button's meaning.
+        exclude={
+            "states": {"__all__": {"sources", "text", "moved_from"}},
+            "reminders": {"__all__": {"moved_from"}},
+        },
     )
     canonical = json.dumps(structure, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:VERSION_LENGTH]
@@ -179,6 +185,7 @@ class _Checker:
     locales: list[LocaleFile]
     limits: Limits
     ui_texts: tuple[UiText, ...]
+    default_language: str | None = None
     problems: list[Problem] = field(default_factory=list)
     text_refs: list[tuple[str, tuple[str | int, ...]]] = field(default_factory=list)
 
@@ -327,6 +334,7 @@ class _Checker:
             self.actions(link.do, ("deep_links", name, "do"))
         for state_name, state in flow.states.items():
             self.check_state(state_name, state)
+        self.check_moves()
         self.check_graph()
         self.check_texts()
         self.check_copy_texts()
@@ -382,6 +390,23 @@ class _Checker:
                         self.variable_path(button.copy_.strip("{}"), (*at, "copy"))
                     else:
                         self.text_refs.append((button.copy_, (*at, "copy")))
+
+    def check_moves(self) -> None:
+        """Checks the declared moves: each former name names nothing that exists, and moves one way."""
+        for kind, table in (("state", self.flow.states), ("reminder", self.flow.reminders)):
+            moved: dict[str, str] = {}
+            for name, item in table.items():
+                for index, old in enumerate(item.moved_from):
+                    here = (f"{kind}s", name, "moved_from", index)
+                    if old in table:
+                        self.report(here, f"{kind} '{old}' still exists: only a removed {kind} can move")
+                    elif old in moved:
+                        self.report(here, f"{kind} '{old}' already moves to '{moved[old]}'")
+                    moved.setdefault(old, name)
+        fallback = self.flow.fallback
+        if fallback is not None:
+            self.state_ref(fallback.to, ("fallback", "to"), "fallback state")
+            self.text_refs.append((fallback.notice, ("fallback", "notice")))
 
     # -- the graph: one walk over its edges -------------------------------------------------------
 
@@ -476,7 +501,7 @@ class _Checker:
             elif absent:
                 message = f"{len(absent)} texts the bot itself needs are missing: {', '.join(absent)}"
                 self.problems.append(locale.located.problem((), message))
-        reference = next((f for f in self.locales if f.language == "en"), self.locales[0])
+        reference = next((f for f in self.locales if f.language == self.default_language), self.locales[0])
         for locale in self.locales:
             for key, text in locale.texts.items():
                 location = tuple(key.split("."))
@@ -680,6 +705,8 @@ def load_bundle(
     """Loads and validates one flow with its texts; raises FlowValidationError listing every problem."""
     limits = limits or Limits()
     locales, problems = load_locale_files(locales_dir)
+    languages, found = load_languages(locales_dir, [f.language for f in locales])
+    problems += found
     located, found = parse_yaml(flow_path)
     problems += found
     if located is None:
@@ -688,14 +715,15 @@ def load_bundle(
         flow = m.Flow.model_validate(located.data)
     except ValidationError as exc:
         raise FlowValidationError(problems + schema_problems(located, exc)) from None
-    checker = _Checker(located, flow, locales, limits, tuple(ui_texts))
+    default = languages.default if languages is not None else None
+    checker = _Checker(located, flow, locales, limits, tuple(ui_texts), default)
     checker.run()
     problems += checker.problems
-    if problems:
+    if problems or languages is None:
         raise FlowValidationError(problems)
     flow = _expand_action_groups(flow)
     texts = Texts({f.language: f.texts for f in locales})
-    return FlowBundle(flow, texts, flow_version(flow), flow_path)
+    return FlowBundle(flow, texts, flow_version(flow), flow_path, languages)
 
 
 def load_flows(

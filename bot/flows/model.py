@@ -28,6 +28,7 @@ __all__ = [
     "CheckAction",
     "CopyButton",
     "DeepLink",
+    "Fallback",
     "Flow",
     "GotoButton",
     "Link",
@@ -289,6 +290,10 @@ class State(_Frozen):
     sources: list[Source] = Field(
         default_factory=list, description="Where the facts on this screen come from"
     )
+    moved_from: list[Id] = Field(
+        default_factory=list,
+        description="Former ids of this state: people still on one of them come here after a reload",
+    )
 
 
 class Variable(_Frozen):
@@ -332,6 +337,9 @@ class Reminder(_Frozen):
         default=None, description="Where the conversation goes with the last reminder"
     )
     help: TextKey = Field(description="What 'I need help' says; the provider's support links follow it")
+    moved_from: list[Id] = Field(
+        default_factory=list, description="Former names of this reminder: pending ones become this one"
+    )
 
 
 class Link(_Frozen):
@@ -364,6 +372,13 @@ class DeepLink(_Frozen):
     to: Id
 
 
+class Fallback(_Frozen):
+    """Where a conversation goes whose state is gone and declared nowhere, with the notice it gets."""
+
+    to: Id
+    notice: TextKey = Field(description="A short note shown above the screen, e.g. the flow has changed")
+
+
 class Flow(_Frozen):
     """A whole conversation flow, as an operator writes it in flows/<id>.yaml."""
 
@@ -386,6 +401,10 @@ class Flow(_Frozen):
     providers: dict[Id, Provider] = Field(default_factory=dict)
     deep_links: dict[Id, DeepLink] = Field(default_factory=dict)
     states: dict[Id, State] = Field(min_length=1)
+    fallback: Fallback | None = Field(
+        default=None,
+        description="Where people go whose state was removed (default: the start state, with no notice)",
+    )
 
 
 PROVIDER_KINDS = ("travel_esim", "reseller", "home_carrier", "local_operator")

@@ -108,7 +108,8 @@ def load_locale_files(directory: Path) -> tuple[list[LocaleFile], list[Problem]]
     """Reads every locales/*.yaml file; returns the files and the problems found in them."""
     files: list[LocaleFile] = []
     problems: list[Problem] = []
-    paths = sorted(directory.glob("*.yaml"))
+    # <language>.meta.yaml beside the texts says what else the bot knows of a language (bot.flows.languages).
+    paths = sorted(path for path in directory.glob("*.yaml") if not path.name.endswith(".meta.yaml"))
     if not paths:
         problems.append(Problem(directory, 1, 1, "no locale files (<language>.yaml) found here"))
     for path in paths:
@@ -129,7 +130,7 @@ class Texts:
 
     @property
     def languages(self) -> tuple[str, ...]:
-        """Returns the language codes, e.g. ('en', 'fr', 'zh-Hans')."""
+        """Returns the language codes: the names of the locales/<language>.yaml files."""
         return tuple(self.by_language)
 
     def get(self, language: str, key: str) -> str:

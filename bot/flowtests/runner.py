@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -228,10 +228,19 @@ class _Person:
         """Shows committed messages and tells the service each went out, as the edge does."""
         shown = []
         for item in queued:
+            if item.message.strip and item.message.edit is not None:
+                # Buttons taken off an older message: its text stays, and nothing new appears in the chat.
+                self._strip(item.message.edit)
+                await self.service.delivered(item, item.message.edit)
+                continue
             message = self._show(item.message)
             await self.service.delivered(item, message.id)
             shown.append(message)
         return shown
+
+    def _strip(self, identifier: int) -> None:
+        if (message := self.chat.get(identifier)) is not None:
+            self.chat[identifier] = replace(message, rows=())
 
     def _show(self, message: OutgoingMessage) -> ShownMessage:
         if message.edit is not None and message.edit in self.chat:

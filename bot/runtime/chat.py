@@ -15,8 +15,7 @@ from bot.callbacks import LanguageChoice, encode
 from bot.engine import Effect, ScheduleReminder
 from bot.engine.conversation import Conversation
 from bot.engine.engine import FlowEngine, Markup, Screen, ScreenButton, StepResult
-from bot.localtime import format_when, zone_or_default
-from bot.places import places
+from bot.localtime import zone_or_default
 from bot.runtime.messages import OutgoingMessage, Rows
 from bot.store import Reminder, UserSettings
 
@@ -104,8 +103,7 @@ class Chat:
 
     def when(self, moment: datetime) -> str:
         """Returns a moment as the person reads it, true in their zone and naming it: "tomorrow at 09:00 (Shanghai time)"."""
-        said = format_when(moment, self.zone, self.language, self.now)
-        return places().moment(said, self.settings.timezone, self.language)
+        return self.engine.places.when(moment, self.zone, self.settings.timezone, self.language, self.now)
 
     def clock(self) -> str:
         """Returns the person's local time now, as "22:30"."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
+from bot.flows.languages import Languages
 from bot.runtime.buttons import button_pressed
 from bot.runtime.chat import LONG_PAUSE, Chat, Result, start_over
 from bot.runtime.commands import command_unit
@@ -94,13 +95,9 @@ class Reply:
     everything about the chat is deleted (its outbox went with it)."""
 
 
-def choose_language(language_code: str | None, available: Sequence[str]) -> str:
-    """Picks the bot language from Telegram's ``language_code``: zh* -> zh-Hans, fr* -> fr, else en."""
-    code = (language_code or "").lower()
-    for prefix, language in (("zh", "zh-Hans"), ("fr", "fr")):
-        if code.startswith(prefix) and language in available:
-            return language
-    return "en" if "en" in available else available[0]
+def choose_language(language_code: str | None, languages: Languages) -> str:
+    """Picks the bot language from Telegram's ``language_code``, as the languages' meta files say."""
+    return languages.choose(language_code)
 
 
 class ChatService:
@@ -120,7 +117,15 @@ class ChatService:
         self.locks = ChatLocks()
         """The one per-chat lock of the process: updates, reminders and the outbox sweep all take it."""
         self.on_reminder_scheduled = on_reminder_scheduled
-        self.languages = engine.bundle.texts.languages
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Returns the languages the bot speaks now."""
+        return self.engine.bundle.texts.languages
+
+    def swap(self, engine: FlowEngine) -> None:
+        """Serves ``engine`` from the next event on; events already started finish on the one they took."""
+        self.engine = engine
 
     async def handle(self, incoming: Incoming) -> Reply:
         """Handles one event from a private chat (the caller holds the chat's lock).
@@ -132,10 +137,16 @@ class ChatService:
         return await self._from_fresh_load(incoming.chat_id, lambda: self._handle_once(incoming))
 
     async def _handle_once(self, incoming: Incoming) -> Reply:
+        engine = self.engine  # taken once: a reload meanwhile does not change this update's version
         now = self.clock.now()
         record = await self.store.load_chat(incoming.chat_id)
-        chat = self._chat(incoming.chat_id, self._settings(incoming, record), record, now)
+        chat, notice = self._chat(
+            engine, incoming.chat_id, self._settings(engine, incoming, record), record, now
+        )
         result = await self._unit(chat, incoming)
+        if notice is not None and not result.forget:
+            # The person's step is gone from the flow: say so once, with what they see next.
+            result = replace(result, messages=(chat.notice(notice), *result.messages))
         if result.forget:
             await self.store.forget(chat.id)
             return Reply(direct=result.direct)
@@ -182,11 +193,13 @@ class ChatService:
         return await work()
 
     async def _reminder_due_once(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
+        engine = self.engine
         now = self.clock.now()
         record = await self.store.load_chat(reminder.chat_id)
         result = None
         if record is not None:
-            result = reminder_due(self._chat(reminder.chat_id, record.settings, record, now), reminder)
+            chat, _notice = self._chat(engine, reminder.chat_id, record.settings, record, now)
+            result = reminder_due(chat, reminder)
         if result is None:
             with contextlib.suppress(ReminderGone):
                 await self.store.commit(Commit(reminder.chat_id, consumed_reminder_id=reminder.id), now)
@@ -198,8 +211,17 @@ class ChatService:
         except ReminderGone:
             return ()  # cancelled, or claimed by another process, since it was read: nothing to send
 
-    def _chat(self, chat_id: int, settings: UserSettings, record: ChatRecord | None, now: datetime) -> Chat:
+    def _chat(
+        self,
+        engine: FlowEngine,
+        chat_id: int,
+        settings: UserSettings,
+        record: ChatRecord | None,
+        now: datetime,
+    ) -> tuple[Chat, str | None]:
+        """Returns the event's view of the chat on ``engine``'s version, and the notice its move owes, if any."""
         conversation = None
+        notice = None
         screen_id = None
         reminder_id = None
         if record is not None:
@@ -207,20 +229,24 @@ class ChatService:
                 # A reminder answered with "I got the confirmation" became the screen: no reminder any more.
                 reminder_id = record.reminder_message_id
             if record.conversation is not None:
-                language = settings.language if settings.language in self.languages else self.languages[0]
-                conversation = self.engine.adopt(unstored(record.conversation)).with_language(language)
+                languages = engine.bundle.texts.languages
+                language = settings.language if settings.language in languages else languages[0]
+                moved = engine.move(unstored(record.conversation))
+                conversation, notice = moved.conversation.with_language(language), moved.notice
             if now - record.updated_at <= LONG_PAUSE:
                 # After a long pause a fresh message below beats an edit far up the chat.
                 screen_id = record.screen_message_id
         reminders = partial(self.store.reminders_of, chat_id) if record else _no_reminders
-        return Chat(chat_id, settings, conversation, screen_id, now, self.engine, reminders, reminder_id)
+        chat = Chat(chat_id, settings, conversation, screen_id, now, engine, reminders, reminder_id)
+        return chat, notice
 
-    def _settings(self, incoming: Incoming, record: ChatRecord | None) -> UserSettings:
+    def _settings(self, engine: FlowEngine, incoming: Incoming, record: ChatRecord | None) -> UserSettings:
+        languages = engine.bundle.languages
         if record is None:
-            return UserSettings(incoming.chat_id, choose_language(incoming.language_code, self.languages))
+            return UserSettings(incoming.chat_id, choose_language(incoming.language_code, languages))
         settings = record.settings
         if settings.language is None:
-            settings = replace(settings, language=choose_language(incoming.language_code, self.languages))
+            settings = replace(settings, language=choose_language(incoming.language_code, languages))
         # The person wrote to us, so they no longer block the bot.
         return replace(settings, blocked=False) if settings.blocked else settings
 
@@ -234,16 +260,15 @@ class ChatService:
 
     def group_text(self, language_code: str | None, link: str) -> str:
         """Returns the answer to a group chat: a link that opens a private chat with the bot."""
-        language = choose_language(language_code, self.languages)
+        language = choose_language(language_code, self.engine.bundle.languages)
         return self.engine.plain(language, "ui.group_chat", {"link": link})
 
-    def command_menu(self) -> dict[str, list[tuple[str, str]]]:
-        """Returns, per language, the command menu as (command, description) pairs."""
+    def command_menu(self, engine: FlowEngine | None = None) -> dict[str, list[tuple[str, str]]]:
+        """Returns, per language, the command menu as (command, description) pairs (of ``engine``, or the current)."""
+        engine = engine or self.engine
         return {
-            language: [
-                (command, self.engine.plain(language, f"ui.commands.{command}")) for command in COMMANDS
-            ]
-            for language in self.languages
+            language: [(command, engine.plain(language, f"ui.commands.{command}")) for command in COMMANDS]
+            for language in engine.bundle.texts.languages
         }
 
     # -- delivery bookkeeping ---------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.places import places
 from bot.runtime.buttons import in_language
 from bot.runtime.chat import Chat, Result, at_hand, show_current
 from bot.runtime.where import set_timezone
@@ -26,7 +25,7 @@ async def typed_message(chat: Chat, text: str | None) -> Result:
         if chat.now - asked <= TIMEZONE_ANSWER_WINDOW:
             # What is typed is read here and never stored.
             return await set_timezone(chat, text, edit=None)
-    language = places().find_language(text) if text else None
+    language = chat.engine.places.find_language(text) if text else None
     if language is not None and language in chat.engine.bundle.texts.languages:
         chosen = in_language(chat, language)
         return show_current(chosen, before=(chosen.notice("ui.language.changed"),))

@@ -10,7 +10,6 @@ from bot.callbacks import TimezoneChoice, TypePlace, encode
 from bot.engine import Effect, ScheduleReminder
 from bot.engine.engine import ScreenButton
 from bot.localtime import parse_timezone
-from bot.places import places
 from bot.runtime.chat import (
     QUOTED_INPUT_CHARACTERS,
     Chat,
@@ -32,7 +31,7 @@ PLACES_PER_ROW = 2
 
 def where_rows(chat: Chat) -> Rows:
     """Returns the likeliest places for the chat's language (its zone checked) and "somewhere else"."""
-    found = places()
+    found = chat.engine.places
     current = chat.settings.timezone
     offered = found.offered_zones(chat.language)
     if current not in offered and chat.settings.timezone_chosen:
@@ -49,7 +48,10 @@ def where_rows(chat: Chat) -> Rows:
 
 def where_question(chat: Chat) -> str:
     """Returns "where are you now?", naming the zone used until the person answers and its time now."""
-    values = {"zone": places().zone_label(chat.settings.timezone, chat.language), "now": chat.clock()}
+    values = {
+        "zone": chat.engine.places.zone_label(chat.settings.timezone, chat.language),
+        "now": chat.clock(),
+    }
     return chat.text("ui.where.prompt", values)
 
 
@@ -69,7 +71,7 @@ def ask_where(chat: Chat, result: Result, effects: Sequence[Effect]) -> Result:
         return result
     settings = result.settings
     if not settings.timezone_chosen:
-        settings = replace(settings, timezone=places().preselected(chat.language))
+        settings = replace(settings, timezone=chat.engine.places.preselected(chat.language))
     placed = replace(chat, settings=settings)
     notes = [line for line in (next_reminder_line(placed, effects),) if line]
     rows: Rows = ()
@@ -112,7 +114,7 @@ async def set_timezone(chat: Chat, wanted: str, *, edit: int | None) -> Result:
     """Sets the zone a person typed or picked and moves their pending reminders into its waking hours,
     or says it is unknown (quoting them, never storing it)."""
     try:
-        zone = parse_timezone(wanted)
+        zone = parse_timezone(wanted, chat.engine.places.find_zone)
     except ValueError:
         quoted = wanted[:QUOTED_INPUT_CHARACTERS]
         unknown = chat.notice("ui.timezone.unknown", {"input": quoted}, edit=edit)
@@ -127,7 +129,8 @@ async def set_timezone(chat: Chat, wanted: str, *, edit: int | None) -> Result:
         for reminder in await chat.pending_reminders()
     )
     done = placed.text(
-        "ui.where.set", {"zone": places().zone_label(zone, placed.language), "now": placed.clock()}
+        "ui.where.set",
+        {"zone": placed.engine.places.zone_label(zone, placed.language), "now": placed.clock()},
     )
     line = next_reminder_line(placed, moved)
     note = f"{done}\n{line}" if line else done

@@ -8,13 +8,14 @@ from bot.store.base import (
     NewReminder,
     OutboxMessage,
     Reminder,
+    Standing,
     StateCount,
     Store,
     StoredConversation,
     UserSettings,
 )
 from bot.store.errors import ChatChanged, DuplicateUpdate, ReminderGone, SchemaError, StoreError
-from bot.store.factory import is_postgres_url, open_store, sqlite_path
+from bot.store.factory import is_postgres_url, local_folder, open_store, sqlite_path
 from bot.store.sqlite import SqliteStore
 
 __all__ = [
@@ -30,12 +31,14 @@ __all__ = [
     "ReminderGone",
     "SchemaError",
     "SqliteStore",
+    "Standing",
     "StateCount",
     "Store",
     "StoreError",
     "StoredConversation",
     "UserSettings",
     "is_postgres_url",
+    "local_folder",
     "open_store",
     "sqlite_path",
 ]

@@ -61,6 +61,7 @@ __all__ = [
     "NewReminder",
     "OutboxMessage",
     "Reminder",
+    "Standing",
     "StateCount",
     "Store",
     "StoredConversation",
@@ -242,6 +243,18 @@ class FunnelStats:
     states: tuple[StateCount, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """How many unfinished conversations sit in one state of one flow version, and their pending reminders."""
+
+    flow_id: str
+    flow_version: str
+    state: str
+    chats: int
+    reminders: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    """Pending reminders of these chats, by name."""
+
+
 def frozen_payload(payload: Mapping[str, object]) -> Mapping[str, object]:
     """Returns a read-only copy of an outbox payload."""
     return MappingProxyType(dict(payload))
@@ -378,3 +391,11 @@ class Store(ABC):
 
         The store's own clock decides (PostgreSQL's, not each host's), so hosts whose clocks disagree
         still space their messages."""
+
+    async def standings(self) -> list[Standing]:
+        """Returns where unfinished conversations stand, by flow version and state, with their reminders.
+
+        Not abstract so that a backend without it still runs the bot; ``esim-bot validate --against``
+        and the report logged at reload then say they cannot count.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot list where conversations stand")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.store.base import Store
 
-__all__ = ["is_postgres_url", "open_store", "sqlite_path"]
+__all__ = ["is_postgres_url", "local_folder", "open_store", "sqlite_path"]
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _SQLITE_SCHEME = "sqlite:///"
@@ -21,6 +21,12 @@ def sqlite_path(database: str | Path) -> Path:
     """Returns the file an SQLite setting names: a plain path, or ``sqlite:///path``."""
     text = str(database)
     return Path(text.removeprefix(_SQLITE_SCHEME)) if text.startswith(_SQLITE_SCHEME) else Path(text)
+
+
+def local_folder(database: str | Path) -> Path:
+    """Returns the folder of this instance's own files (pid file, flow history): the SQLite file's folder,
+    or ``data/`` in the working folder for PostgreSQL, which has no folder of its own here."""
+    return Path("data") if is_postgres_url(database) else sqlite_path(database).parent
 
 
 def open_store(database: str | Path) -> Store:

@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import psycopg
@@ -28,6 +29,7 @@ from bot.store.base import (
     FunnelStats,
     OutboxMessage,
     Reminder,
+    Standing,
     StateCount,
     Store,
     UserSettings,
@@ -330,6 +332,19 @@ class PostgresStore(Store):
         row = await self._fetchone("SELECT count(*) FROM chats WHERE conversation IS NOT NULL")
         return 0 if row is None else int(row[0])
 
+    async def standings(self) -> list[Standing]:
+        """Counts unfinished conversations by flow version and state, and their reminders by name."""
+        chats = await self._fetchall(_STANDINGS)
+        pending: dict[tuple[str, str, str], dict[str, int]] = {}
+        for flow_id, version, state, name, number in await self._fetchall(_STANDING_REMINDERS):
+            pending.setdefault((flow_id, version, state), {})[name] = number
+        return [
+            Standing(
+                flow_id, version, state, number, MappingProxyType(pending.get((flow_id, version, state), {}))
+            )
+            for flow_id, version, state, number in chats
+        ]
+
     async def claim_due_reminders(self, now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
         """Claims due reminders nobody holds, skipping rows another instance is claiming right now."""
         rows = await self._fetchall(
@@ -510,6 +525,15 @@ async def _locked_version(connection: Connection) -> int:
 
 
 _LOCK_CHAT = "SELECT pg_advisory_xact_lock(%s)"
+_POSITION = "c.conversation->>'flow_id', c.conversation->>'flow_version', c.conversation->>'state'"
+_UNFINISHED = "c.conversation IS NOT NULL AND NOT coalesce((c.conversation->>'finished')::boolean, FALSE)"
+_STANDINGS = f"""
+    SELECT {_POSITION}, count(*) FROM chats c WHERE {_UNFINISHED} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+_STANDING_REMINDERS = f"""
+    SELECT {_POSITION}, r.name, count(*) FROM reminders r JOIN chats c ON c.chat_id = r.chat_id
+    WHERE {_UNFINISHED} GROUP BY 1, 2, 3, 4
+"""
 _LOAD_CHAT = """
     SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
            timezone_chosen, conversation, screen_message_id, reminder_message_id, updated_at, version

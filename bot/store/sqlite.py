@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from time import time_ns
+from types import MappingProxyType
 from typing import TypeVar
 
 import aiosqlite
@@ -21,6 +22,7 @@ from bot.store.base import (
     FunnelStats,
     OutboxMessage,
     Reminder,
+    Standing,
     StateCount,
     Store,
     UserSettings,
@@ -271,6 +273,25 @@ class SqliteStore(Store):
         count: int = await self._run(lambda db: db.execute(sql).fetchone()[0])
         return count
 
+    async def standings(self) -> list[Standing]:
+        """Counts unfinished conversations by flow version and state, and their reminders by name."""
+
+        def count(
+            db: sqlite3.Connection,
+        ) -> tuple[list[tuple[str, str, str, int]], list[tuple[str, str, str, str, int]]]:
+            return db.execute(_STANDINGS).fetchall(), db.execute(_STANDING_REMINDERS).fetchall()
+
+        chats, reminders = await self._run(count)
+        pending: dict[tuple[str, str, str], dict[str, int]] = {}
+        for flow_id, version, state, name, number in reminders:
+            pending.setdefault((flow_id, version, state), {})[name] = number
+        return [
+            Standing(
+                flow_id, version, state, number, MappingProxyType(pending.get((flow_id, version, state), {}))
+            )
+            for flow_id, version, state, number in chats
+        ]
+
     async def claim_due_reminders(self, now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
         """Returns due reminders nobody holds, and holds them until ``now + lease``."""
         params = {"now": _micros(now), "limit": limit}
@@ -343,6 +364,18 @@ class SqliteStore(Store):
             return slot - now
 
         return await self._run(_in_transaction(reserve)) * _MICROSECOND
+
+
+_POSITION = """
+    json_extract(c.conversation, '$.flow_id'), json_extract(c.conversation, '$.flow_version'),
+    json_extract(c.conversation, '$.state')"""
+_UNFINISHED = "c.conversation IS NOT NULL AND NOT json_extract(c.conversation, '$.finished')"
+_STANDINGS = (
+    f"SELECT {_POSITION}, count(*) FROM chats c WHERE {_UNFINISHED} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+)
+_STANDING_REMINDERS = f"""
+    SELECT {_POSITION}, r.name, count(*) FROM reminders r JOIN chats c ON c.chat_id = r.chat_id
+    WHERE {_UNFINISHED} GROUP BY 1, 2, 3, 4"""
 
 
 def _reminder(row: tuple[int, int, str, int, int, int]) -> Reminder:

@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from telegram import BotCommand, Update
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -27,13 +30,15 @@ from telegram.ext import (
 
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
-from bot.flows import FlowBundle, Limits, load_flows
+from bot.flows import FlowBundle, FlowValidationError, Limits, load_flows
+from bot.flows.meanings import FlowHistory
 from bot.reminders import Pacing, ReminderScheduler
+from bot.runtime.reload import Reloader
 from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
 from bot.settings import Settings
 from bot.startup import database_for_run
-from bot.store import Reminder, Store, open_store
+from bot.store import Reminder, Store, local_folder, open_store
 from bot.telegram.delivery import Delivery
 from bot.telegram.handlers import ChatHandlers
 from bot.telegram.intake import Webhook, serve
@@ -65,12 +70,10 @@ SWEEP_EVERY = timedelta(seconds=30)
 SHARED_SWEEP_EVERY = timedelta(seconds=3)
 REMINDERS_PER_SECOND_UNLIMITED = 28.0
 HOUSEKEEPING_EVERY = timedelta(hours=6)
-# Telegram's language codes are two letters; our locale names are IETF tags.
-TELEGRAM_LANGUAGE_CODES = {"zh-Hans": "zh", "fr": "fr", "en": "en"}
 
 
 def load_default_flow(settings: Settings) -> FlowBundle:
-    """Loads and validates the flows; raises FlowValidationError, so the bot refuses to start on a bad one."""
+    """Loads and validates the flows; raises FlowValidationError, so the bot refuses to start on a bad one (or a reload keeps the old)."""
     bundles = load_flows(settings.flows_dir, settings.locales_dir, limits=TELEGRAM_LIMITS, ui_texts=UI_TEXTS)
     return bundles.get("cancel_esim") or next(iter(bundles.values()))
 
@@ -83,6 +86,7 @@ class BotRuntime:
     store: Store
     service: ChatService
     delivery: Delivery
+    reloader: Reloader
     scheduler: ReminderScheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -90,12 +94,16 @@ class BotRuntime:
 def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> Application:  # type: ignore[type-arg]
     """Builds the Application with its request layer, rate limiter, update processor and handlers."""
     store = open_store(settings.database)
-    engine = FlowEngine(bundle)
+    # The meanings of the versions served before: their buttons still work where this one means the same.
+    history = FlowHistory(flow_history_folder(settings))
+    engine = FlowEngine(bundle, history.load(bundle.flow.id))
     service = ChatService(engine, store, clock)
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         """Opens the store, re-sends what a crash left unsent, registers the menu and starts reminders."""
         await store.open()
+        # Written once the database (and so its folder) proved usable.
+        history.record(service.engine.meanings)
         delivery = runtime.delivery
 
         # The rate limiter spaces every message; the scheduler starts reminders a little faster than that,
@@ -114,11 +122,33 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         sent = await delivery.sweep()
         if sent:
             logger.info("sent %d messages left over from before the restart", sent)
-        await _register_commands(application, service)
+        await _register_commands(application, _menus(service, service.engine))
         await scheduler.start()
         every = SHARED_SWEEP_EVERY if store.serves_several_processes else SWEEP_EVERY
         runtime.tasks.append(asyncio.create_task(_sweep_forever(delivery, every), name="outbox-sweep"))
         runtime.tasks.append(asyncio.create_task(_housekeeping(runtime), name="housekeeping"))
+        if settings.watch_files:
+            folders = (settings.flows_dir, settings.locales_dir)
+            runtime.tasks.append(asyncio.create_task(runtime.reloader.watch(folders), name="watch-files"))
+
+    async def swapped(old: FlowEngine, new: FlowEngine) -> None:
+        """Registers the command menu again when its commands or languages changed."""
+        menus, before = _menus(service, new), _menus(service, old)
+        if menus != before:
+            await _register_commands(application, menus, gone=set(before) - set(menus))
+            logger.info("reload: command menu registered again (%s)", ", ".join(filter(None, menus)))
+
+    async def refused(error: FlowValidationError) -> None:
+        """Tells the operators (BOT_ADMIN_IDS) why their edit is not served."""
+        count = len(error.problems)
+        text = f"The edited flow was not loaded; the running version keeps serving. {count} problem(s):\n"
+        text += "\n".join(map(str, error.problems))
+        for admin in settings.admin_ids:
+            try:
+                await application.bot.send_message(admin, text[: MessageLimit.MAX_TEXT_LENGTH])
+            except TelegramError as exc:
+                # An operator who never opened a chat with the bot cannot be told; the log has it all.
+                logger.warning("could not tell operator %s about the refused reload: %s", admin, exc)
 
     async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
         """Stops reminders and background tasks once the last update in hand is done."""
@@ -151,7 +181,14 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         .post_shutdown(post_shutdown)
         .build()
     )
-    runtime = BotRuntime(settings, store, service, Delivery(bot, service))
+    reloader = Reloader(
+        service,
+        lambda: load_default_flow(settings),
+        history=history,
+        on_swapped=swapped,
+        on_refused=refused,
+    )
+    runtime = BotRuntime(settings, store, service, Delivery(bot, service), reloader)
     handlers = ChatHandlers(service, runtime.delivery)
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
@@ -188,13 +225,29 @@ def _local_rate_limiter(messages_per_second: float) -> AIORateLimiter:
     return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / messages_per_second, max_retries=3)
 
 
-async def _register_commands(application: Application, service: ChatService) -> None:  # type: ignore[type-arg]
-    for language, commands in service.command_menu().items():
-        menu = [BotCommand(command, description) for command, description in commands]
-        code = TELEGRAM_LANGUAGE_CODES.get(language, language.split("-")[0])
-        await application.bot.set_my_commands(menu, language_code=code)
-        if language == "en":
-            await application.bot.set_my_commands(menu)
+def flow_history_folder(settings: Settings) -> Path:
+    """Returns where the meanings of the flow versions served are kept: beside the database."""
+    return local_folder(settings.database) / "flow-versions"
+
+
+Menus = dict[str, list[tuple[str, str]]]
+
+
+def _menus(service: ChatService, engine: FlowEngine) -> Menus:
+    """Returns the command menu per Telegram language code ("" for everyone else: the default language's)."""
+    languages = engine.bundle.languages
+    menus = service.command_menu(engine)
+    by_code = {languages.telegram_code(language): menu for language, menu in menus.items()}
+    return {**by_code, "": menus[languages.default]}
+
+
+async def _register_commands(application: Application, menus: Menus, gone: Set[str] = frozenset()) -> None:  # type: ignore[type-arg]
+    for code, commands in menus.items():
+        listed = [BotCommand(command, description) for command, description in commands]
+        await application.bot.set_my_commands(listed, language_code=code or None)
+    for code in gone:
+        # A language removed: its speakers get the default menu again.
+        await application.bot.delete_my_commands(language_code=code)
 
 
 async def _sweep_forever(delivery: Delivery, every: timedelta) -> None:
@@ -242,6 +295,7 @@ def run(
     bundle = load_default_flow(settings)
     database = database_for_run(settings)
     application = build_application(settings, bundle, clock)
+    runtime: BotRuntime = application.bot_data["runtime"]
     webhook = Webhook(webhook_url, listen, port, secret_token) if webhook_url else None
     asyncio.run(
         serve(
@@ -250,5 +304,6 @@ def run(
             database=database,
             allowed_updates=ALLOWED_UPDATES,
             webhook=webhook,
+            on_hangup=lambda: runtime.reloader.request("SIGHUP"),
         )
     )

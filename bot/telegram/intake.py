@@ -31,6 +31,7 @@ from telegram import Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot.control import running
 from bot.startup import StartupError, opened_store
 from bot.store import Store
 from bot.telegram.leadership import lead_while_elected
@@ -325,8 +326,13 @@ async def serve(
     database: str | Path,
     allowed_updates: Sequence[str],
     webhook: Webhook | None = None,
+    on_hangup: Callable[[], None] | None = None,
 ) -> None:
-    """Runs the bot until SIGINT or SIGTERM: checks the database, connects, then polls or serves a webhook."""
+    """Runs the bot until SIGINT or SIGTERM: checks the database, connects, then polls or serves a webhook.
+
+    SIGHUP calls ``on_hangup`` (the bot reloads its flow); ``esim-bot reload`` finds the process by the
+    pid file written beside the database.
+    """
     async with opened_store(database):
         pass  # a database the bot cannot use stops it here, before anything reaches Telegram
     stopping = asyncio.Event()
@@ -334,12 +340,15 @@ async def serve(
     stop_signals = (signal.SIGINT, signal.SIGTERM)
     for stop_signal in stop_signals:
         loop.add_signal_handler(stop_signal, stopping.set)
+    if on_hangup is not None:
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
     try:
-        await run_application(
-            application, stopping, api_url=api_url, allowed_updates=allowed_updates, webhook=webhook
-        )
+        with running(database):
+            await run_application(
+                application, stopping, api_url=api_url, allowed_updates=allowed_updates, webhook=webhook
+            )
     finally:
-        for stop_signal in stop_signals:
+        for stop_signal in (*stop_signals, signal.SIGHUP):
             loop.remove_signal_handler(stop_signal)
 
 

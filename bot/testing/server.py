@@ -409,6 +409,7 @@ class FakeBotApi:
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
             "setMyCommands": self._set_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
         }
 
     async def _read_params(self, request: web.Request) -> JSONDict:
@@ -588,6 +589,10 @@ class FakeBotApi:
             raise ApiError(400, _QUERY_TOO_OLD)
         query.answered = True
         query.user._record_toast(str(params.get("text", "")))
+        return True
+
+    def _delete_my_commands(self, params: JSONDict) -> bool:
+        self._commands.pop(str(params.get("language_code") or ""), None)
         return True
 
     def _set_my_commands(self, params: JSONDict) -> bool:

@@ -224,6 +224,18 @@ def test_ending_a_french_line_explains_the_number_and_offers_a_french_request(
 
 
 @pytest.mark.parametrize(
+    ("language", "either"),
+    [("en", "SIM card or eSIM"), ("fr", "carte SIM ou l'eSIM"), ("zh-Hans", "SIM 卡或 eSIM")],
+)
+def test_waiting_for_a_carrier_does_not_assume_the_line_is_an_esim(
+    default_engine: FlowEngine, language: str, either: str
+) -> None:
+    person = walk(default_engine, language, "home", "france", "end", "next", "sent")
+    assert person.state == "waiting"
+    assert either in person.screen.text, "a home line may well be a physical SIM card"
+
+
+@pytest.mark.parametrize(
     ("country", "word"), [("china", "销户"), ("japan", "解約"), ("new_zealand", "cancel")]
 )
 def test_each_home_country_gets_a_request_in_its_carriers_language(

@@ -41,6 +41,9 @@ def mini_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (root / "locales" / f"{language}.yaml").write_text(
             yaml.safe_dump(texts, allow_unicode=True, sort_keys=False), encoding="utf-8"
         )
+        # What the bot knows of the language besides its texts: places, day words (issue 11).
+        meta = ROOT / "locales" / f"{language}.meta.yaml"
+        (root / "locales" / meta.name).write_text(meta.read_text(encoding="utf-8"), encoding="utf-8")
     return root
 
 

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.localtime import COMMON_TIMEZONES, DEFAULT_TIMEZONE, QuietHours, format_when, parse_timezone
+from bot.flows.languages import load_languages
+from bot.localtime import COMMON_TIMEZONES, DEFAULT_TIMEZONE, QuietHours, parse_timezone
+from bot.places import Places
+
+
+def format_when(moment: datetime, zone: tzinfo, language: str, now: datetime) -> str:
+    """Returns a moment as a person speaking ``language`` reads it, words from the shipped meta files."""
+    languages, problems = load_languages(
+        Path(__file__).resolve().parents[2] / "locales", ["en", "fr", "zh-Hans"]
+    )
+    assert languages is not None, problems
+    return Places.of(languages).day_and_time(moment, zone, language, now)
+
 
 NOUMEA = ZoneInfo("Pacific/Noumea")
 PARIS = ZoneInfo("Europe/Paris")

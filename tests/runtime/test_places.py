@@ -10,8 +10,21 @@ from pathlib import Path
 
 import pytest
 
+from bot.flows import FlowValidationError, load_bundle
+from bot.flows.languages import load_languages
 from bot.localtime import parse_timezone
-from bot.places import Places, places
+from bot.places import Places
+from bot.runtime.texts import UI_TEXTS
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCALES = ROOT / "locales"
+
+
+def places() -> Places:
+    """Returns the places of the shipped languages, from their locales/<language>.meta.yaml."""
+    languages, problems = load_languages(LOCALES, ["en", "fr", "zh-Hans"])
+    assert languages is not None, problems
+    return Places.of(languages)
 
 
 @pytest.mark.parametrize(
@@ -39,7 +52,7 @@ from bot.places import Places, places
     ],
 )
 def test_places_typed_in_chinese_french_or_english_are_understood(typed: str, zone: str) -> None:
-    assert str(parse_timezone(typed)) == zone
+    assert str(parse_timezone(typed, places().find_zone)) == zone
 
 
 @pytest.mark.parametrize(
@@ -100,11 +113,19 @@ def test_typed_language_names_are_understood(typed: str, language: str) -> None:
     assert places().find_language(typed) == language
 
 
-def test_a_places_file_naming_a_zone_that_does_not_exist_is_refused(tmp_path: Path) -> None:
-    source = Path(__file__).resolve().parents[2] / "bot" / "data" / "places.yaml"
-    broken = tmp_path / "places.yaml"
-    broken.write_text(
-        source.read_text(encoding="utf-8").replace("Asia/Tokyo", "Asia/Tokio"), encoding="utf-8"
-    )
-    with pytest.raises(ValueError, match="Asia/Tokio"):
-        Places.read(broken)
+def test_a_meta_file_naming_a_zone_that_does_not_exist_is_refused_where_it_is_written(
+    tmp_path: Path,
+) -> None:
+    for path in LOCALES.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    meta = tmp_path / "en.meta.yaml"
+    source = meta.read_text(encoding="utf-8")
+    assert "Pacific/Auckland, Asia/Tokyo," in source
+    broken = source.replace("Pacific/Auckland, Asia/Tokyo,", "Pacific/Auckland, Asia/Tokio,")
+    meta.write_text(broken, encoding="utf-8")
+    line, text = next((n, t) for n, t in enumerate(broken.splitlines(), 1) if "Asia/Tokio" in t)
+    with pytest.raises(FlowValidationError) as refused:
+        load_bundle(ROOT / "flows" / "cancel_esim.yaml", tmp_path, ui_texts=UI_TEXTS)
+    assert [str(problem) for problem in refused.value.problems] == [
+        f"{meta}:{line}:{text.index('Asia/Tokio') + 1}: unknown time zone 'Asia/Tokio' (an IANA name, e.g. Asia/Shanghai)"
+    ]

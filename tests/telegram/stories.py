@@ -6,11 +6,13 @@ from bot.testing import FakeUser, Screen, by_id
 
 
 async def submit(user: FakeUser, deep_link: str = "") -> Screen:
-    """Walks to "I've submitted it" (home carrier, or the deep link's provider); returns the waiting screen."""
+    """Walks to "I've submitted it" ending a home carrier's line (daily reminders); returns the waiting screen."""
     await user.say(f"/start {deep_link}".strip())
     await user.tap(by_id("go"))
-    if not deep_link:
+    if not deep_link:  # the ?start=home link has already answered who the carrier is
         await user.tap(by_id("home"))
+        await user.tap(by_id("other"))
+    await user.tap(by_id("end"))
     await user.tap(by_id("next"))
     return await user.tap(by_id("sent"))
 

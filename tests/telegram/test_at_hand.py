@@ -26,7 +26,7 @@ async def test_after_a_command_the_current_step_is_the_newest_thing_with_buttons
     screen = await submit(user)
     reply = await user.say(command)
     assert reply.has_button(by_id("got_it")), "the current step's buttons come with the answer"
-    assert "Now wait for the confirmation" in reply.text
+    assert "Now wait for the answer" in reply.text
     await api.wait_until(lambda: not any(b.id == "got_it" for b in user.messages[0].buttons))
     assert [m.message_id for m in live(user)] == [reply.message_id], "only one live set, at the bottom"
     assert screen.message_id != reply.message_id
@@ -71,7 +71,7 @@ async def test_the_first_screen_shows_the_other_languages(api: FakeBotApi) -> No
     assert {"简体中文", "English"} <= set(french.button_labels)
     chinese = await api.user(1306, language_code="en").say("/start")
     switched = await api.user(1306).tap("简体中文", on=chinese)
-    assert "注销" in switched.text
+    assert "停止付费" in switched.text
     assert {"English", "Français"} <= set(switched.button_labels)
 
 
@@ -102,6 +102,8 @@ async def test_the_chosen_language_sticks_for_reminders(api: FakeBotApi, clock: 
     await user.wait_for_messages(3)
     await user.tap(by_id("go"))
     await user.tap(by_id("home"))
+    await user.tap(by_id("other"))
+    await user.tap(by_id("end"))
     await user.tap(by_id("next"))
     waiting = await user.tap(by_id("sent"))
     assert "下次提醒" in waiting.text

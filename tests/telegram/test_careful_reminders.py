@@ -54,13 +54,13 @@ async def test_a_new_reminder_takes_the_buttons_of_the_one_before(api: FakeBotAp
     user = api.user(1104)
     await submit(user)
     first = await next_reminder(user, clock)
-    assert first.has_button("I got the confirmation")
+    assert first.has_button("Got the confirmation")
     second = await next_reminder(user, clock)
     await api.wait_until(
         lambda: not next(m for m in user.messages if m.message_id == first.message_id).buttons
     )
-    assert second.has_button("I got the confirmation")
-    live = [m.message_id for m in user.messages if m.has_button("I got the confirmation")]
+    assert second.has_button("Got the confirmation")
+    live = [m.message_id for m in user.messages if m.has_button("Got the confirmation")]
     assert first.message_id not in live
     assert live[-1] == second.message_id
 
@@ -73,19 +73,19 @@ async def test_an_old_reminders_button_changes_nothing_even_after_stop(
     first = await next_reminder(user, clock)
     await next_reminder(user, clock)
     # A slow client still shows the first reminder's buttons.
-    toast = await user.tap_for_toast("I got the confirmation", on=first)
+    toast = await user.tap_for_toast("Got the confirmation", on=first)
     assert "out of date" in toast
     await user.wait_for_reply()
     assert next(m for m in user.messages if m.message_id == first.message_id).text == first.text
     status = await user.say("/status")
-    assert "Now wait for the confirmation" in status.text, "the flow did not move"
+    assert "Now wait for the answer" in status.text, "the flow did not move"
 
     await user.say("/stop")
-    toast = await user.tap_for_toast("I got the confirmation", on=first)
+    toast = await user.tap_for_toast("Got the confirmation", on=first)
     assert "out of date" in toast
     here = await user.wait_for_reply()
     assert here.message_id > first.message_id, "answered at the bottom of the chat, not far up"
-    assert here.has_button("I got the confirmation"), "with the current step at hand"
+    assert here.has_button("Got the confirmation"), "with the current step at hand"
     assert next(m for m in user.messages if m.message_id == first.message_id).text == first.text
 
 
@@ -96,7 +96,7 @@ async def test_stop_offers_a_way_back_and_the_button_brings_reminders_back(
     await submit(user)
     stopped = await user.say("/stop")
     assert stopped.has_button("🔔 Turn reminders back on")
-    assert stopped.has_button("I got the confirmation"), "the current step stays at hand"
+    assert stopped.has_button("Got the confirmation"), "the current step stays at hand"
     status = await user.say("/status")
     assert "Reminders are stopped" in status.text
     assert status.has_button("Turn reminders back on")
@@ -105,7 +105,7 @@ async def test_stop_offers_a_way_back_and_the_button_brings_reminders_back(
     assert "Next reminder: tomorrow at 12:00 (Nouméa time)" in back.text
     assert "tomorrow at 12:00" in (await user.say("/status")).text
     reminder = await next_reminder(user, clock)
-    assert reminder.has_button("I got the confirmation")
+    assert reminder.has_button("Got the confirmation")
 
 
 async def test_stop_under_a_reminder_then_start_as_the_bot_says_resumes_them(
@@ -114,7 +114,7 @@ async def test_stop_under_a_reminder_then_start_as_the_bot_says_resumes_them(
     user = api.user(1107, language_code="fr")
     await submit(user)
     await next_reminder(user, clock)
-    toast = await user.tap_for_toast("Arrêter les rappels")
+    toast = await user.tap_for_toast("Plus de rappels")
     assert "/start" in toast, "the bot says how to continue"
     stopped = await user.wait_for_reply()
     assert stopped.has_button("🔔 Réactiver les rappels")
@@ -125,7 +125,7 @@ async def test_stop_under_a_reminder_then_start_as_the_bot_says_resumes_them(
     assert "Prochain rappel : demain à 12:01 (heure de Nouméa)" in resumed.text
     assert "demain à 12:01" in (await user.say("/status")).text
     reminder = await next_reminder(user, clock)
-    assert reminder.has_button("📬 J'ai reçu la confirmation")
+    assert reminder.has_button("📬 Confirmation reçue")
 
 
 async def test_after_the_last_reminder_waiting_longer_goes_on_every_three_days(
@@ -145,4 +145,4 @@ async def test_after_the_last_reminder_waiting_longer_goes_on_every_three_days(
     assert len(user.messages) == shown, "not the daily cycle again"
     clock.advance(timedelta(days=1, minutes=2))
     await user.wait_for_messages(shown + 1)
-    assert user.screen.has_button("I got the confirmation")
+    assert user.screen.has_button("Got the confirmation")

@@ -22,17 +22,15 @@ def changed_flow(settings: Settings, folder: Path) -> Settings:
     return settings.model_copy(update={"flows_dir": folder})
 
 
-async def test_a_button_from_before_a_flow_change_is_answered_with_the_current_screen(
+async def test_a_button_whose_meaning_did_not_change_keeps_working_after_a_flow_change(
     api: FakeBotApi, settings: Settings, clock: FakeClock, tmp_path: Path
 ) -> None:
     user = api.user(5)
     async with polling(build_application(settings, load_default_flow(settings), clock)):
         before = await user.say("/start")
 
+    # Only the reminders' pace changed: "Let's start" leads where it did (issue 11, point 2).
     updated = changed_flow(settings, tmp_path / "flows")
     async with polling(build_application(updated, load_default_flow(updated), clock)):
-        toast = await user.tap_for_toast("Let's start", on=before)
-        assert "updated since that message" in toast
-        current = await user.wait_for_reply()
-        screen = await user.tap("Let's start", on=current)
-    assert screen.has_button("travel eSIM"), "the current screen's buttons work"
+        screen = await user.tap("Let's start", on=before)
+    assert screen.has_button("travel eSIM"), "the button from before the change works"

@@ -29,7 +29,7 @@ async def test_the_shanghai_student_who_submits_at_2230_hears_nothing_at_night(
     # 24 hours later is 22:30 again, inside the quiet hours: the morning after, which is not "明天".
     assert "⏰ 下次提醒：11月26日周四 08:00（上海时间）" in screen.text
     assert "明天 08:00" not in screen.text
-    assert "您现在在哪里" in screen.text, "the screen asks where they are"
+    assert "你现在在哪里" in screen.text, "the screen asks where they are"
     assert "✓ 🇨🇳 中国（上海）" in screen.button_labels, "China is preselected for a Chinese speaker"
     assert "🇳🇨 新喀里多尼亚" in screen.button_labels
     assert "🌍 其他地方…" in screen.button_labels
@@ -58,7 +58,7 @@ async def test_a_student_abroad_who_taps_china_has_the_reminder_moved_and_status
     placed = await student.tap("🇨🇳 China (Shanghai)")
     assert "Reminders now follow Shanghai time (it's 22:30 there)" in placed.text
     assert "⏰ Next reminder: Thu, Nov 26, 08:00 (Shanghai time)." in placed.text
-    assert placed.has_button("I got the confirmation"), "the step is shown again, in place"
+    assert placed.has_button("Got the confirmation"), "the step is shown again, in place"
     assert not placed.has_button("New Caledonia"), "the question is answered"
     status = await student.say("/status")
     assert "next reminder: Thu, Nov 26, 08:00 (Shanghai time)" in status.text
@@ -131,7 +131,7 @@ async def test_the_timezone_command_asks_where_with_places_for_the_language(api:
     user = api.user(1009, language_code="zh-hans")
     await user.say("/start")
     asked = await user.say("/timezone")
-    assert "您现在在哪里" in asked.text
+    assert "你现在在哪里" in asked.text
     assert asked.button_labels[:2] == ["🇨🇳 中国（上海）", "✓ 🇳🇨 新喀里多尼亚"]
     chosen = await user.tap("日本")
     assert "东京时间" in chosen.text

@@ -15,15 +15,16 @@ pytestmark = pytest.mark.usefixtures("running_bot")
 
 async def test_reopening_a_deep_link_mid_way_keeps_progress(api: FakeBotApi) -> None:
     user = api.user(1201)
-    await user.say("/start airalo")
+    await user.say("/start home")
     await user.tap(by_id("go"))
-    ticked = await user.tap("Contacts and photos")
-    assert "✅ Contacts and photos backed up" in ticked.button_labels
-    asked = await user.say("/start airalo")  # what re-tapping the t.me link sends
-    assert asked.button_labels == ["▶️ Continue where I was", "🔄 Start over with Airalo"]
-    assert "Before you cancel" in asked.text, "it says where they are"
+    await user.tap(by_id("end"))
+    ticked = await user.tap("Phone backed up")
+    assert "✅ Phone backed up" in ticked.button_labels
+    asked = await user.say("/start home")  # what re-tapping the t.me link sends
+    assert asked.button_labels == ["▶️ Continue where I was", "🔄 Start over with Carrier back home"]
+    assert "Before you end the line" in asked.text, "it says where they are"
     resumed = await user.tap("Continue where I was")
-    assert "✅ Contacts and photos backed up" in resumed.button_labels
+    assert "✅ Phone backed up" in resumed.button_labels
 
 
 async def test_another_providers_link_mid_way_offers_to_start_over_with_it(api: FakeBotApi) -> None:
@@ -36,7 +37,7 @@ async def test_another_providers_link_mid_way_offers_to_start_over_with_it(api: 
     started = await user.tap("从头开始（Holafly）", on=asked)
     assert started.has_button(by_id("go"))
     await user.tap(by_id("go"), on=started)
-    request = await user.tap(by_id("next"), on=started.message_id)
+    request = await user.tap(by_id("active"), on=started.message_id)
     assert "Holafly" in request.text
     assert "下次提醒" not in (await user.say("/status")).text
 
@@ -46,6 +47,8 @@ async def test_start_over_asks_first_and_no_keeps_everything(api: FakeBotApi) ->
     await user.say("/start")
     await user.tap(by_id("go"))
     await user.tap(by_id("home"))
+    await user.tap(by_id("other"))
+    await user.tap(by_id("end"))
     request = await user.tap(by_id("next"))
     confirm = await user.tap(by_id("restart"))
     assert confirm.message_id == request.message_id, "asked in place of the screen"
@@ -74,5 +77,6 @@ async def test_restart_mid_way_asks_and_a_fresh_conversation_does_not(api: FakeB
     assert user.screen.has_button(by_id("go")), "nothing to lose: no question"
     await user.tap(by_id("go"))
     await user.tap(by_id("home"))
+    await user.tap(by_id("other"))  # the first answer: from here on, starting over drops a choice
     asked = await user.say("/restart")
     assert asked.button_labels == ["🔄 Yes, start over", "↩️ No, keep going"]

@@ -173,7 +173,7 @@ async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi, clock:
     assert confirm.button_labels == ["🗑 Yes, delete it all", "Cancel"]
     cancelled = await user.tap("Cancel")
     assert "nothing was deleted" in cancelled.text
-    assert cancelled.has_button("I got the confirmation"), "the current step is at hand again"
+    assert cancelled.has_button("Got the confirmation"), "the current step is at hand again"
     assert "tomorrow at 12:00" in (await user.say("/status")).text, "cancelling forgets nothing"
 
     await user.say("/forget")
