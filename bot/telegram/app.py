@@ -228,12 +228,14 @@ def run(
     bundle = load_default_flow(settings)
     database = database_for_run(settings)
     application = build_application(settings, bundle, clock)
+    runtime: BotRuntime = application.bot_data["runtime"]
     webhook = Webhook(webhook_url, listen, port, secret_token) if webhook_url else None
     asyncio.run(
         serve(
             application,
             api_url=settings.telegram_api_url,
             database=database,
+            inbox=runtime.store,
             allowed_updates=ALLOWED_UPDATES,
             webhook=webhook,
         )

@@ -1,4 +1,4 @@
-"""A press whose handler fails is not confirmed to Telegram: it is handled again, and applied once."""
+"""Every update taken from Telegram is handled, once: after a failing handler, a kill, a redelivery."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ async def test_the_webhook_turns_away_calls_without_the_secret_and_bodies_that_a
     assert "Traceback" not in bot.printed
 
 
-async def test_an_update_committed_but_not_confirmed_before_a_crash_is_not_applied_again(
+async def test_an_update_handled_but_not_confirmed_before_a_crash_is_not_applied_again(
     tmp_path: Path,
 ) -> None:
     async with FakeBotApi() as api:
@@ -102,8 +102,9 @@ async def test_an_update_committed_but_not_confirmed_before_a_crash_is_not_appli
             await user.send("/start")
             await user.wait_for_reply(timeout=20)
 
-            # The poll that would confirm /help is held up: the bot commits and answers it, then dies. (Once the
-            # bot waits in its long poll, the next getUpdates is the one after /help.)
+            # The poll that would confirm /help is held up: the bot keeps, commits and answers it (and takes it
+            # out of its inbox), then dies. (Once the bot waits in its long poll, the next getUpdates is the
+            # one after /help.)
             await eventually(lambda: api.pending_updates == 0 and api.in_flight == 1)
             await asyncio.sleep(0.1)
             api.delay_next("getUpdates", 3.0)
@@ -120,6 +121,44 @@ async def test_an_update_committed_but_not_confirmed_before_a_crash_is_not_appli
             await eventually(lambda: api.pending_updates == 0, timeout=20)
             assert len(help_messages(user)) == 1
             await bot.wait_for_output("was already handled")
+            assert await bot.stop(signal.SIGTERM) == 0
+
+
+async def test_updates_kept_but_not_handled_before_a_crash_are_handled_after_the_restart_once(
+    tmp_path: Path,
+) -> None:
+    async with FakeBotApi() as api:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=str(tmp_path / "b.sqlite3"),
+        )
+        async with bot_process(env) as bot:
+            await bot.start()
+            user = api.user(903, language_code="en")
+            await user.send("/start")
+            await user.wait_for_reply(timeout=20)
+
+            # The press is committed and its screen edited, but its answer hangs; the /help after it waits
+            # for the press to finish (one chat, in order). Both are confirmed to Telegram, then the bot dies.
+            api.delay_next("answerCallbackQuery", 3.0)
+            await user.click("Let's start")
+            await user.send("/help")
+            await api.wait_until(lambda: api.pending_updates == 0, timeout=20)
+            await api.wait_until(lambda: "carrier back home" in " ".join(user.screen.button_labels), timeout=20)
+            assert help_messages(user) == []
+            await bot.stop(signal.SIGKILL)
+            assert api.pending_updates == 0  # Telegram has forgotten them: only the bot's inbox has them
+
+            await bot.start()
+            await api.wait_until(lambda: len(help_messages(user)) == 1, timeout=20)
+            await bot.wait_for_output("handling 2 updates kept from before the restart")
+            await bot.wait_for_output("was already handled")  # the press: committed before the kill
+            await asyncio.sleep(3.0)  # until the answer held up at the kill has come too
+            assert len(help_messages(user)) == 1
+            # The press applied once: the start screen was edited into the next step once, not twice.
+            assert len(api.calls_to("editMessageText", user.chat_id)) == 1
+            assert "carrier back home" in " ".join(user.screen.button_labels)
             assert await bot.stop(signal.SIGTERM) == 0
 
 
