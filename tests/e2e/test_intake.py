@@ -145,7 +145,9 @@ async def test_updates_kept_but_not_handled_before_a_crash_are_handled_after_the
             await user.click("Let's start")
             await user.send("/help")
             await api.wait_until(lambda: api.pending_updates == 0, timeout=20)
-            await api.wait_until(lambda: "carrier back home" in " ".join(user.screen.button_labels), timeout=20)
+            await api.wait_until(
+                lambda: "carrier back home" in " ".join(user.screen.button_labels), timeout=20
+            )
             assert help_messages(user) == []
             await bot.stop(signal.SIGKILL)
             assert api.pending_updates == 0  # Telegram has forgotten them: only the bot's inbox has them

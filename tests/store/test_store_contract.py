@@ -637,7 +637,9 @@ def polled(update_id: int, text: str = "/start") -> InboxUpdate:
     return InboxUpdate(update_id, {"update_id": update_id, "message": {"text": text, "chat": {"id": CHAT}}})
 
 
-async def test_fetched_updates_wait_in_the_inbox_oldest_first_across_a_restart(new_store: StoreFactory) -> None:
+async def test_fetched_updates_wait_in_the_inbox_oldest_first_across_a_restart(
+    new_store: StoreFactory,
+) -> None:
     async with new_store() as store:
         await store.inbox_add([polled(12, "/help"), polled(10), polled(11, "签证")], START)
     async with new_store() as store:
@@ -670,10 +672,10 @@ async def test_handled_updates_leave_the_inbox_and_unknown_ids_are_ignored(store
     assert await store.inbox_pending(10) == [polled(11)]
 
 
-async def test_the_inbox_keeps_nothing_of_a_batch_that_fails(store: Store) -> None:
+async def test_the_inbox_refuses_a_naive_moment_and_keeps_nothing_of_that_batch(store: Store) -> None:
     await store.inbox_add([polled(10)], START)
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="timezone-aware"):
         await store.inbox_add([polled(11), polled(12)], datetime(2025, 3, 10))  # naive: refused
 
     assert await store.inbox_pending(10) == [polled(10)]
