@@ -35,6 +35,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.startup import StartupError, opened_store
 from bot.store import InboxUpdate, Store
+from bot.telegram.screenbot import ScreenBot
 
 __all__ = ["InboxPolling", "UpdateIntake", "Webhook", "WebhookIntake", "run_application", "serve"]
 
@@ -195,6 +196,10 @@ class InboxPolling:
         self.retrying = retrying
         self.allowed_updates = list(allowed_updates)
         self.inbox = inbox
+        bot = intake.application.bot
+        if not isinstance(bot, ScreenBot):
+            raise TypeError("polling through the inbox takes getUpdates as JSON: the bot must be a ScreenBot")
+        self.bot = bot
         self._in_hand: set[asyncio.Task[bool]] = set()
         self._handled: list[int] = []
         self._some_handled = asyncio.Event()
@@ -203,7 +208,7 @@ class InboxPolling:
 
     async def run(self) -> None:
         """Handles what the inbox still holds, polls until the bot is stopped, then finishes the updates in hand."""
-        bot = self.intake.application.bot
+        bot = self.bot
         stopping = self.retrying.stopping
         done, _ = await self.retrying.call("deleting the webhook", bot.delete_webhook)
         removing = asyncio.create_task(self._remove_handled_forever(), name="inbox-removal")
@@ -215,7 +220,11 @@ class InboxPolling:
                 await self._wait_for_room()
                 done, updates = await self.retrying.call("getting updates", self._get_updates)
                 # Telegram's ids grow; one at or below the newest kept came again after a failed keep.
-                fresh = [update for update in updates or () if update.update_id > self._newest]
+                fresh = [
+                    InboxUpdate(item["update_id"], item)
+                    for item in updates or ()
+                    if _newer(item, self._newest)
+                ]
                 if fresh and await self._keep(fresh):
                     self._newest = fresh[-1].update_id
                     self._offset = self._newest + 1  # confirmed to Telegram by the next getUpdates
@@ -236,7 +245,6 @@ class InboxPolling:
 
     async def _resume(self) -> None:
         """Hands over what the inbox kept before a stop or a crash, oldest first, before any new update."""
-        bot = self.intake.application.bot
         resumed = 0
         while True:
             await self._wait_for_room()
@@ -244,23 +252,18 @@ class InboxPolling:
             if not kept:
                 break
             for entry in kept:
-                self._submit(Update.de_json(dict(entry.payload), bot))
+                self._submit(entry)
             resumed += len(kept)
             self._newest = kept[-1].update_id
             self._offset = self._newest + 1
         if resumed:
             logger.info("handling %d updates kept from before the restart", resumed)
 
-    async def _get_updates(self) -> tuple[Update, ...]:
-        bot = self.intake.application.bot
-        return await bot.get_updates(  # type: ignore[no-any-return]
-            offset=self._offset, timeout=LONG_POLL, allowed_updates=self.allowed_updates
-        )
+    async def _get_updates(self) -> list[dict[str, Any]]:
+        return await self.bot.raw_updates(self._offset, LONG_POLL, self.allowed_updates)
 
-    async def _keep(self, updates: Sequence[Update]) -> bool:
+    async def _keep(self, batch: Sequence[InboxUpdate]) -> bool:
         """Writes a fetched batch to the inbox in one transaction; False (after a pause) if that failed."""
-        # The JSON kept is what the update holds, the same as received: parsed once, serialised once.
-        batch = [InboxUpdate(update.update_id, update.to_dict()) for update in updates]
         try:
             await self.inbox.inbox_add(batch, datetime.now(UTC))
         except Exception:
@@ -271,10 +274,17 @@ class InboxPolling:
             return False
         return True
 
-    def _submit(self, update: Update) -> None:
+    def _submit(self, kept: InboxUpdate) -> None:
+        """Parses a kept update (the one time it is parsed) and starts handling it."""
+        try:
+            update = Update.de_json(dict(kept.payload), self.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            logger.exception("update %s is not one python-telegram-bot can read; dropped", kept.update_id)
+            self._handled.append(kept.update_id)
+            return
         task = self.intake.submit(update, attempts=HANDLER_ATTEMPTS)
         self._in_hand.add(task)
-        task.add_done_callback(functools.partial(self._finished, update.update_id))
+        task.add_done_callback(functools.partial(self._finished, kept.update_id))
 
     def _finished(self, update_id: int, task: asyncio.Task[bool]) -> None:
         self._in_hand.discard(task)
@@ -309,6 +319,11 @@ class InboxPolling:
             # Kept for the next try; were the bot to stop first, they would be recognised as handled.
             logger.exception("could not remove %d handled updates from the inbox", len(handled))
             self._handled.extend(handled)
+
+
+def _newer(item: dict[str, Any], newest: int) -> bool:
+    update_id = item.get("update_id")
+    return isinstance(update_id, int) and update_id > newest
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,8 @@ async def test_updates_kept_but_not_handled_before_a_crash_are_handled_after_the
                 lambda: "carrier back home" in " ".join(user.screen.button_labels), timeout=20
             )
             assert help_messages(user) == []
+            # A pause for the edit's delivery to be recorded: the message in flight at a kill may come twice.
+            await asyncio.sleep(0.5)
             await bot.stop(signal.SIGKILL)
             assert api.pending_updates == 0  # Telegram has forgotten them: only the bot's inbox has them
 
@@ -159,7 +161,7 @@ async def test_updates_kept_but_not_handled_before_a_crash_are_handled_after_the
             await asyncio.sleep(3.0)  # until the answer held up at the kill has come too
             assert len(help_messages(user)) == 1
             # The press applied once: the start screen was edited into the next step once, not twice.
-            assert len(api.calls_to("editMessageText", user.chat_id)) == 1
+            assert [call.ok for call in api.calls_to("editMessageText", user.chat_id)] == [True]
             assert "carrier back home" in " ".join(user.screen.button_labels)
             assert await bot.stop(signal.SIGTERM) == 0
 
