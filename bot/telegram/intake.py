@@ -203,6 +203,7 @@ class InboxPolling:
         self._in_hand: set[asyncio.Task[bool]] = set()
         self._handled: list[int] = []
         self._some_handled = asyncio.Event()
+        self._closing = False
         self._offset: int | None = None
         self._newest = -1
 
@@ -232,9 +233,10 @@ class InboxPolling:
                         self._submit(update)
         finally:
             await self._drain()
-            removing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await removing
+            # Not cancelled: a removal cut short in the store's thread would leave its ids unknown.
+            self._closing = True
+            self._some_handled.set()
+            await removing
             await self._remove_handled()
         if self._offset is not None:
             try:
@@ -281,6 +283,7 @@ class InboxPolling:
         except (ValueError, TypeError, KeyError, AttributeError):
             logger.exception("update %s is not one python-telegram-bot can read; dropped", kept.update_id)
             self._handled.append(kept.update_id)
+            self._some_handled.set()
             return
         task = self.intake.submit(update, attempts=HANDLER_ATTEMPTS)
         self._in_hand.add(task)
@@ -306,6 +309,8 @@ class InboxPolling:
         while True:
             await self._some_handled.wait()
             self._some_handled.clear()
+            if self._closing:
+                return
             await self._remove_handled()
             await asyncio.sleep(REMOVAL_SPACING_SECONDS)
 

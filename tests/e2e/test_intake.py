@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
+from bot.store import SqliteStore
 from bot.testing import FakeBotApi, FakeUser
 from tests.e2e.process import bot_process, clean_environment, eventually, free_port, webhook_arguments
 
@@ -164,6 +165,8 @@ async def test_updates_kept_but_not_handled_before_a_crash_are_handled_after_the
             assert [call.ok for call in api.calls_to("editMessageText", user.chat_id)] == [True]
             assert "carrier back home" in " ".join(user.screen.button_labels)
             assert await bot.stop(signal.SIGTERM) == 0
+    async with SqliteStore(tmp_path / "b.sqlite3") as store:
+        assert await store.inbox_pending(10) == []  # every update handled has left the inbox
 
 
 def help_messages(user: FakeUser) -> list[str]:
