@@ -220,7 +220,7 @@ class InboxPolling:
             while done and not stopping.is_set():
                 await self._wait_for_room()
                 done, updates = await self.retrying.call("getting updates", self._get_updates)
-                # Telegram's ids grow; one at or below the newest kept came again after a failed keep.
+                # Telegram's ids grow: one at or below the newest kept is in the inbox already (kept, then a crash).
                 fresh = [
                     InboxUpdate(item["update_id"], item)
                     for item in updates or ()
