@@ -96,4 +96,18 @@ _LOCAL_HOURS = Migration(
     ),
 )
 
-SQLITE_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _QUIET_HOURS, _TIMEZONE_PROMPT, _LOCAL_HOURS)
+_INBOX = Migration(
+    version=5,
+    description="the inbox: polled updates kept from the moment they are fetched until they are handled",
+    statements=(
+        """
+        CREATE TABLE inbox (
+            update_id INTEGER PRIMARY KEY,
+            payload TEXT NOT NULL,
+            received_at INTEGER NOT NULL
+        )
+        """,
+    ),
+)
+
+SQLITE_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _QUIET_HOURS, _TIMEZONE_PROMPT, _LOCAL_HOURS, _INBOX)
