@@ -71,7 +71,7 @@ class BenchApi(FakeBotApi):
         self.first_get_updates: float | None = None
         self.get_updates_seen = asyncio.Event()
         # Updates in getUpdates answers, counting those handed out again because the bot had not yet
-        # confirmed them (the bot's own polling confirms an update only once it is handled).
+        # confirmed them (the bot's polling before its durable inbox confirmed an update only once handled).
         self.handed_out = 0
 
     def progress_of(self, chat_id: int) -> ChatProgress:

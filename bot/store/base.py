@@ -9,8 +9,8 @@ them, so a crash at any instant leaves either all of it or none of it.
 :func:`bot.store.open_store` picks one from ``BOT_DATABASE``.
 
 All datetimes are timezone-aware; the store returns them in UTC. Texts that users typed are never
-stored: nothing in this interface carries them. The store knows nothing of the engine: a conversation
-crosses into it as :class:`StoredConversation`, plain data.
+stored, except inside the raw updates the inbox keeps until they are handled. The store knows nothing of
+the engine: a conversation crosses into it as :class:`StoredConversation`, plain data.
 
 What a backend promises when several writers share it (tasks of one process, or several processes):
 
@@ -40,6 +40,14 @@ What a backend promises when several writers share it (tasks of one process, or 
 - ``reserve_send_slot`` spaces every message of every process through one budget (Telegram allows a bot
   about 30 messages a second in all); ``acquire_lease`` elects one holder of a role (the one process that
   polls Telegram) that another takes over when its lease lapses.
+- The inbox keeps every polled update from the moment it is fetched until its handlers are done:
+  ``inbox_add`` writes a whole batch in one transaction (an update id already there is kept as it is, never
+  an error), ``inbox_pending`` returns what is left, oldest update id first, and ``inbox_remove`` forgets
+  the ids given (unknown ids are ignored). It is the one place the raw updates, typed texts included, are
+  kept, and only until they are handled; what the inbox still holds at a start is handled then, and
+  ``commit``'s update id keeps one already committed from being applied twice. One process polls a bot (the
+  holder of the polling lease), so the inbox needs no claim; plain ``INSERT ... ON CONFLICT DO NOTHING``, ``SELECT ... ORDER BY ... LIMIT``
+  and ``DELETE ... WHERE update_id IN (...)`` implement it on any SQL backend.
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ __all__ = [
     "Commit",
     "FlowEvent",
     "FunnelStats",
+    "InboxUpdate",
     "NewReminder",
     "OutboxMessage",
     "Reminder",
@@ -170,6 +179,14 @@ class OutboxMessage:
 
     id: int
     chat_id: int
+    payload: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxUpdate:
+    """An update fetched from Telegram and not yet handled: its id and its JSON object, as received."""
+
+    update_id: int
     payload: Mapping[str, object]
 
 
@@ -399,3 +416,19 @@ class Store(ABC):
         and the report logged at reload then say they cannot count.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot list where conversations stand")
+
+    @abstractmethod
+    async def inbox_add(self, updates: Sequence[InboxUpdate], now: datetime) -> None:
+        """Keeps fetched updates in one transaction until removed; an id already kept stays as it is.
+
+        The caller leaves out what people typed (``bot.telegram.intake.without_typed_text``): the store
+        keeps no typed text, not even for the milliseconds an update waits in the inbox.
+        """
+
+    @abstractmethod
+    async def inbox_pending(self, limit: int, after_update_id: int | None = None) -> list[InboxUpdate]:
+        """Returns up to ``limit`` kept updates (with an id above ``after_update_id``), oldest id first."""
+
+    @abstractmethod
+    async def inbox_remove(self, update_ids: Collection[int]) -> None:
+        """Forgets the kept updates of these ids, in one transaction; ids not kept are ignored."""

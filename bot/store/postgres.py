@@ -27,6 +27,7 @@ from bot.store.base import (
     ChatRecord,
     Commit,
     FunnelStats,
+    InboxUpdate,
     OutboxMessage,
     Reminder,
     Standing,
@@ -345,6 +346,33 @@ class PostgresStore(Store):
             for flow_id, version, state, number in chats
         ]
 
+    async def inbox_add(self, updates: Sequence[InboxUpdate], now: datetime) -> None:
+        """Keeps a batch of fetched updates in one statement; an id already kept stays as it is."""
+        if not updates:
+            return
+        await self._rowcount(
+            _INBOX_ADD,
+            (
+                _aware(now, "now"),
+                [update.update_id for update in updates],
+                [Jsonb(dict(update.payload)) for update in updates],
+            ),
+        )
+
+    async def inbox_pending(self, limit: int, after_update_id: int | None = None) -> list[InboxUpdate]:
+        """Returns kept updates (above ``after_update_id``), oldest id first."""
+        after = -1 if after_update_id is None else after_update_id
+        rows = await self._fetchall(
+            "SELECT update_id, payload FROM inbox WHERE update_id > %s ORDER BY update_id LIMIT %s",
+            (after, limit),
+        )
+        return [InboxUpdate(update_id, frozen_payload(payload)) for update_id, payload in rows]
+
+    async def inbox_remove(self, update_ids: Collection[int]) -> None:
+        """Forgets the kept updates of these ids."""
+        if update_ids:
+            await self._rowcount("DELETE FROM inbox WHERE update_id = ANY(%s)", (list(update_ids),))
+
     async def claim_due_reminders(self, now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
         """Claims due reminders nobody holds, skipping rows another instance is claiming right now."""
         rows = await self._fetchall(
@@ -525,6 +553,11 @@ async def _locked_version(connection: Connection) -> int:
 
 
 _LOCK_CHAT = "SELECT pg_advisory_xact_lock(%s)"
+_INBOX_ADD = """
+    INSERT INTO inbox (update_id, payload, received_at)
+    SELECT update_id, payload, %s FROM unnest(%s::bigint[], %s::jsonb[]) AS kept (update_id, payload)
+    ON CONFLICT (update_id) DO NOTHING
+"""
 _POSITION = "c.conversation->>'flow_id', c.conversation->>'flow_version', c.conversation->>'state'"
 _UNFINISHED = "c.conversation IS NOT NULL AND NOT coalesce((c.conversation->>'finished')::boolean, FALSE)"
 _STANDINGS = f"""

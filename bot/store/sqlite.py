@@ -20,6 +20,7 @@ from bot.store.base import (
     ChatRecord,
     Commit,
     FunnelStats,
+    InboxUpdate,
     OutboxMessage,
     Reminder,
     Standing,
@@ -266,6 +267,25 @@ class SqliteStore(Store):
         return FunnelStats(
             flow_id=flow_id, since=since, until=until, started=started, confirmed=done, states=states
         )
+
+    async def inbox_add(self, updates: Sequence[InboxUpdate], now: datetime) -> None:
+        """Keeps the fetched updates, in one transaction."""
+        received_at = _micros(now)
+        rows = [(update.update_id, _json(update.payload), received_at) for update in updates]
+        if rows:
+            await self._run(_in_transaction(lambda db: db.executemany(_INBOX_ADD, rows)))
+
+    async def inbox_pending(self, limit: int, after_update_id: int | None = None) -> list[InboxUpdate]:
+        """Returns kept updates, oldest id first."""
+        params = (-1 if after_update_id is None else after_update_id, limit)
+        rows = await self._run(lambda db: db.execute(_INBOX_PENDING, params).fetchall())
+        return [InboxUpdate(update_id, json.loads(payload)) for update_id, payload in rows]
+
+    async def inbox_remove(self, update_ids: Collection[int]) -> None:
+        """Forgets the kept updates of these ids."""
+        rows = [(update_id,) for update_id in update_ids]
+        if rows:
+            await self._run(_in_transaction(lambda db: db.executemany(_INBOX_REMOVE, rows)))
 
     async def count_conversations(self) -> int:
         """Returns how many chats have a conversation stored."""
@@ -568,6 +588,9 @@ _SCHEDULE = "INSERT OR REPLACE INTO reminders (chat_id, name, due_at, sequence) 
 _ENQUEUE = "INSERT INTO outbox (chat_id, payload, created_at) VALUES (?, ?, ?) RETURNING id"
 _RECORD_EVENT = "INSERT INTO flow_events (chat_id, flow_id, flow_version, state, at) VALUES (?, ?, ?, ?, ?)"
 _DELETE_OUTBOX = "DELETE FROM outbox WHERE id = ?"
+_INBOX_ADD = "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+_INBOX_PENDING = "SELECT update_id, payload FROM inbox WHERE update_id > ? ORDER BY update_id LIMIT ?"
+_INBOX_REMOVE = "DELETE FROM inbox WHERE update_id = ?"
 _PENDING_OUTBOX = "SELECT id, chat_id, payload FROM outbox ORDER BY id LIMIT ?"
 _PENDING_OUTBOX_OF_CHAT = "SELECT id, chat_id, payload FROM outbox WHERE chat_id = ? ORDER BY id LIMIT ?"
 _SENDABLE = "chats.chat_id = reminders.chat_id AND NOT chats.reminders_stopped AND NOT chats.blocked"

@@ -302,6 +302,7 @@ def run(
             application,
             api_url=settings.telegram_api_url,
             database=database,
+            inbox=runtime.store,
             allowed_updates=ALLOWED_UPDATES,
             webhook=webhook,
             on_hangup=lambda: runtime.reloader.request("SIGHUP"),

@@ -1,11 +1,13 @@
-"""Takes updates from Telegram and confirms each one only after its handlers have committed it.
+"""Takes updates from Telegram and makes each one durable before Telegram forgets it.
 
 python-telegram-bot's ``Updater`` asks for the next getUpdates offset (which tells Telegram to forget the
 previous batch) as soon as a batch is queued, before the handlers have committed it: a crash in between
-loses the whole batch. Here the offset moves only past the unbroken run of updates whose handlers have
-finished, and a webhook call is answered only once its update's handlers have finished (500 if they failed).
-Telegram delivers again whatever a crash interrupted; the store's record of update ids (``DuplicateUpdate``)
-keeps a second delivery from being applied twice, and an update already handled is simply answered again.
+loses the whole batch. Here each fetched batch is first written to the store's inbox in one transaction,
+then confirmed by the next getUpdates, then handled (each update parsed once); a handled update leaves the
+inbox, and what the inbox still holds at a start (a crash, a stop with updates in hand) is handled then,
+oldest first, before anything new. The store's record of update ids (``DuplicateUpdate``) keeps an update
+that was committed from being applied twice. A webhook call is answered only once its update's handlers
+have finished (500 if they failed), so Telegram posts it again.
 
 Updates of different chats run side by side through the Application's update processor (one chat's updates
 one after the other); ``serve`` runs the whole life of the bot: connect, start, take updates, stop cleanly.
@@ -19,9 +21,9 @@ import functools
 import hmac
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit
@@ -33,10 +35,11 @@ from telegram.ext import Application, ContextTypes
 
 from bot.control import running
 from bot.startup import StartupError, opened_store
-from bot.store import Store
+from bot.store import InboxUpdate, Store
 from bot.telegram.leadership import lead_while_elected
+from bot.telegram.screenbot import ScreenBot
 
-__all__ = ["ConfirmedPolling", "UpdateIntake", "Webhook", "WebhookIntake", "run_application", "serve"]
+__all__ = ["InboxPolling", "UpdateIntake", "Webhook", "WebhookIntake", "run_application", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +47,16 @@ AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 _T = TypeVar("_T")
 
 LONG_POLL = timedelta(seconds=25)
-# While an update is still being handled, Telegram answers getUpdates at once (the unconfirmed update is
-# still there, and comes again), so the next poll waits for the oldest update in hand to finish, or at most
-# BUSY_POLL_SECONDS; and never follows the last poll by less than POLL_SPACING_SECONDS, so that a busy bot
-# does not spend its time fetching and decoding the updates it already has.
-BUSY_POLL_SECONDS = 0.05
-POLL_SPACING_SECONDS = 0.02
+# Handled updates leave the inbox in batches, one store trip at most this often, so that the cost per
+# update does not grow with the rate.
+REMOVAL_SPACING_SECONDS = 0.02
+# Unfinished updates beyond this stay at Telegram until some finish; the inbox is read in pages of this.
+MOST_IN_HAND = 1000
+INBOX_PAGE = 500
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 60.0
-# A polled update whose handlers fail is tried this many times, then confirmed anyway, so that one update
-# that always fails cannot hold back every update after it.
+# A polled update whose handlers fail is tried this many times, then given up (and removed from the inbox),
+# so that one update that always fails cannot come back at every start.
 HANDLER_ATTEMPTS = 4
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_SHUTDOWN_SECONDS = 30.0
@@ -185,63 +188,167 @@ class Retrying:
         return False, None
 
 
-class ConfirmedPolling:
-    """Long polling that confirms an update to Telegram only after its handlers have finished."""
+def without_typed_text(update: Mapping[str, Any]) -> dict[str, Any]:
+    """Returns an update as the inbox keeps it: without what the person typed or shared, only commands.
 
-    def __init__(self, intake: UpdateIntake, retrying: Retrying, allowed_updates: Sequence[str]) -> None:
+    Texts people type are never stored. An update kept before a crash and handled after the restart is
+    answered as a message whose words were not kept (the bot asks again); commands, which the bot's menu
+    writes, and button presses are kept whole.
+    """
+    message = update.get("message")
+    if not isinstance(message, Mapping):
+        return dict(update)
+    text = message.get("text")
+    if isinstance(text, str) and text.startswith("/"):
+        return dict(update)
+    private = {"text", "entities", "caption", "caption_entities", "contact", "location"}
+    return {**update, "message": {key: value for key, value in message.items() if key not in private}}
+
+
+class InboxPolling:
+    """Long polling through the store's inbox: a batch is kept, then confirmed, then handled, each update once."""
+
+    def __init__(
+        self, intake: UpdateIntake, retrying: Retrying, allowed_updates: Sequence[str], inbox: Store
+    ) -> None:
         self.intake = intake
         self.retrying = retrying
         self.allowed_updates = list(allowed_updates)
-        self._in_hand: dict[int, asyncio.Task[bool]] = {}
+        self.inbox = inbox
+        bot = intake.application.bot
+        if not isinstance(bot, ScreenBot):
+            raise TypeError("polling through the inbox takes getUpdates as JSON: the bot must be a ScreenBot")
+        self.bot = bot
+        self._in_hand: set[asyncio.Task[bool]] = set()
+        self._handled: list[int] = []
+        self._some_handled = asyncio.Event()
+        self._closing = False
         self._offset: int | None = None
         self._newest = -1
 
     async def run(self) -> None:
-        """Polls until the bot is stopped, then finishes the updates in hand and confirms them."""
-        bot = self.intake.application.bot
+        """Handles what the inbox still holds, polls until the bot is stopped, then finishes the updates in hand."""
+        bot = self.bot
         stopping = self.retrying.stopping
         done, _ = await self.retrying.call("deleting the webhook", bot.delete_webhook)
-        if done:
-            logger.info("taking updates by long polling")
-        loop = asyncio.get_running_loop()
-        polled_at = loop.time()
-        while done and not stopping.is_set():
-            self._confirm_finished()
-            if self._in_hand:
-                head = next(iter(self._in_hand.values()))
-                await asyncio.wait((head,), timeout=max(0.0, polled_at + BUSY_POLL_SECONDS - loop.time()))
-                await asyncio.sleep(max(0.0, polled_at + POLL_SPACING_SECONDS - loop.time()))
-                self._confirm_finished()
-            get_updates = functools.partial(self._get_updates, timedelta(0) if self._in_hand else LONG_POLL)
-            done, updates = await self.retrying.call("getting updates", get_updates)
-            polled_at = loop.time()
-            for update in updates or ():
-                if update.update_id > self._newest:  # unconfirmed updates come again until confirmed
-                    self._newest = update.update_id
-                    self._in_hand[update.update_id] = self.intake.submit(update, attempts=HANDLER_ATTEMPTS)
-        await self.intake.drain()
-        self._confirm_finished()
+        removing = asyncio.create_task(self._remove_handled_forever(), name="inbox-removal")
+        try:
+            if done:
+                await self._resume()
+                logger.info("taking updates by long polling")
+            while done and not stopping.is_set():
+                await self._wait_for_room()
+                done, updates = await self.retrying.call("getting updates", self._get_updates)
+                # Telegram's ids grow: one at or below the newest kept is in the inbox already (kept, then a crash).
+                fresh = [
+                    InboxUpdate(item["update_id"], item)
+                    for item in updates or ()
+                    if _newer(item, self._newest)
+                ]
+                kept = [InboxUpdate(update.update_id, without_typed_text(update.payload)) for update in fresh]
+                if fresh and await self._keep(kept):
+                    self._newest = fresh[-1].update_id
+                    self._offset = self._newest + 1  # confirmed to Telegram by the next getUpdates
+                    for update in fresh:
+                        self._submit(update)  # as received: what was typed lives in this process only
+        finally:
+            await self._drain()
+            # Not cancelled: a removal cut short in the store's thread would leave its ids unknown.
+            self._closing = True
+            self._some_handled.set()
+            await removing
+            await self._remove_handled()
         if self._offset is not None:
             try:
                 await bot.get_updates(offset=self._offset, timeout=timedelta(0), limit=1)
             except TelegramError as exc:
-                # They come again at the next start and are recognised as already handled.
+                # They come again at the next start: kept in the inbox or recognised as already handled.
                 logger.info("could not confirm the last updates to Telegram: %s", exc)
 
-    async def _get_updates(self, wait: timedelta) -> tuple[Update, ...]:
-        bot = self.intake.application.bot
-        return await bot.get_updates(  # type: ignore[no-any-return]
-            offset=self._offset, timeout=wait, allowed_updates=self.allowed_updates
-        )
+    async def _resume(self) -> None:
+        """Hands over what the inbox kept before a stop or a crash, oldest first, before any new update."""
+        resumed = 0
+        while True:
+            await self._wait_for_room()
+            kept = await self.inbox.inbox_pending(INBOX_PAGE, after_update_id=self._newest)
+            if not kept:
+                break
+            for entry in kept:
+                self._submit(entry)
+            resumed += len(kept)
+            self._newest = kept[-1].update_id
+            self._offset = self._newest + 1
+        if resumed:
+            logger.info("handling %d updates kept from before the restart", resumed)
 
-    def _confirm_finished(self) -> None:
-        """Moves the offset past the oldest updates in hand, as long as they are finished."""
+    async def _get_updates(self) -> list[dict[str, Any]]:
+        return await self.bot.raw_updates(self._offset, LONG_POLL, self.allowed_updates)
+
+    async def _keep(self, batch: Sequence[InboxUpdate]) -> bool:
+        """Writes a fetched batch to the inbox in one transaction; False (after a pause) if that failed."""
+        try:
+            await self.inbox.inbox_add(batch, datetime.now(UTC))
+        except Exception:
+            # Not confirmed to Telegram either: the batch comes again at the next poll.
+            logger.exception("could not keep %d updates in the inbox; fetching them again", len(batch))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.retrying.stopping.wait(), FIRST_RETRY_SECONDS)
+            return False
+        return True
+
+    def _submit(self, kept: InboxUpdate) -> None:
+        """Parses a kept update (the one time it is parsed) and starts handling it."""
+        try:
+            update = Update.de_json(dict(kept.payload), self.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            logger.exception("update %s is not one python-telegram-bot can read; dropped", kept.update_id)
+            self._handled.append(kept.update_id)
+            self._some_handled.set()
+            return
+        task = self.intake.submit(update, attempts=HANDLER_ATTEMPTS)
+        self._in_hand.add(task)
+        task.add_done_callback(functools.partial(self._finished, kept.update_id))
+
+    def _finished(self, update_id: int, task: asyncio.Task[bool]) -> None:
+        self._in_hand.discard(task)
+        if not task.cancelled():  # finished, or given up after HANDLER_ATTEMPTS: either way done with
+            self._handled.append(update_id)
+            self._some_handled.set()
+
+    async def _wait_for_room(self) -> None:
+        """Waits while MOST_IN_HAND updates are unfinished: the rest wait at Telegram meanwhile."""
+        while len(self._in_hand) >= MOST_IN_HAND:
+            await asyncio.wait(tuple(self._in_hand), return_when=asyncio.FIRST_COMPLETED)
+
+    async def _drain(self) -> None:
         while self._in_hand:
-            update_id, task = next(iter(self._in_hand.items()))
-            if not task.done():
+            await asyncio.wait(tuple(self._in_hand))
+
+    async def _remove_handled_forever(self) -> None:
+        """Removes handled updates from the inbox, at most one store trip per REMOVAL_SPACING_SECONDS."""
+        while True:
+            await self._some_handled.wait()
+            self._some_handled.clear()
+            if self._closing:
                 return
-            del self._in_hand[update_id]
-            self._offset = update_id + 1
+            await self._remove_handled()
+            await asyncio.sleep(REMOVAL_SPACING_SECONDS)
+
+    async def _remove_handled(self) -> None:
+        handled, self._handled = self._handled, []
+        if not handled:
+            return
+        try:
+            await self.inbox.inbox_remove(handled)
+        except Exception:
+            # Kept for the next try; were the bot to stop first, they would be recognised as handled.
+            logger.exception("could not remove %d handled updates from the inbox", len(handled))
+            self._handled.extend(handled)
+
+
+def _newer(item: dict[str, Any], newest: int) -> bool:
+    update_id = item.get("update_id")
+    return isinstance(update_id, int) and update_id > newest
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +431,7 @@ async def serve(
     *,
     api_url: str,
     database: str | Path,
+    inbox: Store,
     allowed_updates: Sequence[str],
     webhook: Webhook | None = None,
     on_hangup: Callable[[], None] | None = None,
@@ -332,6 +440,8 @@ async def serve(
 
     SIGHUP calls ``on_hangup`` (the bot reloads its flow); ``esim-bot reload`` finds the process by the
     pid file written beside the database.
+
+    ``inbox`` is the application's store (opened by its post_init), where polled updates are kept.
     """
     async with opened_store(database):
         pass  # a database the bot cannot use stops it here, before anything reaches Telegram
@@ -345,7 +455,12 @@ async def serve(
     try:
         with running(database):
             await run_application(
-                application, stopping, api_url=api_url, allowed_updates=allowed_updates, webhook=webhook
+                application,
+                stopping,
+                api_url=api_url,
+                inbox=inbox,
+                allowed_updates=allowed_updates,
+                webhook=webhook,
             )
     finally:
         for stop_signal in (*stop_signals, signal.SIGHUP):
@@ -364,6 +479,7 @@ async def run_application(
     stopping: asyncio.Event,
     *,
     api_url: str,
+    inbox: Store,
     allowed_updates: Sequence[str],
     webhook: Webhook | None = None,
 ) -> None:
@@ -399,10 +515,10 @@ async def run_application(
                     store,
                     application.bot_data["runtime"].delivery.holder,
                     stopping,
-                    lambda lost: ConfirmedPolling(intake, Retrying(api_url, lost), allowed_updates).run(),
+                    lambda lost: InboxPolling(intake, Retrying(api_url, lost), allowed_updates, inbox).run(),
                 )
             else:
-                await ConfirmedPolling(intake, retrying, allowed_updates).run()
+                await InboxPolling(intake, retrying, allowed_updates, inbox).run()
         finally:
             await intake.drain()
             await application.stop()

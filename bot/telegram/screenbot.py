@@ -3,12 +3,15 @@
 The bot never reads the Message that Telegram returns for an edit, and only the id of a sent one: building
 those objects was the largest single cost of a button press (bench/RESULTS.md). So these calls go through
 the public ``ExtBot.do_api_request`` with no ``return_type``, which returns Telegram's JSON as it is and,
-like every ExtBot call, passes through the rate limiter.
+like every ExtBot call, passes through the rate limiter. getUpdates too comes back as JSON, which the
+polling loop keeps in the store's inbox as it is and parses once.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from telegram.constants import ParseMode
@@ -22,8 +25,13 @@ __all__ = ["ScreenBot", "keyboard"]
 NO_PREVIEW = {"is_disabled": True}
 
 # do_api_request suggests Bot.send_message for an endpoint PTB wraps; that method builds the Message
-# object this class exists to avoid, so the advice is declined for these two endpoints only.
-_DECLINED_ADVICE = r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup)' instead"
+# object this class exists to avoid (Bot.get_updates: the Update objects, before the JSON is kept), so the
+# advice is declined for these endpoints only.
+_DECLINED_ADVICE = (
+    r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup|getUpdates)' instead"
+)
+# Bot.get_updates waits this much longer than the long poll itself (its getUpdates request's read timeout).
+LONG_POLL_READ_MARGIN = timedelta(seconds=30)
 
 
 def _button(button: ScreenButton) -> dict[str, Any]:
@@ -63,6 +71,22 @@ class ScreenBot(ExtBot[Any]):
         """Initializes the bot, once it is told which of python-telegram-bot's advice is declined."""
         warnings.filterwarnings("ignore", message=_DECLINED_ADVICE, category=PTBUserWarning)
         await super().initialize()
+
+    async def raw_updates(
+        self, offset: int | None, wait: timedelta, allowed_updates: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Returns getUpdates' answer (a long poll of ``wait``) as Telegram's JSON objects, unparsed."""
+        arguments: dict[str, Any] = {
+            "timeout": int(wait.total_seconds()),
+            "allowed_updates": list(allowed_updates),
+        }
+        if offset is not None:
+            arguments["offset"] = offset
+        read_timeout = (wait + LONG_POLL_READ_MARGIN).total_seconds()
+        answer = await self.do_api_request("getUpdates", api_kwargs=arguments, read_timeout=read_timeout)
+        if not isinstance(answer, list):
+            raise TypeError(f"getUpdates answered {answer!r} instead of a list of updates")
+        return [item for item in answer if isinstance(item, dict)]
 
     async def show(self, message: OutgoingMessage) -> int:
         """Sends ``message``, or edits the message it replaces; returns the id of the message showing it."""

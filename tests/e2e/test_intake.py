@@ -1,4 +1,4 @@
-"""A press whose handler fails is not confirmed to Telegram: it is handled again, and applied once."""
+"""Every update taken from Telegram is handled, once: after a failing handler, a kill, a redelivery."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
+from bot.store import SqliteStore
+from bot.telegram.intake import without_typed_text
 from bot.testing import FakeBotApi, FakeUser
 from tests.e2e.process import bot_process, clean_environment, eventually, free_port, webhook_arguments
 
@@ -87,7 +89,7 @@ async def test_the_webhook_turns_away_calls_without_the_secret_and_bodies_that_a
     assert "Traceback" not in bot.printed
 
 
-async def test_an_update_committed_but_not_confirmed_before_a_crash_is_not_applied_again(
+async def test_an_update_handled_but_not_confirmed_before_a_crash_is_not_applied_again(
     tmp_path: Path,
 ) -> None:
     async with FakeBotApi() as api:
@@ -102,8 +104,9 @@ async def test_an_update_committed_but_not_confirmed_before_a_crash_is_not_appli
             await user.send("/start")
             await user.wait_for_reply(timeout=20)
 
-            # The poll that would confirm /help is held up: the bot commits and answers it, then dies. (Once the
-            # bot waits in its long poll, the next getUpdates is the one after /help.)
+            # The poll that would confirm /help is held up: the bot keeps, commits and answers it (and takes it
+            # out of its inbox), then dies. (Once the bot waits in its long poll, the next getUpdates is the
+            # one after /help.)
             await eventually(lambda: api.pending_updates == 0 and api.in_flight == 1)
             await asyncio.sleep(0.1)
             api.delay_next("getUpdates", 3.0)
@@ -121,6 +124,104 @@ async def test_an_update_committed_but_not_confirmed_before_a_crash_is_not_appli
             assert len(help_messages(user)) == 1
             await bot.wait_for_output("was already handled")
             assert await bot.stop(signal.SIGTERM) == 0
+
+
+async def test_updates_kept_but_not_handled_before_a_crash_are_handled_after_the_restart_once(
+    tmp_path: Path,
+) -> None:
+    async with FakeBotApi() as api:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=str(tmp_path / "b.sqlite3"),
+        )
+        async with bot_process(env) as bot:
+            await bot.start()
+            user = api.user(903, language_code="en")
+            await user.send("/start")
+            await user.wait_for_reply(timeout=20)
+
+            # The press is committed and its screen edited, but its answer hangs; the /help after it waits
+            # for the press to finish (one chat, in order). Both are confirmed to Telegram, then the bot dies.
+            api.delay_next("answerCallbackQuery", 3.0)
+            await user.click("Let's start")
+            await user.send("/help")
+            await api.wait_until(lambda: api.pending_updates == 0, timeout=20)
+            await api.wait_until(
+                lambda: "carrier back home" in " ".join(user.screen.button_labels), timeout=20
+            )
+            assert help_messages(user) == []
+            # A pause for the edit's delivery to be recorded: the message in flight at a kill may come twice.
+            await asyncio.sleep(0.5)
+            await bot.stop(signal.SIGKILL)
+            assert api.pending_updates == 0  # Telegram has forgotten them: only the bot's inbox has them
+
+            await bot.start()
+            await api.wait_until(lambda: len(help_messages(user)) == 1, timeout=20)
+            await bot.wait_for_output("handling 2 updates kept from before the restart")
+            await bot.wait_for_output("was already handled")  # the press: committed before the kill
+            await asyncio.sleep(3.0)  # until the answer held up at the kill has come too
+            assert len(help_messages(user)) == 1
+            # The press applied once: the start screen was edited into the next step once, not twice.
+            assert [call.ok for call in api.calls_to("editMessageText", user.chat_id)] == [True]
+            assert "carrier back home" in " ".join(user.screen.button_labels)
+            assert await bot.stop(signal.SIGTERM) == 0
+    async with SqliteStore(tmp_path / "b.sqlite3") as store:
+        assert await store.inbox_pending(10) == []  # every update handled has left the inbox
+
+
+async def test_what_people_type_never_reaches_the_database_even_on_its_way_through_the_inbox(
+    tmp_path: Path,
+) -> None:
+    secret = "hunter2 my phone is 687123456"
+    async with FakeBotApi() as api:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=str(tmp_path / "b.sqlite3"),
+        )
+        async with bot_process(env) as bot:
+            await bot.start()
+            user = api.user(904, language_code="en")
+            await user.send("/start")
+            await user.wait_for_reply(timeout=20)
+            await user.send(secret)
+            reply = await user.wait_for_reply(timeout=20)
+            assert "phone number" in reply.text  # answered: the bot never needs it
+            # Kept but not handled: the words were never written, so after the restart it is answered
+            # as a message whose words are gone, and nothing of it is in the inbox meanwhile.
+            api.delay_next("sendMessage", 3.0)
+            await user.send(secret)
+            await api.wait_until(lambda: api.pending_updates == 0, timeout=20)
+            await asyncio.sleep(0.3)
+            assert not database_holds(tmp_path, b"hunter2")
+            await bot.stop(signal.SIGKILL)
+            await bot.start()
+            await bot.wait_for_output("handling 1 updates kept from before the restart")
+            await api.wait_until(lambda: len(api.calls_to("sendMessage", user.chat_id)) >= 4, timeout=20)
+            assert await bot.stop(signal.SIGTERM) == 0
+    assert not database_holds(tmp_path, b"hunter2")
+
+
+def database_holds(folder: Path, needle: bytes) -> bool:
+    """Tells whether the database, its write-ahead log or its shared memory holds ``needle`` anywhere."""
+    files = list(folder.glob("b.sqlite3*"))
+    assert files, "the bot made its database"
+    return any(needle in path.read_bytes() for path in files)
+
+
+def test_the_inbox_keeps_commands_and_presses_whole_and_drops_what_was_typed() -> None:
+    typed = {"update_id": 1, "message": {"message_id": 5, "text": "me@example.org", "chat": {"id": 2}}}
+    command = {"update_id": 2, "message": {"message_id": 6, "text": "/start airalo", "chat": {"id": 2}}}
+    shared = {
+        "update_id": 3,
+        "message": {"message_id": 7, "contact": {"phone_number": "+687"}, "chat": {"id": 2}},
+    }
+    press = {"update_id": 4, "callback_query": {"id": "q", "data": "v|1|start|go"}}
+    assert without_typed_text(typed) == {"update_id": 1, "message": {"message_id": 5, "chat": {"id": 2}}}
+    assert without_typed_text(command) == command
+    assert "contact" not in without_typed_text(shared)["message"]
+    assert without_typed_text(press) == press
 
 
 def help_messages(user: FakeUser) -> list[str]:

@@ -1,7 +1,8 @@
 """Twenty people walk the flow while the bot is killed (SIGKILL) at random moments, again and again.
 
-Every press must be answered and applied exactly once: the bot confirms an update to Telegram only after
-committing it, so what a kill interrupts comes again and is recognised. A message in flight at the moment of
+Every press must be answered and applied exactly once: a polled update is kept in the bot's inbox before
+Telegram is told to forget it (a webhook call is answered only after the commit), so what a kill interrupts
+is handled again after the restart and, if it was committed, recognised. A message in flight at the moment of
 a kill (sent, its delivery not yet recorded) may arrive twice; nothing else may.
 
 The kill moments and the people's pauses come from one seed, printed on failure; replay with

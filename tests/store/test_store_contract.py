@@ -12,6 +12,7 @@ from bot.store import (
     Commit,
     DuplicateUpdate,
     FlowEvent,
+    InboxUpdate,
     NewReminder,
     ReminderGone,
     StateCount,
@@ -627,3 +628,54 @@ async def test_the_funnel_period_excludes_its_end(store: Store) -> None:
 
     assert (before.started, including.started) == (0, 1)
     assert including.confirmed == 0
+
+
+# The inbox: polled updates kept from fetch until handled
+
+
+def polled(update_id: int, text: str = "/start") -> InboxUpdate:
+    return InboxUpdate(update_id, {"update_id": update_id, "message": {"text": text, "chat": {"id": CHAT}}})
+
+
+async def test_fetched_updates_wait_in_the_inbox_oldest_first_across_a_restart(
+    new_store: StoreFactory,
+) -> None:
+    async with new_store() as store:
+        await store.inbox_add([polled(12, "/help"), polled(10), polled(11, "签证")], START)
+    async with new_store() as store:
+        assert await store.inbox_pending(10) == [polled(10), polled(11, "签证"), polled(12, "/help")]
+
+
+async def test_the_inbox_is_read_page_by_page(store: Store) -> None:
+    await store.inbox_add([polled(update_id) for update_id in range(1, 6)], START)
+
+    first = await store.inbox_pending(2)
+    second = await store.inbox_pending(2, after_update_id=first[-1].update_id)
+    third = await store.inbox_pending(2, after_update_id=second[-1].update_id)
+
+    assert [update.update_id for update in first + second + third] == [1, 2, 3, 4, 5]
+
+
+async def test_an_update_fetched_again_keeps_its_first_copy(store: Store) -> None:
+    await store.inbox_add([polled(10, "/start")], START)
+    await store.inbox_add([polled(10, "/help"), polled(11)], later(seconds=1))
+
+    assert await store.inbox_pending(10) == [polled(10, "/start"), polled(11)]
+
+
+async def test_handled_updates_leave_the_inbox_and_unknown_ids_are_ignored(store: Store) -> None:
+    await store.inbox_add([polled(10), polled(11), polled(12)], START)
+
+    await store.inbox_remove([10, 12, 99])
+    await store.inbox_remove([])
+
+    assert await store.inbox_pending(10) == [polled(11)]
+
+
+async def test_the_inbox_refuses_a_naive_moment_and_keeps_nothing_of_that_batch(store: Store) -> None:
+    await store.inbox_add([polled(10)], START)
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await store.inbox_add([polled(11), polled(12)], datetime(2025, 3, 10))  # naive: refused
+
+    assert await store.inbox_pending(10) == [polled(10)]

@@ -81,6 +81,13 @@ _INITIAL = Migration(
         "CREATE INDEX flow_events_by_chat ON flow_events (chat_id)",
         "CREATE INDEX flow_events_by_flow ON flow_events (flow_id, at)",
         """
+        CREATE TABLE inbox (
+            update_id BIGINT PRIMARY KEY,
+            payload JSONB NOT NULL,
+            received_at TIMESTAMPTZ NOT NULL
+        )
+        """,
+        """
         CREATE TABLE leases (
             name TEXT PRIMARY KEY,
             holder TEXT NOT NULL,

@@ -96,8 +96,22 @@ _LOCAL_HOURS = Migration(
     ),
 )
 
-_SHARED_WORK = Migration(
+_INBOX = Migration(
     version=5,
+    description="the inbox: polled updates kept from the moment they are fetched until they are handled",
+    statements=(
+        """
+        CREATE TABLE inbox (
+            update_id INTEGER PRIMARY KEY,
+            payload TEXT NOT NULL,
+            received_at INTEGER NOT NULL
+        )
+        """,
+    ),
+)
+
+_SHARED_WORK = Migration(
+    version=6,
     description="what instances sharing a store coordinate through: chat versions, claims, leases, send budget",
     statements=(
         "ALTER TABLE chats ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
@@ -114,5 +128,6 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
     _QUIET_HOURS,
     _TIMEZONE_PROMPT,
     _LOCAL_HOURS,
+    _INBOX,
     _SHARED_WORK,
 )
