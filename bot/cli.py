@@ -19,6 +19,7 @@ from bot.flows import FlowValidationError, Limits, validate_paths
 from bot.flows.durations import parse_duration
 from bot.settings import MissingTokenError, Settings
 from bot.startup import StartupError
+from bot.store.factory import is_postgres_url, sqlite_path
 
 __all__ = ["main"]
 
@@ -318,8 +319,9 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
         bundle = _bundle(settings)
     except FlowValidationError as exc:
         return _print_problems(exc)
-    database = settings.database if settings.database.exists() else None
-    if database is None:
+    database: str | Path | None = settings.database
+    if not is_postgres_url(settings.database) and not sqlite_path(settings.database).exists():
+        database = None
         print(f"(no database at {settings.database} yet: nothing to count)", file=sys.stderr)
     try:
         report = asyncio.run(funnel_report(database, bundle, since, until))
@@ -339,6 +341,25 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         render_funnel(bundle, report.stats, drawing)
         print(f"wrote {drawing}", file=sys.stderr)
+    return 0
+
+
+def migrate_store_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Copies a bot's SQLite file into an empty PostgreSQL database."""
+    from bot.store import StoreError
+    from bot.store.transfer import copy_sqlite_to_postgres
+
+    if not is_postgres_url(args.target):
+        print("--to takes a PostgreSQL URL: postgresql://user@host/database", file=sys.stderr)
+        return 2
+    source = sqlite_path(args.source)
+    try:
+        copied = asyncio.run(copy_sqlite_to_postgres(source, args.target, overwrite=args.overwrite))
+    except StoreError as exc:
+        print(f"nothing was copied: {exc}", file=sys.stderr)
+        return 1
+    print(f"copied {copied} from {source}")
+    print(f"now run the bot with BOT_DATABASE={args.target}")
     return 0
 
 
@@ -404,6 +425,16 @@ def _parser() -> argparse.ArgumentParser:
         "--draw", metavar="FILE", help="also draw the flow with the funnel on it (FILE.svg or FILE.png)"
     )
     stats.set_defaults(handler=stats_command)
+
+    migrate = commands.add_parser(
+        "migrate-store", help="copy a stopped bot's SQLite file into an empty PostgreSQL database"
+    )
+    migrate.add_argument("--from", dest="source", required=True, help="the SQLite file (BOT_DATABASE so far)")
+    migrate.add_argument("--to", dest="target", required=True, help="postgresql://user@host/database")
+    migrate.add_argument(
+        "--overwrite", action="store_true", help="replace whatever the PostgreSQL database already holds"
+    )
+    migrate.set_defaults(handler=migrate_store_command)
     return parser
 
 

@@ -12,6 +12,8 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot.store.factory import local_folder
+
 __all__ = ["PID_FILE_NAME", "NotRunning", "pid_file", "running", "signal_reload"]
 
 PID_FILE_NAME = "esim-bot.pid"
@@ -21,15 +23,16 @@ class NotRunning(Exception):  # noqa: N818 the name says what is the case
     """No running bot was found for this database."""
 
 
-def pid_file(database: Path) -> Path:
+def pid_file(database: str | Path) -> Path:
     """Returns where the bot using ``database`` writes its process id."""
-    return database.parent / PID_FILE_NAME
+    return local_folder(database) / PID_FILE_NAME
 
 
 @contextlib.contextmanager
-def running(database: Path) -> Iterator[Path]:
+def running(database: str | Path) -> Iterator[Path]:
     """Writes this process's id beside the database for the duration of the block."""
     path = pid_file(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"{os.getpid()}\n", encoding="ascii")
     try:
         yield path
@@ -40,7 +43,7 @@ def running(database: Path) -> Iterator[Path]:
                 path.unlink()
 
 
-def signal_reload(database: Path) -> int:
+def signal_reload(database: str | Path) -> int:
     """Sends SIGHUP to the bot running on ``database``; returns its pid, or raises NotRunning."""
     path = pid_file(database)
     try:

@@ -8,10 +8,13 @@ The callback owns the outcome: it commits with ``Commit.consumed_reminder_id`` (
 the reminder in the same transaction as the message) and then sends. If it raises, the reminder is
 postponed with a growing delay, never into the chat's quiet hours.
 
-The store is the schedule and consuming is the claim, so what the scheduler keeps in memory is only a
-cache that spares work: reminders in flight, ones held back when even their postponement failed, ones
-fired but not consumed. A restarted scheduler, or a second one on the same database, starts without
-them and still hands each reminder over once (tests/store/test_reminder_scheduler.py).
+The store is the schedule: a batch of due reminders is claimed there for a lease
+(``Store.claim_due_reminders``), so schedulers of several processes share a backlog instead of racing
+for it, and a reminder claimed by a process that died is claimed again once the lease lapses. Consuming
+stays the final word. What the scheduler keeps in memory is only a cache that spares work: reminders in
+flight, and ones held back when even their postponement failed. A restarted
+scheduler, or a second one on the same database, starts without them and still hands each reminder
+over once (tests/reminders/test_reminder_scheduler.py).
 """
 
 from __future__ import annotations
@@ -22,16 +25,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
 
 from bot.clock import Clock
 from bot.store import Reminder, ReminderGone, Store
 
-__all__ = ["FireReminder", "Pacing", "ReminderScheduler", "RetryPolicy"]
+__all__ = ["CLAIM_LEASE", "FireReminder", "Pacing", "ReminderScheduler", "RetryPolicy"]
 
 logger = logging.getLogger(__name__)
 
 FireReminder = Callable[[Reminder], Awaitable[None]]
+
+CLAIM_LEASE = timedelta(minutes=2)
+"""How long a claimed reminder is left to its scheduler before any may claim it (its process died)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,7 @@ class ReminderScheduler:
         pacing: Pacing = Pacing(),
         retry: RetryPolicy = RetryPolicy(),
         error_pause: timedelta = timedelta(seconds=30),
+        claim_lease: timedelta = CLAIM_LEASE,
     ) -> None:
         if batch_size < 1 or max_in_flight < 1:
             raise ValueError("batch_size and max_in_flight must be at least 1")
@@ -89,6 +95,7 @@ class ReminderScheduler:
         self._pacing = pacing
         self._retry = retry
         self._error_pause = error_pause
+        self._claim_lease = claim_lease
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -97,9 +104,6 @@ class ReminderScheduler:
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         # Reminders whose postponement could not be stored, kept back in memory until this moment.
         self._held: dict[int, datetime] = {}
-        # Reminders whose callback returned, with the due time they had: seeing one again unchanged
-        # means the callback did not consume it, and firing it again at once would spam the chat.
-        self._fired: dict[int, datetime] = {}
         # Counts finished callbacks, so the loop notices one that finished while it was reading the store.
         self._finished = 0
         self._finished_before_read = 0
@@ -148,17 +152,10 @@ class ReminderScheduler:
         self._next_turn_in_chat = {chat: at for chat, at in self._next_turn_in_chat.items() if at > now}
         self._finished_before_read = self._finished
         busy = self._in_flight.keys() | self._held.keys()
-        batch = await self._store.due_reminders(now, self._batch_size + len(busy))
-        fresh = [reminder for reminder in batch if reminder.id not in busy][: self._batch_size]
+        # Reminders in flight are claimed already; only one held back in memory can come back here.
+        batch = await self._store.claim_due_reminders(now, self._batch_size, self._claim_lease)
+        fresh = [reminder for reminder in batch if reminder.id not in busy]
         for reminder in fresh:
-            if self._fired.get(reminder.id) == reminder.due_at:
-                logger.error(
-                    "reminder %d of chat %d was fired but not consumed; retrying it later",
-                    reminder.id,
-                    reminder.chat_id,
-                )
-                await self._retry_later(reminder)
-                continue
             # Capacity first: a turn is taken only when the reminder can go out at that very moment.
             await self._wait_for_capacity()
             await self._wait_for_turn(reminder.chat_id)
@@ -202,19 +199,27 @@ class ReminderScheduler:
             await asyncio.wait(self._in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
 
     async def _fire(self, reminder: Reminder) -> None:
+        failed = gone = False
         try:
             await self._fire_callback(reminder)
         except ReminderGone:
             logger.debug("reminder %d was cancelled while it was being sent", reminder.id)
+            gone = True
         except Exception:
             logger.error(
                 "sending reminder %d to chat %d failed", reminder.id, reminder.chat_id, exc_info=True
             )
-            await self._retry_later(reminder)
-        else:
-            self._remember_fired(reminder)
+            failed = True
         finally:
+            # No longer in flight before it is postponed: once postponing gives up its claim, the next
+            # read may claim it again, and must not skip it as in flight (it would stay claimed, unsent).
             del self._in_flight[reminder.id]
+        try:
+            if failed:
+                await self._retry_later(reminder)
+            elif not gone:
+                await self._unless_consumed(reminder)
+        finally:
             self._finished += 1
             self._wake.set()
 
@@ -233,8 +238,21 @@ class ReminderScheduler:
             return moment
         return record.settings.sendable_from(moment)
 
-    def _remember_fired(self, reminder: Reminder) -> None:
-        self._fired[reminder.id] = reminder.due_at
-        if len(self._fired) > 4 * self._batch_size:
-            for old in list(islice(self._fired, len(self._fired) // 2)):
-                del self._fired[old]
+    async def _unless_consumed(self, reminder: Reminder) -> None:
+        """Postpones a reminder the callback returned from without consuming it.
+
+        Its claim would otherwise bring it back only when the lease lapses, and then at once, again and
+        again: the chat would be spammed. Postponing it also gives up the claim.
+        """
+        try:
+            pending = await self._store.reminders_of(reminder.chat_id)
+        except Exception:
+            logger.error("could not tell whether reminder %d was consumed", reminder.id, exc_info=True)
+            return  # its claim lapses in time, and it is looked at again then
+        if any(other.id == reminder.id for other in pending):
+            logger.error(
+                "reminder %d of chat %d was fired but not consumed; retrying it later",
+                reminder.id,
+                reminder.chat_id,
+            )
+            await self._retry_later(reminder)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +32,8 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str = Field(default="https://api.telegram.org", validation_alias="TELEGRAM_API_URL")
-    database: Path = Field(default=Path("data/esim-bot.sqlite3"), validation_alias="BOT_DATABASE")
+    database: str = Field(default="data/esim-bot.sqlite3", validation_alias="BOT_DATABASE")
+    """``postgresql://user@host/db`` for PostgreSQL; otherwise an SQLite file (a path or ``sqlite:///path``)."""
     flows_dir: Path = Field(default=Path("flows"), validation_alias="BOT_FLOWS_DIR")
     locales_dir: Path = Field(default=Path("locales"), validation_alias="BOT_LOCALES_DIR")
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(
@@ -50,6 +52,12 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_text(cls, value: object) -> object:
+        # A path stays a string: a URL read as a Path would lose the second slash of "postgresql://".
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

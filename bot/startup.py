@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.settings import Settings
-from bot.store import SchemaError, SqliteStore
+from bot.store import SchemaError, SqliteStore, Store, is_postgres_url, sqlite_path
 
 __all__ = ["StartupError", "database_for_run", "opened_store"]
 
@@ -19,9 +19,12 @@ class StartupError(Exception):
     """The bot cannot start (or go on): the message is one line telling the operator what to fix."""
 
 
-def database_for_run(settings: Settings) -> Path:
-    """Returns the database file to run with, creating the default folder; an explicit one must exist."""
-    path = settings.database
+def database_for_run(settings: Settings) -> str | Path:
+    """Returns the database to run with: a PostgreSQL URL as it is, or the SQLite file, creating the default
+    folder (an explicit one must exist)."""
+    if is_postgres_url(settings.database):
+        return settings.database
+    path = sqlite_path(settings.database)
     if "database" not in settings.model_fields_set:
         # data/ is git-ignored, so a fresh clone has no such folder; the default is ours to create.
         try:
@@ -34,14 +37,38 @@ def database_for_run(settings: Settings) -> Path:
 
 
 @asynccontextmanager
-async def opened_store(path: Path) -> AsyncIterator[SqliteStore]:
-    """Opens the SQLite store at ``path``; a file it cannot open raises StartupError with the reason."""
+async def opened_store(database: str | Path) -> AsyncIterator[Store]:
+    """Opens the store ``database`` names; one it cannot open raises StartupError with the reason."""
+    if is_postgres_url(database):
+        async with _opened_postgres(str(database)) as store:
+            yield store
+        return
+    path = sqlite_path(database)
     _probe(path)
     store = SqliteStore(path)
     try:
         await store.open()
     except (sqlite3.Error, OSError, SchemaError) as exc:
         raise StartupError(database_problem(path, exc)) from exc
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def _opened_postgres(url: str) -> AsyncIterator[Store]:
+    import psycopg
+    import psycopg_pool
+
+    from bot.store.postgres import PostgresStore
+
+    store = PostgresStore(url)
+    try:
+        await store.open()
+    except (psycopg.Error, psycopg_pool.PoolTimeout, SchemaError) as exc:
+        # The URL may hold a password: the message names the setting, never its value.
+        raise StartupError(f"cannot open the PostgreSQL database of BOT_DATABASE: {exc}") from exc
     try:
         yield store
     finally:

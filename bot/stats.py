@@ -64,9 +64,9 @@ async def funnel_from(store: Store, bundle: FlowBundle, since: datetime, until: 
 
 
 async def funnel_report(
-    database: Path | None, bundle: FlowBundle, since: datetime, until: datetime
+    database: str | Path | None, bundle: FlowBundle, since: datetime, until: datetime
 ) -> FunnelReport:
-    """Reads the funnel of ``bundle``'s flow from the database file (None: there is none yet, nothing to count)."""
+    """Reads the funnel of ``bundle``'s flow from the database (None: there is none yet, nothing to count)."""
     # An empty in-memory store gives the empty report without creating a file where none was.
     async with opened_store(database or Path(":memory:")) as store:
         return await funnel_from(store, bundle, since, until)

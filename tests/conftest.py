@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,12 +11,20 @@ import pytest
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, load_bundle
 from bot.runtime.texts import UI_TEXTS
+from bot.testing.postgres import PostgresServer
 
 # python-telegram-bot 22 warns on every RetryAfter unless told to use timedeltas; tests treat warnings as errors.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = Path(__file__).parent / "flows" / "cases" / "valid"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Starts one throwaway PostgreSQL server for the whole session (each test makes its own database)."""
+    with PostgresServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import partial
+from typing import TypeVar
 
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
@@ -32,11 +33,29 @@ from bot.runtime.locks import ChatLocks
 from bot.runtime.messages import OutgoingMessage, QueuedMessage, from_outbox
 from bot.runtime.texts import COMMANDS
 from bot.runtime.typed import typed_message
-from bot.store import ChatRecord, Commit, DuplicateUpdate, Reminder, ReminderGone, Store, UserSettings
+from bot.store import (
+    ChatChanged,
+    ChatRecord,
+    Commit,
+    DuplicateUpdate,
+    Reminder,
+    ReminderGone,
+    Store,
+    UserSettings,
+)
 
 __all__ = ["ChatService", "Incoming", "Kind", "Reply", "choose_language"]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+OUTBOX_LEASE = timedelta(seconds=10)
+"""How long a process's claim on a chat's unsent messages lasts: it is renewed before each message, so it
+covers one send; if the process dies while sending, another process's sweep sends them once it lapses."""
+
+CHANGED_ATTEMPTS = 5
+"""How many times an event is worked out again when other processes keep changing its chat meanwhile."""
 
 UPDATE_MEMORY = timedelta(days=2)
 """How long processed update ids are remembered: Telegram redelivers for at most 24 hours."""
@@ -109,7 +128,15 @@ class ChatService:
         self.engine = engine
 
     async def handle(self, incoming: Incoming) -> Reply:
-        """Handles one event from a private chat (the caller holds the chat's lock)."""
+        """Handles one event from a private chat (the caller holds the chat's lock).
+
+        Another process may commit the same chat in between the load and the commit (bot/store/base.py):
+        the commit is then refused and the update handled again from a fresh load, so updates apply one
+        after another. Nothing was sent before the commit, so doing it again repeats nothing.
+        """
+        return await self._from_fresh_load(incoming.chat_id, lambda: self._handle_once(incoming))
+
+    async def _handle_once(self, incoming: Incoming) -> Reply:
         engine = self.engine  # taken once: a reload meanwhile does not change this update's version
         now = self.clock.now()
         record = await self.store.load_chat(incoming.chat_id)
@@ -134,6 +161,7 @@ class ChatService:
         result = replace(result, messages=messages)
         try:
             commit = to_commit(chat.id, result, now, update_id=incoming.update_id)
+            commit = replace(commit, expected_version=record.version if record else 0)
             queued = await self._commit(commit, result, now)
         except DuplicateUpdate:
             logger.info("update %s of chat %s was already handled", incoming.update_id, incoming.chat_id)
@@ -149,7 +177,22 @@ class ChatService:
         return await typed_message(chat, incoming.argument)
 
     async def reminder_due(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
-        """Sends a due reminder, schedules the next, or drops it (the caller holds the chat's lock)."""
+        """Sends a due reminder, schedules the next, or drops it (the caller holds the chat's lock).
+
+        Like an update, it is worked out again from a fresh load if another process changed the chat.
+        """
+        return await self._from_fresh_load(reminder.chat_id, lambda: self._reminder_due_once(reminder))
+
+    async def _from_fresh_load(self, chat_id: int, work: Callable[[], Awaitable[_T]]) -> _T:
+        """Runs ``work`` (load, decide, commit) again while other processes change the chat meanwhile."""
+        for _ in range(CHANGED_ATTEMPTS - 1):
+            try:
+                return await work()
+            except ChatChanged:
+                logger.info("chat %s changed in another process meanwhile; working it out again", chat_id)
+        return await work()
+
+    async def _reminder_due_once(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
         engine = self.engine
         now = self.clock.now()
         record = await self.store.load_chat(reminder.chat_id)
@@ -162,6 +205,7 @@ class ChatService:
                 await self.store.commit(Commit(reminder.chat_id, consumed_reminder_id=reminder.id), now)
             return ()
         commit = to_commit(reminder.chat_id, result, now, consumed_reminder_id=reminder.id)
+        commit = replace(commit, expected_version=record.version if record else 0)
         try:
             return await self._commit(commit, result, now)
         except ReminderGone:
@@ -242,6 +286,16 @@ class ChatService:
     async def blocked(self, chat_id: int) -> None:
         """Marks a chat whose person blocked the bot: no reminder goes there any more."""
         await self.store.set_blocked(chat_id, True)
+
+    async def claim_outbox(self, chat_id: int, holder: str) -> list[QueuedMessage] | None:
+        """Claims the chat's unsent messages for ``holder`` (this process) and returns them, oldest first;
+        None while another process sends them."""
+        claimed = await self.store.claim_outbox(chat_id, holder, self.clock.now(), OUTBOX_LEASE)
+        return None if claimed is None else [from_outbox(stored) for stored in claimed]
+
+    async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
+        """Gives up the claim on the chat's messages; with ``unless_pending``, only if none came in meanwhile."""
+        return await self.store.release_outbox(chat_id, holder, unless_pending=unless_pending)
 
     async def pending(self, limit: int = 500, chat_id: int | None = None) -> list[QueuedMessage]:
         """Returns messages committed but never sent (of one chat, when given), oldest first."""

@@ -15,10 +15,12 @@ from bot.store.base import (
     StoredConversation,
     UserSettings,
 )
-from bot.store.errors import DuplicateUpdate, ReminderGone, SchemaError, StoreError
+from bot.store.errors import ChatChanged, DuplicateUpdate, ReminderGone, SchemaError, StoreError
+from bot.store.factory import is_postgres_url, local_folder, open_store, sqlite_path
 from bot.store.sqlite import SqliteStore
 
 __all__ = [
+    "ChatChanged",
     "ChatRecord",
     "Commit",
     "DuplicateUpdate",
@@ -37,4 +39,8 @@ __all__ = [
     "StoreError",
     "StoredConversation",
     "UserSettings",
+    "is_postgres_url",
+    "local_folder",
+    "open_store",
+    "sqlite_path",
 ]

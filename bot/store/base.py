@@ -4,9 +4,9 @@ One :class:`Commit` is applied in one transaction: settings, conversation, scree
 cancelled and scheduled, messages to send and funnel events, together with the update id that caused
 them, so a crash at any instant leaves either all of it or none of it.
 
-:class:`bot.store.sqlite.SqliteStore` implements :class:`Store` today. A PostgreSQL backend implements
-the same ABC and passes the same contract suite, ``tests/store``, by adding itself to the ``store``
-fixture's parameters there.
+:class:`bot.store.sqlite.SqliteStore` (one process, embedded) and :class:`bot.store.postgres.PostgresStore`
+(any number of instances) implement :class:`Store` and pass the same contract suite, ``tests/store``;
+:func:`bot.store.open_store` picks one from ``BOT_DATABASE``.
 
 All datetimes are timezone-aware; the store returns them in UTC. Texts that users typed are never
 stored, except inside the raw updates the inbox keeps until they are handled. The store knows nothing of
@@ -22,21 +22,31 @@ What a backend promises when several writers share it (tasks of one process, or 
   reminder, and only they, sends it (the messages come back from the same commit).
 - Two commits of the same chat are applied one after the other, the later one winning column by column;
   the store does not merge conversations. Inside one process the runtime holds the chat's lock
-  (:class:`bot.runtime.locks.ChatLocks`) from ``load_chat`` to the end of delivery, so they never race.
-  A backend serving several processes guards a chat instead: every :class:`Commit` names its chat, so the
-  transaction can begin with a per-chat lock (PostgreSQL: ``pg_advisory_xact_lock(chat_id)``) or check a
-  version column read by ``load_chat``.
+  (:class:`bot.runtime.locks.ChatLocks`) from ``load_chat`` to the end of delivery. Across processes a
+  commit names the chat ``version`` it was computed from (``Commit.expected_version``, read by
+  ``load_chat``): when another commit came in between, it raises ChatChanged and changes nothing, and the
+  runtime loads the chat again and redoes the update. So one chat's updates are applied one after another
+  whichever processes receive them. (PostgreSQL also takes ``pg_advisory_xact_lock(chat_id)`` in every
+  commit, so the check and the write are one step.)
+- A due reminder is claimed before it is fired: ``claim_due_reminders`` hands each one to a single caller
+  for a lease, and hands it out again only once the lease lapsed (the caller died). Consuming it in a
+  commit remains the final word: of two commits consuming it, one succeeds.
 - The outbox is delivered at least once: ``pending_outbox`` returns a message until ``record_delivery``
-  or ``mark_sent`` removes it. One process sends each chat's messages under the chat's lock, re-reading
-  them there, so a message is sent once; several processes must claim a chat's messages before sending
-  (a lease column, or ``SELECT ... FOR UPDATE SKIP LOCKED``).
+  or ``mark_sent`` removes it. A chat's messages are sent by whoever holds its outbox claim
+  (``claim_outbox``, a lease with a holder name), in order, one holder at a time across processes; the
+  holder gives the claim up with ``release_outbox`` only once nothing is pending, so a message committed
+  meanwhile by another process is sent by the holder, never overtaking or overtaken. A holder that dies
+  leaves at most the message in flight to be sent again, after its lease lapses.
+- ``reserve_send_slot`` spaces every message of every process through one budget (Telegram allows a bot
+  about 30 messages a second in all); ``acquire_lease`` elects one holder of a role (the one process that
+  polls Telegram) that another takes over when its lease lapses.
 - The inbox keeps every polled update from the moment it is fetched until its handlers are done:
   ``inbox_add`` writes a whole batch in one transaction (an update id already there is kept as it is, never
   an error), ``inbox_pending`` returns what is left, oldest update id first, and ``inbox_remove`` forgets
   the ids given (unknown ids are ignored). It is the one place the raw updates, typed texts included, are
   kept, and only until they are handled; what the inbox still holds at a start is handled then, and
-  ``commit``'s update id keeps one already committed from being applied twice. One process polls a bot, so
-  the inbox needs no claim; plain ``INSERT ... ON CONFLICT DO NOTHING``, ``SELECT ... ORDER BY ... LIMIT``
+  ``commit``'s update id keeps one already committed from being applied twice. One process polls a bot (the
+  holder of the polling lease), so the inbox needs no claim; plain ``INSERT ... ON CONFLICT DO NOTHING``, ``SELECT ... ORDER BY ... LIMIT``
   and ``DELETE ... WHERE update_id IN (...)`` implement it on any SQL backend.
 """
 
@@ -45,9 +55,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from types import MappingProxyType, TracebackType
-from typing import Self
+from typing import ClassVar, Self
 
 from bot.localtime import DEFAULT_TIMEZONE, QuietHours, zone_or_default
 
@@ -127,7 +137,8 @@ class ChatRecord:
     """Everything stored about one chat, as loaded before handling its update.
 
     ``screen_message_id`` is the Telegram message currently showing the conversation's screen;
-    ``reminder_message_id`` the latest reminder sent, the only one whose buttons still count.
+    ``reminder_message_id`` the latest reminder sent, the only one whose buttons still count;
+    ``version`` counts the chat's commits, for :attr:`Commit.expected_version`.
     """
 
     settings: UserSettings
@@ -135,6 +146,7 @@ class ChatRecord:
     screen_message_id: int | None
     updated_at: datetime
     reminder_message_id: int | None = None
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +212,8 @@ class Commit:
     reminder is deleted (a missing one raises ReminderGone), then reminders are cancelled, then scheduled,
     so cancelling and scheduling the same name reschedules it. ``cancel_reminders=None`` cancels all of
     the chat's reminders; the empty set cancels none. ``delete_conversation`` also forgets the screen message.
+    ``expected_version`` is the :attr:`ChatRecord.version` the commit was computed from (0: the chat was
+    never seen); a chat at another version raises ChatChanged. None commits whatever the version.
     """
 
     chat_id: int
@@ -213,6 +227,7 @@ class Commit:
     outbox: Sequence[Mapping[str, object]] = ()
     events: Sequence[FlowEvent] = ()
     consumed_reminder_id: int | None = None
+    expected_version: int | None = None
 
     def __post_init__(self) -> None:
         if self.settings is not None and self.settings.chat_id != self.chat_id:
@@ -264,6 +279,10 @@ def frozen_payload(payload: Mapping[str, object]) -> Mapping[str, object]:
 
 class Store(ABC):
     """Durable chats, reminders, processed updates, outbox and funnel events."""
+
+    serves_several_processes: ClassVar[bool] = False
+    """Whether several bot processes may share this backend, so that delivering a chat's messages needs
+    its outbox claim and messages need the shared send budget; one process does without both."""
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -353,6 +372,42 @@ class Store(ABC):
     @abstractmethod
     async def count_conversations(self) -> int:
         """Returns how many chats have a conversation stored."""
+
+    # -- what several processes sharing the store coordinate through --------------------------------
+
+    @abstractmethod
+    async def claim_due_reminders(self, now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
+        """Returns up to ``limit`` reminders due at ``now``, oldest due first, that no other caller holds,
+        and holds them until ``now + lease``; ``next_due_at`` counts a held reminder due when its lease ends."""
+
+    @abstractmethod
+    async def claim_outbox(
+        self, chat_id: int, holder: str, now: datetime, lease: timedelta
+    ) -> list[OutboxMessage] | None:
+        """Claims the chat's outbox for ``holder`` until ``now + lease`` (renewing its own claim) and returns
+        the pending messages, oldest first; None while another holder's claim runs."""
+
+    @abstractmethod
+    async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
+        """Gives up ``holder``'s claim on the chat's outbox; with ``unless_pending``, only if no message is
+        pending (False then: the claim is kept, to send what came in)."""
+
+    @abstractmethod
+    async def acquire_lease(self, name: str, holder: str, now: datetime, lease: timedelta) -> bool:
+        """Makes ``holder`` the holder of ``name`` until ``now + lease`` (renewing its own lease); False
+        while another holder's lease runs."""
+
+    @abstractmethod
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Gives up ``holder``'s lease of ``name``, so another can take it at once."""
+
+    @abstractmethod
+    async def reserve_send_slot(self, interval: timedelta, pause: timedelta = timedelta(0)) -> timedelta:
+        """Reserves the next moment a message may be sent, ``interval`` after the one reserved before (by
+        any process), and not before ``pause`` from now; returns how long to wait for it.
+
+        The store's own clock decides (PostgreSQL's, not each host's), so hosts whose clocks disagree
+        still space their messages."""
 
     async def standings(self) -> list[Standing]:
         """Returns where unfinished conversations stand, by flow version and state, with their reminders.

@@ -3,12 +3,13 @@
 StoreError                  the root: anything the store refuses or fails to do
 ├── DuplicateUpdate         the update was already processed; nothing was changed
 ├── ReminderGone            the reminder being consumed was cancelled or replaced meanwhile; nothing was changed
+├── ChatChanged             the chat changed since it was loaded (another process); nothing was changed
 └── SchemaError             the database cannot be brought to this code's schema version
 """
 
 from __future__ import annotations
 
-__all__ = ["DuplicateUpdate", "ReminderGone", "SchemaError", "StoreError"]
+__all__ = ["ChatChanged", "DuplicateUpdate", "ReminderGone", "SchemaError", "StoreError"]
 
 
 class StoreError(Exception):
@@ -29,6 +30,14 @@ class ReminderGone(StoreError):  # noqa: N818 the interface names what happened
     def __init__(self, reminder_id: int) -> None:
         super().__init__(f"reminder {reminder_id} no longer exists")
         self.reminder_id = reminder_id
+
+
+class ChatChanged(StoreError):  # noqa: N818 the interface names what happened
+    """The chat was changed by another commit since it was loaded: load it again and redo the work."""
+
+    def __init__(self, chat_id: int) -> None:
+        super().__init__(f"chat {chat_id} changed since it was loaded")
+        self.chat_id = chat_id
 
 
 class SchemaError(StoreError):

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
+from time import time_ns
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -25,12 +26,12 @@ from bot.store.base import (
     Standing,
     StateCount,
     Store,
-    StoredConversation,
     UserSettings,
     frozen_payload,
     require_aware,
 )
-from bot.store.errors import DuplicateUpdate, ReminderGone, SchemaError, StoreError
+from bot.store.codec import conversation_data, stored_conversation
+from bot.store.errors import ChatChanged, DuplicateUpdate, ReminderGone, SchemaError, StoreError
 from bot.store.migrations import Migration
 from bot.store.migrations.sqlite import SQLITE_MIGRATIONS
 
@@ -111,6 +112,7 @@ class SqliteStore(Store):
             screen,
             reminder,
             updated,
+            version,
         ) = row
         settings = UserSettings(
             chat_id=chat_id,
@@ -125,10 +127,11 @@ class SqliteStore(Store):
         )
         return ChatRecord(
             settings=settings,
-            conversation=None if conversation is None else _conversation(json.loads(conversation)),
+            conversation=None if conversation is None else stored_conversation(json.loads(conversation)),
             screen_message_id=screen,
             updated_at=_moment(updated),
             reminder_message_id=reminder,
+            version=version,
         )
 
     async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
@@ -186,12 +189,10 @@ class SqliteStore(Store):
         def record(db: sqlite3.Connection) -> None:
             db.execute(_DELETE_OUTBOX, (outbox_id,))
             if screen_message_id is not None:
-                db.execute(
-                    "UPDATE chats SET screen_message_id = ? WHERE chat_id = ?", (screen_message_id, chat_id)
-                )
+                db.execute(_RECORD_SCREEN, (screen_message_id, chat_id))
             if reminder_message_id is not None:
                 db.execute(
-                    "UPDATE chats SET reminder_message_id = ? WHERE chat_id = ?",
+                    "UPDATE chats SET reminder_message_id = ?, version = version + 1 WHERE chat_id = ?",
                     (reminder_message_id, chat_id),
                 )
 
@@ -201,7 +202,10 @@ class SqliteStore(Store):
         """Records the block; a blocked chat keeps no reminders and no unsent messages."""
 
         def block(db: sqlite3.Connection) -> None:
-            db.execute("UPDATE chats SET blocked = ? WHERE chat_id = ?", (int(blocked), chat_id))
+            db.execute(
+                "UPDATE chats SET blocked = ?, version = version + 1 WHERE chat_id = ?",
+                (int(blocked), chat_id),
+            )
             if blocked:
                 db.execute("DELETE FROM reminders WHERE chat_id = ?", (chat_id,))
                 db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
@@ -308,6 +312,79 @@ class SqliteStore(Store):
             for flow_id, version, state, number in chats
         ]
 
+    async def claim_due_reminders(self, now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
+        """Returns due reminders nobody holds, and holds them until ``now + lease``."""
+        params = {"now": _micros(now), "limit": limit}
+        until = _micros(now + lease)
+
+        def claim(db: sqlite3.Connection) -> list[Reminder]:
+            rows = db.execute(_CLAIMABLE, params).fetchall()
+            db.executemany(
+                "UPDATE reminders SET claimed_until = ? WHERE id = ?", [(until, row[0]) for row in rows]
+            )
+            return [_reminder(row) for row in rows]
+
+        return await self._run(_in_transaction(claim))
+
+    async def claim_outbox(
+        self, chat_id: int, holder: str, now: datetime, lease: timedelta
+    ) -> list[OutboxMessage] | None:
+        """Claims the chat's outbox for ``holder`` and returns its pending messages; None if another holds it."""
+        params = {"chat_id": chat_id, "holder": holder, "now": _micros(now), "until": _micros(now + lease)}
+
+        def claim(db: sqlite3.Connection) -> list[tuple[int, int, str]] | None:
+            if db.execute(_CLAIM_OUTBOX, params).rowcount == 0:
+                return None
+            return db.execute(_PENDING_OUTBOX_OF_CHAT, (chat_id, -1)).fetchall()
+
+        rows = await self._run(_in_transaction(claim))
+        if rows is None:
+            return None
+        return [OutboxMessage(mid, chat, frozen_payload(json.loads(payload))) for mid, chat, payload in rows]
+
+    async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
+        """Gives up the claim; with ``unless_pending``, only when nothing is pending."""
+        params = {"chat_id": chat_id, "holder": holder, "unless_pending": int(unless_pending)}
+
+        def release(db: sqlite3.Connection) -> bool:
+            if db.execute(_RELEASE_OUTBOX, params).rowcount:
+                return True
+            held = db.execute(
+                "SELECT 1 FROM chats WHERE chat_id = ? AND outbox_holder = ?", (chat_id, holder)
+            ).fetchone()
+            return held is None  # not (or no longer) ours: nothing left for this holder to do
+
+        return await self._run(_in_transaction(release))
+
+    async def acquire_lease(self, name: str, holder: str, now: datetime, lease: timedelta) -> bool:
+        """Makes ``holder`` hold ``name`` until ``now + lease``, unless another's lease still runs."""
+        params = {"name": name, "holder": holder, "now": _micros(now), "until": _micros(now + lease)}
+        changed = await self._run(_in_transaction(lambda db: db.execute(_ACQUIRE_LEASE, params).rowcount))
+        return changed > 0
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Gives up ``holder``'s lease of ``name``."""
+        sql = "DELETE FROM leases WHERE name = ? AND holder = ?"
+        await self._run(_in_transaction(lambda db: db.execute(sql, (name, holder))))
+
+    async def reserve_send_slot(self, interval: timedelta, pause: timedelta = timedelta(0)) -> timedelta:
+        """Reserves the next moment to send, by this machine's clock (SQLite serves one host)."""
+        step = interval // _MICROSECOND
+        hold = pause // _MICROSECOND
+
+        def reserve(db: sqlite3.Connection) -> int:
+            now = time_ns() // 1000
+            row = db.execute("SELECT next_slot FROM send_budget WHERE name = 'telegram'").fetchone()
+            slot = max(now + hold, 0 if row is None else row[0])
+            db.execute(
+                "INSERT INTO send_budget (name, next_slot) VALUES ('telegram', ?)"
+                " ON CONFLICT (name) DO UPDATE SET next_slot = excluded.next_slot",
+                (slot + step,),
+            )
+            return slot - now
+
+        return await self._run(_in_transaction(reserve)) * _MICROSECOND
+
 
 _POSITION = """
     json_extract(c.conversation, '$.flow_id'), json_extract(c.conversation, '$.flow_version'),
@@ -319,38 +396,6 @@ _STANDINGS = (
 _STANDING_REMINDERS = f"""
     SELECT {_POSITION}, r.name, count(*) FROM reminders r JOIN chats c ON c.chat_id = r.chat_id
     WHERE {_UNFINISHED} GROUP BY 1, 2, 3, 4"""
-
-
-def _conversation_json(conversation: StoredConversation) -> str:
-    return _json(
-        {
-            "flow_id": conversation.flow_id,
-            "flow_version": conversation.flow_version,
-            "state": conversation.state,
-            "language": conversation.language,
-            "step": conversation.step,
-            "variables": dict(conversation.variables),
-            "checklist": sorted(conversation.checklist),
-            "finished": conversation.finished,
-        }
-    )
-
-
-def _conversation(data: Mapping[str, object]) -> StoredConversation:
-    variables = data.get("variables") or {}
-    checklist = data.get("checklist") or []
-    if not isinstance(variables, dict) or not isinstance(checklist, list):
-        raise StoreError("a stored conversation is malformed")
-    return StoredConversation(
-        flow_id=str(data["flow_id"]),
-        flow_version=str(data["flow_version"]),
-        state=str(data["state"]),
-        language=str(data["language"]),
-        step=int(str(data.get("step", 0))),
-        variables={str(k): None if v is None else str(v) for k, v in variables.items()},
-        checklist=frozenset(str(item) for item in checklist),
-        finished=bool(data.get("finished", False)),
-    )
 
 
 def _reminder(row: tuple[int, int, str, int, int, int]) -> Reminder:
@@ -467,7 +512,7 @@ class _CommitPlan:
                 "timezone_chosen": int(settings.timezone_chosen),
             }
         if commit.conversation is not None:
-            chat["conversation"] = _conversation_json(commit.conversation)
+            chat["conversation"] = _json(conversation_data(commit.conversation))
         if commit.delete_conversation:
             chat |= {"conversation": None, "screen_message_id": None, "reminder_message_id": None}
         if commit.screen_message_id is not None:
@@ -495,6 +540,10 @@ class _CommitPlan:
         commit = self.commit
         if self.update is not None and db.execute(_RECORD_UPDATE, self.update).rowcount == 0:
             raise DuplicateUpdate(self.update[0])
+        if commit.expected_version is not None:
+            row = db.execute("SELECT version FROM chats WHERE chat_id = ?", (commit.chat_id,)).fetchone()
+            if (0 if row is None else row[0]) != commit.expected_version:
+                raise ChatChanged(commit.chat_id)
         db.execute(self.upsert_sql, self.chat)
         if commit.consumed_reminder_id is not None:
             consumed = (commit.consumed_reminder_id, commit.chat_id)
@@ -522,12 +571,15 @@ def _upsert_sql(columns: tuple[str, ...]) -> str:
     names = ", ".join(columns)
     values = ", ".join(f":{column}" for column in columns)
     updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != "chat_id")
-    return f"INSERT INTO chats ({names}) VALUES ({values}) ON CONFLICT (chat_id) DO UPDATE SET {updates}"
+    return (
+        f"INSERT INTO chats ({names}) VALUES ({values}) "
+        f"ON CONFLICT (chat_id) DO UPDATE SET {updates}, version = version + 1"
+    )
 
 
 _LOAD_CHAT = """
     SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
-           timezone_chosen, conversation, screen_message_id, reminder_message_id, updated_at
+           timezone_chosen, conversation, screen_message_id, reminder_message_id, updated_at, version
     FROM chats WHERE chat_id = ?
 """
 _RECORD_UPDATE = "INSERT OR IGNORE INTO processed_updates (update_id, processed_at) VALUES (?, ?)"
@@ -542,10 +594,34 @@ _INBOX_REMOVE = "DELETE FROM inbox WHERE update_id = ?"
 _PENDING_OUTBOX = "SELECT id, chat_id, payload FROM outbox ORDER BY id LIMIT ?"
 _PENDING_OUTBOX_OF_CHAT = "SELECT id, chat_id, payload FROM outbox WHERE chat_id = ? ORDER BY id LIMIT ?"
 _SENDABLE = "chats.chat_id = reminders.chat_id AND NOT chats.reminders_stopped AND NOT chats.blocked"
+# A reminder another caller holds falls due again when its claim lapses.
 _NEXT_DUE = f"""
-    SELECT reminders.due_at FROM reminders JOIN chats ON {_SENDABLE}
-    ORDER BY reminders.due_at, reminders.id LIMIT 1
+    SELECT max(reminders.due_at, coalesce(reminders.claimed_until, 0)) AS at
+    FROM reminders JOIN chats ON {_SENDABLE}
+    ORDER BY at, reminders.id LIMIT 1
 """
+_CLAIMABLE = f"""
+    SELECT reminders.id, reminders.chat_id, name, due_at, sequence, attempts
+    FROM reminders JOIN chats ON {_SENDABLE}
+    WHERE reminders.due_at <= :now AND coalesce(reminders.claimed_until, 0) <= :now
+    ORDER BY reminders.due_at, reminders.id LIMIT :limit
+"""
+_CLAIM_OUTBOX = """
+    UPDATE chats SET outbox_holder = :holder, outbox_lease_until = :until
+    WHERE chat_id = :chat_id
+      AND (outbox_holder IS NULL OR outbox_holder = :holder OR outbox_lease_until <= :now)
+"""
+_RELEASE_OUTBOX = """
+    UPDATE chats SET outbox_holder = NULL, outbox_lease_until = NULL
+    WHERE chat_id = :chat_id AND outbox_holder = :holder
+      AND NOT (:unless_pending AND EXISTS (SELECT 1 FROM outbox WHERE outbox.chat_id = :chat_id))
+"""
+_ACQUIRE_LEASE = """
+    INSERT INTO leases (name, holder, until) VALUES (:name, :holder, :until)
+    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+    WHERE leases.holder = excluded.holder OR leases.until <= :now
+"""
+_RECORD_SCREEN = "UPDATE chats SET screen_message_id = ?, version = version + 1 WHERE chat_id = ?"
 _DUE_REMINDERS = f"""
     SELECT reminders.id, reminders.chat_id, name, due_at, sequence, attempts
     FROM reminders JOIN chats ON {_SENDABLE}
@@ -556,7 +632,7 @@ _REMINDERS_OF = """
     SELECT id, chat_id, name, due_at, sequence, attempts FROM reminders
     WHERE chat_id = ? ORDER BY due_at, id
 """
-_POSTPONE = "UPDATE reminders SET due_at = ?, attempts = attempts + 1 WHERE id = ?"
+_POSTPONE = "UPDATE reminders SET due_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?"
 _PERIOD = "flow_id = ? AND at >= ? AND at < ?"
 _REACHED = f"SELECT state, count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD} GROUP BY state"
 _LAST_STATES = f"""

@@ -20,6 +20,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -37,11 +38,12 @@ from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
 from bot.settings import Settings
 from bot.startup import database_for_run
-from bot.store import Reminder, SqliteStore
+from bot.store import Reminder, Store, local_folder, open_store
 from bot.telegram.delivery import Delivery
 from bot.telegram.handlers import ChatHandlers
 from bot.telegram.intake import Webhook, serve
 from bot.telegram.processor import PerChatUpdateProcessor
+from bot.telegram.ratelimit import SharedRateLimiter
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.screenbot import ScreenBot
 
@@ -63,6 +65,9 @@ TELEGRAM_LIMITS = Limits(
 )
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 SWEEP_EVERY = timedelta(seconds=30)
+# With several instances, the sweep is how a chat's messages left by an instance that died go out, once
+# its outbox claim lapses (OUTBOX_LEASE): often enough that a person waits seconds, not a minute.
+SHARED_SWEEP_EVERY = timedelta(seconds=3)
 REMINDERS_PER_SECOND_UNLIMITED = 28.0
 HOUSEKEEPING_EVERY = timedelta(hours=6)
 
@@ -78,7 +83,7 @@ class BotRuntime:
     """The resources the running bot owns: opened in post_init, closed in post_shutdown."""
 
     settings: Settings
-    store: SqliteStore
+    store: Store
     service: ChatService
     delivery: Delivery
     reloader: Reloader
@@ -88,7 +93,7 @@ class BotRuntime:
 
 def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> Application:  # type: ignore[type-arg]
     """Builds the Application with its request layer, rate limiter, update processor and handlers."""
-    store = SqliteStore(settings.database)
+    store = open_store(settings.database)
     # The meanings of the versions served before: their buttons still work where this one means the same.
     history = FlowHistory(flow_history_folder(settings))
     engine = FlowEngine(bundle, history.load(bundle.flow.id))
@@ -119,7 +124,8 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
             logger.info("sent %d messages left over from before the restart", sent)
         await _register_commands(application, _menus(service, service.engine))
         await scheduler.start()
-        runtime.tasks.append(asyncio.create_task(_sweep_forever(delivery), name="outbox-sweep"))
+        every = SHARED_SWEEP_EVERY if store.serves_several_processes else SWEEP_EVERY
+        runtime.tasks.append(asyncio.create_task(_sweep_forever(delivery, every), name="outbox-sweep"))
         runtime.tasks.append(asyncio.create_task(_housekeeping(runtime), name="housekeeping"))
         if settings.watch_files:
             folders = (settings.flows_dir, settings.locales_dir)
@@ -164,7 +170,7 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         base_file_url=f"{settings.telegram_api_url}/file/bot",
         request=AiohttpRequest(connection_pool_size=settings.concurrent_updates + 8),
         get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=30.0),
-        rate_limiter=_rate_limiter(settings.max_messages_per_second),
+        rate_limiter=_rate_limiter(settings.max_messages_per_second, store),
     )
     application = (
         ApplicationBuilder()
@@ -199,7 +205,15 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
     return application
 
 
-def _rate_limiter(messages_per_second: float) -> AIORateLimiter:
+def _rate_limiter(messages_per_second: float, store: Store) -> BaseRateLimiter[int]:
+    """Returns the rate limiter: the store's shared budget when several instances may share it, else
+    python-telegram-bot's own (see :func:`_local_rate_limiter`)."""
+    if store.serves_several_processes and messages_per_second > 0:
+        return SharedRateLimiter(store, messages_per_second)
+    return _local_rate_limiter(messages_per_second)
+
+
+def _local_rate_limiter(messages_per_second: float) -> AIORateLimiter:
     """Returns python-telegram-bot's rate limiter, spacing messages evenly at ``messages_per_second``.
 
     A bucket of one (rather than ``messages_per_second`` per second) never bursts: after a 429's pause,
@@ -213,7 +227,7 @@ def _rate_limiter(messages_per_second: float) -> AIORateLimiter:
 
 def flow_history_folder(settings: Settings) -> Path:
     """Returns where the meanings of the flow versions served are kept: beside the database."""
-    return settings.database.parent / "flow-versions"
+    return local_folder(settings.database) / "flow-versions"
 
 
 Menus = dict[str, list[tuple[str, str]]]
@@ -236,9 +250,9 @@ async def _register_commands(application: Application, menus: Menus, gone: Set[s
         await application.bot.delete_my_commands(language_code=code)
 
 
-async def _sweep_forever(delivery: Delivery) -> None:
+async def _sweep_forever(delivery: Delivery, every: timedelta) -> None:
     while True:
-        await asyncio.sleep(SWEEP_EVERY.total_seconds())
+        await asyncio.sleep(every.total_seconds())
         try:
             await delivery.sweep()
         except Exception:

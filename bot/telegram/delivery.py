@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -32,18 +35,48 @@ class Delivery:
     sweep never send one chat's messages at the same time. The sweep reads a chat's outbox again once it
     holds the lock, so what a handler has just delivered is not sent twice; nothing about deliveries is
     remembered in memory.
+
+    When several processes share the store, a chat's messages are sent by the one process holding the
+    chat's outbox claim (bot/store/base.py): it sends every pending message of the chat in order, its own
+    and those another process committed meanwhile, and gives the claim up only once none is left. A
+    process that finds the claim taken leaves its messages to the holder.
     """
 
-    def __init__(self, bot: ScreenBot, service: ChatService) -> None:
+    def __init__(self, bot: ScreenBot, service: ChatService, holder: str | None = None) -> None:
         self.bot = bot
         self.service = service
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        """This process, as the holder of outbox claims."""
 
     async def deliver(self, messages: Iterable[QueuedMessage]) -> None:
         """Delivers one chat's messages in order (the caller holds the chat's lock); stops at the first
         that must wait, so none overtakes it."""
+        if self.service.store.serves_several_processes:
+            for chat_id in dict.fromkeys(queued.message.chat_id for queued in messages):
+                await self._deliver_claimed(chat_id)
+            return
         for queued in messages:
             if not await self._deliver_one(queued):
                 return  # left in the outbox with those after it: the sweep sends them later, in order
+
+    async def _deliver_claimed(self, chat_id: int) -> None:
+        """Sends the chat's pending messages while holding its outbox claim, until none is left.
+
+        The claim is taken again (renewed) before each message, so that it lasts one send whatever the
+        number of messages, and lapses soon if this process dies.
+        """
+        while True:
+            pending = await self.service.claim_outbox(chat_id, self.holder)
+            if pending is None:
+                return  # another process holds the claim: it sends these too, after its own
+            if not pending:
+                if await self.service.release_outbox(chat_id, self.holder, unless_pending=True):
+                    return
+                continue
+            if not await self._deliver_one(pending[0]):
+                # Must wait: the claim goes, so that a later sweep (of any process) sends them in order.
+                await self.service.release_outbox(chat_id, self.holder, unless_pending=False)
+                return
 
     async def deliver_direct(self, messages: Iterable[OutgoingMessage]) -> None:
         """Sends messages that are not in the outbox (nothing is recorded about them)."""

@@ -36,6 +36,7 @@ from telegram.ext import Application, ContextTypes
 from bot.control import running
 from bot.startup import StartupError, opened_store
 from bot.store import InboxUpdate, Store
+from bot.telegram.leadership import lead_while_elected
 from bot.telegram.screenbot import ScreenBot
 
 __all__ = ["InboxPolling", "UpdateIntake", "Webhook", "WebhookIntake", "run_application", "serve"]
@@ -429,7 +430,7 @@ async def serve(
     application: AnyApplication,
     *,
     api_url: str,
-    database: Path,
+    database: str | Path,
     inbox: Store,
     allowed_updates: Sequence[str],
     webhook: Webhook | None = None,
@@ -466,6 +467,13 @@ async def serve(
             loop.remove_signal_handler(stop_signal)
 
 
+def _shared_store(application: AnyApplication) -> Store | None:
+    """Returns the bot's store when several instances may share it (they then elect one poller)."""
+    runtime = application.bot_data.get("runtime")
+    store = getattr(runtime, "store", None)
+    return store if isinstance(store, Store) and store.serves_several_processes else None
+
+
 async def run_application(
     application: AnyApplication,
     stopping: asyncio.Event,
@@ -498,8 +506,17 @@ async def run_application(
                 raise StartupError(f"Telegram failed while the bot was starting: {exc.message}") from exc
         await application.start()
         try:
+            store = _shared_store(application)
             if webhook is not None:
                 await WebhookIntake(intake, retrying, webhook, allowed_updates).run()
+            elif store is not None:
+                # Several instances may share the store: only the one holding the polling lease polls.
+                await lead_while_elected(
+                    store,
+                    application.bot_data["runtime"].delivery.holder,
+                    stopping,
+                    lambda lost: InboxPolling(intake, Retrying(api_url, lost), allowed_updates, inbox).run(),
+                )
             else:
                 await InboxPolling(intake, retrying, allowed_updates, inbox).run()
         finally:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.store import Store
-from tests.store.conftest import BACKENDS
+from tests.store.conftest import BACKENDS, Backend
 
 StoreFactory = Callable[[], Store]
 
@@ -20,8 +20,8 @@ START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)
 @pytest.fixture(params=sorted(BACKENDS))
 def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     """Returns a factory of stores on one fresh database of the backend under test."""
-    backend: Callable[[Path], StoreFactory] = BACKENDS[request.param]
-    return backend(tmp_path)
+    backend: Backend = BACKENDS[request.param]
+    return backend(request, tmp_path)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.reminders import Pacing, ReminderScheduler, RetryPolicy
+from bot.reminders import CLAIM_LEASE, Pacing, ReminderScheduler, RetryPolicy
 from bot.store import Commit, NewReminder, Reminder, Store, UserSettings
 
 StoreFactory = Callable[[], Store]
@@ -87,16 +87,16 @@ class ObservedStore:
         self.limits: list[int] = []
         self.batch_sizes: list[int] = []
         self._looked_up = asyncio.Event()
-        original = store.due_reminders
+        original = store.claim_due_reminders
 
-        async def due_reminders(now: datetime, limit: int) -> list[Reminder]:
-            batch = await original(now, limit)
+        async def claim_due_reminders(now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
+            batch = await original(now, limit, lease)
             self.limits.append(limit)
             self.batch_sizes.append(len(batch))
             self._looked_up.set()
             return batch
 
-        store.due_reminders = due_reminders  # type: ignore[method-assign]
+        store.claim_due_reminders = claim_due_reminders  # type: ignore[method-assign]
 
     async def wait_for_lookups(self, count: int) -> None:
         """Waits until the scheduler has read due reminders ``count`` times."""
@@ -254,6 +254,7 @@ async def test_a_backlog_goes_out_once_under_the_global_limit(
         later - earlier >= timedelta(seconds=1) for earlier, later in zip(times, times[25:], strict=False)
     )
     assert times[-1] - times[0] < timedelta(seconds=3)
+    await recipient.wait_until_finished(60)
     assert await store.next_due_at() is None
 
 
@@ -295,12 +296,14 @@ async def test_a_slow_callback_never_gets_the_same_reminder_twice(
     scheduler = make_scheduler()
     await scheduler.start()
     await recipient.wait_for(1)
-    await clock.wait_for_sleepers(lambda sleepers: sleepers == [None])
+    # Claimed while it is in flight: due again only if its claim lapses (the process died).
+    claim_lapses = clock.now() + CLAIM_LEASE
+    await clock.wait_for_sleepers(lambda sleepers: sleepers == [claim_lapses])
 
     lookups = len(observed.limits)
     scheduler.notify(clock.now())
     await observed.wait_for_lookups(lookups + 1)
-    await clock.wait_for_sleepers(lambda sleepers: sleepers == [None])
+    await clock.wait_for_sleepers(lambda sleepers: sleepers == [claim_lapses])
     assert len(recipient.fired) == 1
 
     lookups = len(observed.limits)
@@ -326,7 +329,8 @@ async def test_a_failing_callback_is_retried_later_with_growing_delays(
     retry = RetryPolicy(first_delay=timedelta(minutes=1), longest_delay=timedelta(hours=1))
 
     with caplog.at_level(logging.ERROR, logger="bot.reminders"):
-        await make_scheduler(retry=retry).start()
+        # Claims that outlast the test: only the retries decide when the reminder is due again.
+        await make_scheduler(retry=retry, claim_lease=timedelta(days=1)).start()
         await recipient.wait_for(1)
         # Failed once: the next try is a minute later; the other chat's reminder is not held up.
         assert await clock.wait_for_sleepers(lambda s: s == [start + timedelta(seconds=30)])
@@ -339,6 +343,8 @@ async def test_a_failing_callback_is_retried_later_with_growing_delays(
         assert await clock.wait_for_sleepers(lambda s: s == [start + timedelta(minutes=3)])
         clock.set(start + timedelta(minutes=3))
         await recipient.wait_for(4)
+        # Sleeping with nothing due also happens while the fourth try is still consuming the reminder.
+        await recipient.wait_until_finished(4)
         await clock.wait_for_sleepers(lambda s: s == [None])
 
     assert recipient.names == [(1, "nudge"), (2, "other"), (1, "nudge"), (1, "nudge")]
@@ -472,7 +478,8 @@ async def test_a_reminder_falling_due_between_its_read_and_the_sleep_still_fires
 async def test_two_schedulers_on_one_database_hand_each_reminder_over_once(
     new_store: StoreFactory, clock: FakeClock
 ) -> None:
-    # Two processes, or a restarted bot racing the old one: consuming the reminder is the claim.
+    # Two processes, or a restarted bot racing the old one: one claims the reminder, and consuming it
+    # stays the final word.
     async with new_store() as one, new_store() as other:
         await schedule(one, 1, "nudge", clock.now(), clock.now())
         recipients = [Recipient(one, clock), Recipient(other, clock)]
@@ -483,7 +490,15 @@ async def test_two_schedulers_on_one_database_hand_each_reminder_over_once(
         _, still_waiting = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         for wait in still_waiting:
             wait.cancel()
+        # The other one, if it looked while the reminder was claimed, sleeps until the claim would lapse,
+        # finds nothing due then, and sleeps on.
+        claim_lapses = clock.now() + CLAIM_LEASE
+        await clock.wait_for_sleepers(
+            lambda sleepers: len(sleepers) == 2 and None in sleepers and set(sleepers) <= {None, claim_lapses}
+        )
+        clock.set(claim_lapses)
         await clock.wait_for_sleepers(lambda sleepers: sleepers == [None, None])
+        assert sum(len(recipient.fired) for recipient in recipients) == 1
         for scheduler in schedulers:
             await scheduler.stop()
         assert [dict(message.payload) for message in await one.pending_outbox(10)] == [{"reminder": "nudge"}]
@@ -508,11 +523,15 @@ async def test_a_reminder_held_back_in_memory_goes_out_after_a_restart(
         await clock.wait_for_sleepers(lambda sleepers: sleepers == [clock.now() + RetryPolicy().first_delay])
         await scheduler.stop()
 
-    # The memory of the held reminder died with the process; the store still says it is due.
+    # The memory of the held reminder died with the process; the store still says it is due, once the
+    # dead process's claim lapses.
     async with new_store() as reopened:
         recipient = Recipient(reopened, clock)
         restarted = ReminderScheduler(reopened, recipient, clock=clock)
         await restarted.start()
+        claim_lapses = clock.now() + CLAIM_LEASE
+        await clock.wait_for_sleepers(lambda sleepers: sleepers == [claim_lapses])
+        clock.set(claim_lapses)
         await recipient.wait_until_finished(1)
         await clock.wait_for_sleepers(lambda sleepers: sleepers == [None])
         await restarted.stop()

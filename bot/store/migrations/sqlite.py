@@ -110,4 +110,24 @@ _INBOX = Migration(
     ),
 )
 
-SQLITE_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _QUIET_HOURS, _TIMEZONE_PROMPT, _LOCAL_HOURS, _INBOX)
+_SHARED_WORK = Migration(
+    version=6,
+    description="what instances sharing a store coordinate through: chat versions, claims, leases, send budget",
+    statements=(
+        "ALTER TABLE chats ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE chats ADD COLUMN outbox_holder TEXT",
+        "ALTER TABLE chats ADD COLUMN outbox_lease_until INTEGER",
+        "ALTER TABLE reminders ADD COLUMN claimed_until INTEGER",
+        "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL)",
+        "CREATE TABLE send_budget (name TEXT PRIMARY KEY, next_slot INTEGER NOT NULL)",
+    ),
+)
+
+SQLITE_MIGRATIONS: tuple[Migration, ...] = (
+    _INITIAL,
+    _QUIET_HOURS,
+    _TIMEZONE_PROMPT,
+    _LOCAL_HOURS,
+    _INBOX,
+    _SHARED_WORK,
+)

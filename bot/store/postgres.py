@@ -1,0 +1,696 @@
+"""The PostgreSQL store, on psycopg 3: a connection pool, and every commit one pipelined transaction.
+
+Several instances of the bot share one database; ``bot/store/base.py`` says what the store promises
+them. Every commit begins with the chat's advisory lock (``pg_advisory_xact_lock(chat_id)``), so two
+commits of one chat, from any processes, are applied one after the other. The statements of a commit
+are sent together in pipeline mode: one round trip to the server for the whole transaction. Checks that
+must abort it (an update already processed, a reminder gone) are raised by the server itself, by a
+constraint or by ``esim_require``, so nothing has to come back before the next statement goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection, AsyncCursor, errors
+from psycopg.rows import TupleRow
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from bot.store.base import (
+    ChatRecord,
+    Commit,
+    FunnelStats,
+    InboxUpdate,
+    OutboxMessage,
+    Reminder,
+    Standing,
+    StateCount,
+    Store,
+    UserSettings,
+    frozen_payload,
+    require_aware,
+)
+from bot.store.codec import conversation_data, stored_conversation
+from bot.store.errors import ChatChanged, DuplicateUpdate, ReminderGone, SchemaError, StoreError
+from bot.store.migrations import Migration
+from bot.store.migrations.postgres import POSTGRES_MIGRATIONS
+
+__all__ = ["MIGRATION_LOCK", "PostgresStore", "migrate"]
+
+Connection = AsyncConnection[TupleRow]
+Params = Sequence[object] | Mapping[str, object]
+
+MIGRATION_LOCK = -(2**62) + 12
+"""The advisory lock key instances take while upgrading the schema: far from any Telegram chat id,
+which the per-chat locks use as their keys."""
+
+REQUIREMENT_FAILED = "EB001"
+"""The SQLSTATE ``esim_require`` raises."""
+
+
+class _AbortedPipelineNoise(logging.Filter):
+    """Drops psycopg's warning that a pipeline aborted by our own check could not be synced on exit.
+
+    A commit refused on purpose (DuplicateUpdate, ChatChanged, ReminderGone: a redelivered update, a
+    race with another instance) aborts its pipeline; psycopg then logs a WARNING while leaving the
+    pipeline, besides raising the error we turn into the store's own. Normal events must not warn.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.getMessage().startswith("error ignored terminating")
+            and "pipeline aborted" in record.getMessage()
+        )
+
+
+logging.getLogger("psycopg").addFilter(_AbortedPipelineNoise())
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def _aware(moment: datetime, what: str) -> datetime:
+    require_aware(moment, what)
+    return moment
+
+
+class PostgresStore(Store):
+    """Stores everything in one PostgreSQL database, shared by any number of bot instances."""
+
+    serves_several_processes = True
+
+    def __init__(self, url: str, *, min_connections: int = 1, max_connections: int = 16) -> None:
+        self._url = url
+        self._min_connections = min_connections
+        self._max_connections = max_connections
+        self._pool: AsyncConnectionPool[Connection] | None = None
+
+    async def open(self) -> None:
+        """Opens the pool and brings the schema to the current version (one instance at a time)."""
+        if self._pool is not None:
+            return
+        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            self._url,
+            min_size=self._min_connections,
+            max_size=self._max_connections,
+            kwargs={"autocommit": True},
+            open=False,
+            name="esim-bot",
+        )
+        try:
+            await pool.open(wait=True, timeout=15)
+            async with pool.connection() as connection:
+                await migrate(connection)
+        except BaseException:
+            await pool.close()
+            raise
+        self._pool = pool
+
+    async def close(self) -> None:
+        """Closes the pool."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    def _connection(self) -> Any:
+        if self._pool is None:
+            raise StoreError("the store is not open")
+        return self._pool.connection()
+
+    async def _fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        connection: Connection
+        async with self._connection() as connection:
+            cursor = await connection.execute(sql, params)
+            return await cursor.fetchone()
+
+    async def _fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        connection: Connection
+        async with self._connection() as connection:
+            cursor = await connection.execute(sql, params)
+            return await cursor.fetchall()
+
+    async def _rowcount(self, sql: str, params: Params = ()) -> int:
+        connection: Connection
+        async with self._connection() as connection:
+            cursor = await connection.execute(sql, params)
+            return cursor.rowcount
+
+    async def load_chat(self, chat_id: int) -> ChatRecord | None:
+        """Returns the chat's settings, conversation and screen message, in one query."""
+        row = await self._fetchone(_LOAD_CHAT, (chat_id,))
+        if row is None:
+            return None
+        (
+            language,
+            timezone,
+            quiet_start,
+            quiet_end,
+            stopped,
+            blocked,
+            asked,
+            chosen,
+            conversation,
+            screen,
+            reminder,
+            updated,
+            version,
+        ) = row
+        settings = UserSettings(
+            chat_id=chat_id,
+            language=language,
+            timezone=timezone,
+            quiet_start=quiet_start,
+            quiet_end=quiet_end,
+            reminders_stopped=stopped,
+            blocked=blocked,
+            timezone_asked_at=None if asked is None else _utc(asked),
+            timezone_chosen=chosen,
+        )
+        return ChatRecord(
+            settings=settings,
+            conversation=None if conversation is None else stored_conversation(conversation),
+            screen_message_id=screen,
+            updated_at=_utc(updated),
+            reminder_message_id=reminder,
+            version=version,
+        )
+
+    async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
+        """Applies the whole commit in one transaction, sent to the server in one round trip."""
+        require_aware(now, "the commit's moment")
+        for reminder in commit.schedule:
+            require_aware(reminder.due_at, "a reminder's due time")
+        connection: Connection
+        async with self._connection() as connection:
+            try:
+                return await _apply(connection, commit, now)
+            except errors.UniqueViolation as exc:
+                if exc.diag.constraint_name == "processed_updates_pkey" and commit.update_id is not None:
+                    raise DuplicateUpdate(commit.update_id) from exc
+                raise
+            except psycopg.Error as exc:
+                if exc.sqlstate != REQUIREMENT_FAILED:
+                    raise
+                if exc.diag.message_primary == "chat changed":
+                    raise ChatChanged(commit.chat_id) from exc
+                if exc.diag.message_primary == "reminder gone" and commit.consumed_reminder_id is not None:
+                    raise ReminderGone(commit.consumed_reminder_id) from exc
+                raise
+
+    async def mark_sent(self, ids: Collection[int]) -> None:
+        """Deletes sent messages from the outbox."""
+        if ids:
+            await self._rowcount("DELETE FROM outbox WHERE id = ANY(%s)", (list(ids),))
+
+    async def pending_outbox(self, limit: int, chat_id: int | None = None) -> list[OutboxMessage]:
+        """Returns unsent messages (of one chat, when given), oldest first."""
+        if chat_id is None:
+            rows = await self._fetchall(_PENDING_OUTBOX, (limit,))
+        else:
+            rows = await self._fetchall(_PENDING_OUTBOX_OF_CHAT, (chat_id, limit))
+        return [
+            OutboxMessage(id=message_id, chat_id=chat, payload=frozen_payload(payload))
+            for message_id, chat, payload in rows
+        ]
+
+    async def next_due_at(self) -> datetime | None:
+        """Returns the earliest due time among reminders that may be sent."""
+        row = await self._fetchone(_NEXT_DUE)
+        return None if row is None else _utc(row[0])
+
+    async def due_reminders(self, now: datetime, limit: int) -> list[Reminder]:
+        """Returns reminders due at ``now`` that may be sent, oldest due first."""
+        rows = await self._fetchall(_DUE_REMINDERS, (_aware(now, "now"), limit))
+        return [_reminder(row) for row in rows]
+
+    async def reminders_of(self, chat_id: int) -> list[Reminder]:
+        """Returns the chat's pending reminders, soonest first."""
+        rows = await self._fetchall(_REMINDERS_OF, (chat_id,))
+        return [_reminder(row) for row in rows]
+
+    async def postpone_reminder(self, reminder_id: int, due_at: datetime) -> bool:
+        """Moves a failed reminder to ``due_at``, counts the attempt and lets any instance claim it then."""
+        changed = await self._rowcount(_POSTPONE, (_aware(due_at, "due_at"), reminder_id))
+        return changed > 0
+
+    async def record_delivery(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None = None,
+    ) -> None:
+        """Deletes the outbox row and updates (never inserts) the chat's screen or reminder message, at once."""
+        if screen_message_id is None and reminder_message_id is None:
+            await self._rowcount("DELETE FROM outbox WHERE id = %s", (outbox_id,))
+            return
+        await self._rowcount(_RECORD_DELIVERY, (outbox_id, screen_message_id, reminder_message_id, chat_id))
+
+    async def set_blocked(self, chat_id: int, blocked: bool) -> None:
+        """Records the block; a blocked chat keeps no reminders and no unsent messages."""
+        connection: Connection
+        async with self._connection() as connection, connection.pipeline(), connection.transaction():
+            await connection.execute(_LOCK_CHAT, (chat_id,))
+            await connection.execute(
+                "UPDATE chats SET blocked = %s, version = version + 1 WHERE chat_id = %s", (blocked, chat_id)
+            )
+            if blocked:
+                await connection.execute("DELETE FROM reminders WHERE chat_id = %s", (chat_id,))
+                await connection.execute("DELETE FROM outbox WHERE chat_id = %s", (chat_id,))
+
+    async def forget(self, chat_id: int) -> None:
+        """Deletes the chat's row (its reminders and outbox go with it) and its events."""
+        connection: Connection
+        async with self._connection() as connection, connection.pipeline(), connection.transaction():
+            await connection.execute(_LOCK_CHAT, (chat_id,))
+            await connection.execute("DELETE FROM chats WHERE chat_id = %s", (chat_id,))
+            await connection.execute("DELETE FROM flow_events WHERE chat_id = %s", (chat_id,))
+
+    async def purge_idle(self, before: datetime) -> int:
+        """Deletes chats idle since ``before``, with their reminders and outbox.
+
+        Their funnel events stay for the statistics, under a random number instead of the chat id, so
+        nothing links them to a person any more.
+        """
+        connection: Connection
+        async with self._connection() as connection, connection.transaction():
+            cursor = await connection.execute(
+                "DELETE FROM chats WHERE updated_at < %s RETURNING chat_id", (_aware(before, "before"),)
+            )
+            idle = [row[0] for row in await cursor.fetchall()]
+            if idle:
+                surrogates = [-secrets.randbits(62) - 1 for _ in idle]
+                await connection.execute(_ANONYMISE_EVENTS, (idle, surrogates))
+            return len(idle)
+
+    async def expire_updates(self, before: datetime) -> int:
+        """Forgets processed update ids older than ``before``."""
+        sql = "DELETE FROM processed_updates WHERE processed_at < %s"
+        return await self._rowcount(sql, (_aware(before, "before"),))
+
+    async def funnel(
+        self, flow_id: str, since: datetime, until: datetime, confirmed_states: Collection[str]
+    ) -> FunnelStats:
+        """Counts distinct chats per state, per last state, in all, and among the confirmed states."""
+        period = (flow_id, _aware(since, "since"), _aware(until, "until"))
+        confirmed = sorted(set(confirmed_states))
+        connection: Connection
+        async with self._connection() as connection:
+            cursors: list[AsyncCursor[TupleRow]] = []
+            async with connection.pipeline():
+                for sql, params in (
+                    (_REACHED, period),
+                    (_LAST_STATES, period),
+                    (_STARTED, period),
+                    (_CONFIRMED, (*period, confirmed)),
+                ):
+                    cursors.append(await connection.cursor().execute(sql, params))
+            reached, last, started, done = [await cursor.fetchall() for cursor in cursors]
+        last_states: dict[str, int] = dict(last)
+        states = tuple(
+            StateCount(state=state, reached=chats, dropped_off=last_states.get(state, 0))
+            for state, chats in sorted(reached, key=lambda row: (-row[1], row[0]))
+        )
+        return FunnelStats(
+            flow_id=flow_id,
+            since=since,
+            until=until,
+            started=started[0][0],
+            confirmed=done[0][0],
+            states=states,
+        )
+
+    async def count_conversations(self) -> int:
+        """Returns how many chats have a conversation stored."""
+        row = await self._fetchone("SELECT count(*) FROM chats WHERE conversation IS NOT NULL")
+        return 0 if row is None else int(row[0])
+
+    async def standings(self) -> list[Standing]:
+        """Counts unfinished conversations by flow version and state, and their reminders by name."""
+        chats = await self._fetchall(_STANDINGS)
+        pending: dict[tuple[str, str, str], dict[str, int]] = {}
+        for flow_id, version, state, name, number in await self._fetchall(_STANDING_REMINDERS):
+            pending.setdefault((flow_id, version, state), {})[name] = number
+        return [
+            Standing(
+                flow_id, version, state, number, MappingProxyType(pending.get((flow_id, version, state), {}))
+            )
+            for flow_id, version, state, number in chats
+        ]
+
+    async def inbox_add(self, updates: Sequence[InboxUpdate], now: datetime) -> None:
+        """Keeps a batch of fetched updates in one statement; an id already kept stays as it is."""
+        if not updates:
+            return
+        await self._rowcount(
+            _INBOX_ADD,
+            (
+                _aware(now, "now"),
+                [update.update_id for update in updates],
+                [Jsonb(dict(update.payload)) for update in updates],
+            ),
+        )
+
+    async def inbox_pending(self, limit: int, after_update_id: int | None = None) -> list[InboxUpdate]:
+        """Returns kept updates (above ``after_update_id``), oldest id first."""
+        after = -1 if after_update_id is None else after_update_id
+        rows = await self._fetchall(
+            "SELECT update_id, payload FROM inbox WHERE update_id > %s ORDER BY update_id LIMIT %s",
+            (after, limit),
+        )
+        return [InboxUpdate(update_id, frozen_payload(payload)) for update_id, payload in rows]
+
+    async def inbox_remove(self, update_ids: Collection[int]) -> None:
+        """Forgets the kept updates of these ids."""
+        if update_ids:
+            await self._rowcount("DELETE FROM inbox WHERE update_id = ANY(%s)", (list(update_ids),))
+
+    async def claim_due_reminders(self, now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
+        """Claims due reminders nobody holds, skipping rows another instance is claiming right now."""
+        rows = await self._fetchall(
+            _CLAIM_REMINDERS, {"now": _aware(now, "now"), "limit": limit, "lease": lease}
+        )
+        return sorted((_reminder(row) for row in rows), key=lambda reminder: (reminder.due_at, reminder.id))
+
+    async def claim_outbox(
+        self, chat_id: int, holder: str, now: datetime, lease: timedelta
+    ) -> list[OutboxMessage] | None:
+        """Claims the chat's outbox and reads its pending messages, in one statement."""
+        params = {"chat_id": chat_id, "holder": holder, "now": _aware(now, "now"), "lease": lease}
+        rows = await self._fetchall(_CLAIM_OUTBOX, params)
+        if not rows:
+            return None
+        return [
+            OutboxMessage(message_id, chat_id, frozen_payload(payload))
+            for message_id, payload in rows
+            if message_id is not None
+        ]
+
+    async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
+        """Gives up the claim, unless (when asked) a message is pending; one statement on the chat's row.
+
+        A commit of the chat updates the same row, so a release either sees the messages of a commit
+        that ran before it or lets that commit's process claim the outbox right after (bot/store/base.py).
+        """
+        params = {"chat_id": chat_id, "holder": holder, "unless_pending": unless_pending}
+        row = await self._fetchone(_RELEASE_OUTBOX, params)
+        return row is None or bool(row[0])
+
+    async def acquire_lease(self, name: str, holder: str, now: datetime, lease: timedelta) -> bool:
+        """Takes or renews the lease, unless another holder's lease still runs."""
+        params = {"name": name, "holder": holder, "now": _aware(now, "now"), "lease": lease}
+        return await self._fetchone(_ACQUIRE_LEASE, params) is not None
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Gives up ``holder``'s lease of ``name``."""
+        await self._rowcount("DELETE FROM leases WHERE name = %s AND holder = %s", (name, holder))
+
+    async def reserve_send_slot(self, interval: timedelta, pause: timedelta = timedelta(0)) -> timedelta:
+        """Reserves the next moment to send by the server's clock, one row shared by every instance."""
+        row = await self._fetchone(_RESERVE_SLOT, {"interval": interval, "pause": pause})
+        return timedelta(0) if row is None else max(row[0], timedelta(0))
+
+
+async def _apply(connection: Connection, commit: Commit, now: datetime) -> list[OutboxMessage]:
+    """Writes the commit in one transaction, every statement pipelined."""
+    chat_id = commit.chat_id
+    columns: dict[str, object] = {"chat_id": chat_id, "updated_at": now}
+    if commit.settings is not None:
+        settings = commit.settings
+        columns |= {
+            "language": settings.language,
+            "timezone": settings.timezone,
+            "quiet_start": settings.quiet_start,
+            "quiet_end": settings.quiet_end,
+            "reminders_stopped": settings.reminders_stopped,
+            "blocked": settings.blocked,
+            "timezone_asked_at": settings.timezone_asked_at,
+            "timezone_chosen": settings.timezone_chosen,
+        }
+    if commit.conversation is not None:
+        columns["conversation"] = Jsonb(conversation_data(commit.conversation))
+    if commit.delete_conversation:
+        columns |= {"conversation": None, "screen_message_id": None, "reminder_message_id": None}
+    if commit.screen_message_id is not None:
+        columns["screen_message_id"] = commit.screen_message_id
+    outbox: AsyncCursor[TupleRow] | None = None
+    async with connection.pipeline(), connection.transaction():
+        await connection.execute(_LOCK_CHAT, (chat_id,))
+        if commit.update_id is not None:
+            await connection.execute(_RECORD_UPDATE, (commit.update_id, now))
+        if commit.expected_version is not None:
+            await connection.execute(_CHECK_VERSION, (chat_id, commit.expected_version))
+        await connection.execute(_upsert_sql(tuple(columns)), columns)
+        if commit.consumed_reminder_id is not None:
+            await connection.execute(_CONSUME, (commit.consumed_reminder_id, chat_id))
+        if commit.cancel_reminders is None:
+            await connection.execute("DELETE FROM reminders WHERE chat_id = %s", (chat_id,))
+        elif commit.cancel_reminders:
+            await connection.execute(_CANCEL, (chat_id, sorted(commit.cancel_reminders)))
+        if commit.schedule:
+            await connection.execute(
+                _SCHEDULE,
+                (
+                    chat_id,
+                    [reminder.name for reminder in commit.schedule],
+                    [reminder.due_at for reminder in commit.schedule],
+                    [reminder.sequence for reminder in commit.schedule],
+                ),
+            )
+        if commit.outbox:
+            outbox = await connection.cursor().execute(
+                _ENQUEUE, (chat_id, now, [Jsonb(dict(payload)) for payload in commit.outbox])
+            )
+        if commit.events:
+            await connection.execute(
+                _RECORD_EVENTS,
+                (
+                    chat_id,
+                    [event.flow_id for event in commit.events],
+                    [event.flow_version for event in commit.events],
+                    [event.state for event in commit.events],
+                    [event.at for event in commit.events],
+                ),
+            )
+    if outbox is None:
+        return []
+    # Decoded from the stored JSON so a message looks the same now as when resent after a restart.
+    return [
+        OutboxMessage(message_id, chat_id, frozen_payload(payload))
+        for message_id, payload in sorted(await outbox.fetchall(), key=lambda row: int(row[0]))
+    ]
+
+
+def _upsert_sql(columns: tuple[str, ...]) -> str:
+    # Column names come from _apply alone, never from data.
+    names = ", ".join(columns)
+    values = ", ".join(f"%({column})s" for column in columns)
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != "chat_id")
+    return (
+        f"INSERT INTO chats ({names}) VALUES ({values}) "
+        f"ON CONFLICT (chat_id) DO UPDATE SET {updates}, version = chats.version + 1"
+    )
+
+
+def _reminder(row: tuple[Any, ...]) -> Reminder:
+    reminder_id, chat_id, name, due_at, sequence, attempts = row
+    return Reminder(reminder_id, chat_id, name, _utc(due_at), sequence, attempts)
+
+
+async def migrate(
+    connection: Connection, migrations: Sequence[Migration] = POSTGRES_MIGRATIONS, target: int | None = None
+) -> int:
+    """Applies the migrations the database lacks, up to ``target`` (default: all); returns its version.
+
+    Each step runs in its own transaction under an advisory lock, with the version bump: instances
+    starting together upgrade one after the other, the later ones finding the work done, and a crash
+    mid-upgrade leaves the database at the last complete step.
+    """
+    latest = migrations[-1].version if migrations else 0
+    goal = latest if target is None else target
+    try:
+        current = await _locked_version(connection)
+        if current > latest:
+            raise SchemaError(f"the database is at schema version {current}, newer than this bot's {latest}")
+        for step in migrations:
+            if step.version > goal:
+                break
+            async with connection.transaction():
+                current = await _locked_version(connection)
+                if current >= step.version:
+                    continue
+                if current != step.version - 1:
+                    raise SchemaError(f"cannot apply schema step {step.version} to version {current}")
+                for statement in step.statements:
+                    await connection.execute(statement)
+                await connection.execute("UPDATE schema_version SET version = %s", (step.version,))
+    except psycopg.Error as exc:
+        raise SchemaError(f"the schema could not be brought up to date: {exc}") from exc
+    return await _locked_version(connection)
+
+
+async def _locked_version(connection: Connection) -> int:
+    """Returns the schema version, creating its table first, under the migration lock."""
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL CHECK (version >= 0))"
+        )
+        await connection.execute(
+            "INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT FROM schema_version)"
+        )
+        cursor = await connection.execute("SELECT version FROM schema_version")
+        row = await cursor.fetchone()
+    return 0 if row is None else int(row[0])
+
+
+_LOCK_CHAT = "SELECT pg_advisory_xact_lock(%s)"
+_INBOX_ADD = """
+    INSERT INTO inbox (update_id, payload, received_at)
+    SELECT update_id, payload, %s FROM unnest(%s::bigint[], %s::jsonb[]) AS kept (update_id, payload)
+    ON CONFLICT (update_id) DO NOTHING
+"""
+_POSITION = "c.conversation->>'flow_id', c.conversation->>'flow_version', c.conversation->>'state'"
+_UNFINISHED = "c.conversation IS NOT NULL AND NOT coalesce((c.conversation->>'finished')::boolean, FALSE)"
+_STANDINGS = f"""
+    SELECT {_POSITION}, count(*) FROM chats c WHERE {_UNFINISHED} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+_STANDING_REMINDERS = f"""
+    SELECT {_POSITION}, r.name, count(*) FROM reminders r JOIN chats c ON c.chat_id = r.chat_id
+    WHERE {_UNFINISHED} GROUP BY 1, 2, 3, 4
+"""
+_LOAD_CHAT = """
+    SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
+           timezone_chosen, conversation, screen_message_id, reminder_message_id, updated_at, version
+    FROM chats WHERE chat_id = %s
+"""
+# A plain INSERT: a repeated update id violates the primary key, which aborts the whole transaction.
+_RECORD_UPDATE = "INSERT INTO processed_updates (update_id, processed_at) VALUES (%s, %s)"
+_CONSUME = """
+    WITH consumed AS (DELETE FROM reminders WHERE id = %s AND chat_id = %s RETURNING id)
+    SELECT esim_require(count(*) = 1, 'reminder gone') FROM consumed
+"""
+# Under the chat's advisory lock, taken first: no other commit can change the version until this one ends.
+_CHECK_VERSION = """
+    SELECT esim_require(coalesce((SELECT version FROM chats WHERE chat_id = %s), 0) = %s, 'chat changed')
+"""
+_CANCEL = "DELETE FROM reminders WHERE chat_id = %s AND name = ANY(%s)"
+# A rescheduled name takes a fresh id, as a new reminder would.
+_SCHEDULE = """
+    INSERT INTO reminders (chat_id, name, due_at, sequence)
+    SELECT %s, name, due_at, sequence FROM unnest(%s::text[], %s::timestamptz[], %s::integer[])
+        AS scheduled (name, due_at, sequence)
+    ON CONFLICT (chat_id, name) DO UPDATE SET
+        id = nextval('reminders_id_seq'), due_at = excluded.due_at, sequence = excluded.sequence,
+        attempts = 0, claimed_until = NULL
+"""
+_ENQUEUE = """
+    INSERT INTO outbox (chat_id, created_at, payload)
+    SELECT %s, %s, payload FROM unnest(%s::jsonb[]) WITH ORDINALITY AS queued (payload, position)
+    ORDER BY position
+    RETURNING id, payload
+"""
+_RECORD_EVENTS = """
+    INSERT INTO flow_events (chat_id, flow_id, flow_version, state, at)
+    SELECT %s, flow_id, flow_version, state, at
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[])
+        WITH ORDINALITY AS events (flow_id, flow_version, state, at, position)
+    ORDER BY position
+"""
+_RECORD_DELIVERY = """
+    WITH sent AS (DELETE FROM outbox WHERE id = %s)
+    UPDATE chats SET
+        screen_message_id = coalesce(%s, screen_message_id),
+        reminder_message_id = coalesce(%s, reminder_message_id),
+        version = version + 1
+    WHERE chat_id = %s
+"""
+_ANONYMISE_EVENTS = """
+    UPDATE flow_events SET chat_id = surrogate.id
+    FROM unnest(%s::bigint[], %s::bigint[]) AS surrogate (chat_id, id)
+    WHERE flow_events.chat_id = surrogate.chat_id
+"""
+_PENDING_OUTBOX = "SELECT id, chat_id, payload FROM outbox ORDER BY id LIMIT %s"
+_PENDING_OUTBOX_OF_CHAT = "SELECT id, chat_id, payload FROM outbox WHERE chat_id = %s ORDER BY id LIMIT %s"
+_SENDABLE = "chats.chat_id = reminders.chat_id AND NOT chats.reminders_stopped AND NOT chats.blocked"
+# A reminder another instance holds falls due again when its claim lapses (greatest ignores NULL).
+_NEXT_DUE = f"""
+    SELECT greatest(reminders.due_at, reminders.claimed_until) AS at FROM reminders JOIN chats ON {_SENDABLE}
+    ORDER BY at, reminders.id LIMIT 1
+"""
+# SKIP LOCKED: two instances claiming at once take different reminders instead of waiting for each other.
+_CLAIM_REMINDERS = f"""
+    UPDATE reminders SET claimed_until = %(now)s + %(lease)s
+    WHERE id IN (
+        SELECT reminders.id FROM reminders JOIN chats ON {_SENDABLE}
+        WHERE reminders.due_at <= %(now)s
+          AND (reminders.claimed_until IS NULL OR reminders.claimed_until <= %(now)s)
+        ORDER BY reminders.due_at, reminders.id LIMIT %(limit)s
+        FOR UPDATE OF reminders SKIP LOCKED
+    )
+    RETURNING id, chat_id, name, due_at, sequence, attempts
+"""
+# One row per claimed chat at least (a NULL message when nothing is pending); no row: not claimed.
+_CLAIM_OUTBOX = """
+    WITH claimed AS (
+        UPDATE chats SET outbox_holder = %(holder)s, outbox_lease_until = %(now)s + %(lease)s
+        WHERE chat_id = %(chat_id)s
+          AND (outbox_holder IS NULL OR outbox_holder = %(holder)s OR outbox_lease_until <= %(now)s)
+        RETURNING chat_id
+    )
+    SELECT outbox.id, outbox.payload FROM claimed LEFT JOIN outbox ON outbox.chat_id = claimed.chat_id
+    ORDER BY outbox.id
+"""
+# No row: the claim is not (or no longer) this holder's; otherwise whether it was given up.
+_RELEASE_OUTBOX = """
+    UPDATE chats SET
+        outbox_holder = CASE WHEN released.ok THEN NULL ELSE outbox_holder END,
+        outbox_lease_until = CASE WHEN released.ok THEN NULL ELSE outbox_lease_until END
+    FROM (SELECT NOT (%(unless_pending)s AND EXISTS (
+        SELECT FROM outbox WHERE outbox.chat_id = %(chat_id)s)) AS ok) AS released
+    WHERE chat_id = %(chat_id)s AND outbox_holder = %(holder)s
+    RETURNING released.ok
+"""
+_ACQUIRE_LEASE = """
+    INSERT INTO leases (name, holder, until) VALUES (%(name)s, %(holder)s, %(now)s + %(lease)s)
+    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+    WHERE leases.holder = excluded.holder OR leases.until <= %(now)s
+    RETURNING holder
+"""
+# The server's clock, so that instances on hosts whose clocks disagree still space their messages.
+_RESERVE_SLOT = """
+    INSERT INTO send_budget AS budget (name, next_slot)
+    VALUES ('telegram', clock_timestamp() + %(pause)s + %(interval)s)
+    ON CONFLICT (name) DO UPDATE SET
+        next_slot = greatest(budget.next_slot, clock_timestamp() + %(pause)s) + %(interval)s
+    RETURNING budget.next_slot - %(interval)s - clock_timestamp()
+"""
+_DUE_REMINDERS = f"""
+    SELECT reminders.id, reminders.chat_id, name, due_at, sequence, attempts
+    FROM reminders JOIN chats ON {_SENDABLE}
+    WHERE reminders.due_at <= %s
+    ORDER BY reminders.due_at, reminders.id LIMIT %s
+"""
+_REMINDERS_OF = """
+    SELECT id, chat_id, name, due_at, sequence, attempts FROM reminders
+    WHERE chat_id = %s ORDER BY due_at, id
+"""
+_POSTPONE = "UPDATE reminders SET due_at = %s, attempts = attempts + 1, claimed_until = NULL WHERE id = %s"
+_PERIOD = "flow_id = %s AND at >= %s AND at < %s"
+_REACHED = f"SELECT state, count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD} GROUP BY state"
+_LAST_STATES = f"""
+    SELECT state, count(*) FROM (
+        SELECT state, row_number() OVER (PARTITION BY chat_id ORDER BY at DESC, id DESC) AS recency
+        FROM flow_events WHERE {_PERIOD}
+    ) AS latest WHERE recency = 1 GROUP BY state
+"""
+_STARTED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD}"
+_CONFIRMED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD} AND state = ANY(%s::text[])"

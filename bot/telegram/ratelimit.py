@@ -1,0 +1,90 @@
+"""One budget for Telegram's limit, shared by every instance of the bot through the store.
+
+Telegram allows a bot about 30 messages a second in all, however many processes send them. Each
+message reserves the next slot of the store's one send budget (``Store.reserve_send_slot``: one row,
+by the database server's clock) and waits for it, so instances together stay under the rate. A 429
+that still comes back pushes the budget back for every instance, then the message is tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from bot.store import Store
+
+__all__ = ["SharedRateLimiter"]
+
+logger = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+# Calls that put or change a message in a chat: they count against Telegram's limit (answering a button
+# press, setting the command menu or fetching updates do not).
+_MESSAGE_PREFIXES = ("send", "edit", "copy", "forward")
+
+
+def _retry_after(exc: RetryAfter) -> timedelta:
+    value: object = exc.retry_after
+    return value if isinstance(value, timedelta) else timedelta(seconds=float(str(value)))
+
+
+class SharedRateLimiter(BaseRateLimiter[int]):
+    """Spaces the messages of every instance ``1 / messages_per_second`` apart, through the store."""
+
+    def __init__(self, store: Store, messages_per_second: float, max_retries: int = 3) -> None:
+        if messages_per_second <= 0:
+            raise ValueError("messages_per_second must be positive")
+        self.store = store
+        self.interval = timedelta(seconds=1 / messages_per_second)
+        self.max_retries = max_retries
+
+    async def initialize(self) -> None:
+        """Nothing to set up: the budget lives in the store."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        """Waits for the message's slot in the shared budget, then sends it; after a 429, holds back
+        every instance for the time Telegram asked and tries again."""
+        if not endpoint.startswith(_MESSAGE_PREFIXES):
+            return await callback(*args, **kwargs)
+        retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        pause = timedelta(0)
+        for attempt in range(retries + 1):
+            await self._wait_for_slot(pause)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == retries:
+                    raise
+                pause = _retry_after(exc)
+                logger.warning("Telegram asked to wait %s; every instance holds back", pause)
+        raise AssertionError("the loop returns or raises")
+
+    async def _wait_for_slot(self, pause: timedelta) -> None:
+        """Reserves a slot and sleeps until it; a slot missed by more than half an interval is given up
+        for a fresh one, since a late message could land in the same second as the ones after it."""
+        loop = asyncio.get_running_loop()
+        tolerance = self.interval.total_seconds() / 2
+        while True:
+            asked = loop.time()
+            wait = (await self.store.reserve_send_slot(self.interval, pause)).total_seconds()
+            pause = timedelta(0)
+            await asyncio.sleep(max(0.0, asked + wait - loop.time()))
+            if loop.time() - (asked + wait) <= tolerance:
+                return

@@ -1,0 +1,140 @@
+"""Three `esim-bot run` processes behind a round-robin proxy on one PostgreSQL database, one of them killed
+(SIGKILL) at random moments again and again while people walk the flow.
+
+Every press must be answered and applied once, each chat's screens must follow one another in order, and at
+most one message may be sent twice per kill (the one in flight). Replay a failure with
+``KILL_TEST_SEED=<seed> pytest tests/e2e/test_failover.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import random
+import signal
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.testing import FakeBotApi
+from bot.testing.postgres import PostgresServer
+from tests.e2e.process import BotProcess, bot_process, clean_environment, eventually, free_port
+from tests.e2e.test_kills import Person, messages_sent_twice
+
+pytestmark = pytest.mark.e2e
+
+INSTANCES = 3
+PEOPLE = 12
+KILLS = 10
+SECRET = "s3cret"
+READY = "receiving updates at"
+
+
+@asynccontextmanager
+async def round_robin_proxy(port: int, backends: list[int]) -> AsyncIterator[None]:
+    """A small load balancer: each webhook call goes to the next instance, or the one after if it is down."""
+    turns = itertools.cycle(backends)
+    session = aiohttp.ClientSession()
+
+    async def forward(request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {name: value for name, value in request.headers.items() if name.lower().startswith("x-")}
+        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
+        for _ in backends:
+            backend = next(turns)
+            try:
+                async with session.post(
+                    f"http://127.0.0.1:{backend}{request.path}", data=body, headers=headers
+                ) as answer:
+                    return web.Response(status=answer.status, body=await answer.read())
+            except aiohttp.ClientError:
+                continue  # down (being killed or restarting): the next one
+        return web.Response(status=502)
+
+    app = web.Application()
+    app.router.add_post("/{path:.*}", forward)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+        await session.close()
+
+
+async def kill_one_at_a_time(bots: list[BotProcess], kills: int, moments: random.Random) -> None:
+    """Kills a random instance at a random moment, then starts it again, ``kills`` times."""
+    for _ in range(kills):
+        for bot in bots:
+            await bot.wait_for_output(READY)
+        await asyncio.sleep(moments.uniform(0.1, 0.8))
+        victim = moments.choice(bots)
+        await victim.stop(signal.SIGKILL)
+        await victim.start()
+
+
+async def test_three_instances_lose_nothing_while_one_is_killed_again_and_again(
+    postgres_server: PostgresServer,
+) -> None:
+    seed = int(os.environ.get("KILL_TEST_SEED", random.randrange(2**32)))
+    print(f"KILL_TEST_SEED={seed}")
+    started = time.monotonic()
+    proxy_port, ports = free_port(), [free_port() for _ in range(INSTANCES)]
+    async with FakeBotApi() as api, AsyncExitStack() as stack:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=postgres_server.new_database(),
+        )
+        await stack.enter_async_context(round_robin_proxy(proxy_port, ports))
+        url = f"http://127.0.0.1:{proxy_port}/telegram"
+        bots = [
+            await stack.enter_async_context(
+                bot_process(
+                    env,
+                    "--webhook-url",
+                    url,
+                    "--listen",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--secret-token",
+                    SECRET,
+                )
+            )
+            for port in ports
+        ]
+        await asyncio.gather(*(bot.start() for bot in bots))
+        people = [
+            Person(api.user(8000 + index, language_code="en"), random.Random(f"{seed}-{index}"))
+            for index in range(PEOPLE)
+        ]
+        killing = asyncio.create_task(kill_one_at_a_time(bots, KILLS, random.Random(seed)))
+        try:
+            await asyncio.gather(*(person.walk(api, killing) for person in people))
+            await killing
+        except (TimeoutError, AssertionError) as exc:
+            killing.cancel()
+            printed = "\n".join(bot.printed[-3000:] for bot in bots)
+            raise AssertionError(f"{exc} (KILL_TEST_SEED={seed}); the instances printed:\n{printed}") from exc
+        await eventually(lambda: api.pending_updates == 0)  # every update confirmed, none dropped
+        for bot in bots:
+            assert await bot.stop(signal.SIGTERM) == 0, bot.printed
+
+    answered = {
+        str(call.params["callback_query_id"]) for call in api.calls_to("answerCallbackQuery") if call.ok
+    }
+    unanswered = [query for person in people for query in person.presses if query not in answered]
+    assert not unanswered, f"presses never answered: {unanswered} (KILL_TEST_SEED={seed})"
+    repeated = sum(messages_sent_twice(api, person) for person in people)
+    assert repeated <= KILLS, f"{repeated} messages sent twice in {KILLS} kills (KILL_TEST_SEED={seed})"
+    print(
+        f"{INSTANCES} instances, {KILLS} kills, {sum(len(p.presses) for p in people)} presses, "
+        f"{repeated} messages sent twice, {time.monotonic() - started:.1f} s"
+    )
