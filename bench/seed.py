@@ -14,8 +14,10 @@ from pathlib import Path
 
 from bot.engine.engine import FlowEngine
 from bot.flows import load_flows
+from bot.runtime.commit import stored
 from bot.runtime.texts import UI_TEXTS
 from bot.store import SqliteStore
+from bot.store.codec import conversation_data
 from bot.telegram.app import TELEGRAM_LIMITS
 
 __all__ = ["REMINDER", "WAITING_PATH", "seed_database", "waiting_conversation"]
@@ -51,16 +53,7 @@ def waiting_conversation(project: Path) -> dict[str, object]:
         conversation = engine.press(conversation, data).conversation
     if conversation.state != "waiting":
         raise RuntimeError(f"the scripted path ended in {conversation.state!r}, not 'waiting'")
-    return {
-        "flow_id": conversation.flow_id,
-        "flow_version": conversation.flow_version,
-        "state": conversation.state,
-        "language": conversation.language,
-        "step": conversation.step,
-        "variables": dict(conversation.variables),
-        "checklist": sorted(conversation.checklist),
-        "finished": conversation.finished,
-    }
+    return conversation_data(stored(conversation))
 
 
 async def seed_database(
