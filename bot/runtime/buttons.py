@@ -18,8 +18,18 @@ from bot.callbacks import (
 from bot.engine import CancelReminders, ScheduleReminder
 from bot.engine.conversation import Conversation
 from bot.engine.engine import Outcome
-from bot.runtime.chat import Chat, Result, at_hand, next_reminder_line, show_current, start_over, step_result
-from bot.runtime.commands import resume_row
+from bot.runtime.chat import (
+    FORGET,
+    Chat,
+    Result,
+    at_hand,
+    made_for_now,
+    next_reminder_line,
+    screen_of,
+    show_current,
+    start_over,
+    step_result,
+)
 from bot.runtime.messages import OutgoingMessage
 from bot.runtime.over import confirm_start_over, start_over_button
 from bot.runtime.where import ask_where, set_timezone, type_place_button
@@ -36,14 +46,14 @@ async def button_pressed(chat: Chat, data: str, message_id: int | None) -> Resul
         return await set_timezone(chat, pressed.timezone, edit=message_id)
     if isinstance(pressed, TypePlace):
         return type_place_button(chat, message_id)
-    if isinstance(pressed, ForgetChoice):
-        return forget_button(chat, pressed, message_id)
     if chat.conversation is None:
         return stale_button(chat)
+    if isinstance(pressed, ForgetChoice):
+        return forget_button(chat, pressed, message_id)
     if isinstance(pressed, StartOverChoice):
         return start_over_button(chat, pressed, message_id)
     if isinstance(pressed, RemindersOn):
-        return reminders_on_button(chat, chat.conversation, message_id)
+        return reminders_on_button(chat, chat.conversation, pressed, message_id)
     if isinstance(pressed, ReminderPress):
         return reminder_button(chat, chat.conversation, pressed, message_id)
     return await flow_button(chat, chat.conversation, data, message_id)
@@ -93,9 +103,11 @@ def reminder_button(
     if snoozed is None:
         # "I need help": the help text in place of the reminder, its buttons kept.
         return step_result(chat, step, edit=message_id, shows_screen=False)
-    # The reminder says when the next one comes, and its buttons go: it has been answered.
+    # The reminder says when the next one comes, and its answers give way to the step's own buttons:
+    # it has been answered, and it becomes the screen (the one above lost its buttons when it came).
     line = next_reminder_line(chat, (snoozed,))
-    answered = OutgoingMessage(chat.id, f"{step.screen.text}\n\n{line}", (), message_id)
+    rows = screen_of(chat, conversation).rows
+    answered = OutgoingMessage(chat.id, f"{step.screen.text}\n\n{line}", rows, message_id, shows_screen=True)
     due = chat.settings.sendable_from(chat.now + snoozed.delay)
     toast = chat.text("ui.reminder.snoozed", {"when": chat.when(due)})
     return Result(chat.settings, conversation, (answered,), effects=step.effects, toast=toast)
@@ -105,28 +117,34 @@ def stop_button(chat: Chat, conversation: Conversation, *, edit: int | None) -> 
     """Stops every reminder, offering to turn them back on."""
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
     toast = chat.text("ui.reminder.stopped")
-    shown = at_hand(stopped, stopped.text("ui.stop.done"), rows=(resume_row(chat),), edit=edit, toast=toast)
+    shown = at_hand(stopped, stopped.text("ui.stop.done"), resume=True, edit=edit, toast=toast)
     return replace(shown, effects=(CancelReminders(None),))
 
 
-def reminders_on_button(chat: Chat, conversation: Conversation, message_id: int | None) -> Result:
-    """Turns reminders back on: those of the current step are scheduled again, and it says when."""
-    settings = replace(chat.settings, reminders_stopped=False)
+def reminders_on_button(
+    chat: Chat, conversation: Conversation, pressed: RemindersOn, message_id: int | None
+) -> Result:
+    """Turns reminders back on: those of the current step are scheduled again, and it says when.
+
+    Only the newest screen's button counts, while reminders are off: an older one says so in a toast
+    and shows the current step at the bottom, never claiming reminders are on when none would come.
+    """
     resumed = chat.engine.reminders_of_state(conversation)
-    on = replace(chat, settings=settings)
+    if not made_for_now(chat, pressed.step) or not chat.settings.reminders_stopped or not resumed:
+        return at_hand(chat, "", toast=chat.text("ui.stale_button"))
+    on = replace(chat, settings=replace(chat.settings, reminders_stopped=False))
     line = next_reminder_line(on, resumed)
     done = on.text("ui.resume.done")
-    return replace(at_hand(on, f"{done}\n{line}" if line else done, edit=message_id), effects=resumed)
+    edit = message_id if message_id == chat.shown_id else None
+    return replace(at_hand(on, f"{done}\n{line}" if line else done, edit=edit), effects=resumed)
 
 
 def language_button(chat: Chat, pressed: LanguageChoice, message_id: int | None) -> Result:
-    """Switches the chat's language and shows the screen again in it, in place of the menu pressed."""
+    """Switches the chat's language and shows the screen again in it: in place of the screen or menu
+    pressed, or at the bottom when pressed far up (the messages above lose their buttons)."""
     chosen = in_language(chat, pressed.language)
-    before: tuple[OutgoingMessage, ...] = ()
-    if chat.screen_id is not None and chat.screen_id != message_id:
-        # The screen above, in the old language, gives way to the one shown here.
-        before = (OutgoingMessage.stripping(chat.id, chat.screen_id),)
-    shown = show_current(chosen, edit=message_id, before=before)
+    edit = message_id if message_id is not None and message_id == chat.screen_id else None
+    shown = show_current(chosen, edit=edit)
     return replace(shown, toast=chosen.text("ui.language.changed"))
 
 
@@ -141,7 +159,13 @@ def in_language(chat: Chat, language: str) -> Chat:
 
 
 def forget_button(chat: Chat, pressed: ForgetChoice, message_id: int | None) -> Result:
-    """Deletes everything about the chat once confirmed; the confirmation cannot go via the outbox."""
+    """Deletes everything about the chat once confirmed; the confirmation cannot go via the outbox.
+
+    Only the confirmation's own message counts, while it is the newest screen: an older one, or data
+    made up to skip the question, deletes nothing and shows the current step at the bottom.
+    """
+    if not made_for_now(chat, pressed.step, asking=FORGET) or message_id != chat.shown_id:
+        return at_hand(chat, "", toast=chat.text("ui.stale_button"))
     if not pressed.confirmed:
         return at_hand(chat, chat.text("ui.forget.cancelled"), edit=message_id)
     done = chat.notice("ui.forget.done", edit=message_id)

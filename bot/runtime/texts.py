@@ -38,6 +38,7 @@ _KEYS = (
     "ui.restarted",
     "ui.status.text",
     "ui.status.no_reminders",
+    "ui.status.finished",
     "ui.status.reminder_line",
     "ui.status.reminders_stopped",
     "ui.stop.done",

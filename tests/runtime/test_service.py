@@ -151,8 +151,10 @@ async def test_a_reminder_for_a_conversation_that_moved_on_is_dropped_silently(
     (reminder,) = await store.reminders_of(8)
     asked = await service.handle(Incoming(8, Kind.COMMAND, command="restart"))
     assert await store.reminders_of(8) != [], "/restart asks before dropping a pending reminder"
-    assert any(b.data == "over|new" for row in asked.messages[0].message.rows for b in row)
-    await service.handle(Incoming(8, Kind.BUTTON, data="over|new"))
+    (question,) = [q for q in asked.messages if q.message.rows]
+    (yes,) = [b.data for row in question.message.rows for b in row if b.data and b.data.startswith("over|new")]
+    await service.delivered(question, 80)
+    await service.handle(Incoming(8, Kind.BUTTON, data=yes, message_id=80))
     assert await store.reminders_of(8) == []
     clock.advance(timedelta(days=2))
     assert await service.reminder_due(reminder) == ()
@@ -167,7 +169,9 @@ async def test_after_a_long_pause_the_next_screen_is_a_new_message(
     press = await service.handle(
         Incoming(9, Kind.BUTTON, data=first_button(reply.messages[0]), message_id=90)
     )
-    assert press.messages[0].message.edit is None
+    (screen,) = [queued.message for queued in press.messages if queued.message.shows_screen]
+    assert screen.edit is None
+    assert [queued.message.edit for queued in press.messages if queued.message.strip] == [90]
 
 
 async def test_a_reminder_that_fell_due_overnight_waits_for_the_morning(
