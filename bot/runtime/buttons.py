@@ -64,9 +64,8 @@ async def flow_button(chat: Chat, conversation: Conversation, data: str, message
 
     A button that starts over is confirmed first when it would drop choices or pending reminders.
     """
-    on_screen = message_id is not None and message_id == chat.screen_id
     # Edit the pressed screen in place; a press on another message gets a fresh screen below.
-    edit = message_id if on_screen else None
+    edit = message_id if chat.on_screen(message_id) else None
     if chat.engine.resets(conversation, data):
         confirm = await confirm_start_over(chat, conversation, edit=edit)
         if confirm is not None:
@@ -135,7 +134,7 @@ def reminders_on_button(
     on = replace(chat, settings=replace(chat.settings, reminders_stopped=False))
     line = next_reminder_line(on, resumed)
     done = on.text("ui.resume.done")
-    edit = message_id if message_id == chat.shown_id else None
+    edit = message_id if chat.on_screen(message_id) else None
     return replace(at_hand(on, f"{done}\n{line}" if line else done, edit=edit), effects=resumed)
 
 
@@ -143,8 +142,7 @@ def language_button(chat: Chat, pressed: LanguageChoice, message_id: int | None)
     """Switches the chat's language and shows the screen again in it: in place of the screen or menu
     pressed, or at the bottom when pressed far up (the messages above lose their buttons)."""
     chosen = in_language(chat, pressed.language)
-    edit = message_id if message_id is not None and message_id == chat.screen_id else None
-    shown = show_current(chosen, edit=edit)
+    shown = show_current(chosen, edit=message_id if chat.on_screen(message_id) else None)
     return replace(shown, toast=chosen.text("ui.language.changed"))
 
 

@@ -104,6 +104,10 @@ class Chat:
     """The latest reminder sent, when no screen was shown since: the only one whose buttons still count."""
     shown_id: int | None = None
 
+    def on_screen(self, message_id: int | None) -> bool:
+        """Tells whether ``message_id`` is the screen, to be edited in place: recent, and no reminder since."""
+        return message_id is not None and message_id == self.screen_id and self.reminder_id is None
+
     @property
     def language(self) -> str:
         """Returns the chat's language, or the flow's first when the stored one is no longer offered."""

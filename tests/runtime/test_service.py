@@ -152,7 +152,9 @@ async def test_a_reminder_for_a_conversation_that_moved_on_is_dropped_silently(
     asked = await service.handle(Incoming(8, Kind.COMMAND, command="restart"))
     assert await store.reminders_of(8) != [], "/restart asks before dropping a pending reminder"
     (question,) = [q for q in asked.messages if q.message.rows]
-    (yes,) = [b.data for row in question.message.rows for b in row if b.data and b.data.startswith("over|new")]
+    (yes,) = [
+        b.data for row in question.message.rows for b in row if b.data and b.data.startswith("over|new")
+    ]
     await service.delivered(question, 80)
     await service.handle(Incoming(8, Kind.BUTTON, data=yes, message_id=80))
     assert await store.reminders_of(8) == []
