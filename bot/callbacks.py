@@ -17,6 +17,7 @@ RemindersOn         ``remind|on|<step>``                  "turn reminders back o
 StartOverChoice     ``over|keep|<step>``,                 "continue or start over?" and "start over?"
                     ``over|new[:<link>]|<step>``
 ForgetChoice        ``forget|yes|<step>``, ``…no|<step>`` the /forget confirmation
+Suggestion          ``suggest|[<link>]|<step>``           a situation suggested for what was typed
 ==================  ====================================  =========================================
 
 The version tag is the flow version (:func:`bot.flows.loader.flow_version`): a button from another version
@@ -43,6 +44,7 @@ __all__ = [
     "ReminderPress",
     "RemindersOn",
     "StartOverChoice",
+    "Suggestion",
     "TimezoneChoice",
     "TypePlace",
     "decode",
@@ -179,6 +181,19 @@ class ForgetChoice:
         return _with_step("forget|yes" if self.confirmed else "forget|no", self.step)
 
 
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A situation suggested for what the person typed: a deep link, or None for the first screen."""
+
+    deep_link: str | None
+    step: int
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form, unchecked."""
+        return f"suggest|{self.deep_link or ''}|{self.step % 10**MAX_STEP_DIGITS}"
+
+
 def _with_step(wire: str, step: int | None) -> str:
     return wire if step is None else f"{wire}{_SEPARATOR}{step % 10**MAX_STEP_DIGITS}"
 
@@ -192,6 +207,7 @@ CallbackData = (
     | RemindersOn
     | StartOverChoice
     | ForgetChoice
+    | Suggestion
 )
 
 
@@ -231,8 +247,12 @@ def _menu(kind: str, value: str) -> CallbackData | None:
 
 
 def _bound(kind: str, value: str, step: str) -> CallbackData | None:
-    """Reads a button made for one step: a confirmation, or "turn reminders back on"."""
-    if not step.isdigit() or kind not in ("forget", "remind", "over"):
+    """Reads a button made for one step: a confirmation, "turn reminders back on", a suggestion."""
+    if not step.isdigit():
+        return None
+    if kind == "suggest":
+        return Suggestion(value or None, int(step))
+    if kind not in ("forget", "remind", "over"):
         return None
     unbound = _menu(kind, value)
     if not isinstance(unbound, ForgetChoice | RemindersOn | StartOverChoice):

@@ -19,6 +19,7 @@ from bot.flows.errors import FlowValidationError, Problem, did_you_mean
 from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger, edges
 from bot.flows.languages import Languages, load_languages
 from bot.flows.texts import PLACEHOLDER, LocaleFile, Texts, html_problems, load_locale_files, placeholders
+from bot.flows.words import check_words
 from bot.flows.yamlsource import Located, parse_yaml
 
 __all__ = [
@@ -718,7 +719,7 @@ def load_bundle(
     default = languages.default if languages is not None else None
     checker = _Checker(located, flow, locales, limits, tuple(ui_texts), default)
     checker.run()
-    problems += checker.problems
+    problems += checker.problems + check_words(flow, locales_dir, languages)
     if problems or languages is None:
         raise FlowValidationError(problems)
     flow = _expand_action_groups(flow)

@@ -23,6 +23,7 @@ from bot.callbacks import (
     LanguageChoice,
     ReminderAnswer,
     ReminderPress,
+    Suggestion,
     TimezoneChoice,
     decode,
 )
@@ -32,7 +33,7 @@ from bot.flows import Problem
 from bot.flows.errors import did_you_mean
 from bot.flows.graph import Location
 from bot.flowtests.loader import CaseFile
-from bot.flowtests.model import Expect, FlowCase, PressStep, Step, WaitStep
+from bot.flowtests.model import Expect, FlowCase, PressStep, Step, TypeStep, WaitStep
 from bot.runtime.messages import OutgoingMessage, QueuedMessage, Rows
 from bot.runtime.service import ChatService, Incoming, Kind
 from bot.store import Commit, Reminder, SqliteStore, UserSettings
@@ -140,6 +141,8 @@ def button_id(button: ScreenButton) -> str | None:
         return pressed.timezone
     if isinstance(pressed, ForgetChoice):
         return "yes" if pressed.confirmed else "no"
+    if isinstance(pressed, Suggestion):
+        return pressed.deep_link or "none"
     return None
 
 
@@ -180,6 +183,10 @@ class _Person:
             CHAT_ID, Kind.COMMAND, self._update_id(), command=name.lower(), argument=argument.strip()
         )
         return await self._handle(incoming)
+
+    async def types(self, text: str) -> Seen:
+        """Sends ``text`` as a typed message."""
+        return await self._handle(Incoming(CHAT_ID, Kind.OTHER, self._update_id(), argument=text))
 
     async def press(self, wanted: str) -> Seen:
         """Presses the newest button called ``wanted``; raises _StepError when there is none."""
@@ -310,12 +317,16 @@ async def _take(person: _Person, step: Step) -> Seen:
         return await person.press(step.press)
     if isinstance(step, WaitStep):
         return await person.wait(step.wait)
+    if isinstance(step, TypeStep):
+        return await person.types(step.types)
     return await person.command(step.command)
 
 
 def _kind(step: Step) -> str:
     if isinstance(step, PressStep):
         return "press"
+    if isinstance(step, TypeStep):
+        return "types"
     return "wait" if isinstance(step, WaitStep) else "command"
 
 
@@ -325,6 +336,8 @@ def _describe(case_file: CaseFile, at: Location, step: Step) -> str:
     if isinstance(step, WaitStep):
         written = case_file.located.data["cases"][at[1]]["steps"][at[3]]["wait"]
         return f"wait {written}"
+    if isinstance(step, TypeStep):
+        return f"types {_quoted(step.types)}"
     return step.command
 
 
@@ -410,6 +423,18 @@ def check(expect: Expect, seen: Seen) -> list[tuple[Location, str]]:
         plural = "s" if expect.messages != 1 else ""
         saw = f"{len(seen.messages)}: {saw_texts}" if seen.messages else "none"
         fail(("messages",), f"expected {expect.messages} message{plural}, saw {saw}")
+
+    if expect.suggests is not None:
+        suggested = [
+            pressed.deep_link
+            for button in buttons
+            if isinstance(pressed := decode(button.data or ""), Suggestion) and pressed.deep_link is not None
+        ]
+        if suggested != expect.suggests:
+            wanted_text = ", ".join(expect.suggests) or "no suggestion"
+            fail(
+                ("suggests",), f"expected the suggestions {wanted_text}, saw {', '.join(suggested) or 'none'}"
+            )
 
     if expect.toast is not None and (seen.toast is None or expect.toast not in seen.toast):
         saw = _quoted(seen.toast) if seen.toast is not None else "none"

@@ -11,6 +11,7 @@ from bot.callbacks import (
     ReminderPress,
     RemindersOn,
     StartOverChoice,
+    Suggestion,
     TimezoneChoice,
     TypePlace,
     decode,
@@ -25,6 +26,7 @@ from bot.runtime.chat import (
     at_hand,
     made_for_now,
     next_reminder_line,
+    resume_rows,
     screen_of,
     show_current,
     start_over,
@@ -32,6 +34,7 @@ from bot.runtime.chat import (
 )
 from bot.runtime.messages import OutgoingMessage
 from bot.runtime.over import confirm_start_over, start_over_button
+from bot.runtime.suggested import suggestion_button
 from bot.runtime.where import ask_where, set_timezone, type_place_button
 
 __all__ = ["button_pressed"]
@@ -52,6 +55,8 @@ async def button_pressed(chat: Chat, data: str, message_id: int | None) -> Resul
         return forget_button(chat, pressed, message_id)
     if isinstance(pressed, StartOverChoice):
         return start_over_button(chat, pressed, message_id)
+    if isinstance(pressed, Suggestion):
+        return suggestion_button(chat, pressed, message_id)
     if isinstance(pressed, RemindersOn):
         return reminders_on_button(chat, chat.conversation, pressed, message_id)
     if isinstance(pressed, ReminderPress):
@@ -116,7 +121,7 @@ def stop_button(chat: Chat, conversation: Conversation, *, edit: int | None) -> 
     """Stops every reminder, offering to turn them back on."""
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
     toast = chat.text("ui.reminder.stopped")
-    shown = at_hand(stopped, stopped.text("ui.stop.done"), resume=True, edit=edit, toast=toast)
+    shown = at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows, edit=edit, toast=toast)
     return replace(shown, effects=(CancelReminders(None),))
 
 

@@ -274,13 +274,13 @@ def at_hand(
     chat: Chat,
     text: str,
     *,
-    resume: bool = False,
+    above: Callable[[Chat, Conversation], Rows] | None = None,
     edit: int | None = None,
     where: bool = True,
     toast: str | None = None,
 ) -> Result:
-    """Shows ``text`` with the current step under it, in one line, and that step's buttons (with
-    ``resume``, "turn reminders back on" above them, where the step has reminders to turn on).
+    """Shows ``text`` with the current step under it, in one line, and that step's buttons (and the rows
+    ``above`` makes for the message, such as :func:`resume_rows`, above them).
 
     The message becomes the chat's screen, so the person acts on the current step without scrolling;
     the messages shown before lose their buttons, so only one set of them is live.
@@ -293,7 +293,7 @@ def at_hand(
     screen = screen_of(chat, conversation)
     compact = chat.text("ui.at_hand", {"where": where_of(chat, conversation)})
     body = compact if not text else f"{text}\n\n{compact}" if where else text
-    rows = resume_rows(chat, conversation) if resume else ()
+    rows = above(chat, conversation) if above is not None else ()
     shown = OutgoingMessage(chat.id, body, (*rows, *screen.rows), edit, shows_screen=True)
     return chat.keep(*stripped(chat, keep=edit), shown, toast=toast)
 

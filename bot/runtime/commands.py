@@ -12,7 +12,18 @@ from dataclasses import replace
 from bot.callbacks import ForgetChoice, LanguageChoice, encode
 from bot.engine import CancelReminders
 from bot.engine.engine import Markup, ScreenButton
-from bot.runtime.chat import FORGET, Chat, Result, anew, ask, at_hand, start_over, stripped, where_of
+from bot.runtime.chat import (
+    FORGET,
+    Chat,
+    Result,
+    anew,
+    ask,
+    at_hand,
+    resume_rows,
+    start_over,
+    stripped,
+    where_of,
+)
 from bot.runtime.messages import Rows
 from bot.runtime.over import confirm_start_over, continue_or_start_over, under_way
 from bot.runtime.where import set_timezone, where_prompt
@@ -87,13 +98,13 @@ async def status_command(chat: Chat, argument: str) -> Result:
         reminders = chat.text("ui.status.no_reminders")
     # The screen's first line and the reminder lines are Telegram HTML already: inserted as they are.
     status = chat.text("ui.status.text", {"screen": where, "reminders": Markup(reminders)})
-    return at_hand(chat, status, resume=chat.settings.reminders_stopped, where=False)
+    return at_hand(chat, status, above=resume_rows if chat.settings.reminders_stopped else None, where=False)
 
 
 async def stop_command(chat: Chat, argument: str) -> Result:
     """Stops every reminder until the person turns them back on (a button, /start, or waiting anew)."""
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
-    shown = at_hand(stopped, stopped.text("ui.stop.done"), resume=True)
+    shown = at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows)
     return replace(shown, effects=(CancelReminders(None),))
 
 

@@ -23,6 +23,9 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ui.at_hand": frozenset({"where"}),
     "ui.over.under_way": frozenset({"where"}),
     "ui.over.new_with": frozenset({"provider"}),
+    "ui.typed.understood": frozenset({"what"}),
+    "ui.typed.on_it": frozenset({"what"}),
+    "ui.typed.switch": frozenset({"what"}),
 }
 
 _KEYS = (
@@ -68,6 +71,12 @@ _KEYS = (
     "ui.old_reminder",
     "ui.at_hand",
     "ui.stray",
+    "ui.typed.hello",
+    "ui.typed.understood",
+    "ui.typed.none",
+    "ui.typed.private",
+    "ui.typed.on_it",
+    "ui.typed.switch",
     "ui.resume.button",
     "ui.resume.done",
     "ui.over.under_way",

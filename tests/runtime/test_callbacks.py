@@ -16,6 +16,7 @@ from bot.callbacks import (
     ReminderPress,
     RemindersOn,
     StartOverChoice,
+    Suggestion,
     TimezoneChoice,
     TypePlace,
     decode,
@@ -44,6 +45,8 @@ EVERY_KIND: list[tuple[CallbackData, str]] = [
     (RemindersOn(step=7), "remind|on|7"),
     (StartOverChoice(start_over=False, step=3), "over|keep|3"),
     (StartOverChoice(True, "airalo", 3), "over|new:airalo|3"),
+    (Suggestion("lost", 4), "suggest|lost|4"),
+    (Suggestion(None, 4), "suggest||4"),
 ]
 
 
@@ -74,6 +77,8 @@ def test_buttons_already_in_peoples_chats_keep_their_meaning(data: CallbackData,
         "lang|en|3",
         "tz|Europe/Paris|3",
         "over|new:|3",
+        "suggest|lost|",
+        "suggest|lost",
     ],
 )
 def test_data_the_bot_never_wrote_means_nothing(wire: str) -> None:
@@ -98,3 +103,4 @@ def test_a_flow_screens_buttons_decode_to_the_screen_they_belong_to(default_engi
 def test_a_confirmation_made_for_a_step_fits_telegrams_limit_with_the_longest_deep_link() -> None:
     longest_id = "x" * 32  # bot.flows.model.Id: deep links are named like every id
     assert len(encode(StartOverChoice(True, longest_id, 10**6 - 1))) <= CALLBACK_DATA_BYTES
+    assert len(encode(Suggestion(longest_id, 10**6 - 1))) <= CALLBACK_DATA_BYTES
