@@ -226,7 +226,7 @@ async def test_an_old_suggestion_changes_nothing(api: FakeBotApi) -> None:
     assert here.message_id > first.message_id, "answered at the bottom"
 
 
-async def test_a_suggestion_and_its_answer_count_only_on_the_newest_screen(api: FakeBotApi) -> None:
+async def test_none_of_these_leads_to_the_first_screen(api: FakeBotApi) -> None:
     user = api.user(1708)
     reply = await user.say("stolen phone")
     way_out = await user.tap(suggestion(None), on=reply)
