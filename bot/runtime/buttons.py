@@ -98,7 +98,7 @@ def reminder_button(
     answered = OutgoingMessage(chat.id, f"{step.screen.text}\n\n{line}", (), message_id)
     due = chat.settings.sendable_from(chat.now + snoozed.delay)
     toast = chat.text("ui.reminder.snoozed", {"when": chat.when(due)})
-    return Result(chat.settings, conversation, (answered,), effects=step.effects, toast=toast)
+    return Result(chat.settings, conversation, (answered,), toast=toast).adding(step.effects)
 
 
 def stop_button(chat: Chat, conversation: Conversation, *, edit: int | None) -> Result:
@@ -106,7 +106,7 @@ def stop_button(chat: Chat, conversation: Conversation, *, edit: int | None) -> 
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
     toast = chat.text("ui.reminder.stopped")
     shown = at_hand(stopped, stopped.text("ui.stop.done"), rows=(resume_row(chat),), edit=edit, toast=toast)
-    return replace(shown, effects=(CancelReminders(None),))
+    return shown.adding((CancelReminders(None),))
 
 
 def reminders_on_button(chat: Chat, conversation: Conversation, message_id: int | None) -> Result:
@@ -116,7 +116,7 @@ def reminders_on_button(chat: Chat, conversation: Conversation, message_id: int 
     on = replace(chat, settings=settings)
     line = next_reminder_line(on, resumed)
     done = on.text("ui.resume.done")
-    return replace(at_hand(on, f"{done}\n{line}" if line else done, edit=message_id), effects=resumed)
+    return at_hand(on, f"{done}\n{line}" if line else done, edit=message_id).adding(resumed)
 
 
 def language_button(chat: Chat, pressed: LanguageChoice, message_id: int | None) -> Result:

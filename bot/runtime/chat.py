@@ -7,8 +7,8 @@ its result cannot leave half an update in the store.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 
 from bot.callbacks import LanguageChoice, encode
@@ -47,15 +47,28 @@ class Result:
     ``messages`` go to the outbox with the commit; ``direct`` ones are sent without it (they quote what
     was typed, or confirm that everything about the chat is deleted). ``forget`` deletes the chat
     instead of committing anything else.
+
+    Effects are only ever added (:meth:`adding`, :meth:`then`), never replaced: a unit that builds on
+    another's result (a start under an answer, say) keeps what that one asked for, such as the funnel
+    row of the screen it started.
     """
 
     settings: UserSettings
     conversation: Conversation | None
     messages: tuple[OutgoingMessage, ...] = ()
     direct: tuple[OutgoingMessage, ...] = ()
-    effects: tuple[Effect, ...] = ()
     toast: str | None = None
     forget: bool = False
+    _effects: tuple[Effect, ...] = field(default=(), repr=False)
+
+    @property
+    def effects(self) -> tuple[Effect, ...]:
+        """Returns what the result asks of reminders and statistics, in the order asked."""
+        return self._effects
+
+    def adding(self, effects: Iterable[Effect]) -> Result:
+        """Returns this result with ``effects`` done after its own."""
+        return replace(self, _effects=(*self._effects, *effects))
 
     def then(self, later: Result) -> Result:
         """Returns this result followed by ``later``, a result computed from this one's chat."""
@@ -64,9 +77,9 @@ class Result:
             conversation=later.conversation,
             messages=self.messages + later.messages,
             direct=self.direct + later.direct,
-            effects=self.effects + later.effects,
             toast=later.toast or self.toast,
             forget=self.forget or later.forget,
+            _effects=self._effects + later._effects,
         )
 
 
@@ -153,7 +166,7 @@ def step_result(chat: Chat, step: StepResult, *, edit: int | None, shows_screen:
     """Returns the result of an engine step: its conversation, effects and toast, and its screen shown."""
     screen = _with_languages(chat, step.conversation, step.screen)
     message = chat.show(screen, edit=edit, shows_screen=shows_screen)
-    return Result(chat.settings, step.conversation, (message,), effects=step.effects, toast=step.toast)
+    return Result(chat.settings, step.conversation, (message,), toast=step.toast).adding(step.effects)
 
 
 def screen_of(chat: Chat, conversation: Conversation) -> Screen:

@@ -98,7 +98,7 @@ async def stop_command(chat: Chat, argument: str) -> Result:
     """Stops every reminder until the person turns them back on (a button, /start, or waiting anew)."""
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
     shown = at_hand(stopped, stopped.text("ui.stop.done"), rows=(resume_row(chat),))
-    return replace(shown, effects=(CancelReminders(None),))
+    return shown.adding((CancelReminders(None),))
 
 
 async def forget_command(chat: Chat, argument: str) -> Result:

@@ -138,4 +138,4 @@ async def set_timezone(chat: Chat, wanted: str, *, edit: int | None) -> Result:
         shown = _screen_with_note(placed, note, edit)
     else:
         shown = at_hand(placed, note, edit=edit)
-    return replace(shown, effects=moved)
+    return shown.adding(moved)
