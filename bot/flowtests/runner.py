@@ -27,7 +27,8 @@ from bot.callbacks import (
     decode,
 )
 from bot.clock import FakeClock
-from bot.engine.engine import CHECKED, UNCHECKED, FlowEngine, ScreenButton
+from bot.engine.engine import FlowEngine
+from bot.engine.screens import CHECKED, UNCHECKED, ScreenButton
 from bot.flows import Problem
 from bot.flows.errors import did_you_mean
 from bot.flows.graph import Location

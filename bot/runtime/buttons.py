@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.callbacks import (
+    FlowPress,
     ForgetChoice,
     LanguageChoice,
     ReminderAnswer,
@@ -46,10 +47,14 @@ async def button_pressed(chat: Chat, data: str, message_id: int | None) -> Resul
         return reminders_on_button(chat, chat.conversation, message_id)
     if isinstance(pressed, ReminderPress):
         return reminder_button(chat, chat.conversation, pressed, message_id)
-    return await flow_button(chat, chat.conversation, data, message_id)
+    if isinstance(pressed, FlowPress):
+        return await flow_button(chat, chat.conversation, pressed, message_id)
+    return unknown_button(chat, message_id)
 
 
-async def flow_button(chat: Chat, conversation: Conversation, data: str, message_id: int | None) -> Result:
+async def flow_button(
+    chat: Chat, conversation: Conversation, pressed: FlowPress, message_id: int | None
+) -> Result:
     """Advances the flow; an old, foreign or finished button gets a toast and the current screen.
 
     A button that starts over is confirmed first when it would drop choices or pending reminders.
@@ -57,11 +62,11 @@ async def flow_button(chat: Chat, conversation: Conversation, data: str, message
     on_screen = message_id is not None and message_id == chat.screen_id
     # Edit the pressed screen in place; a press on another message gets a fresh screen below.
     edit = message_id if on_screen else None
-    if chat.engine.resets(conversation, data):
+    if chat.engine.resets(conversation, pressed):
         confirm = await confirm_start_over(chat, conversation, edit=edit)
         if confirm is not None:
             return confirm
-    step = chat.engine.press(conversation, data)
+    step = chat.engine.press(conversation, pressed)
     if step.outcome is not Outcome.ADVANCED and edit is None:
         # An older message's button: the current step comes back at the bottom, in one line.
         return at_hand(chat, "", toast=step.toast)
@@ -69,6 +74,14 @@ async def flow_button(chat: Chat, conversation: Conversation, data: str, message
     if step.outcome is not Outcome.ADVANCED:
         return result
     return ask_where(chat, result, step.effects)
+
+
+def unknown_button(chat: Chat, message_id: int | None) -> Result:
+    """Answers data this bot never wrote (or no longer reads) like a button of another flow version."""
+    toast = chat.text("ui.flow_updated")
+    if message_id is None or message_id != chat.screen_id:
+        return at_hand(chat, "", toast=toast)
+    return replace(show_current(chat, edit=message_id), toast=toast)
 
 
 def reminder_button(

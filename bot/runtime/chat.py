@@ -14,9 +14,10 @@ from datetime import datetime, timedelta, tzinfo
 from bot.callbacks import LanguageChoice, encode
 from bot.engine import Effect, ScheduleReminder
 from bot.engine.conversation import Conversation
-from bot.engine.engine import FlowEngine, Markup, Screen, ScreenButton, StepResult
+from bot.engine.engine import FlowEngine, StepResult
+from bot.engine.screens import Markup, Screen, ScreenButton
 from bot.localtime import zone_or_default
-from bot.runtime.messages import OutgoingMessage, Rows
+from bot.runtime.messages import OutgoingMessage, Rows, wired
 from bot.store import Reminder, UserSettings
 
 __all__ = [
@@ -124,7 +125,7 @@ class Chat:
 
     def text(self, key: str, values: Mapping[str, str] | None = None) -> str:
         """Returns a runtime text in the chat's language."""
-        return self.engine.plain(self.language, key, values)
+        return self.engine.screens.plain(self.language, key, values)
 
     def notice(
         self,
@@ -164,14 +165,14 @@ def start_over(chat: Chat, deep_link: str | None = None, *, edit: int | None = N
 
 def step_result(chat: Chat, step: StepResult, *, edit: int | None, shows_screen: bool = True) -> Result:
     """Returns the result of an engine step: its conversation, effects and toast, and its screen shown."""
-    screen = _with_languages(chat, step.conversation, step.screen)
+    screen = _with_languages(chat, step.conversation, wired(step.screen))
     message = chat.show(screen, edit=edit, shows_screen=shows_screen)
     return Result(chat.settings, step.conversation, (message,), toast=step.toast).adding(step.effects)
 
 
 def screen_of(chat: Chat, conversation: Conversation) -> Screen:
     """Returns the screen of the conversation's step, as the chat shows it."""
-    return _with_languages(chat, conversation, chat.engine.render(conversation))
+    return _with_languages(chat, conversation, wired(chat.engine.screens.render(conversation)))
 
 
 def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> Screen:
@@ -180,7 +181,9 @@ def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> S
         return screen
     engine = chat.engine
     row = tuple(
-        ScreenButton(engine.plain(language, "ui.language.name"), data=encode(LanguageChoice(language)))
+        ScreenButton(
+            engine.screens.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))
+        )
         for language in engine.bundle.texts.languages
         if language != conversation.language
     )

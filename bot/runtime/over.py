@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from bot.callbacks import StartOverChoice, encode
 from bot.engine.conversation import Conversation
-from bot.engine.engine import ScreenButton
+from bot.engine.screens import ScreenButton
 from bot.runtime.chat import Chat, Result, screen_of, show_current, start_over, where_line
 from bot.runtime.where import ask_where
 

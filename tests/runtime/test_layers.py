@@ -38,3 +38,23 @@ def test_a_layer_never_imports_the_ones_above_it(package: str) -> None:
         if any(module == banned or module.startswith(f"{banned}.") for banned in FORBIDDEN[package])
     }
     assert offending == set()
+
+
+def imported_names(path: Path, module: str) -> set[str]:
+    """Returns the names a source file imports from ``module``."""
+    return {
+        alias.name
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module == module
+        for alias in node.names
+    }
+
+
+def test_the_engine_takes_decoded_presses_and_never_reads_or_writes_callback_data() -> None:
+    wire = {"encode", "decode"}
+    offending = {
+        f"{path.relative_to(BOT.parent)}: {name}"
+        for path in (BOT / "engine").rglob("*.py")
+        for name in imported_names(path, "bot.callbacks") & wire
+    }
+    assert offending == set()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.callbacks import ReminderAnswer, ReminderPress, decode
+from bot.callbacks import ReminderAnswer, ReminderPress, decode, encode
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
@@ -132,8 +132,8 @@ async def press_label(service: ChatService, store: SqliteStore, chat_id: int, la
     record = await store.load_chat(chat_id)
     assert record is not None
     assert record.conversation is not None
-    screen = service.engine.render(unstored(record.conversation))
-    data = next(b.data for row in screen.rows for b in row if b.data and label in b.label)
+    screen = service.engine.screens.render(unstored(record.conversation))
+    data = next(encode(b.press) for row in screen.rows for b in row if b.press and label in b.label)
     await service.handle(Incoming(chat_id, Kind.BUTTON, data=data))
 
 
