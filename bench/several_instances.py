@@ -28,7 +28,8 @@ from bot.clock import SystemClock
 from bot.engine.engine import FlowEngine
 from bot.flows import load_flows
 from bot.runtime.commit import stored
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.events import ButtonPressed, CommandSent
+from bot.runtime.service import ChatService
 from bot.runtime.texts import UI_TEXTS
 from bot.settings import Settings
 from bot.store import SqliteStore, Store
@@ -92,9 +93,7 @@ def _engine() -> FlowEngine:
 async def _walk(service: ChatService, chat_id: int, update_ids: Counter[str]) -> int:
     """Walks one chat from /start to "waiting" through the core; returns how many updates it took."""
     update_ids["next"] += 1
-    reply = await service.handle(
-        Incoming(chat_id, Kind.COMMAND, update_id=update_ids["next"], command="start")
-    )
+    reply = await service.handle(CommandSent(chat_id, update_id=update_ids["next"], command="start"))
     handled = 1
     for wanted in WALK:
         data = next(
@@ -110,7 +109,7 @@ async def _walk(service: ChatService, chat_id: int, update_ids: Counter[str]) ->
         if data is None:
             break
         update_ids["next"] += 1
-        incoming = Incoming(chat_id, Kind.BUTTON, update_id=update_ids["next"], data=data, message_id=1)
+        incoming = ButtonPressed(chat_id, update_id=update_ids["next"], data=data, message_id=1)
         reply = await service.handle(incoming)
         for queued in reply.messages:
             await service.delivered(queued, 1)

@@ -15,7 +15,8 @@ from bot.cli import main
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.events import ButtonPressed, CommandSent
+from bot.runtime.service import ChatService
 from bot.store import SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +89,7 @@ def test_stats_counts_reached_states_drop_off_and_confirmations(
         async with SqliteStore(database) as store:
             service = ChatService(FlowEngine(default_bundle), store, clock)
             first_screens = [
-                await service.handle(Incoming(chat_id, Kind.COMMAND, command="start")) for chat_id in (1, 2)
+                await service.handle(CommandSent(chat_id, command="start")) for chat_id in (1, 2)
             ]
             (lets_start,) = [
                 button.data
@@ -97,7 +98,7 @@ def test_stats_counts_reached_states_drop_off_and_confirmations(
                 for button in row
                 if button.data and button.data.endswith("|go")
             ]
-            await service.handle(Incoming(1, Kind.BUTTON, data=lets_start))
+            await service.handle(ButtonPressed(1, data=lets_start))
 
     asyncio.run(two_people())
     monkeypatch.setenv("BOT_DATABASE", str(database))

@@ -34,8 +34,9 @@ from bot.flows.errors import did_you_mean
 from bot.flows.graph import Location
 from bot.flowtests.loader import CaseFile
 from bot.flowtests.model import Expect, FlowCase, PressStep, Step, WaitStep
+from bot.runtime.events import ButtonPressed, CommandSent, Incoming
 from bot.runtime.messages import OutgoingMessage, QueuedMessage, Rows
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.service import ChatService
 from bot.store import Commit, Reminder, SqliteStore, UserSettings
 
 __all__ = ["DEFAULT_START", "REMINDER_BUTTON_IDS", "CaseResult", "RunReport", "run_case_files"]
@@ -177,9 +178,7 @@ class _Person:
     async def command(self, text: str) -> Seen:
         """Sends a command such as ``/start airalo``."""
         name, _, argument = text.removeprefix("/").partition(" ")
-        incoming = Incoming(
-            CHAT_ID, Kind.COMMAND, self._update_id(), command=name.lower(), argument=argument.strip()
-        )
+        incoming = CommandSent(CHAT_ID, name.lower(), argument.strip(), update_id=self._update_id())
         return await self._handle(incoming)
 
     async def press(self, wanted: str) -> Seen:
@@ -191,10 +190,8 @@ class _Person:
                     continue
                 if button.data is None:
                     raise _StepError(f'"{wanted}" opens a web page ({button.url}): it cannot be pressed')
-                incoming = Incoming(
-                    CHAT_ID, Kind.BUTTON, self._update_id(), data=button.data, message_id=message.id
-                )
-                return await self._handle(incoming)
+                pressed = ButtonPressed(CHAT_ID, button.data, message.id, update_id=self._update_id())
+                return await self._handle(pressed)
         offered = [button for message in newest_first for button in message.buttons() if button.data]
         names = {name for button in offered for name in _names(button)}
         listed = ", ".join(map(_described, offered)) or "none"

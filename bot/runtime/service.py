@@ -17,7 +17,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import Enum
 from functools import partial
 from typing import TypeVar
 
@@ -29,6 +28,7 @@ from bot.runtime.chat import LONG_PAUSE, Chat, Result, start_over
 from bot.runtime.commands import command_unit
 from bot.runtime.commit import to_commit, unstored
 from bot.runtime.due import reminder_due
+from bot.runtime.events import ButtonPressed, CommandSent, Incoming
 from bot.runtime.locks import ChatLocks
 from bot.runtime.messages import OutgoingMessage, QueuedMessage, from_outbox
 from bot.runtime.texts import COMMANDS
@@ -44,7 +44,7 @@ from bot.store import (
     UserSettings,
 )
 
-__all__ = ["ChatService", "Incoming", "Kind", "Reply", "choose_language"]
+__all__ = ["ChatService", "Reply", "choose_language"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,29 +59,6 @@ CHANGED_ATTEMPTS = 5
 
 UPDATE_MEMORY = timedelta(days=2)
 """How long processed update ids are remembered: Telegram redelivers for at most 24 hours."""
-
-
-class Kind(Enum):
-    """What a person did."""
-
-    COMMAND = "command"
-    BUTTON = "button"
-    OTHER = "other"
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """One event from a private chat, with nothing of the messenger's types left in it."""
-
-    chat_id: int
-    kind: Kind
-    update_id: int | None = None
-    language_code: str | None = None
-    command: str | None = None
-    argument: str | None = None
-    """A command's argument, or the text of a typed message: read, never stored."""
-    data: str | None = None
-    message_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +147,11 @@ class ChatService:
 
     async def _unit(self, chat: Chat, incoming: Incoming) -> Result:
         """Hands the event to its unit."""
-        if incoming.kind is Kind.COMMAND:
-            return await command_unit(incoming.command or "")(chat, incoming.argument or "")
-        if incoming.kind is Kind.BUTTON:
-            return await button_pressed(chat, incoming.data or "", incoming.message_id)
-        return await typed_message(chat, incoming.argument)
+        if isinstance(incoming, CommandSent):
+            return await command_unit(incoming.command)(chat, incoming.argument)
+        if isinstance(incoming, ButtonPressed):
+            return await button_pressed(chat, incoming.data, incoming.message_id)
+        return await typed_message(chat, incoming.text)
 
     async def reminder_due(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
         """Sends a due reminder, schedules the next, or drops it (the caller holds the chat's lock).
