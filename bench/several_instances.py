@@ -112,7 +112,7 @@ async def _walk(service: ChatService, chat_id: int, update_ids: Counter[str]) ->
         incoming = ButtonPressed(chat_id, update_id=update_ids["next"], data=data, message_id=1)
         reply = await service.handle(incoming)
         for queued in reply.messages:
-            await service.delivered(queued, 1)
+            await service.outbox.delivered(queued, 1)
         handled += 1
     return handled
 

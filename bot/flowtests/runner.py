@@ -229,10 +229,10 @@ class _Person:
             if item.message.strip and item.message.edit is not None:
                 # Buttons taken off an older message: its text stays, and nothing new appears in the chat.
                 self._strip(item.message.edit)
-                await self.service.delivered(item, item.message.edit)
+                await self.service.outbox.delivered(item, item.message.edit)
                 continue
             message = self._show(item.message)
-            await self.service.delivered(item, message.id)
+            await self.service.outbox.delivered(item, message.id)
             shown.append(message)
         return shown
 

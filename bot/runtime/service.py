@@ -30,7 +30,8 @@ from bot.runtime.commit import to_commit, unstored
 from bot.runtime.due import reminder_due
 from bot.runtime.events import ButtonPressed, CommandSent, Incoming
 from bot.runtime.locks import ChatLocks
-from bot.runtime.messages import OutgoingMessage, QueuedMessage, from_outbox
+from bot.runtime.messages import OutgoingMessage, QueuedMessage
+from bot.runtime.outbox import Outbox
 from bot.runtime.texts import COMMANDS
 from bot.runtime.typed import typed_message
 from bot.store import (
@@ -49,10 +50,6 @@ __all__ = ["ChatService", "Reply", "choose_language"]
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-
-OUTBOX_LEASE = timedelta(seconds=10)
-"""How long a process's claim on a chat's unsent messages lasts: it is renewed before each message, so it
-covers one send; if the process dies while sending, another process's sweep sends them once it lapses."""
 
 CHANGED_ATTEMPTS = 5
 """How many times an event is worked out again when other processes keep changing its chat meanwhile."""
@@ -94,11 +91,8 @@ class ChatService:
         self.locks = ChatLocks()
         """The one per-chat lock of the process: updates, reminders and the outbox sweep all take it."""
         self.on_reminder_scheduled = on_reminder_scheduled
-
-    @property
-    def languages(self) -> tuple[str, ...]:
-        """Returns the languages the bot speaks now."""
-        return self.engine.bundle.texts.languages
+        self.outbox = Outbox(store, clock)
+        """Where the edge claims the committed messages and records their delivery."""
 
     def swap(self, engine: FlowEngine) -> None:
         """Serves ``engine`` from the next event on; events already started finish on the one they took."""
@@ -249,36 +243,6 @@ class ChatService:
             ]
             for language in engine.bundle.texts.languages
         }
-
-    # -- delivery bookkeeping ---------------------------------------------------------------------
-
-    async def delivered(self, queued: QueuedMessage, message_id: int | None) -> None:
-        """Records that a message went out; a new screen message becomes the one edited from now on."""
-        screen = message_id if queued.message.shows_screen else None
-        reminder = message_id if queued.message.shows_reminder else None
-        await self.store.record_delivery(queued.outbox_id, queued.message.chat_id, screen, reminder)
-
-    async def undeliverable(self, queued: QueuedMessage) -> None:
-        """Drops a message that can never be delivered (the chat is gone or the text was refused)."""
-        await self.store.mark_sent([queued.outbox_id])
-
-    async def blocked(self, chat_id: int) -> None:
-        """Marks a chat whose person blocked the bot: no reminder goes there any more."""
-        await self.store.set_blocked(chat_id, True)
-
-    async def claim_outbox(self, chat_id: int, holder: str) -> list[QueuedMessage] | None:
-        """Claims the chat's unsent messages for ``holder`` (this process) and returns them, oldest first;
-        None while another process sends them."""
-        claimed = await self.store.claim_outbox(chat_id, holder, self.clock.now(), OUTBOX_LEASE)
-        return None if claimed is None else [from_outbox(stored) for stored in claimed]
-
-    async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
-        """Gives up the claim on the chat's messages; with ``unless_pending``, only if none came in meanwhile."""
-        return await self.store.release_outbox(chat_id, holder, unless_pending=unless_pending)
-
-    async def pending(self, limit: int = 500, chat_id: int | None = None) -> list[QueuedMessage]:
-        """Returns messages committed but never sent (of one chat, when given), oldest first."""
-        return [from_outbox(stored) for stored in await self.store.pending_outbox(limit, chat_id)]
 
     async def housekeeping(self, idle: timedelta) -> tuple[int, int]:
         """Purges conversations idle for longer than ``idle`` and forgets old update ids."""

@@ -92,7 +92,7 @@ async def test_delivered_messages_leave_the_outbox_and_the_screen_is_remembered(
     service: ChatService, store: SqliteStore
 ) -> None:
     reply = await service.handle(CommandSent(3, update_id=30, command="start"))
-    await service.delivered(reply.messages[0], 77)
+    await service.outbox.delivered(reply.messages[0], 77)
     assert await store.pending_outbox(10) == []
     record = await store.load_chat(3)
     assert record is not None
@@ -101,7 +101,7 @@ async def test_delivered_messages_leave_the_outbox_and_the_screen_is_remembered(
 
 async def test_a_press_on_the_screen_message_edits_it(service: ChatService) -> None:
     reply = await service.handle(CommandSent(4, command="start"))
-    await service.delivered(reply.messages[0], 90)
+    await service.outbox.delivered(reply.messages[0], 90)
     press = await service.handle(ButtonPressed(4, data=first_button(reply.messages[0]), message_id=90))
     assert press.messages[0].message.edit == 90
 
@@ -161,7 +161,7 @@ async def test_after_a_long_pause_the_next_screen_is_a_new_message(
     service: ChatService, clock: FakeClock
 ) -> None:
     reply = await service.handle(CommandSent(9, command="start"))
-    await service.delivered(reply.messages[0], 90)
+    await service.outbox.delivered(reply.messages[0], 90)
     clock.advance(timedelta(days=2))
     press = await service.handle(ButtonPressed(9, data=first_button(reply.messages[0]), message_id=90))
     assert press.messages[0].message.edit is None
@@ -234,7 +234,7 @@ async def test_a_snooze_into_the_night_says_the_morning_it_is_stored_for(
     (reminder,) = await store.reminders_of(14)
     clock.advance(timedelta(days=1))
     (sent,) = await service.reminder_due(reminder)
-    await service.delivered(sent, 5)  # the reminder is message 5: the latest, whose buttons count
+    await service.outbox.delivered(sent, 5)  # the reminder is message 5: the latest, whose buttons count
     in_an_hour = next(
         button.data
         for row in sent.message.rows
