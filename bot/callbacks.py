@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from bot.errors import BotError
+
 __all__ = [
     "CALLBACK_DATA_BYTES",
     "MAX_STEP_DIGITS",
@@ -54,7 +56,7 @@ MAX_STEP_DIGITS = 6
 _SEPARATOR = "|"
 
 
-class CallbackDataTooLong(ValueError):  # noqa: N818 the name says what went wrong
+class CallbackDataTooLong(BotError, ValueError):  # noqa: N818 the name says what went wrong
     """Callback data would exceed Telegram's 64 bytes: Telegram would refuse the whole message."""
 
 
