@@ -34,7 +34,7 @@ from bot.runtime.texts import UI_TEXTS
 from bot.store import OutboxMessage
 from bot.telegram.app import TELEGRAM_LIMITS
 from bot.telegram.screenbot import ScreenBot, keyboard
-from bot.testing import DEFAULT_TOKEN, FakeBotApi, parse_formatted_text
+from testkit import DEFAULT_TOKEN, FakeBotApi, parse_formatted_text
 
 __all__ = ["main", "run"]
 

@@ -4,7 +4,7 @@ backlog of due reminders sent by two instances together under Telegram's limit.
     .venv/bin/python -m bench.several_instances                      # 10,000 reminders: about 6 minutes
     .venv/bin/python -m bench.several_instances --reminders 1000     # a quicker run
 
-It starts its own throwaway PostgreSQL server (bot.testing.postgres) and a fake Bot API that answers 429
+It starts its own throwaway PostgreSQL server (testkit.postgres) and a fake Bot API that answers 429
 beyond Telegram's limits (30 messages a second overall, 1 a second per chat). Results go in bench/RESULTS.md.
 """
 
@@ -36,8 +36,8 @@ from bot.store import SqliteStore, Store
 from bot.store.codec import conversation_data
 from bot.store.postgres import PostgresStore
 from bot.telegram.app import TELEGRAM_LIMITS, build_application, load_default_flow
-from bot.testing import FakeBotApi
-from bot.testing.postgres import PostgresServer
+from testkit import FakeBotApi
+from testkit.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_CHAT = 5_000_000_000

@@ -19,10 +19,7 @@ def bot_exceptions() -> set[type[BaseException]]:
     while pending:
         for subclass in pending.pop().__subclasses__():
             pending.append(subclass)
-            # bot.testing is test tooling, not the bot: it leaves the package (issue 16).
-            defined_in_bot = (
-                subclass.__module__.split(".")[0] == "bot" and ".testing" not in subclass.__module__
-            )
+            defined_in_bot = subclass.__module__.split(".")[0] == "bot"
             if defined_in_bot and not subclass.__name__.startswith("_"):
                 found.add(subclass)
     return found

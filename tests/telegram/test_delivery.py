@@ -23,7 +23,7 @@ from bot.runtime.service import ChatService
 from bot.store import OutboxMessage, SqliteStore
 from bot.telegram.delivery import Delivery
 from bot.telegram.screenbot import ScreenBot
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 
 NOON_IN_NOUMEA = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 

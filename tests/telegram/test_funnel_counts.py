@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import Settings
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 
 pytestmark = pytest.mark.usefixtures("running_bot")
 

@@ -15,9 +15,9 @@ from bot.telegram.app import BotRuntime, build_application, load_default_flow
 from bot.telegram.ratelimit import SharedRateLimiter
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.screenbot import ScreenBot
-from bot.testing import FakeBotApi
-from bot.testing.application import polling
-from bot.testing.postgres import PostgresServer
+from testkit import FakeBotApi
+from testkit.application import polling
+from testkit.postgres import PostgresServer
 from tests.telegram.conftest import ROOT
 
 # Below the default 28.8: the fake and both instances share one event loop on a busy test machine, so

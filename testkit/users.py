@@ -18,12 +18,12 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from bot.testing.formatting import utf16_length
-from bot.testing.screens import Button, ButtonMatcher, Screen
+from testkit.formatting import utf16_length
+from testkit.screens import Button, ButtonMatcher, Screen
 
 if TYPE_CHECKING:
-    from bot.testing.chats import StoredMessage
-    from bot.testing.server import FakeBotApi
+    from testkit.chats import StoredMessage
+    from testkit.server import FakeBotApi
 
 __all__ = ["FakeUser"]
 

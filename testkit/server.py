@@ -2,7 +2,7 @@
 
 It serves ``/bot<token>/<method>``, keeps each chat's messages as the person would see them, hands updates
 out by long polling or to a webhook, and fails on demand (error answers, dropped connections, stalls,
-flood limits, blocked users, expired callback queries). :class:`~bot.testing.users.FakeUser` plays the
+flood limits, blocked users, expired callback queries). :class:`~testkit.users.FakeUser` plays the
 person on the other side.
 """
 
@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
 
-from bot.testing.chats import ApiError, Chat, FloodLimits, StoredMessage, inline_markup, text_of
-from bot.testing.updates import UpdateQueue
+from testkit.chats import ApiError, Chat, FloodLimits, StoredMessage, inline_markup, text_of
+from testkit.updates import UpdateQueue
 
 if TYPE_CHECKING:
-    from bot.testing.users import FakeUser
+    from testkit.users import FakeUser
 
 __all__ = ["DEFAULT_TOKEN", "ApiCall", "FakeBotApi"]
 
@@ -276,7 +276,7 @@ class FakeBotApi:
         return self._add_user(user, {"id": chat_id, "type": kind, "title": title})
 
     def _add_user(self, user: JSONDict, chat: JSONDict) -> FakeUser:
-        from bot.testing.users import FakeUser  # users.py drives this module: imported once both exist
+        from testkit.users import FakeUser  # users.py drives this module: imported once both exist
 
         fake = FakeUser(self, user, chat)
         self._users[(int(chat["id"]), int(user["id"]))] = fake

@@ -9,8 +9,8 @@ from typing import Any
 
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
-from bot.testing.formatting import FormattingError, parse_formatted_text, utf16_length
-from bot.testing.screens import Button, Screen
+from testkit.formatting import FormattingError, parse_formatted_text, utf16_length
+from testkit.screens import Button, Screen
 
 __all__ = ["ApiError", "Chat", "FloodLimits", "StoredMessage", "inline_markup", "text_of"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout
 
-from bot.testing.chats import ApiError
+from testkit.chats import ApiError
 
 __all__ = ["UpdateQueue"]
 
