@@ -18,6 +18,7 @@ from bot.flows import FlowBundle
 from bot.runtime.events import ButtonPressed, CommandSent
 from bot.runtime.service import ChatService
 from bot.store import SqliteStore
+from tests.flows.broken import broken_case
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "flows" / "cases"
@@ -36,10 +37,9 @@ def test_validate_passes_the_shipped_flows(capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().out.startswith("ok:")
 
 
-def test_validate_fails_with_compiler_style_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(
-        ["validate", str(CASES / "dead_end" / "flow.yaml"), "--locales", str(CASES / "dead_end" / "locales")]
-    )
+def test_validate_fails_with_compiler_style_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case = broken_case("dead_end", tmp_path)
+    status = main(["validate", str(case.flow), "--locales", str(case.locales)])
     out = capsys.readouterr().out
     assert status == 1
     assert "dead_end/flow.yaml:56:3: state 'thanks' is not final and has no way out" in out
