@@ -12,6 +12,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot.errors import BotError
 from bot.store.factory import local_folder
 
 __all__ = ["PID_FILE_NAME", "NotRunning", "pid_file", "running", "signal_reload"]
@@ -19,7 +20,7 @@ __all__ = ["PID_FILE_NAME", "NotRunning", "pid_file", "running", "signal_reload"
 PID_FILE_NAME = "esim-bot.pid"
 
 
-class NotRunning(Exception):  # noqa: N818 the name says what is the case
+class NotRunning(BotError):  # noqa: N818 the name says what is the case
     """No running bot was found for this database."""
 
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from bot.callbacks import ForgetChoice, LanguageChoice, encode
 from bot.engine import CancelReminders
-from bot.engine.engine import Markup, ScreenButton
+from bot.engine.screens import Markup, ScreenButton
 from bot.runtime.chat import (
     FORGET,
     Chat,
@@ -64,7 +64,11 @@ async def language_command(chat: Chat, argument: str) -> Result:
     """Offers every language, each named in itself, as the newest screen (the step comes back in the one chosen)."""
     engine = chat.engine
     rows = tuple(
-        (ScreenButton(engine.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))),)
+        (
+            ScreenButton(
+                engine.screens.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))
+            ),
+        )
         for language in engine.bundle.texts.languages
     )
     menu = anew(chat)
@@ -105,7 +109,7 @@ async def stop_command(chat: Chat, argument: str) -> Result:
     """Stops every reminder until the person turns them back on (a button, /start, or waiting anew)."""
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
     shown = at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows)
-    return replace(shown, effects=(CancelReminders(None),))
+    return shown.adding((CancelReminders(None),))
 
 
 async def forget_command(chat: Chat, argument: str) -> Result:

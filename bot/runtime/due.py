@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.engine import ScheduleReminder
 from bot.runtime.chat import Chat, Result, anew, step_result, stripped
-from bot.runtime.messages import OutgoingMessage
+from bot.runtime.messages import OutgoingMessage, wired
 from bot.store import Reminder
 
 __all__ = ["reminder_due"]
@@ -28,11 +28,11 @@ def reminder_due(chat: Chat, reminder: Reminder) -> Result | None:
         # It fell due while the bot was down: the same reminder again, which the commit puts after the
         # quiet hours like any other.
         later = ScheduleReminder(reminder.name, timedelta(0), reminder.sequence)
-        return Result(chat.settings, conversation, effects=(later,))
+        return Result(chat.settings, conversation).adding((later,))
     if step.conversation.state != conversation.state:
         return step_result(chat, step, edit=None)  # the last one: the conversation moves on, shown anew
     sent = anew(chat)
-    message = OutgoingMessage(chat.id, step.screen.text, step.screen.rows, shows_reminder=True)
-    return Result(
-        sent.settings, sent.conversation, (*stripped(sent, keep=None), message), effects=step.effects
-    )
+    screen = wired(step.screen)
+    message = OutgoingMessage(chat.id, screen.text, screen.rows, shows_reminder=True)
+    messages = (*stripped(sent, keep=None), message)
+    return Result(sent.settings, sent.conversation, messages).adding(step.effects)

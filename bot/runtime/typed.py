@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.callbacks import FlowPress, Suggestion, decode, encode
+from bot.callbacks import FlowPress, Suggestion, encode
 from bot.engine.conversation import Conversation
-from bot.engine.engine import ScreenButton
+from bot.engine.screens import ScreenButton
 from bot.flows import edges
 from bot.runtime.buttons import in_language
 from bot.runtime.chat import (
@@ -140,11 +140,10 @@ def _fits(chat: Chat, conversation: Conversation, deep_link: str) -> bool:
 def _landings(chat: Chat, started: Conversation) -> set[str]:
     """Returns where the first screen's buttons lead once the link has set what it sets."""
     found = set()
-    for row in chat.engine.render(started).rows:
+    for row in chat.engine.screens.render(started).rows:
         for button in row:
-            pressed = decode(button.data or "")
-            if isinstance(pressed, FlowPress):
-                found.add(chat.engine.press(started, button.data or "").conversation.state)
+            if isinstance(button.press, FlowPress):
+                found.add(chat.engine.press(started, button.press).conversation.state)
     return found
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 from tests.e2e.process import ROOT, BotProcess, bot_process, clean_environment
 from tests.reload.conftest import Operator, break_flow
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from bot.callbacks import FlowPress, decode
-from bot.testing import FakeBotApi, FakeUser, Screen, by_id
-from bot.testing.screens import Button
+from testkit import FakeBotApi, FakeUser, Screen, by_id
+from testkit.screens import Button
 from tests.telegram import conftest as telegram
 from tests.telegram.stories import submit
 

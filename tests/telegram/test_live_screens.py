@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.testing import FakeBotApi, FakeUser, Screen, by_id
-from bot.testing.screens import Button
+from testkit import FakeBotApi, FakeUser, Screen, by_id
+from testkit.screens import Button
 from tests.telegram.stories import submit
 
 pytestmark = pytest.mark.usefixtures("running_bot")

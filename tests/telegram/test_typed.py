@@ -15,8 +15,8 @@ import pytest
 
 from bot.callbacks import Suggestion, decode
 from bot.settings import Settings
-from bot.testing import FakeBotApi, Screen, by_id
-from bot.testing.screens import Button
+from testkit import FakeBotApi, Screen, by_id
+from testkit.screens import Button
 from tests.telegram.conftest import nothing_more_happens
 from tests.telegram.stories import submit
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bot.callbacks import Suggestion, decode
-from bot.testing import FakeBotApi, Screen, by_id
+from testkit import FakeBotApi, Screen, by_id
 
 pytestmark = pytest.mark.usefixtures("running_bot")
 
