@@ -28,6 +28,12 @@ __all__ = ["MOST_SUGGESTIONS", "Reading", "Vocabulary", "looks_private"]
 MOST_SUGGESTIONS = 3
 """How many situations a typed message suggests at most."""
 
+MOST_READ = 600
+"""Only this much of a message is read (folded characters): a problem is told in its first lines, and a
+flood of text costs no more than a long message."""
+LONGEST_PHRASE = 4
+"""A phrase of more words than this is read as its first words."""
+
 HINT_WEIGHT = 0.5
 TYPO_WEIGHT = 0.8
 PHRASE_BONUS = 0.5
@@ -37,10 +43,16 @@ FUZZY_FROM = 5
 TWO_TYPOS_FROM = 9
 """A word this long or longer also matches with two."""
 
+# Each starts only where a run starts (the lookbehinds), so that a long message is read in linear time.
 _PRIVATE = (
-    re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]{2,}"),  # an e-mail address
-    re.compile(r"\+?\d(?:[\s.\-/]?\d){5,}"),  # six digits or more, however grouped: a phone, an order, a code
-    re.compile(r"(?=\w*\d\w*\d\w*\d)(?=\w*[A-Za-z])[A-Za-z0-9]{6,}"),  # letters mixed with 3+ digits
+    re.compile(r"(?<![^\s@])[^\s@]+@[^\s@]+\.[^\s@]{2,}"),  # an e-mail address
+    re.compile(
+        r"(?<![\d+])\+?\d(?:[\s.\-/]?\d){5,}"
+    ),  # six digits or more, however grouped: a phone, an order, a code
+    # letters mixed with three digits or more: an order number or a code
+    re.compile(
+        r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*\d[A-Za-z0-9]*\d[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{6,}"
+    ),
     re.compile(r"(?i)(?:pin|puk|code|otp|password|mot de passe|验证码|密码|口令)\W{0,3}\d{4,}"),
     re.compile(r"(?i)\bLPA:"),  # an eSIM activation code
 )
@@ -104,16 +116,40 @@ class Vocabulary:
     def read(self, language: str, text: str) -> Reading:
         """Returns the deep links ``text`` points to in ``language``, best first, and whether it looks private."""
         private = looks_private(text)
-        tokens = fold(_without_private(text) if private else text).split()
+        read = _Text.of(fold(_without_private(text) if private else text)[:MOST_READ])
         found: dict[str, list[_Match]] = {}
         for word in self.words.get(language, ()):
-            match = _match(word, tokens)
+            match = _match(word, read)
             if match is not None:
                 found.setdefault(word.target, []).append(match)
         scores = {target: _score(matches) for target, matches in found.items()}
         rank = {name: index for index, name in enumerate(self.order.get(language, ()))}
         best = sorted(scores, key=lambda name: (*(-part for part in scores[name]), rank.get(name, len(rank))))
         return Reading(tuple(best[:MOST_SUGGESTIONS]), private)
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A folded message, with its runs of one to four tokens glued, each at its offset in ``glued``."""
+
+    glued: str
+    windows: Mapping[int, tuple[tuple[str, int, int], ...]]
+    """Number of tokens -> (the tokens glued, start offset, end offset), in order."""
+
+    @classmethod
+    def of(cls, folded: str) -> _Text:
+        tokens = folded.split()
+        offsets = [0]
+        for token in tokens:
+            offsets.append(offsets[-1] + len(token))
+        windows = {
+            size: tuple(
+                ("".join(tokens[start : start + size]), offsets[start], offsets[start + size])
+                for start in range(len(tokens) - size + 1)
+            )
+            for size in range(1, LONGEST_PHRASE + 2)
+        }
+        return cls("".join(tokens), windows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,23 +179,19 @@ def _without_private(text: str) -> str:
     return text
 
 
-def _match(word: _Word, tokens: list[str]) -> _Match | None:
+def _match(word: _Word, text: _Text) -> _Match | None:
     """Returns where ``word`` is in the text (the best of its places), or None when it is not there."""
-    offsets = [0]
-    for token in tokens:
-        offsets.append(offsets[-1] + len(token))
     hint = word.weight < 1.0
     target = word.folded.replace(" ", "")
     if word.cjk:
-        at = "".join(tokens).find(target)
+        at = text.glued.find(target)
         return None if at < 0 else _Match(at, at + len(target), word.weight, hint)
-    width = word.folded.count(" ") + 1
+    width = min(word.folded.count(" ") + 1, LONGEST_PHRASE)
     fuzzy = len(target) >= FUZZY_FROM
     allowed = 2 if len(target) >= TWO_TYPOS_FROM else 1
     best: _Match | None = None
     for size in sorted({width, width + 1, max(width - 1, 1)}):
-        for start in range(len(tokens) - size + 1):
-            window = "".join(tokens[start : start + size])
+        for window, start, end in text.windows.get(size, ()):
             if window == target:
                 # A phrase found whole says more than any one of its words ("orange nc" over "orange").
                 weight = word.weight * (1.0 + PHRASE_BONUS * (width - 1))
@@ -168,7 +200,7 @@ def _match(word: _Word, tokens: list[str]) -> _Match | None:
             else:
                 continue
             if best is None or weight > best.weight:
-                best = _Match(offsets[start], offsets[start + size], weight, hint)
+                best = _Match(start, end, weight, hint)
     return best
 
 
