@@ -231,3 +231,23 @@ async def test_none_of_these_leads_to_the_first_screen(api: FakeBotApi) -> None:
     reply = await user.say("stolen phone")
     way_out = await user.tap(suggestion(None), on=reply)
     assert way_out.has_button(by_id("go")), "none of these: the first screen"
+
+
+@pytest.mark.parametrize(
+    ("code", "says", "never"),
+    [
+        ("en", "my iPhone 15 on iOS 18, the Airalo 10GB plan I bought in 2024 for 30 days", "I never need"),
+        (
+            "fr",
+            "mon iPhone 15, l'eSIM Airalo de 10 Go achetée le 12/11 pour 30 jours, UTC+11",
+            "Je n'ai jamais",
+        ),
+        ("zh-hans", "我的iPhone 15，2024年买的Airalo 10GB 30天套餐", "我从不需要"),
+    ],
+)
+async def test_ordinary_numbers_are_not_taken_for_private_data(
+    api: FakeBotApi, code: str, says: str, never: str
+) -> None:
+    reply = await api.user(1709, language_code=code).say(says)
+    assert never not in reply.text, "no lecture about data that was never sent"
+    assert suggested(reply)[0] == "airalo"
