@@ -1,13 +1,16 @@
 """Durable state: chats, conversations, reminders, processed updates, the outbox and funnel events."""
 
 from bot.store.base import (
+    KEPT_RELEASES,
     ChatRecord,
     Commit,
     FlowEvent,
+    FlowRelease,
     FunnelStats,
     InboxUpdate,
     NewReminder,
     OutboxMessage,
+    ReleaseHead,
     Reminder,
     Standing,
     StateCount,
@@ -20,15 +23,18 @@ from bot.store.factory import is_postgres_url, local_folder, open_store, sqlite_
 from bot.store.sqlite import SqliteStore
 
 __all__ = [
+    "KEPT_RELEASES",
     "ChatChanged",
     "ChatRecord",
     "Commit",
     "DuplicateUpdate",
     "FlowEvent",
+    "FlowRelease",
     "FunnelStats",
     "InboxUpdate",
     "NewReminder",
     "OutboxMessage",
+    "ReleaseHead",
     "Reminder",
     "ReminderGone",
     "SchemaError",

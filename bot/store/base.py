@@ -9,7 +9,7 @@ them, so a crash at any instant leaves either all of it or none of it.
 :func:`bot.store.open_store` picks one from ``BOT_DATABASE``.
 
 All datetimes are timezone-aware; the store returns them in UTC. Texts that users typed are never
-stored, except inside the raw updates the inbox keeps until they are handled. The store knows nothing of
+stored, not even in the inbox (its updates are kept without them). The store knows nothing of
 the engine: a conversation crosses into it as :class:`StoredConversation`, plain data.
 
 What a backend promises when several writers share it (tasks of one process, or several processes):
@@ -43,11 +43,15 @@ What a backend promises when several writers share it (tasks of one process, or 
 - The inbox keeps every polled update from the moment it is fetched until its handlers are done:
   ``inbox_add`` writes a whole batch in one transaction (an update id already there is kept as it is, never
   an error), ``inbox_pending`` returns what is left, oldest update id first, and ``inbox_remove`` forgets
-  the ids given (unknown ids are ignored). It is the one place the raw updates, typed texts included, are
-  kept, and only until they are handled; what the inbox still holds at a start is handled then, and
+  the ids given (unknown ids are ignored). It keeps the updates without what people typed (the caller
+  strips it), and only until they are handled; what the inbox still holds at a start is handled then, and
   ``commit``'s update id keeps one already committed from being applied twice. One process polls a bot (the
   holder of the polling lease), so the inbox needs no claim; plain ``INSERT ... ON CONFLICT DO NOTHING``, ``SELECT ... ORDER BY ... LIMIT``
   and ``DELETE ... WHERE update_id IN (...)`` implement it on any SQL backend.
+- The flow version served is the store's too: ``publish_release`` makes a release current in one
+  transaction (two instances publishing at once: one after the other, the second seeing the first's),
+  numbered in publication order, and keeps its button meanings; ``release_head`` tells every instance which
+  one is current (``bot/runtime/reload.py`` follows it). No process keeps a version only for itself.
 """
 
 from __future__ import annotations
@@ -65,10 +69,12 @@ __all__ = [
     "ChatRecord",
     "Commit",
     "FlowEvent",
+    "FlowRelease",
     "FunnelStats",
     "InboxUpdate",
     "NewReminder",
     "OutboxMessage",
+    "ReleaseHead",
     "Reminder",
     "Standing",
     "StateCount",
@@ -76,6 +82,7 @@ __all__ = [
     "StoredConversation",
     "UserSettings",
     "frozen_payload",
+    "publishes",
     "require_aware",
 ]
 
@@ -272,6 +279,51 @@ class Standing:
     """Pending reminders of these chats, by name."""
 
 
+KEPT_RELEASES = 20
+"""How many releases keep their files, and how many flow versions their meanings: far more than screens
+people still have open. Older releases keep only their digest, so that their files are never taken for new."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseHead:
+    """Which release is current: its number in publication order, its flow version and its files' digest."""
+
+    number: int
+    flow_id: str
+    version: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRelease:
+    """A flow and its texts as published for every instance to serve, and what its buttons mean.
+
+    ``files`` maps each file's path (relative to the folder of flows or of locales, prefixed ``flows/`` or
+    ``locales/``) to its text; ``digest`` names that content; ``meanings`` is a JSON document opaque to
+    the store (``bot.flows.meanings``). ``number`` is 0 until the store publishes it.
+    """
+
+    flow_id: str
+    version: str
+    digest: str
+    files: Mapping[str, str]
+    meanings: str
+    number: int = 0
+
+    @property
+    def head(self) -> ReleaseHead:
+        """Returns the release's head."""
+        return ReleaseHead(self.number, self.flow_id, self.version, self.digest)
+
+
+def publishes(current: ReleaseHead | None, digest: str, *, again: bool, seen: bool) -> bool:
+    """Tells whether a release of ``digest`` becomes current (:meth:`Store.publish_release`), given the current
+    release and whether ``digest`` was ever published."""
+    if current is not None and current.digest == digest:
+        return False
+    return again or not seen
+
+
 def frozen_payload(payload: Mapping[str, object]) -> Mapping[str, object]:
     """Returns a read-only copy of an outbox payload."""
     return MappingProxyType(dict(payload))
@@ -432,3 +484,30 @@ class Store(ABC):
     @abstractmethod
     async def inbox_remove(self, update_ids: Collection[int]) -> None:
         """Forgets the kept updates of these ids, in one transaction; ids not kept are ignored."""
+
+    # -- the flow version every instance serves ----------------------------------------------------
+
+    @abstractmethod
+    async def publish_release(self, release: FlowRelease, now: datetime, *, again: bool) -> ReleaseHead:
+        """Makes ``release`` the current one and keeps its meanings, in one transaction, unless its digest
+        is the current release's, or (without ``again``) any earlier release's; returns the current head.
+
+        Without ``again`` an instance started on files already published once (an older image) never
+        takes the store back to them; ``esim-bot reload`` publishes ``again``: the operator means it.
+        """
+
+    @abstractmethod
+    async def release_head(self) -> ReleaseHead | None:
+        """Returns the current release's head, None before any: one small row, read every few seconds."""
+
+    @abstractmethod
+    async def current_release(self) -> FlowRelease | None:
+        """Returns the current release with its files, None before any."""
+
+    @abstractmethod
+    async def flow_history(self, flow_id: str) -> dict[str, str]:
+        """Returns the meanings of the flow's versions served, by version (the last :data:`KEPT_RELEASES`)."""
+
+    @abstractmethod
+    async def record_meanings(self, flow_id: str, version: str, meanings: str, served_at: datetime) -> None:
+        """Keeps a version's meanings, served at ``served_at``, unless they are kept already."""

@@ -10,6 +10,7 @@ constraint or by ``esim_require``, so nothing has to come back before the next s
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Collection, Mapping, Sequence
@@ -24,17 +25,21 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from bot.store.base import (
+    KEPT_RELEASES,
     ChatRecord,
     Commit,
+    FlowRelease,
     FunnelStats,
     InboxUpdate,
     OutboxMessage,
+    ReleaseHead,
     Reminder,
     Standing,
     StateCount,
     Store,
     UserSettings,
     frozen_payload,
+    publishes,
     require_aware,
 )
 from bot.store.codec import conversation_data, stored_conversation
@@ -50,6 +55,9 @@ Params = Sequence[object] | Mapping[str, object]
 MIGRATION_LOCK = -(2**62) + 12
 """The advisory lock key instances take while upgrading the schema: far from any Telegram chat id,
 which the per-chat locks use as their keys."""
+
+RELEASE_LOCK = -(2**62) + 13
+"""The advisory lock key of publishing a release: two instances publishing at once go one after the other."""
 
 REQUIREMENT_FAILED = "EB001"
 """The SQLSTATE ``esim_require`` raises."""
@@ -418,6 +426,56 @@ class PostgresStore(Store):
         row = await self._fetchone(_RESERVE_SLOT, {"interval": interval, "pause": pause})
         return timedelta(0) if row is None else max(row[0], timedelta(0))
 
+    async def publish_release(self, release: FlowRelease, now: datetime, *, again: bool) -> ReleaseHead:
+        """Publishes the release unless it is current (or, without ``again``, was ever), in one transaction
+        under the publishing lock."""
+        connection: Connection
+        async with self._connection() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (RELEASE_LOCK,))
+            row = await (await connection.execute(_RELEASE_HEAD)).fetchone()
+            current = None if row is None else ReleaseHead(*row)
+            seen = await (await connection.execute(_RELEASE_SEEN, (release.digest,))).fetchone()
+            if current is not None and not publishes(
+                current, release.digest, again=again, seen=seen is not None
+            ):
+                return current
+            values = {
+                "flow_id": release.flow_id,
+                "version": release.version,
+                "digest": release.digest,
+                "files": json.dumps(dict(release.files), ensure_ascii=False),
+                "meanings": release.meanings,
+                "at": _aware(now, "now"),
+                "kept": KEPT_RELEASES,
+            }
+            published = await (await connection.execute(_PUBLISH, values)).fetchone()
+            if published is None:
+                raise StoreError("the release was not published")
+            return ReleaseHead(published[0], release.flow_id, release.version, release.digest)
+
+    async def release_head(self) -> ReleaseHead | None:
+        """Returns the current release's head."""
+        row = await self._fetchone(_RELEASE_HEAD)
+        return None if row is None else ReleaseHead(*row)
+
+    async def current_release(self) -> FlowRelease | None:
+        """Returns the current release with its files and meanings."""
+        row = await self._fetchone(_CURRENT_RELEASE)
+        if row is None:
+            return None
+        number, flow_id, version, digest, files, meanings = row
+        if files is None:
+            raise StoreError(f"release {number} is current but its files were forgotten")
+        return FlowRelease(flow_id, version, digest, MappingProxyType(json.loads(files)), meanings, number)
+
+    async def flow_history(self, flow_id: str) -> dict[str, str]:
+        """Returns the kept meanings of the flow's versions, by version."""
+        return dict(await self._fetchall(_FLOW_HISTORY, (flow_id,)))
+
+    async def record_meanings(self, flow_id: str, version: str, meanings: str, served_at: datetime) -> None:
+        """Keeps a version's meanings unless kept already."""
+        await self._rowcount(_RECORD_MEANINGS, (flow_id, version, meanings, _aware(served_at, "served_at")))
+
 
 async def _apply(connection: Connection, commit: Commit, now: datetime) -> list[OutboxMessage]:
     """Writes the commit in one transaction, every statement pipelined."""
@@ -553,6 +611,38 @@ async def _locked_version(connection: Connection) -> int:
 
 
 _LOCK_CHAT = "SELECT pg_advisory_xact_lock(%s)"
+_RELEASE_HEAD = "SELECT number, flow_id, version, digest FROM flow_releases ORDER BY number DESC LIMIT 1"
+_RELEASE_SEEN = "SELECT FROM flow_releases WHERE digest = %s LIMIT 1"
+# One statement: the release, its meanings, and what is forgotten beyond the kept ones.
+_PUBLISH = """
+    WITH published AS (
+        INSERT INTO flow_releases (flow_id, version, digest, files, published_at)
+        VALUES (%(flow_id)s, %(version)s, %(digest)s, %(files)s, %(at)s)
+        RETURNING number
+    ), meanings AS (
+        INSERT INTO flow_versions (flow_id, version, meanings, served_at)
+        VALUES (%(flow_id)s, %(version)s, %(meanings)s, %(at)s)
+        ON CONFLICT (flow_id, version) DO UPDATE SET served_at = excluded.served_at
+    ), old_files AS (
+        UPDATE flow_releases SET files = NULL
+        WHERE files IS NOT NULL AND number <= (SELECT number FROM published) - %(kept)s
+    ), old_meanings AS (
+        DELETE FROM flow_versions WHERE flow_id = %(flow_id)s AND version <> %(version)s AND version NOT IN (
+            SELECT version FROM flow_versions WHERE flow_id = %(flow_id)s
+            ORDER BY served_at DESC LIMIT %(kept)s - 1)
+    )
+    SELECT number FROM published
+"""
+_RECORD_MEANINGS = """
+    INSERT INTO flow_versions (flow_id, version, meanings, served_at) VALUES (%s, %s, %s, %s)
+    ON CONFLICT (flow_id, version) DO NOTHING
+"""
+_CURRENT_RELEASE = """
+    SELECT r.number, r.flow_id, r.version, r.digest, r.files, coalesce(v.meanings, '')
+    FROM flow_releases r LEFT JOIN flow_versions v ON v.flow_id = r.flow_id AND v.version = r.version
+    ORDER BY r.number DESC LIMIT 1
+"""
+_FLOW_HISTORY = "SELECT version, meanings FROM flow_versions WHERE flow_id = %s ORDER BY served_at"
 _INBOX_ADD = """
     INSERT INTO inbox (update_id, payload, received_at)
     SELECT update_id, payload, %s FROM unnest(%s::bigint[], %s::jsonb[]) AS kept (update_id, payload)

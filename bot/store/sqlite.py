@@ -17,17 +17,21 @@ from typing import TypeVar
 import aiosqlite
 
 from bot.store.base import (
+    KEPT_RELEASES,
     ChatRecord,
     Commit,
+    FlowRelease,
     FunnelStats,
     InboxUpdate,
     OutboxMessage,
+    ReleaseHead,
     Reminder,
     Standing,
     StateCount,
     Store,
     UserSettings,
     frozen_payload,
+    publishes,
     require_aware,
 )
 from bot.store.codec import conversation_data, stored_conversation
@@ -385,7 +389,76 @@ class SqliteStore(Store):
 
         return await self._run(_in_transaction(reserve)) * _MICROSECOND
 
+    async def publish_release(self, release: FlowRelease, now: datetime, *, again: bool) -> ReleaseHead:
+        """Publishes the release unless it is current (or, without ``again``, was ever), in one transaction."""
+        files = _json(dict(release.files))
+        at = _micros(now)
 
+        def publish(db: sqlite3.Connection) -> ReleaseHead:
+            row = db.execute(_RELEASE_HEAD).fetchone()
+            current = None if row is None else ReleaseHead(*row)
+            seen = db.execute(_RELEASE_SEEN, (release.digest,)).fetchone() is not None
+            if current is not None and not publishes(current, release.digest, again=again, seen=seen):
+                return current
+            (number,) = db.execute(
+                _PUBLISH, (release.flow_id, release.version, release.digest, files, at)
+            ).fetchone()
+            db.execute(_RECORD_MEANINGS_SERVED, (release.flow_id, release.version, release.meanings, at))
+            db.execute(_FORGET_OLD_FILES, (number - KEPT_RELEASES,))
+            db.execute(_FORGET_OLD_MEANINGS, (release.flow_id, release.flow_id, KEPT_RELEASES))
+            return ReleaseHead(number, release.flow_id, release.version, release.digest)
+
+        return await self._run(_in_transaction(publish))
+
+    async def release_head(self) -> ReleaseHead | None:
+        """Returns the current release's head."""
+        row = await self._run(lambda db: db.execute(_RELEASE_HEAD).fetchone())
+        return None if row is None else ReleaseHead(*row)
+
+    async def current_release(self) -> FlowRelease | None:
+        """Returns the current release with its files and meanings."""
+        row = await self._run(lambda db: db.execute(_CURRENT_RELEASE).fetchone())
+        if row is None:
+            return None
+        number, flow_id, version, digest, files, meanings = row
+        return FlowRelease(flow_id, version, digest, _files(files, number), meanings, number)
+
+    async def flow_history(self, flow_id: str) -> dict[str, str]:
+        """Returns the kept meanings of the flow's versions, by version."""
+        rows = await self._run(lambda db: db.execute(_FLOW_HISTORY, (flow_id,)).fetchall())
+        return dict(rows)
+
+    async def record_meanings(self, flow_id: str, version: str, meanings: str, served_at: datetime) -> None:
+        """Keeps a version's meanings unless kept already."""
+        params = (flow_id, version, meanings, _micros(served_at))
+        await self._run(_in_transaction(lambda db: db.execute(_RECORD_MEANINGS, params)))
+
+
+_RELEASE_HEAD = "SELECT number, flow_id, version, digest FROM flow_releases ORDER BY number DESC LIMIT 1"
+_RELEASE_SEEN = "SELECT 1 FROM flow_releases WHERE digest = ? LIMIT 1"
+_PUBLISH = """
+    INSERT INTO flow_releases (flow_id, version, digest, files, published_at) VALUES (?, ?, ?, ?, ?)
+    RETURNING number
+"""
+_RECORD_MEANINGS_SERVED = """
+    INSERT INTO flow_versions (flow_id, version, meanings, served_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (flow_id, version) DO UPDATE SET served_at = excluded.served_at
+"""
+_RECORD_MEANINGS = """
+    INSERT INTO flow_versions (flow_id, version, meanings, served_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (flow_id, version) DO NOTHING
+"""
+_FORGET_OLD_FILES = "UPDATE flow_releases SET files = NULL WHERE number <= ? AND files IS NOT NULL"
+_FORGET_OLD_MEANINGS = """
+    DELETE FROM flow_versions WHERE flow_id = ? AND version NOT IN (
+        SELECT version FROM flow_versions WHERE flow_id = ? ORDER BY served_at DESC LIMIT ?)
+"""
+_CURRENT_RELEASE = """
+    SELECT r.number, r.flow_id, r.version, r.digest, r.files, coalesce(v.meanings, '')
+    FROM flow_releases r LEFT JOIN flow_versions v ON v.flow_id = r.flow_id AND v.version = r.version
+    ORDER BY r.number DESC LIMIT 1
+"""
+_FLOW_HISTORY = "SELECT version, meanings FROM flow_versions WHERE flow_id = ? ORDER BY served_at"
 _POSITION = """
     json_extract(c.conversation, '$.flow_id'), json_extract(c.conversation, '$.flow_version'),
     json_extract(c.conversation, '$.state')"""
@@ -396,6 +469,13 @@ _STANDINGS = (
 _STANDING_REMINDERS = f"""
     SELECT {_POSITION}, r.name, count(*) FROM reminders r JOIN chats c ON c.chat_id = r.chat_id
     WHERE {_UNFINISHED} GROUP BY 1, 2, 3, 4"""
+
+
+def _files(files: str | None, number: int) -> Mapping[str, str]:
+    """Returns a release's files; the current release always has them (only older ones lose theirs)."""
+    if files is None:
+        raise StoreError(f"release {number} is current but its files were forgotten")
+    return MappingProxyType(json.loads(files))
 
 
 def _reminder(row: tuple[int, int, str, int, int, int]) -> Reminder:
