@@ -117,6 +117,8 @@ class ChatService:
         self.locks = ChatLocks()
         """The one per-chat lock of the process: updates, reminders and the outbox sweep all take it."""
         self.on_reminder_scheduled = on_reminder_scheduled
+        self.catch_up: Callable[[], Awaitable[None]] | None = None
+        """Serves the store's current flow release if another instance published one (bot/runtime/reload.py)."""
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -137,9 +139,11 @@ class ChatService:
         return await self._from_fresh_load(incoming.chat_id, lambda: self._handle_once(incoming))
 
     async def _handle_once(self, incoming: Incoming) -> Reply:
-        engine = self.engine  # taken once: a reload meanwhile does not change this update's version
         now = self.clock.now()
         record = await self.store.load_chat(incoming.chat_id)
+        engine = await self._engine_for(
+            record
+        )  # taken once: a reload meanwhile does not change this update's
         chat, notice = self._chat(
             engine, incoming.chat_id, self._settings(engine, incoming, record), record, now
         )
@@ -193,9 +197,9 @@ class ChatService:
         return await work()
 
     async def _reminder_due_once(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
-        engine = self.engine
         now = self.clock.now()
         record = await self.store.load_chat(reminder.chat_id)
+        engine = await self._engine_for(record)
         result = None
         if record is not None:
             chat, _notice = self._chat(engine, reminder.chat_id, record.settings, record, now)
@@ -210,6 +214,17 @@ class ChatService:
             return await self._commit(commit, result, now)
         except ReminderGone:
             return ()  # cancelled, or claimed by another process, since it was read: nothing to send
+
+    async def _engine_for(self, record: ChatRecord | None) -> FlowEngine:
+        """Returns the engine to handle a chat on: never one older than the version the chat is stored on.
+
+        A chat on another version may have been moved by an instance serving a release this one has not
+        followed yet; it catches up first, so the chat never goes back to an older version.
+        """
+        stored = record.conversation if record is not None else None
+        if stored is not None and stored.flow_version != self.engine.version and self.catch_up is not None:
+            await self.catch_up()
+        return self.engine
 
     def _chat(
         self,
