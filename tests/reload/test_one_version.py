@@ -16,6 +16,7 @@ import pytest
 from bot import callbacks
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
+from bot.flows.meanings import meanings_of
 from bot.runtime.reload import Reloader
 from bot.runtime.service import ChatService, Incoming, Kind, Reply
 from bot.settings import Settings
@@ -133,3 +134,25 @@ async def test_an_instance_started_on_files_published_before_serves_the_newer_re
     reply = await second.say(3, "start")
     assert reply.messages[0].message.text.startswith("Second draft.")
     assert second.reloader.serving == first.reloader.serving
+
+
+async def test_button_meanings_an_older_bot_wrote_to_data_are_kept_in_the_store(
+    settings: Settings, store: Store, clock: FakeClock, operator: Operator, tmp_path: Path
+) -> None:
+    # What bots before this one wrote beside their database: the meanings of a version served then.
+    older = meanings_of(load_default_flow(settings).flow, "0ld0ld00")
+    legacy = tmp_path / "data" / "flow-versions"
+    legacy.mkdir(parents=True)
+    (legacy / "mini-0ld0ld00.json").write_text(older.as_json(), encoding="utf-8")
+    (legacy / "mini-broken.json").write_text("{not json", encoding="utf-8")
+
+    service = ChatService(FlowEngine(load_default_flow(settings)), store, clock)
+    await Reloader(service, flow_source(settings)).start(legacy_folder=legacy)
+
+    assert "0ld0ld00" in await store.flow_history("mini")
+    assert service.engine.earlier["0ld0ld00"] == older, "its buttons keep working where they mean the same"
+    # A bot started later, on any host, finds them in the store, with no data/ folder at all.
+    shutil.rmtree(legacy)
+    later = ChatService(FlowEngine(load_default_flow(settings)), store, clock)
+    await Reloader(later, flow_source(settings)).start(legacy_folder=legacy)
+    assert later.engine.earlier["0ld0ld00"] == older
