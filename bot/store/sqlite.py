@@ -7,8 +7,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, time, timedelta
-from functools import cache
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import time_ns
 from types import MappingProxyType
@@ -29,12 +28,11 @@ from bot.store.base import (
     Standing,
     StateCount,
     Store,
-    UserSettings,
     frozen_payload,
     publishes,
     require_aware,
 )
-from bot.store.codec import conversation_data, stored_conversation
+from bot.store.columns import chat_record, from_sqlite, load_sql, to_sqlite, upsert_sql, written
 from bot.store.errors import ChatChanged, DuplicateUpdate, ReminderGone, SchemaError, StoreError
 from bot.store.migrations import Migration
 from bot.store.migrations.sqlite import SQLITE_MIGRATIONS
@@ -101,46 +99,11 @@ class SqliteStore(Store):
     async def load_chat(self, chat_id: int) -> ChatRecord | None:
         """Returns the chat's settings, conversation and screen message, in one query."""
         row = await self._run(lambda db: db.execute(_LOAD_CHAT, (chat_id,)).fetchone())
-        if row is None:
-            return None
-        (
-            language,
-            timezone,
-            quiet_start,
-            quiet_end,
-            stopped,
-            blocked,
-            asked,
-            chosen,
-            conversation,
-            screen,
-            reminder,
-            updated,
-            version,
-        ) = row
-        settings = UserSettings(
-            chat_id=chat_id,
-            language=language,
-            timezone=timezone,
-            quiet_start=time.fromisoformat(quiet_start),
-            quiet_end=time.fromisoformat(quiet_end),
-            reminders_stopped=bool(stopped),
-            blocked=bool(blocked),
-            timezone_asked_at=None if asked is None else _moment(asked),
-            timezone_chosen=bool(chosen),
-        )
-        return ChatRecord(
-            settings=settings,
-            conversation=None if conversation is None else stored_conversation(json.loads(conversation)),
-            screen_message_id=screen,
-            updated_at=_moment(updated),
-            reminder_message_id=reminder,
-            version=version,
-        )
+        return None if row is None else chat_record(row, from_sqlite)
 
     async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
         """Applies the whole commit in one transaction, built before it starts."""
-        plan = _CommitPlan(commit, _micros(now))
+        plan = _CommitPlan(commit, now)
         return await self._run(_in_transaction(plan.apply))
 
     async def mark_sent(self, ids: Collection[int]) -> None:
@@ -574,30 +537,11 @@ def _schema_version(db: sqlite3.Connection) -> int:
 class _CommitPlan:
     """A commit turned into statements and parameters before the transaction starts."""
 
-    def __init__(self, commit: Commit, now: int) -> None:
+    def __init__(self, commit: Commit, moment: datetime) -> None:
         self.commit = commit
-        chat: dict[str, object] = {"chat_id": commit.chat_id, "updated_at": now}
-        if commit.settings is not None:
-            settings = commit.settings
-            chat |= {
-                "language": settings.language,
-                "timezone": settings.timezone,
-                "quiet_start": settings.quiet_start.isoformat(),
-                "quiet_end": settings.quiet_end.isoformat(),
-                "reminders_stopped": int(settings.reminders_stopped),
-                "blocked": int(settings.blocked),
-                "timezone_asked_at": None
-                if settings.timezone_asked_at is None
-                else _micros(settings.timezone_asked_at),
-                "timezone_chosen": int(settings.timezone_chosen),
-            }
-        if commit.conversation is not None:
-            chat["conversation"] = _json(conversation_data(commit.conversation))
-        if commit.delete_conversation:
-            chat |= {"conversation": None, "screen_message_id": None, "reminder_message_id": None}
-        if commit.screen_message_id is not None:
-            chat["screen_message_id"] = commit.screen_message_id
-        self.upsert_sql = _upsert_sql(tuple(chat))
+        now = _micros(moment)
+        chat = written(commit, moment, to_sqlite)
+        self.upsert_sql = upsert_sql(tuple(chat), ":{}")
         self.chat = chat
         self.update = None if commit.update_id is None else (commit.update_id, now)
         self.cancel = (
@@ -645,23 +589,7 @@ class _CommitPlan:
         return messages
 
 
-@cache
-def _upsert_sql(columns: tuple[str, ...]) -> str:
-    # Column names come from _CommitPlan alone, never from data.
-    names = ", ".join(columns)
-    values = ", ".join(f":{column}" for column in columns)
-    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != "chat_id")
-    return (
-        f"INSERT INTO chats ({names}) VALUES ({values}) "
-        f"ON CONFLICT (chat_id) DO UPDATE SET {updates}, version = version + 1"
-    )
-
-
-_LOAD_CHAT = """
-    SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
-           timezone_chosen, conversation, screen_message_id, reminder_message_id, updated_at, version
-    FROM chats WHERE chat_id = ?
-"""
+_LOAD_CHAT = load_sql("?")
 _RECORD_UPDATE = "INSERT OR IGNORE INTO processed_updates (update_id, processed_at) VALUES (?, ?)"
 # REPLACE deletes the old row and inserts a new one, so a rescheduled reminder gets a new id.
 _SCHEDULE = "INSERT OR REPLACE INTO reminders (chat_id, name, due_at, sequence) VALUES (?, ?, ?, ?)"

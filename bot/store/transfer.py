@@ -11,22 +11,20 @@ target must be empty unless ``overwrite`` is given. The bot must be stopped whil
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from bot.store.columns import CHAT_COLUMNS, Column, Kind, from_sqlite
 from bot.store.errors import StoreError
-from bot.store.postgres import PostgresStore
+from bot.store.postgres import PostgresStore, to_postgres
 from bot.store.sqlite import SqliteStore
 
 __all__ = ["TargetNotEmptyError", "Transferred", "copy_sqlite_to_postgres"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TargetNotEmptyError(StoreError):
@@ -54,107 +52,78 @@ class Transferred:
         )
 
 
-def _same(value: object) -> object:
-    return value
-
-
-def _time(value: object) -> object:
-    return time.fromisoformat(str(value))
-
-
-def _flag(value: object) -> object:
-    return bool(value)
-
-
-def _stored_moment(value: object) -> object:
-    return None if value is None else _EPOCH + timedelta(microseconds=int(str(value)))
-
-
 @dataclass(frozen=True, slots=True)
 class _Table:
-    """A table copied as it is: its columns in both schemas, how an SQLite value becomes a PostgreSQL one
-    where they differ, and the placeholder of a column PostgreSQL must cast."""
+    """A table copied as it is: its columns (the same names and kinds in both schemas), in a stable order."""
 
     name: str
-    columns: tuple[str, ...]
-    conversions: Mapping[str, Callable[[object], object]] = field(default_factory=dict)
-    casts: Mapping[str, str] = field(default_factory=dict)
+    columns: tuple[Column, ...]
     order: str = "rowid"
 
     def select(self) -> str:
-        return f"SELECT {', '.join(self.columns)} FROM {self.name} ORDER BY {self.order}"
+        return f"SELECT {', '.join(column.name for column in self.columns)} FROM {self.name} ORDER BY {self.order}"
 
     def insert(self) -> str:
-        values = ", ".join(self.casts.get(column, "%s") for column in self.columns)
-        return f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({values})"
+        names = ", ".join(column.name for column in self.columns)
+        return f"INSERT INTO {self.name} ({names}) VALUES ({', '.join('%s' for _ in self.columns)})"
 
     def converted(self, row: Sequence[object]) -> tuple[object, ...]:
+        """Returns a row read from SQLite as PostgreSQL parameters: read the SQLite way, written the PostgreSQL way."""
         return tuple(
-            self.conversions.get(name, _same)(value) for name, value in zip(self.columns, row, strict=True)
+            to_postgres(column.kind, from_sqlite(column.kind, raw))
+            for column, raw in zip(self.columns, row, strict=True)
         )
 
 
-_JSONB = "%s::jsonb"
-_CHATS = _Table(
-    "chats",
-    (
-        "chat_id",
-        "language",
-        "timezone",
-        "quiet_start",
-        "quiet_end",
-        "reminders_stopped",
-        "blocked",
-        "timezone_asked_at",
-        "timezone_chosen",
-        "conversation",
-        "screen_message_id",
-        "reminder_message_id",
-        "updated_at",
-        "version",
-    ),
-    {
-        "quiet_start": _time,
-        "quiet_end": _time,
-        "reminders_stopped": _flag,
-        "blocked": _flag,
-        "timezone_chosen": _flag,
-        "timezone_asked_at": _stored_moment,
-        "updated_at": _stored_moment,
-    },
-    {"conversation": _JSONB},
-)
+_MOMENT, _DOCUMENT = Kind.MOMENT, Kind.DOCUMENT
+_CHATS = _Table("chats", CHAT_COLUMNS)
 # In the order they are written: a reminder or a message needs its chat.
 _TABLES = (
     _CHATS,
     _Table(
         "reminders",
-        ("id", "chat_id", "name", "due_at", "sequence", "attempts"),
-        {"due_at": _stored_moment},
+        (
+            Column("id"),
+            Column("chat_id"),
+            Column("name"),
+            Column("due_at", _MOMENT),
+            Column("sequence"),
+            Column("attempts"),
+        ),
     ),
     _Table(
         "outbox",
-        ("id", "chat_id", "payload", "created_at"),
-        {"created_at": _stored_moment},
-        {"payload": _JSONB},
+        (Column("id"), Column("chat_id"), Column("payload", _DOCUMENT), Column("created_at", _MOMENT)),
     ),
     _Table(
         "flow_events",
-        ("chat_id", "flow_id", "flow_version", "state", "at"),
-        {"at": _stored_moment},
+        (
+            Column("chat_id"),
+            Column("flow_id"),
+            Column("flow_version"),
+            Column("state"),
+            Column("at", _MOMENT),
+        ),
         order="id",
     ),
-    _Table("processed_updates", ("update_id", "processed_at"), {"processed_at": _stored_moment}),
-    _Table(
-        "inbox", ("update_id", "payload", "received_at"), {"received_at": _stored_moment}, {"payload": _JSONB}
-    ),
+    _Table("processed_updates", (Column("update_id"), Column("processed_at", _MOMENT))),
+    _Table("inbox", (Column("update_id"), Column("payload", _DOCUMENT), Column("received_at", _MOMENT))),
     _Table(
         "flow_releases",
-        ("number", "flow_id", "version", "digest", "files", "published_at"),
-        {"published_at": _stored_moment},
+        (
+            Column("number"),
+            Column("flow_id"),
+            Column("version"),
+            Column("digest"),
+            Column("files"),
+            Column("published_at", _MOMENT),
+        ),
         order="number",
     ),
-    _Table("flow_versions", ("flow_id", "version", "meanings", "served_at"), {"served_at": _stored_moment}),
+    _Table(
+        "flow_versions",
+        (Column("flow_id"), Column("version"), Column("meanings"), Column("served_at", _MOMENT)),
+    ),
 )
 # New rows continue after the copied ids, never reusing one (SQLite never does, even of a deleted row).
 _SEQUENCES = (
@@ -213,7 +182,7 @@ async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool 
                 f"SELECT setval({sequence}, greatest((SELECT max({column}) FROM {table_name}), %s, 0) + 1, false)",
                 (issued.get(table_name, 0),),
             )
-    conversation = _CHATS.columns.index("conversation")
+    conversation = [column.name for column in CHAT_COLUMNS].index("conversation")
     return Transferred(
         chats=len(rows["chats"]),
         conversations=sum(1 for chat in rows["chats"] if chat[conversation] is not None),
