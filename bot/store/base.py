@@ -4,9 +4,13 @@ One :class:`Commit` is applied in one transaction: settings, conversation, scree
 cancelled and scheduled, messages to send and funnel events, together with the update id that caused
 them, so a crash at any instant leaves either all of it or none of it.
 
-:class:`bot.store.sqlite.SqliteStore` (one process, embedded) and :class:`bot.store.postgres.PostgresStore`
-(any number of instances) implement :class:`Store` and pass the same contract suite, ``tests/store``;
-:func:`bot.store.open_store` picks one from ``BOT_DATABASE``.
+The interface comes in roles, each a few methods, so that a caller names what it uses: :class:`ChatStore`,
+:class:`Outbox`, :class:`ReminderQueue`, :class:`Inbox`, :class:`Coordination`, :class:`Reports` and
+:class:`FlowReleases`; :class:`Store` is all of them with opening and closing. What they exchange are the
+frozen records of ``bot/store/records.py``; the chats table's columns are described once in
+``bot/store/columns.py``. :class:`bot.store.sqlite.SqliteStore` (one process, embedded) and
+:class:`bot.store.postgres.PostgresStore` (any number of instances) implement :class:`Store` and pass the same
+contract suite, ``tests/store``; :func:`bot.store.open_store` picks one from ``BOT_DATABASE``.
 
 All datetimes are timezone-aware; the store returns them in UTC. Texts that users typed are never
 stored, not even in the inbox (its updates are kept without them). The store knows nothing of
@@ -57,25 +61,51 @@ What a backend promises when several writers share it (tasks of one process, or 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from types import MappingProxyType, TracebackType
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
 from typing import ClassVar, Self
 
-from bot.localtime import DEFAULT_TIMEZONE, QuietHours, zone_or_default
+from bot.store.records import (
+    KEPT_RELEASES,
+    ChatRecord,
+    Commit,
+    FlowEvent,
+    FlowRelease,
+    FunnelStats,
+    InboxUpdate,
+    NewReminder,
+    OutboxMessage,
+    ReleaseHead,
+    Reminder,
+    Standing,
+    StateCount,
+    StoredConversation,
+    UserSettings,
+    frozen_payload,
+    publishes,
+    require_aware,
+)
 
 __all__ = [
+    "KEPT_RELEASES",
     "ChatRecord",
+    "ChatStore",
     "Commit",
+    "Coordination",
     "FlowEvent",
     "FlowRelease",
+    "FlowReleases",
     "FunnelStats",
+    "Inbox",
     "InboxUpdate",
     "NewReminder",
+    "Outbox",
     "OutboxMessage",
     "ReleaseHead",
     "Reminder",
+    "ReminderQueue",
+    "Reports",
     "Standing",
     "StateCount",
     "Store",
@@ -87,274 +117,8 @@ __all__ = [
 ]
 
 
-def require_aware(moment: datetime, what: str) -> None:
-    """Raises ValueError when ``moment`` has no time zone: naive datetimes are bugs here."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware, got {moment!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class UserSettings:
-    """What a chat chose: language, time zone, quiet hours, and whether reminders may be sent.
-
-    ``timezone_asked_at`` is when the chat was last asked to type its time zone (None: not asked), so
-    the answer is understood by whichever process receives it, after a restart too. ``timezone_chosen``
-    tells a zone the person picked from one the bot assumed (asked again until they pick).
-    """
-
-    chat_id: int
-    language: str | None
-    timezone: str = DEFAULT_TIMEZONE
-    quiet_start: time = time(21, 0)
-    quiet_end: time = time(8, 0)
-    reminders_stopped: bool = False
-    blocked: bool = False
-    timezone_asked_at: datetime | None = None
-    timezone_chosen: bool = False
-
-    def __post_init__(self) -> None:
-        if self.timezone_asked_at is not None:
-            require_aware(self.timezone_asked_at, "UserSettings.timezone_asked_at")
-
-    def sendable_from(self, moment: datetime) -> datetime:
-        """Returns ``moment`` in UTC, or the end of the chat's quiet hours when it falls inside them.
-
-        The one place quiet hours move a reminder: scheduling, snoozing, a late reminder, a retry.
-        """
-        zone = zone_or_default(self.timezone)
-        return QuietHours(self.quiet_start, self.quiet_end).shift(moment, zone)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredConversation:
-    """Where a chat stands in a flow, as the store keeps it: plain data the engine's conversation maps to."""
-
-    flow_id: str
-    flow_version: str
-    state: str
-    language: str
-    step: int = 0
-    variables: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
-    checklist: frozenset[str] = frozenset()
-    finished: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRecord:
-    """Everything stored about one chat, as loaded before handling its update.
-
-    ``screen_message_id`` is the Telegram message currently showing the conversation's screen;
-    ``reminder_message_id`` the latest reminder sent, the only one whose buttons still count;
-    ``version`` counts the chat's commits, for :attr:`Commit.expected_version`.
-    """
-
-    settings: UserSettings
-    conversation: StoredConversation | None
-    screen_message_id: int | None
-    updated_at: datetime
-    reminder_message_id: int | None = None
-    version: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class NewReminder:
-    """A reminder to schedule; it replaces any pending reminder of the same name in the chat."""
-
-    name: str
-    due_at: datetime
-    sequence: int
-
-    def __post_init__(self) -> None:
-        require_aware(self.due_at, "NewReminder.due_at")
-
-
-@dataclass(frozen=True, slots=True)
-class Reminder:
-    """A pending reminder; ``attempts`` counts failed sends."""
-
-    id: int
-    chat_id: int
-    name: str
-    due_at: datetime
-    sequence: int
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    """A message committed but not yet sent; the payload is opaque to the store."""
-
-    id: int
-    chat_id: int
-    payload: Mapping[str, object]
-
-
-@dataclass(frozen=True, slots=True)
-class InboxUpdate:
-    """An update fetched from Telegram and not yet handled: its id and its JSON object, as received."""
-
-    update_id: int
-    payload: Mapping[str, object]
-
-
-@dataclass(frozen=True, slots=True)
-class FlowEvent:
-    """A conversation entered ``state``: one row of the operators' funnel."""
-
-    chat_id: int
-    flow_id: str
-    flow_version: str
-    state: str
-    at: datetime
-
-    def __post_init__(self) -> None:
-        require_aware(self.at, "FlowEvent.at")
-
-
-@dataclass(frozen=True, slots=True)
-class Commit:
-    """Everything one update (or one fired reminder) changes about a chat, applied atomically.
-
-    Inside the transaction: the update id is recorded (a repeat raises DuplicateUpdate), the consumed
-    reminder is deleted (a missing one raises ReminderGone), then reminders are cancelled, then scheduled,
-    so cancelling and scheduling the same name reschedules it. ``cancel_reminders=None`` cancels all of
-    the chat's reminders; the empty set cancels none. ``delete_conversation`` also forgets the screen message.
-    ``expected_version`` is the :attr:`ChatRecord.version` the commit was computed from (0: the chat was
-    never seen); a chat at another version raises ChatChanged. None commits whatever the version.
-    """
-
-    chat_id: int
-    update_id: int | None = None
-    settings: UserSettings | None = None
-    conversation: StoredConversation | None = None
-    delete_conversation: bool = False
-    screen_message_id: int | None = None
-    cancel_reminders: frozenset[str] | None = frozenset()
-    schedule: Sequence[NewReminder] = ()
-    outbox: Sequence[Mapping[str, object]] = ()
-    events: Sequence[FlowEvent] = ()
-    consumed_reminder_id: int | None = None
-    expected_version: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.settings is not None and self.settings.chat_id != self.chat_id:
-            raise ValueError(f"settings of chat {self.settings.chat_id} committed for chat {self.chat_id}")
-        if self.conversation is not None and self.delete_conversation:
-            raise ValueError("a commit cannot both save and delete the conversation")
-        strangers = {event.chat_id for event in self.events} - {self.chat_id}
-        if strangers:
-            raise ValueError(f"events of chats {sorted(strangers)} committed for chat {self.chat_id}")
-
-
-@dataclass(frozen=True, slots=True)
-class StateCount:
-    """How many conversations entered a state, and how many of them stopped there."""
-
-    state: str
-    reached: int
-    dropped_off: int
-
-
-@dataclass(frozen=True, slots=True)
-class FunnelStats:
-    """One flow's funnel over ``[since, until)``, counted in distinct chats, busiest state first."""
-
-    flow_id: str
-    since: datetime
-    until: datetime
-    started: int
-    confirmed: int
-    states: tuple[StateCount, ...] = field(default=())
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """How many unfinished conversations sit in one state of one flow version, and their pending reminders."""
-
-    flow_id: str
-    flow_version: str
-    state: str
-    chats: int
-    reminders: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-    """Pending reminders of these chats, by name."""
-
-
-KEPT_RELEASES = 20
-"""How many releases keep their files, and how many flow versions their meanings: far more than screens
-people still have open. Older releases keep only their digest, so that their files are never taken for new."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReleaseHead:
-    """Which release is current: its number in publication order, its flow version and its files' digest."""
-
-    number: int
-    flow_id: str
-    version: str
-    digest: str
-
-
-@dataclass(frozen=True, slots=True)
-class FlowRelease:
-    """A flow and its texts as published for every instance to serve, and what its buttons mean.
-
-    ``files`` maps each file's path (relative to the folder of flows or of locales, prefixed ``flows/`` or
-    ``locales/``) to its text; ``digest`` names that content; ``meanings`` is a JSON document opaque to
-    the store (``bot.flows.meanings``). ``number`` is 0 until the store publishes it.
-    """
-
-    flow_id: str
-    version: str
-    digest: str
-    files: Mapping[str, str]
-    meanings: str
-    number: int = 0
-
-    @property
-    def head(self) -> ReleaseHead:
-        """Returns the release's head."""
-        return ReleaseHead(self.number, self.flow_id, self.version, self.digest)
-
-
-def publishes(current: ReleaseHead | None, digest: str, *, again: bool, seen: bool) -> bool:
-    """Tells whether a release of ``digest`` becomes current (:meth:`Store.publish_release`), given the current
-    release and whether ``digest`` was ever published."""
-    if current is not None and current.digest == digest:
-        return False
-    return again or not seen
-
-
-def frozen_payload(payload: Mapping[str, object]) -> Mapping[str, object]:
-    """Returns a read-only copy of an outbox payload."""
-    return MappingProxyType(dict(payload))
-
-
-class Store(ABC):
-    """Durable chats, reminders, processed updates, outbox and funnel events."""
-
-    serves_several_processes: ClassVar[bool] = False
-    """Whether several bot processes may share this backend, so that delivering a chat's messages needs
-    its outbox claim and messages need the shared send budget; one process does without both."""
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    @abstractmethod
-    async def open(self) -> None:
-        """Connects, and upgrades the schema to the current version."""
-
-    @abstractmethod
-    async def close(self) -> None:
-        """Closes the connection; closing twice is harmless."""
+class ChatStore(ABC):
+    """Chats: each chat's settings, conversation and screen, changed one commit at a time."""
 
     @abstractmethod
     async def load_chat(self, chat_id: int) -> ChatRecord | None:
@@ -363,41 +127,6 @@ class Store(ABC):
     @abstractmethod
     async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
         """Applies ``commit`` in one transaction and returns its outbox messages, ready to send."""
-
-    @abstractmethod
-    async def mark_sent(self, ids: Collection[int]) -> None:
-        """Removes sent messages from the outbox."""
-
-    @abstractmethod
-    async def pending_outbox(self, limit: int, chat_id: int | None = None) -> list[OutboxMessage]:
-        """Returns up to ``limit`` committed but unsent messages (of one chat, when given), oldest first."""
-
-    @abstractmethod
-    async def next_due_at(self) -> datetime | None:
-        """Returns when the earliest reminder falls due, ignoring chats that stopped or blocked reminders."""
-
-    @abstractmethod
-    async def due_reminders(self, now: datetime, limit: int) -> list[Reminder]:
-        """Returns up to ``limit`` reminders due at ``now``, oldest due first, with the same filter."""
-
-    @abstractmethod
-    async def record_delivery(
-        self,
-        outbox_id: int,
-        chat_id: int,
-        screen_message_id: int | None,
-        reminder_message_id: int | None = None,
-    ) -> None:
-        """Removes a sent message from the outbox and, when given, records the message now showing the
-        chat's screen, or its latest reminder; a chat deleted meanwhile (``forget``) is not brought back."""
-
-    @abstractmethod
-    async def reminders_of(self, chat_id: int) -> list[Reminder]:
-        """Returns the chat's pending reminders, soonest first, whether or not they may be sent."""
-
-    @abstractmethod
-    async def postpone_reminder(self, reminder_id: int, due_at: datetime) -> bool:
-        """Moves a reminder whose sending failed to ``due_at`` and counts the attempt; False if it is gone."""
 
     @abstractmethod
     async def set_blocked(self, chat_id: int, blocked: bool) -> None:
@@ -415,22 +144,28 @@ class Store(ABC):
     async def expire_updates(self, before: datetime) -> int:
         """Forgets update ids processed before ``before``; returns how many."""
 
-    @abstractmethod
-    async def funnel(
-        self, flow_id: str, since: datetime, until: datetime, confirmed_states: Collection[str]
-    ) -> FunnelStats:
-        """Counts, from the events in ``[since, until)``, how far conversations of a flow got."""
+
+class Outbox(ABC):
+    """Messages committed and not yet sent: delivered at least once, a chat's by one holder at a time."""
 
     @abstractmethod
-    async def count_conversations(self) -> int:
-        """Returns how many chats have a conversation stored."""
-
-    # -- what several processes sharing the store coordinate through --------------------------------
+    async def pending_outbox(self, limit: int, chat_id: int | None = None) -> list[OutboxMessage]:
+        """Returns up to ``limit`` committed but unsent messages (of one chat, when given), oldest first."""
 
     @abstractmethod
-    async def claim_due_reminders(self, now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
-        """Returns up to ``limit`` reminders due at ``now``, oldest due first, that no other caller holds,
-        and holds them until ``now + lease``; ``next_due_at`` counts a held reminder due when its lease ends."""
+    async def mark_sent(self, ids: Collection[int]) -> None:
+        """Removes sent messages from the outbox."""
+
+    @abstractmethod
+    async def record_delivery(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None = None,
+    ) -> None:
+        """Removes a sent message from the outbox and, when given, records the message now showing the
+        chat's screen, or its latest reminder; a chat deleted meanwhile (``forget``) is not brought back."""
 
     @abstractmethod
     async def claim_outbox(
@@ -443,6 +178,55 @@ class Store(ABC):
     async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
         """Gives up ``holder``'s claim on the chat's outbox; with ``unless_pending``, only if no message is
         pending (False then: the claim is kept, to send what came in)."""
+
+
+class ReminderQueue(ABC):
+    """Pending reminders, by due time: claimed before they are fired, postponed when sending failed."""
+
+    @abstractmethod
+    async def next_due_at(self) -> datetime | None:
+        """Returns when the earliest reminder falls due, ignoring chats that stopped or blocked reminders."""
+
+    @abstractmethod
+    async def due_reminders(self, now: datetime, limit: int) -> list[Reminder]:
+        """Returns up to ``limit`` reminders due at ``now``, oldest due first, with the same filter."""
+
+    @abstractmethod
+    async def claim_due_reminders(self, now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
+        """Returns up to ``limit`` reminders due at ``now``, oldest due first, that no other caller holds,
+        and holds them until ``now + lease``; ``next_due_at`` counts a held reminder due when its lease ends."""
+
+    @abstractmethod
+    async def reminders_of(self, chat_id: int) -> list[Reminder]:
+        """Returns the chat's pending reminders, soonest first, whether or not they may be sent."""
+
+    @abstractmethod
+    async def postpone_reminder(self, reminder_id: int, due_at: datetime) -> bool:
+        """Moves a reminder whose sending failed to ``due_at`` and counts the attempt; False if it is gone."""
+
+
+class Inbox(ABC):
+    """Updates fetched from Telegram, kept (without typed text) until their handlers are done."""
+
+    @abstractmethod
+    async def inbox_add(self, updates: Sequence[InboxUpdate], now: datetime) -> None:
+        """Keeps fetched updates in one transaction until removed; an id already kept stays as it is.
+
+        The caller leaves out what people typed (``bot.telegram.intake.without_typed_text``): the store
+        keeps no typed text, not even for the milliseconds an update waits in the inbox.
+        """
+
+    @abstractmethod
+    async def inbox_pending(self, limit: int, after_update_id: int | None = None) -> list[InboxUpdate]:
+        """Returns up to ``limit`` kept updates (with an id above ``after_update_id``), oldest id first."""
+
+    @abstractmethod
+    async def inbox_remove(self, update_ids: Collection[int]) -> None:
+        """Forgets the kept updates of these ids, in one transaction; ids not kept are ignored."""
+
+
+class Coordination(ABC):
+    """What instances sharing the store coordinate through: named leases and one send budget."""
 
     @abstractmethod
     async def acquire_lease(self, name: str, holder: str, now: datetime, lease: timedelta) -> bool:
@@ -461,6 +245,20 @@ class Store(ABC):
         The store's own clock decides (PostgreSQL's, not each host's), so hosts whose clocks disagree
         still space their messages."""
 
+
+class Reports(ABC):
+    """What operators count: the funnel, the conversations stored, where they stand."""
+
+    @abstractmethod
+    async def funnel(
+        self, flow_id: str, since: datetime, until: datetime, confirmed_states: Collection[str]
+    ) -> FunnelStats:
+        """Counts, from the events in ``[since, until)``, how far conversations of a flow got."""
+
+    @abstractmethod
+    async def count_conversations(self) -> int:
+        """Returns how many chats have a conversation stored."""
+
     async def standings(self) -> list[Standing]:
         """Returns where unfinished conversations stand, by flow version and state, with their reminders.
 
@@ -469,23 +267,9 @@ class Store(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot list where conversations stand")
 
-    @abstractmethod
-    async def inbox_add(self, updates: Sequence[InboxUpdate], now: datetime) -> None:
-        """Keeps fetched updates in one transaction until removed; an id already kept stays as it is.
 
-        The caller leaves out what people typed (``bot.telegram.intake.without_typed_text``): the store
-        keeps no typed text, not even for the milliseconds an update waits in the inbox.
-        """
-
-    @abstractmethod
-    async def inbox_pending(self, limit: int, after_update_id: int | None = None) -> list[InboxUpdate]:
-        """Returns up to ``limit`` kept updates (with an id above ``after_update_id``), oldest id first."""
-
-    @abstractmethod
-    async def inbox_remove(self, update_ids: Collection[int]) -> None:
-        """Forgets the kept updates of these ids, in one transaction; ids not kept are ignored."""
-
-    # -- the flow version every instance serves ----------------------------------------------------
+class FlowReleases(ABC):
+    """The flow version every instance serves, and the button meanings of the versions served."""
 
     @abstractmethod
     async def publish_release(self, release: FlowRelease, now: datetime, *, again: bool) -> ReleaseHead:
@@ -511,3 +295,34 @@ class Store(ABC):
     @abstractmethod
     async def record_meanings(self, flow_id: str, version: str, meanings: str, served_at: datetime) -> None:
         """Keeps a version's meanings, served at ``served_at``, unless they are kept already."""
+
+
+class Store(ChatStore, Outbox, ReminderQueue, Inbox, Coordination, Reports, FlowReleases):
+    """Every role at once, with opening and closing: what a backend implements and the bot opens.
+
+    A caller that needs one role names that role (``ReminderQueue``, ``Inbox``...), not the whole store.
+    """
+
+    serves_several_processes: ClassVar[bool] = False
+    """Whether several bot processes may share this backend, so that delivering a chat's messages needs
+    its outbox claim and messages need the shared send budget; one process does without both."""
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connects, and upgrades the schema to the current version."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Closes the connection; closing twice is harmless."""
