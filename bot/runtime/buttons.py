@@ -46,10 +46,8 @@ async def button_pressed(chat: Chat, data: str, message_id: int | None) -> Resul
     pressed = decode(data)
     if isinstance(pressed, LanguageChoice) and pressed.language in chat.engine.bundle.texts.languages:
         return language_button(chat, pressed, message_id)
-    if isinstance(pressed, TimezoneChoice):
-        return await set_timezone(chat, pressed.timezone, edit=message_id)
-    if isinstance(pressed, TypePlace):
-        return type_place_button(chat, message_id)
+    if isinstance(pressed, TimezoneChoice | TypePlace):
+        return await where_button(chat, pressed, message_id)
     if chat.conversation is None:
         return stale_button(chat)
     if isinstance(pressed, ForgetChoice):
@@ -65,6 +63,20 @@ async def button_pressed(chat: Chat, data: str, message_id: int | None) -> Resul
     if isinstance(pressed, FlowPress):
         return await flow_button(chat, chat.conversation, pressed, message_id)
     return unknown_button(chat, message_id)
+
+
+async def where_button(chat: Chat, pressed: TimezoneChoice | TypePlace, message_id: int | None) -> Result:
+    """Answers "where are you?": in place of the question, or, for one far up the chat, at the bottom (the
+    old question losing its buttons)."""
+    stale = message_id if chat.far_up(message_id) else None
+    edit = None if stale is not None else message_id
+    if isinstance(pressed, TimezoneChoice):
+        result = await set_timezone(chat, pressed.timezone, edit=edit)
+    else:
+        result = type_place_button(chat, edit)
+    if stale is None:
+        return result
+    return replace(result, messages=(OutgoingMessage.stripping(chat.id, stale), *result.messages))
 
 
 async def flow_button(

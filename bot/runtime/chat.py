@@ -122,6 +122,12 @@ class Chat:
         """Tells whether ``message_id`` is the screen, to be edited in place: recent, and no reminder since."""
         return message_id is not None and message_id == self.screen_id and self.reminder_id is None
 
+    def far_up(self, message_id: int | None) -> bool:
+        """Tells whether ``message_id`` came before the screen or the latest reminder: never edited, as it
+        is no longer where the person is reading (a chat's message ids grow)."""
+        live = (self.shown_id, self.reminder_id)
+        return message_id is not None and any(m is not None and message_id < m for m in live)
+
     @property
     def language(self) -> str:
         """Returns the chat's language, or the flow's first when the stored one is no longer offered."""

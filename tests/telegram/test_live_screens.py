@@ -197,3 +197,20 @@ async def test_status_on_the_last_screen_names_a_real_step(
     status = await user.say("/status")
     assert finished in status.text
     assert thanks.text.splitlines()[0] not in status.text, "not the thank-you sentence"
+
+
+@LANGUAGES
+async def test_an_old_where_are_you_is_answered_at_the_bottom(
+    api: FakeBotApi, code: str, old: str, finished: str
+) -> None:
+    user = api.user(2109, language_code=code)
+    await submit(user)
+    asked = await user.say("/timezone")
+    await user.say("/help")
+    newest = user.screen.message_id
+    await user.press(data_starting("tz|Europe/Paris"), on=asked)
+    here = await user.wait_for_reply()
+    assert here.message_id > newest, "never an edit far up"
+    assert next(m for m in user.messages if m.message_id == asked.message_id).text == asked.text
+    assert here.has_button(by_id("got_it"))
+    await only_newest_is_live(api, user)
