@@ -68,12 +68,18 @@ async def typed_message(chat: Chat, text: str | None) -> Result:
 
 
 def _off_topic(chat: Chat, reading: Reading) -> Result:
-    """Answers text that points nowhere ("hello", "👍", the weather) with the first screen."""
-    before = (chat.notice("ui.typed.private"),) if reading.private else ()
+    """Answers text that points nowhere ("hello", "👍", the weather) with the first screen (one message,
+    the reminder that the bot never needs private data above it when some was sent)."""
     conversation = chat.conversation
-    if conversation is None or conversation.finished:
-        return chat.keep(*before).then(start_over(chat))
-    return show_current(chat, before=before)
+    fresh = conversation is None or conversation.finished
+    shown = start_over(chat) if fresh else show_current(chat)
+    if not reading.private:
+        return shown
+    private = chat.text("ui.typed.private")
+    messages = tuple(
+        replace(m, text=f"{private}\n\n{m.text}") if m.shows_screen else m for m in shown.messages
+    )
+    return replace(shown, messages=messages)
 
 
 def _suggest(chat: Chat, reading: Reading) -> Result:
