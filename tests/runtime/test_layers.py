@@ -30,6 +30,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "bot.control",
             "bot.flowtests",
             "bot.console",
+            "bot.simulated",
             "bot.settings",
             "bot.startup",
         }
