@@ -230,7 +230,7 @@ def _bundle(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def console_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Walks the flow in the terminal."""
+    """Talks to the bot in the terminal, as a person would in Telegram (no Telegram needed)."""
     from bot.console import Console
     from bot.engine.engine import FlowEngine
 
@@ -251,7 +251,7 @@ def console_command(args: argparse.Namespace, settings: Settings) -> int:
             f"--lang: one of {', '.join(bundle.texts.languages)} (a locales/<language>.yaml)", file=sys.stderr
         )
         return 2
-    return Console(FlowEngine(bundle), language, sys.stdout, read).run()
+    return asyncio.run(Console(FlowEngine(bundle), language, sys.stdout, read).run())
 
 
 def diagram_command(args: argparse.Namespace, settings: Settings) -> int:
