@@ -2,7 +2,8 @@
 
 A case is one file, ``cases/<name>.yaml``: the problems the validator must report, exactly, and the
 changes that break the flow, as text replaced in the base's files (each replaced text must occur there
-once, so a change to the base that moves it fails loudly instead of testing something else)::
+once, so a change to the base that moves it fails loudly instead of testing something else), and any
+file the base does not have, written whole::
 
     expected: |
       flow.yaml:51:36: unknown target 'dnoe' (did you mean 'done'?)
@@ -10,6 +11,12 @@ once, so a change to the base that moves it fails loudly instead of testing some
       flow.yaml:
       - replace: "{text: support.done, to: done}"
         with: "{text: support.done, to: dnoe}"
+    added:
+      locales/de.yaml: |
+        welcome:
+          text: Hallo.
+
+``python -m tests.flows.make_case FOLDER NAME`` writes a broken copy of the base as such a file.
 """
 
 from __future__ import annotations
@@ -43,12 +50,17 @@ class BrokenCase:
         return self.folder / "locales"
 
 
-def broken_case(name: str, into: Path, *, base: Path = BASE) -> BrokenCase:
+def broken_case(name: str, into: Path, *, base: Path = BASE, cases: Path = CASES) -> BrokenCase:
     """Writes case ``name`` as a flow folder under ``into``: the base with the case's changes made."""
-    spec = yaml.safe_load((CASES / f"{name}.yaml").read_text(encoding="utf-8"))
+    spec = yaml.safe_load((cases / f"{name}.yaml").read_text(encoding="utf-8"))
     folder = into / name
     shutil.copytree(base, folder)
-    for file, changes in dict(spec["changes"]).items():
+    for file, text in dict(spec.get("added") or {}).items():
+        added = folder / str(file)
+        assert not added.exists(), f"cases/{name}.yaml: {file} is in the base: change it instead"
+        added.parent.mkdir(parents=True, exist_ok=True)
+        added.write_text(str(text), encoding="utf-8")
+    for file, changes in dict(spec.get("changes") or {}).items():
         target = folder / str(file)
         text = target.read_text(encoding="utf-8")
         for change in changes:
