@@ -618,7 +618,12 @@ class FlowEngine:
         if row is None:
             return []
         links: list[m.Link] = getattr(row, group)
-        return [ScreenButton(self.plain(conversation.language, link.text), url=link.url) for link in links]
+        return [
+            ScreenButton(
+                self.plain(conversation.language, link.text), url=link.url_for(conversation.language)
+            )
+            for link in links
+        ]
 
     def render(self, conversation: Conversation) -> Screen:
         """Returns the screen of the conversation's current state."""

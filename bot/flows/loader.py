@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from bot.callbacks import MAX_STEP_DIGITS, FlowPress
 from bot.flows import model as m
 from bot.flows.budget import display_lines, display_width
+from bot.flows.claims import check_claims
 from bot.flows.errors import FlowValidationError, Problem, did_you_mean
 from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger, edges
 from bot.flows.languages import Languages, load_languages
@@ -70,7 +71,7 @@ def button_data(version: str, step: int, state: str, button: str) -> str:
 def flow_version(flow: m.Flow) -> str:
     """Returns a short hash of the flow's structure: what its buttons mean, not how its texts read.
 
-    Titles, text keys' wording, provider facts and their sources are left out, so an operator who
+    Titles, text keys' wording, provider facts and the claims they cite are left out, so an operator who
     re-checks a fact or rewords a screen does not make every button in every chat out of date.
     """
     structure = flow.model_dump(
@@ -78,8 +79,8 @@ def flow_version(flow: m.Flow) -> str:
         include={"id", "start", "variables", "checklist", "reminders", "deep_links", "states"},
         # Declared moves say where people go after a reload: they change no button's meaning.
         exclude={
-            "states": {"__all__": {"sources", "text", "moved_from"}},
-            "reminders": {"__all__": {"moved_from"}},
+            "states": {"__all__": {"claims", "text", "moved_from"}},
+            "reminders": {"__all__": {"moved_from", "claims"}},
         },
     )
     canonical = json.dumps(structure, sort_keys=True, ensure_ascii=False)
@@ -295,6 +296,13 @@ class _Checker:
                 ):
                     self.report(here, f"unknown reminder '{name}'{did_you_mean(name, self.flow.reminders)}")
 
+    def link_languages(self, link: m.Link, location: tuple[str | int, ...]) -> None:
+        languages = [f.language for f in self.locales]
+        for language in link.in_language:
+            if languages and language not in languages:
+                message = f"no language '{language}'{did_you_mean(language, languages)}: the languages are {', '.join(languages)}"
+                self.report((*location, language), message, key=True)
+
     def url(self, url: str, location: tuple[str | int, ...]) -> None:
         for name in PLACEHOLDER.findall(url):
             self.variable_path(name, location)
@@ -330,6 +338,7 @@ class _Checker:
             for group in ("links", "support"):
                 for index, link in enumerate(getattr(provider, group)):
                     self.text_refs.append((link.text, (*here, group, index, "text")))
+                    self.link_languages(link, (*here, group, index, "in_language"))
         for name, link in flow.deep_links.items():
             self.actions(link.do, ("deep_links", name, "do"))
         for state_name, state in flow.states.items():
@@ -719,6 +728,7 @@ def load_bundle(
     checker = _Checker(located, flow, locales, limits, tuple(ui_texts), default)
     checker.run()
     problems += checker.problems
+    problems += check_claims(located, flow, locales, languages)
     if problems or languages is None:
         raise FlowValidationError(problems)
     flow = _expand_action_groups(flow)
