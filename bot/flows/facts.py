@@ -76,7 +76,9 @@ def parse_facts(path: Path, source: str) -> tuple[Facts, list[Problem]]:
     lines = source.splitlines()
     problems: list[Problem] = []
     claims: dict[str, Claim] = {}
-    for number, text, identifier, confidence, derived in _items(lines):
+    items = _items(lines)
+    written = {item[2] for item in items}
+    for number, text, identifier, confidence, derived in items:
         if confidence is None:
             message = f"claim '{identifier}' has no confidence word: end it with 'Conf: sure' (or likely, unsure, conflicting, NOT FOUND)"
             problems.append(Problem(path, number, 1, message))
@@ -91,7 +93,7 @@ def parse_facts(path: Path, source: str) -> tuple[Facts, list[Problem]]:
     for number, line in enumerate(lines, start=1):
         for match in _REFERENCE.finditer(line):
             name = match[1]
-            if "*" in name or name in claims or name in retired:
+            if "*" in name or name in written or name in retired:
                 continue
             problems.append(Problem(path, number, match.start() + 1, f"'[{name}]' points to no claim"))
     for name in sorted(retired & claims.keys()):

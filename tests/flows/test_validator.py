@@ -42,6 +42,8 @@ def test_the_corpus_covers_every_error_kind() -> None:
         "bad_html",
         "over_budget",
         "copy_and_groups",
+        "claims",
+        "hedges_missing",
     }
 
 
