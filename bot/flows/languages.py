@@ -91,6 +91,10 @@ class LanguageMeta(_Frozen):
     )
     dates: DayWords | None = None
     places: PlaceWords | None = None
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider names this language writes its own way (Fliggy: 飞猪), for the drift check",
+    )
     hedges: list[Annotated[str, Field(min_length=2)]] = Field(
         default_factory=list,
         description="Words that hedge a 'likely' claim ('usually'); a text citing one must hold one of them",

@@ -16,6 +16,7 @@ from bot.callbacks import MAX_STEP_DIGITS, FlowPress
 from bot.flows import model as m
 from bot.flows.budget import display_lines, display_width
 from bot.flows.claims import check_claims
+from bot.flows.drift import drift_problems
 from bot.flows.errors import FlowValidationError, Problem, did_you_mean
 from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger, edges
 from bot.flows.languages import Languages, load_languages
@@ -729,6 +730,11 @@ def load_bundle(
     checker.run()
     problems += checker.problems
     problems += check_claims(located, flow, locales, languages)
+    if languages is not None:
+        names = [provider.name for provider in flow.providers.values()]
+        hedges = {language: meta.hedges for language, meta in languages.meta.items()}
+        aliases = {language: meta.names for language, meta in languages.meta.items()}
+        problems += drift_problems(locales, languages.default, names, hedges, aliases)
     if problems or languages is None:
         raise FlowValidationError(problems)
     flow = _expand_action_groups(flow)

@@ -44,6 +44,7 @@ def test_the_corpus_covers_every_error_kind() -> None:
         "copy_and_groups",
         "claims",
         "hedges_missing",
+        "drift",
     }
 
 
