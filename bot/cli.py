@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -296,6 +297,35 @@ def schema_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def facts_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Prints, per claim of the flow's facts file, the screens and languages that state it."""
+    from bot.flows.claims import facts_path
+    from bot.flows.facts import load_facts
+    from bot.flows.factsreport import facts_report
+
+    try:
+        bundle = _bundle(settings)
+    except FlowValidationError as exc:
+        return _print_problems(exc)
+    path = facts_path(bundle.flow, bundle.path)
+    if path is None:
+        print(f"esim-bot: {bundle.path} names no facts file (facts:)", file=sys.stderr)
+        return 1
+    facts, _problems = load_facts(path)
+    if facts is None:
+        print(f"esim-bot: cannot read {path}", file=sys.stderr)
+        return 1
+    if args.report:
+        print(facts_report(bundle, facts))
+        return 0
+    counts = Counter(claim.confidence.value for claim in facts.claims.values())
+    print(
+        f"{path}: version {facts.version}, {len(facts.claims)} claims ({', '.join(f'{n} {word}' for word, n in counts.items())})"
+    )
+    print("`esim-bot facts --report` lists where each claim is said.")
+    return 0
+
+
 def _moment(text: str, now: datetime) -> datetime:
     try:
         return now - parse_duration(text)
@@ -416,6 +446,14 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="write the flow format's JSON Schema")
     schema.add_argument("-o", "--output", default="flows/flow.schema.json")
     schema.set_defaults(handler=schema_command)
+
+    facts = commands.add_parser("facts", help="the flow's facts file: its claims, and where each is said")
+    facts.add_argument(
+        "--report",
+        action="store_true",
+        help="per claim: the screens and languages that state it; unused claims",
+    )
+    facts.set_defaults(handler=facts_command)
 
     stats = commands.add_parser("stats", help="print the operators' funnel statistics")
     stats.add_argument("--since", default="30d", help="a duration back from now (30d) or a date")
