@@ -45,6 +45,7 @@ def test_the_corpus_covers_every_error_kind() -> None:
         "claims",
         "hedges_missing",
         "drift",
+        "yaml_unclosed_quote",
     }
 
 
