@@ -142,3 +142,19 @@ def test_action_groups_are_expanded_when_the_flow_is_loaded() -> None:
     ]
     assert not any(isinstance(action, m.RunAction) for action in actions)
     assert any(isinstance(action, m.CancelAction) and action.cancel == "all" for action in actions)
+
+
+def test_problems_of_every_kind_of_check_come_together(tmp_path: Path) -> None:
+    source = (CASES / "valid" / "flow.yaml").read_text(encoding="utf-8")
+    broken = (
+        source.replace("to: done, id: got", "to: dnoe, id: got")  # where buttons lead
+        .replace("text: thanks.text", "text: thanks.txt")  # the texts
+        .replace("schedule: email", "schedule: emial")  # references
+    )
+    (tmp_path / "flow.yaml").write_text(broken, encoding="utf-8")
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(tmp_path / "flow.yaml", CASES / "valid" / "locales")
+    messages = [p.message for p in caught.value.problems]
+    assert "unknown target 'dnoe' (did you mean 'done'?)" in messages
+    assert any(m.startswith("text key 'thanks.txt' is missing in en, fr") for m in messages)
+    assert "unknown reminder 'emial' (did you mean 'email'?)" in messages
