@@ -158,3 +158,30 @@ def test_problems_of_every_kind_of_check_come_together(tmp_path: Path) -> None:
     assert "unknown target 'dnoe' (did you mean 'done'?)" in messages
     assert any(m.startswith("text key 'thanks.txt' is missing in en, fr") for m in messages)
     assert "unknown reminder 'emial' (did you mean 'email'?)" in messages
+
+
+def _valid_with(tmp_path: Path, old: str, new: str) -> list[str]:
+    source = (CASES / "valid" / "flow.yaml").read_text(encoding="utf-8")
+    assert old in source
+    (tmp_path / "flow.yaml").write_text(source.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(tmp_path / "flow.yaml", CASES / "valid" / "locales")
+    return [str(p).replace(f"{tmp_path}/", "") for p in caught.value.problems]
+
+
+def test_claims_without_a_facts_file_and_a_missing_facts_file_are_reported(tmp_path: Path) -> None:
+    assert _valid_with(tmp_path, "    text: thanks.text\n", "    text: thanks.text\n    claims: [a.b]\n") == [
+        "flow.yaml:58:13: claims need a facts file: name it with 'facts:' at the top of the flow"
+    ]
+    missing = _valid_with(tmp_path, "start: welcome\n", "start: welcome\nfacts: facts/nowhere.md\n")
+    assert missing == [
+        "flow.yaml:4:8: cannot read the facts file 'facts/nowhere.md' (looked for facts/nowhere.md)"
+    ]
+
+
+def test_a_link_in_a_language_the_bot_does_not_speak_is_reported(tmp_path: Path) -> None:
+    link = '{text: links.refund, url: "https://www.airalo.com/refund-policy"}'
+    localised = '{text: links.refund, url: "https://www.airalo.com/refund-policy", in_language: {de: "https://www.airalo.com/de"}}'
+    assert _valid_with(tmp_path, link, localised) == [
+        "flow.yaml:25:89: no language 'de': the languages are en, fr"
+    ]
