@@ -147,10 +147,11 @@ class _ClaimChecker:
         return claim
 
     def check_hedges(self, hedged: Mapping[str, list[str]]) -> None:
-        if not hedged:
+        # Without the languages (a meta file is broken and already reported) there are no hedges to check.
+        if not hedged or self.languages is None:
             return
         for locale in self.locales:
-            hedges = self.languages.meta[locale.language].hedges if self.languages else []
+            hedges = self.languages.meta[locale.language].hedges
             if not hedges:
                 message = f"texts cite 'likely' claims but language '{locale.language}' has no hedge words: add 'hedges:' to locales/{locale.language}.meta.yaml"
                 self.problems.append(locale.located.problem((), message))
