@@ -18,7 +18,7 @@ from bot.flows.claims import has_hedge
 from bot.flows.errors import Problem
 from bot.flows.texts import LocaleFile
 
-__all__ = ["Marks", "drift_problems", "marks_of"]
+__all__ = ["Marks", "drift_problems", "marks_of", "menu_names", "names_pattern"]
 
 _TAG = re.compile(r"<[^>]+>")
 _URL = re.compile(r"https?://[^\s\"'<>)]+")
@@ -57,8 +57,14 @@ def _number(text: str) -> str:
     return text if "." in text else str(int(text))
 
 
-def marks_of(text: str, names: Iterable[str]) -> Marks:
-    """Returns the marks of a text; ``names`` are the provider and menu names to look for."""
+def names_pattern(names: Iterable[str]) -> re.Pattern[str]:
+    """Returns one pattern finding any of ``names``; Latin letters and digits bound a name, CJK does not."""
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True)) or "(?!)"
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
+
+
+def marks_of(text: str, names: re.Pattern[str]) -> Marks:
+    """Returns the marks of a text; ``names`` finds the provider and menu names to look for."""
     plain = _TAG.sub("", text)
     urls = frozenset(url.rstrip(".,;:") for url in _URL.findall(plain))
     emails = frozenset(_EMAIL.findall(plain))
@@ -70,31 +76,31 @@ def marks_of(text: str, names: Iterable[str]) -> Marks:
         currencies=frozenset(_CURRENCY.findall(rest)),
         urls=urls,
         emails=emails,
-        names=frozenset(name for name in names if _holds(rest, name)),
+        names=frozenset(names.findall(rest)),
     )
-
-
-def _holds(text: str, name: str) -> bool:
-    # Latin letters and digits bound a name; a CJK character next to it does not.
-    return re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", text) is not None
 
 
 def menu_names(text: str) -> set[str]:
     """Returns the items of every menu path (``A → B → C``) written in a text, as written."""
+    if "→" not in text:
+        return set()
     found: set[str] = set()
     for path in _PATH.findall(_TAG.sub("", text)):
         found |= {item.strip(" “”\"'«»") for item in path.split("→")}
     return {name for name in found if len(name) > 2 and name.isascii() and name[:1].isupper()}
 
 
-def _kept_names(key: str, reference: LocaleFile, locales: Sequence[LocaleFile]) -> set[str]:
-    """Returns the menu items of a text that some other language keeps as written (an app's English menu).
+def _kept_names(original: str, translations: Iterable[str]) -> set[str]:
+    """Returns the menu items of a text that some translation keeps as written (an app's English menu).
 
     A phone's own menus are translated with the phone's language, so a name only one language writes is
     not a drift; one that a translation keeps must be kept by every translation.
     """
-    others = [f.texts.get(key, "") for f in locales if f is not reference]
-    return {name for name in menu_names(reference.texts[key]) if any(_holds(text, name) for text in others)}
+    names = menu_names(original)
+    if not names:
+        return set()
+    pattern = names_pattern(names)
+    return {name for text in translations for name in pattern.findall(text)}
 
 
 def _differences(reference: Marks, other: Marks) -> list[str]:
@@ -132,22 +138,25 @@ def drift_problems(
     # Brand names are single words (Airalo, Trip.com, OPT-NC); "French carrier" describes, it names no one.
     parts = {part for name in provider_names for part in re.split(r"\s*[/()]\s*", name)}
     brands = {part for part in parts if len(part) > 2 and " " not in part}
+    brand_names = names_pattern(brands)
     problems: list[Problem] = []
-    for locale in locales:
-        if locale is reference:
+    for key, original in reference.texts.items():
+        # The bot's own texts (ui.*) state no facts; their examples may fit each language (UTC+1, UTC+8).
+        if key.startswith("ui."):
             continue
-        own = aliases.get(locale.language, {})
-        for key, text in locale.texts.items():
-            original = reference.texts.get(key)
-            # The bot's own texts (ui.*) state no facts; their examples may fit each language (UTC+1, UTC+8).
-            if original is None or original == text or key.startswith("ui."):
-                continue
-            names = brands | _kept_names(key, reference, locales)
+        translations = [(f, f.texts[key]) for f in locales if f is not reference and key in f.texts]
+        translations = [(f, text) for f, text in translations if text != original]
+        if not translations:
+            continue
+        kept = _kept_names(original, (text for _, text in translations))
+        names = names_pattern(brands | kept) if kept else brand_names
+        ours = marks_of(original, names)
+        for locale, text in translations:
             # A name this language writes its own way (Fliggy is 飞猪) counts as written.
-            for name, alias in own.items():
+            for name, alias in aliases.get(locale.language, {}).items():
                 text = text.replace(alias, name)
             where = tuple(key.split("."))
-            for difference in _differences(marks_of(original, names), marks_of(text, names)):
+            for difference in _differences(ours, marks_of(text, names)):
                 message = f"text '{key}' says other facts than {reference.language}: {difference}"
                 problems.append(locale.located.problem(where, message))
             problems += _hedge_drift(key, reference, locale, hedges)

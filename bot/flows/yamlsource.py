@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +144,9 @@ def _runaway_quote(source: str, context: Any, problem: Any) -> yaml.ScalarToken 
 
 
 MAX_ALIASES_REPORTED = 10
+# Every alias is a '*' after a space, a line start or a flow indicator; a file without one (most) skips the
+# event pass. A '*' inside a quoted text (e.g. *#06#) only costs that pass.
+_MAYBE_ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[^\s,\]}]", re.MULTILINE)
 
 
 def _aliases(path: Path, source: str) -> list[Problem]:
@@ -153,6 +157,8 @@ def _aliases(path: Path, source: str) -> list[Problem]:
     hostile file costs one linear pass.
     """
     problems: list[Problem] = []
+    if _MAYBE_ALIAS.search(source) is None:
+        return problems
     for event in yaml.parse(source, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
             mark = event.start_mark
