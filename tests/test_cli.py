@@ -203,3 +203,15 @@ def test_facts_report_lists_where_each_claim_is_said_and_the_unused_ones(
 def test_facts_without_report_summarises_the_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["facts"]) == 0
     assert "version 3, 315 claims (168 sure" in capsys.readouterr().out
+
+
+def test_facts_report_names_a_providers_field_only_where_that_provider_can_be(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["facts", "--report"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    airalo = out.index("airalo.refund.button (sure)")
+    # Airalo's how-to shows on the refund request; the carriers' request screen has the same placeholder,
+    # but no conversation reaches it with Airalo chosen.
+    assert out[airalo + 1] == "  travel_request: provider.airalo.how_to [en, fr, zh-Hans]"
+    assert not out[airalo + 2].startswith("  home_request")

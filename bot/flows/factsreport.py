@@ -1,17 +1,19 @@
 """Where each claim of the facts file is said: when a fact changes, an operator knows every screen to revisit.
 
-``esim-bot facts --report`` prints, per claim ID, the screens that state it (a provider's field is stated on
-every screen whose text shows that field), the text keys and the languages; then the claims no text cites.
+``esim-bot facts --report`` prints, per claim ID, the screens that state it, the text keys and the languages;
+then the claims no text cites. A provider's field is stated on each screen whose text shows it to a
+conversation that can have chosen that provider there (the flow's edges, walked to a fixpoint).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from bot.flows import model as m
 from bot.flows.claims import cited_texts
 from bot.flows.facts import Facts
+from bot.flows.graph import edges
 from bot.flows.loader import FlowBundle
 from bot.flows.texts import PLACEHOLDER
 
@@ -29,15 +31,68 @@ class Usage:
     languages: tuple[str, ...]
 
 
-def _screens_showing(flow: m.Flow, fields_of: Mapping[str, set[str]], field: str) -> list[str]:
-    """Returns the states and reminders whose text shows ``{provider.<field>}``."""
+Provider = str | None
+
+
+def _holds(flow: m.Flow, table: str, condition: m.Condition | None, provider: Provider) -> bool:
+    """Tells whether a condition can hold for a conversation whose provider is ``provider``."""
+    for path, expected in (condition or {}).items():
+        variable, _, attribute = path.partition(".")
+        if variable != table:
+            continue  # another variable: it may hold
+        values = expected if isinstance(expected, list) else [expected]
+        row = flow.providers.get(provider) if provider is not None else None
+        value = (getattr(row, attribute, None) if row is not None else None) if attribute else provider
+        if value not in values:
+            return False
+    return True
+
+
+def _after(actions: Iterable[m.Action], table: str, provider: Provider) -> Provider:
+    for action in actions:
+        if isinstance(action, m.SetAction) and table in action.set:
+            provider = action.set[table]
+    return provider
+
+
+def providers_at(flow: m.Flow, table: str) -> dict[str, set[Provider]]:
+    """Returns, per state, the providers a conversation on it can have chosen (a fixpoint over the edges)."""
+    start = _after(flow.states[flow.start].on_enter, table, flow.variables[table].default)
+    reached: dict[str, set[Provider]] = {name: set() for name in flow.states}
+    reached[flow.start].add(start)
+    moves = [edge for edge in edges(flow) if edge.target in reached and edge.source in reached]
+    changed = True
+    while changed:
+        changed = False
+        for edge in moves:
+            for provider in list(reached[edge.source]):
+                if not _holds(flow, table, edge.when, provider):
+                    continue
+                target = edge.target or edge.source
+                arrived = _after(flow.states[target].on_enter, table, _after(edge.do, table, provider))
+                if arrived not in reached[target]:
+                    reached[target].add(arrived)
+                    changed = True
+    return reached
+
+
+def _screens_showing(flow: m.Flow, fields_of: Mapping[str, set[str]], provider: str, field: str) -> list[str]:
+    """Returns the states and reminders that show ``provider``'s ``field``: their text has the placeholder,
+    its variant's condition allows that provider, and a conversation with it can get there."""
+    table = next((name for name, v in flow.variables.items() if v.table == "providers"), None)
+    if table is None:
+        return []
+    reached = providers_at(flow, table)
     shown = []
     for name, state in flow.states.items():
-        keys = [state.text] if isinstance(state.text, str) else [variant.text for variant in state.text]
-        if any(field in fields_of.get(key, set()) for key in keys):
+        variants = [m.TextVariant(text=state.text)] if isinstance(state.text, str) else state.text
+        if provider in reached[name] and any(
+            field in fields_of.get(v.text, set()) and _holds(flow, table, v.when, provider) for v in variants
+        ):
             shown.append(name)
     for name, reminder in flow.reminders.items():
-        if any(field in fields_of.get(key, set()) for key in (reminder.text, reminder.help)):
+        waiting = any(provider in reached[state] for state in reminder.active_in)
+        if waiting and any(field in fields_of.get(key, set()) for key in (reminder.text, reminder.help)):
             shown.append(f"reminder {name}")
     return shown
 
@@ -52,7 +107,8 @@ def usages(bundle: FlowBundle) -> Iterator[Usage]:
     for text in cited_texts(bundle.flow):
         screens = [text.screen]
         if text.screen.startswith("provider "):
-            screens = _screens_showing(bundle.flow, fields_of, text.screen.rpartition(".")[2]) or screens
+            provider, _, field = text.screen.removeprefix("provider ").partition(".")
+            screens = _screens_showing(bundle.flow, fields_of, provider, field) or screens
         languages = tuple(
             language for language, texts in bundle.texts.by_language.items() if text.key in texts
         )
