@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,61 +130,75 @@ def validate_command(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"ok: {', '.join(map(str, paths))}")
     if args.against:
-        return _plan_against(Path(args.against), paths, args, settings)
+        return _plan_against(args.against, paths, args, settings)
     return 0
 
 
-def _plan_against(database: Path, paths: Sequence[Path], args: argparse.Namespace, settings: Settings) -> int:
+def _plan_against(database: str, paths: Sequence[Path], args: argparse.Namespace, settings: Settings) -> int:
     """Prints what the validated flows would do to the conversations in ``database``, if served now."""
     from bot.flows import load_bundle, load_flows
-    from bot.flows.meanings import FlowHistory
+    from bot.flows.meanings import parsed_history
     from bot.plan import plan
     from bot.runtime.texts import UI_TEXTS
     from bot.startup import opened_store
     from bot.store import Standing
 
-    if not database.is_file():
+    if not is_postgres_url(database) and not sqlite_path(database).is_file():
         print(f"esim-bot: --against {database}: no such database file", file=sys.stderr)
         return 2
-
-    async def standings() -> list[Standing]:
-        async with opened_store(database) as store:
-            return await store.standings()
-
-    try:
-        found = asyncio.run(standings())
-    except StartupError as exc:
-        return _refuse(exc)
-    # The meanings of the versions the bot served are kept beside its database.
-    history = FlowHistory(database.parent / "flow-versions")
+    bundles = []
     for path in paths:
         locales = Path(args.locales) if args.locales else _locales_beside(path, settings.locales_dir)
         if path.is_dir():
-            bundles = list(load_flows(path, locales, limits=_limits(), ui_texts=UI_TEXTS).values())
+            bundles += list(load_flows(path, locales, limits=_limits(), ui_texts=UI_TEXTS).values())
         else:
-            bundles = [load_bundle(path, locales, limits=_limits(), ui_texts=UI_TEXTS)]
-        for bundle in bundles:
-            print(f"\nagainst {database}, {bundle.path}:")
-            print(plan(bundle, found, history.load(bundle.flow.id)).as_text())
+            bundles.append(load_bundle(path, locales, limits=_limits(), ui_texts=UI_TEXTS))
+
+    async def read() -> tuple[list[Standing], list[dict[str, str]]]:
+        # The meanings of the versions the bot served are kept in its store, like the conversations.
+        async with opened_store(database) as store:
+            return await store.standings(), [await store.flow_history(b.flow.id) for b in bundles]
+
+    try:
+        found, histories = asyncio.run(read())
+    except StartupError as exc:
+        return _refuse(exc)
+    shown = _masked(database)
+    for bundle, history in zip(bundles, histories, strict=True):
+        print(f"\nagainst {shown}, {bundle.path}:")
+        print(plan(bundle, found, parsed_history(history)).as_text())
     return 0
 
 
+def _masked(database: str) -> str:
+    """Returns the database setting without its password, to print."""
+    if not is_postgres_url(database):
+        return database
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(database)
+    if parts.password is None:
+        return database
+    host = parts.hostname or ""
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}{port}"))
+
+
 def reload_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Checks the flows and texts, then tells the running bot to load them (SIGHUP to the pid file's process)."""
-    from bot.control import NotRunning, signal_reload
+    """Checks the flows and texts, then publishes them in the store: every running instance serves them."""
+    from bot.control import publish
+    from bot.telegram.app import flow_source
 
     try:
-        bundle = _bundle(settings)
+        published = asyncio.run(publish(settings.database, flow_source(settings), datetime.now(UTC)))
     except FlowValidationError as exc:
         print(exc, file=sys.stderr)
         print("Not reloaded: the running bot keeps its current version.", file=sys.stderr)
         return 1
-    try:
-        pid = signal_reload(settings.database)
-    except NotRunning as exc:
-        print(f"esim-bot: {exc}", file=sys.stderr)
-        return 2
-    print(f"asked the bot (process {pid}) to load version {bundle.version}; its log says what changed")
+    except StartupError as exc:
+        return _refuse(exc)
+    print(published.as_text())
     return 0
 
 
@@ -296,6 +311,35 @@ def schema_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def facts_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Prints, per claim of the flow's facts file, the screens and languages that state it."""
+    from bot.flows.claims import facts_path
+    from bot.flows.facts import load_facts
+    from bot.flows.factsreport import facts_report
+
+    try:
+        bundle = _bundle(settings)
+    except FlowValidationError as exc:
+        return _print_problems(exc)
+    path = facts_path(bundle.flow, bundle.path)
+    if path is None:
+        print(f"esim-bot: {bundle.path} names no facts file (facts:)", file=sys.stderr)
+        return 1
+    facts, _problems = load_facts(path)
+    if facts is None:
+        print(f"esim-bot: cannot read {path}", file=sys.stderr)
+        return 1
+    if args.report:
+        print(facts_report(bundle, facts))
+        return 0
+    counts = Counter(claim.confidence.value for claim in facts.claims.values())
+    print(
+        f"{path}: version {facts.version}, {len(facts.claims)} claims ({', '.join(f'{n} {word}' for word, n in counts.items())})"
+    )
+    print("`esim-bot facts --report` lists where each claim is said.")
+    return 0
+
+
 def _moment(text: str, now: datetime) -> datetime:
     try:
         return now - parse_duration(text)
@@ -380,7 +424,7 @@ def _validate_arguments(validate: argparse.ArgumentParser) -> None:
     validate.add_argument(
         "--against",
         metavar="DATABASE",
-        help="also report what the flows would do to the conversations in this database (e.g. the live one)",
+        help="also report what the flows would do to the conversations in this database: an SQLite file or a PostgreSQL URL (e.g. the live one)",
     )
 
 
@@ -410,6 +454,14 @@ def _schema_arguments(schema: argparse.ArgumentParser) -> None:
     schema.add_argument("-o", "--output", default="flows/flow.schema.json")
 
 
+def _facts_arguments(facts: argparse.ArgumentParser) -> None:
+    facts.add_argument(
+        "--report",
+        action="store_true",
+        help="per claim: the screens and languages that state it; unused claims",
+    )
+
+
 def _stats_arguments(stats: argparse.ArgumentParser) -> None:
     stats.add_argument("--since", default="30d", help="a duration back from now (30d) or a date")
     stats.add_argument("--until", help="a duration back from now or a date (default: now)")
@@ -434,7 +486,7 @@ _SUBCOMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None], C
     ("validate", "check flow files; exits non-zero on any problem", _validate_arguments, validate_command),
     (
         "reload",
-        "check the flows and texts, then have the running bot load them (no restart)",
+        "check the flows and texts, then have every running instance serve them (no restart)",
         _no_arguments,
         reload_command,
     ),
@@ -447,6 +499,7 @@ _SUBCOMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None], C
     ("console", "walk the flow in this terminal, no Telegram needed", _console_arguments, console_command),
     ("diagram", "draw the flow (Mermaid; SVG/PNG with Graphviz)", _diagram_arguments, diagram_command),
     ("schema", "write the flow format's JSON Schema", _schema_arguments, schema_command),
+    ("facts", "the flow's facts file: its claims, and where each is said", _facts_arguments, facts_command),
     ("stats", "print the operators' funnel statistics", _stats_arguments, stats_command),
     (
         "migrate-store",

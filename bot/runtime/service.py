@@ -93,6 +93,8 @@ class ChatService:
         self.on_reminder_scheduled = on_reminder_scheduled
         self.outbox = Outbox(store, clock)
         """Where the edge claims the committed messages and records their delivery."""
+        self.catch_up: Callable[[], Awaitable[None]] | None = None
+        """Serves the store's current flow release if another instance published one (bot/runtime/reload.py)."""
 
     def swap(self, engine: FlowEngine) -> None:
         """Serves ``engine`` from the next event on; events already started finish on the one they took."""
@@ -108,9 +110,11 @@ class ChatService:
         return await self._from_fresh_load(incoming.chat_id, lambda: self._handle_once(incoming))
 
     async def _handle_once(self, incoming: Incoming) -> Reply:
-        engine = self.engine  # taken once: a reload meanwhile does not change this update's version
         now = self.clock.now()
         record = await self.store.load_chat(incoming.chat_id)
+        engine = await self._engine_for(
+            record
+        )  # taken once: a reload meanwhile does not change this update's
         chat, notice = self._chat(
             engine, incoming.chat_id, self._settings(engine, incoming, record), record, now
         )
@@ -164,9 +168,9 @@ class ChatService:
         return await work()
 
     async def _reminder_due_once(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
-        engine = self.engine
         now = self.clock.now()
         record = await self.store.load_chat(reminder.chat_id)
+        engine = await self._engine_for(record)
         result = None
         if record is not None:
             chat, _notice = self._chat(engine, reminder.chat_id, record.settings, record, now)
@@ -181,6 +185,17 @@ class ChatService:
             return await self._commit(commit, result, now)
         except ReminderGone:
             return ()  # cancelled, or claimed by another process, since it was read: nothing to send
+
+    async def _engine_for(self, record: ChatRecord | None) -> FlowEngine:
+        """Returns the engine to handle a chat on: never one older than the version the chat is stored on.
+
+        A chat on another version may have been moved by an instance serving a release this one has not
+        followed yet; it catches up first, so the chat never goes back to an older version.
+        """
+        stored = record.conversation if record is not None else None
+        if stored is not None and stored.flow_version != self.engine.version and self.catch_up is not None:
+            await self.catch_up()
+        return self.engine
 
     def _chat(
         self,

@@ -2,8 +2,7 @@
 
 A case is one file, ``cases/<name>.yaml``: the problems the validator must report, exactly, and the
 changes that break the flow, as text replaced in the base's files (each replaced text must occur there
-once, so a change to the base that moves it fails loudly instead of testing something else), and any
-file the base does not have, written whole::
+once, so a change to the base that moves it fails loudly instead of testing something else)::
 
     expected: |
       flow.yaml:51:36: unknown target 'dnoe' (did you mean 'done'?)
@@ -11,11 +10,8 @@ file the base does not have, written whole::
       flow.yaml:
       - replace: "{text: support.done, to: done}"
         with: "{text: support.done, to: dnoe}"
-    added:
-      locales/de.yaml: |
-        welcome:
-          text: Hallo.
 
+A file the base does not have is created by replacing ``''`` with its whole text.
 ``python -m tests.flows.make_case FOLDER NAME`` writes a broken copy of the base as such a file.
 """
 
@@ -55,14 +51,10 @@ def broken_case(name: str, into: Path, *, base: Path = BASE, cases: Path = CASES
     spec = yaml.safe_load((cases / f"{name}.yaml").read_text(encoding="utf-8"))
     folder = into / name
     shutil.copytree(base, folder)
-    for file, text in dict(spec.get("added") or {}).items():
-        added = folder / str(file)
-        assert not added.exists(), f"cases/{name}.yaml: {file} is in the base: change it instead"
-        added.parent.mkdir(parents=True, exist_ok=True)
-        added.write_text(str(text), encoding="utf-8")
-    for file, changes in dict(spec.get("changes") or {}).items():
+    for file, changes in dict(spec["changes"]).items():
         target = folder / str(file)
-        text = target.read_text(encoding="utf-8")
+        # A file the base lacks (a facts file, a language's meta file) is written whole: replace '' with it.
+        text = target.read_text(encoding="utf-8") if target.exists() else ""
         for change in changes:
             old, new = str(change["replace"]), str(change["with"])
             found = text.count(old)

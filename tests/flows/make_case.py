@@ -37,12 +37,11 @@ def replacements(base: str, broken: str) -> list[dict[str, str]]:
 def case_of(folder: Path) -> dict[str, object]:
     """Returns the case that ``folder`` (a broken copy of the base) is."""
     changes: dict[str, list[dict[str, str]]] = {}
-    added: dict[str, str] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = path.relative_to(folder).as_posix()
         text = path.read_text(encoding="utf-8")
         if not (BASE / name).is_file():
-            added[name] = text
+            changes[name] = [{"replace": "", "with": text}]  # a file the base lacks, written whole
         elif found := replacements((BASE / name).read_text(encoding="utf-8"), text):
             changes[name] = found
     try:
@@ -50,7 +49,7 @@ def case_of(folder: Path) -> dict[str, object]:
         expected = ""
     except FlowValidationError as exc:
         expected = "".join(f"{str(p).replace(f'{folder}/', '')}\n" for p in exc.problems)
-    return {"expected": expected, "changes": changes, **({"added": added} if added else {})}
+    return {"expected": expected, "changes": changes}
 
 
 class _CaseDumper(yaml.SafeDumper):
