@@ -257,7 +257,8 @@ def console_command(args: argparse.Namespace, settings: Settings) -> int:
     def read() -> str | None:
         try:
             return input("> ")
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):
+            print()  # Ctrl-D or Ctrl-C ends the conversation like quit, on a line of its own
             return None
 
     language = args.lang or bundle.languages.default
