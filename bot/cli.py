@@ -7,7 +7,8 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -310,6 +311,35 @@ def schema_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def facts_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Prints, per claim of the flow's facts file, the screens and languages that state it."""
+    from bot.flows.claims import facts_path
+    from bot.flows.facts import load_facts
+    from bot.flows.factsreport import facts_report
+
+    try:
+        bundle = _bundle(settings)
+    except FlowValidationError as exc:
+        return _print_problems(exc)
+    path = facts_path(bundle.flow, bundle.path)
+    if path is None:
+        print(f"esim-bot: {bundle.path} names no facts file (facts:)", file=sys.stderr)
+        return 1
+    facts, _problems = load_facts(path)
+    if facts is None:
+        print(f"esim-bot: cannot read {path}", file=sys.stderr)
+        return 1
+    if args.report:
+        print(facts_report(bundle, facts))
+        return 0
+    counts = Counter(claim.confidence.value for claim in facts.claims.values())
+    print(
+        f"{path}: version {facts.version}, {len(facts.claims)} claims ({', '.join(f'{n} {word}' for word, n in counts.items())})"
+    )
+    print("`esim-bot facts --report` lists where each claim is said.")
+    return 0
+
+
 def _moment(text: str, now: datetime) -> datetime:
     try:
         return now - parse_duration(text)
@@ -377,20 +407,16 @@ def migrate_store_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="esim-bot", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    run = commands.add_parser("run", help="run the Telegram bot (long polling, or --webhook-url)")
+def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--webhook-url", help="public HTTPS URL Telegram should post updates to")
     run.add_argument("--listen", default="0.0.0.0", help="address the webhook server listens on")
     run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on")
     run.add_argument(
         "--secret-token", help="secret Telegram sends with every webhook call (better: BOT_WEBHOOK_SECRET)"
     )
-    run.set_defaults(handler=run_command)
 
-    validate = commands.add_parser("validate", help="check flow files; exits non-zero on any problem")
+
+def _validate_arguments(validate: argparse.ArgumentParser) -> None:
     validate.add_argument("paths", nargs="*", help="flow files or folders (default: the flows folder)")
     validate.add_argument(
         "--locales", help="the locales folder (default: beside the flows, or BOT_LOCALES_DIR)"
@@ -400,55 +426,98 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DATABASE",
         help="also report what the flows would do to the conversations in this database: an SQLite file or a PostgreSQL URL (e.g. the live one)",
     )
-    validate.set_defaults(handler=validate_command)
 
-    reload = commands.add_parser(
-        "reload", help="check the flows and texts, then have every running instance serve them (no restart)"
-    )
-    reload.set_defaults(handler=reload_command)
 
-    flow_tests = commands.add_parser(
-        "test", help="run the flow tests (flows/tests/*.yaml); exits non-zero on any failure"
-    )
+def _no_arguments(command: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _flow_tests_arguments(flow_tests: argparse.ArgumentParser) -> None:
     flow_tests.add_argument(
         "paths", nargs="*", help="test files or folders (default: the tests folder of the flows)"
     )
     flow_tests.add_argument(
         "--schema", metavar="FILE", help="write the test format's JSON Schema to FILE instead"
     )
-    flow_tests.set_defaults(handler=flow_tests_command)
 
-    console = commands.add_parser("console", help="walk the flow in this terminal, no Telegram needed")
+
+def _console_arguments(console: argparse.ArgumentParser) -> None:
     console.add_argument("--lang", help="a language of locales/ (default: the default language)")
-    console.set_defaults(handler=console_command)
 
-    diagram = commands.add_parser("diagram", help="draw the flow (Mermaid; SVG/PNG with Graphviz)")
+
+def _diagram_arguments(diagram: argparse.ArgumentParser) -> None:
     diagram.add_argument("-o", "--output", help="file to write: .mmd/.md for Mermaid, .svg/.png for images")
     diagram.add_argument("--lang", help="a language of locales/ (default: the default language)")
-    diagram.set_defaults(handler=diagram_command)
 
-    schema = commands.add_parser("schema", help="write the flow format's JSON Schema")
+
+def _schema_arguments(schema: argparse.ArgumentParser) -> None:
     schema.add_argument("-o", "--output", default="flows/flow.schema.json")
-    schema.set_defaults(handler=schema_command)
 
-    stats = commands.add_parser("stats", help="print the operators' funnel statistics")
+
+def _facts_arguments(facts: argparse.ArgumentParser) -> None:
+    facts.add_argument(
+        "--report",
+        action="store_true",
+        help="per claim: the screens and languages that state it; unused claims",
+    )
+
+
+def _stats_arguments(stats: argparse.ArgumentParser) -> None:
     stats.add_argument("--since", default="30d", help="a duration back from now (30d) or a date")
     stats.add_argument("--until", help="a duration back from now or a date (default: now)")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.add_argument(
         "--draw", metavar="FILE", help="also draw the flow with the funnel on it (FILE.svg or FILE.png)"
     )
-    stats.set_defaults(handler=stats_command)
 
-    migrate = commands.add_parser(
-        "migrate-store", help="copy a stopped bot's SQLite file into an empty PostgreSQL database"
-    )
+
+def _migrate_arguments(migrate: argparse.ArgumentParser) -> None:
     migrate.add_argument("--from", dest="source", required=True, help="the SQLite file (BOT_DATABASE so far)")
     migrate.add_argument("--to", dest="target", required=True, help="postgresql://user@host/database")
     migrate.add_argument(
         "--overwrite", action="store_true", help="replace whatever the PostgreSQL database already holds"
     )
-    migrate.set_defaults(handler=migrate_store_command)
+
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+_SUBCOMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None], Command], ...] = (
+    ("run", "run the Telegram bot (long polling, or --webhook-url)", _run_arguments, run_command),
+    ("validate", "check flow files; exits non-zero on any problem", _validate_arguments, validate_command),
+    (
+        "reload",
+        "check the flows and texts, then have every running instance serve them (no restart)",
+        _no_arguments,
+        reload_command,
+    ),
+    (
+        "test",
+        "run the flow tests (flows/tests/*.yaml); exits non-zero on any failure",
+        _flow_tests_arguments,
+        flow_tests_command,
+    ),
+    ("console", "walk the flow in this terminal, no Telegram needed", _console_arguments, console_command),
+    ("diagram", "draw the flow (Mermaid; SVG/PNG with Graphviz)", _diagram_arguments, diagram_command),
+    ("schema", "write the flow format's JSON Schema", _schema_arguments, schema_command),
+    ("facts", "the flow's facts file: its claims, and where each is said", _facts_arguments, facts_command),
+    ("stats", "print the operators' funnel statistics", _stats_arguments, stats_command),
+    (
+        "migrate-store",
+        "copy a stopped bot's SQLite file into an empty PostgreSQL database",
+        _migrate_arguments,
+        migrate_store_command,
+    ),
+)
+"""Every subcommand as (name, help, its arguments, what runs it), in the order ``esim-bot --help`` lists them."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="esim-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text, arguments, handler in _SUBCOMMANDS:
+        command = commands.add_parser(name, help=help_text)
+        arguments(command)
+        command.set_defaults(handler=handler)
     return parser
 
 

@@ -15,8 +15,10 @@ from bot.cli import main
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.events import ButtonPressed, CommandSent
+from bot.runtime.service import ChatService
 from bot.store import SqliteStore
+from tests.flows.broken import broken_case
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "flows" / "cases"
@@ -35,10 +37,9 @@ def test_validate_passes_the_shipped_flows(capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().out.startswith("ok:")
 
 
-def test_validate_fails_with_compiler_style_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(
-        ["validate", str(CASES / "dead_end" / "flow.yaml"), "--locales", str(CASES / "dead_end" / "locales")]
-    )
+def test_validate_fails_with_compiler_style_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case = broken_case("dead_end", tmp_path)
+    status = main(["validate", str(case.flow), "--locales", str(case.locales)])
     out = capsys.readouterr().out
     assert status == 1
     assert "dead_end/flow.yaml:56:3: state 'thanks' is not final and has no way out" in out
@@ -88,7 +89,7 @@ def test_stats_counts_reached_states_drop_off_and_confirmations(
         async with SqliteStore(database) as store:
             service = ChatService(FlowEngine(default_bundle), store, clock)
             first_screens = [
-                await service.handle(Incoming(chat_id, Kind.COMMAND, command="start")) for chat_id in (1, 2)
+                await service.handle(CommandSent(chat_id, command="start")) for chat_id in (1, 2)
             ]
             (lets_start,) = [
                 button.data
@@ -97,7 +98,7 @@ def test_stats_counts_reached_states_drop_off_and_confirmations(
                 for button in row
                 if button.data and button.data.endswith("|go")
             ]
-            await service.handle(Incoming(1, Kind.BUTTON, data=lets_start))
+            await service.handle(ButtonPressed(1, data=lets_start))
 
     asyncio.run(two_people())
     monkeypatch.setenv("BOT_DATABASE", str(database))
@@ -180,3 +181,38 @@ def test_a_setting_that_does_not_parse_is_one_line_naming_it(
         "esim-bot: BOT_IDLE_DAYS: Input should be a valid integer, unable to parse string as an integer "
         "(got 'soon')\n"
     )
+
+
+def test_facts_report_lists_where_each_claim_is_said_and_the_unused_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["facts", "--report"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("esim-new-caledonia.md (version 3): 315 claims,")
+    # A provider's field is said on every screen that shows it, in every language.
+    ubigi = out.index("ubigi.refund.condition (conflicting)")
+    assert (
+        out[ubigi + 1] == "  travel_request: provider.ubigi.refund [en, fr, zh-Hans] (reported, not stated)"
+    )
+    opt = out.index("opt.line.physical (likely, derived)")
+    assert out[opt + 1] == "  opt_line: opt_line.text [en, fr, zh-Hans]"
+    unused = out[out.index(next(line for line in out if line.startswith("claims no screen uses"))) + 1 :]
+    assert "  opt.2g.off (sure)" in unused
+    assert "  opt.line.physical (likely)" not in unused
+
+
+def test_facts_without_report_summarises_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["facts"]) == 0
+    assert "version 3, 315 claims (168 sure" in capsys.readouterr().out
+
+
+def test_facts_report_names_a_providers_field_only_where_that_provider_can_be(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["facts", "--report"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    airalo = out.index("airalo.refund.button (sure)")
+    # Airalo's how-to shows on the refund request; the carriers' request screen has the same placeholder,
+    # but no conversation reaches it with Airalo chosen.
+    assert out[airalo + 1] == "  travel_request: provider.airalo.how_to [en, fr, zh-Hans]"
+    assert not out[airalo + 2].startswith("  home_request")

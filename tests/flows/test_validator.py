@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,16 +11,15 @@ from bot.flows import FlowValidationError, Limits, load_bundle, load_flows, vali
 from bot.flows import model as m
 from bot.flows.schema import flow_schema_text
 from bot.runtime.texts import UI_TEXTS
+from tests.flows.broken import BROKEN, CASES, BrokenCase, broken_case
 
-CASES = Path(__file__).parent / "cases"
-BROKEN = sorted(p.name for p in CASES.iterdir() if p.is_dir() and p.name != "valid")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def problems_of(case: Path) -> list[str]:
+def problems_of(case: BrokenCase) -> list[str]:
     with pytest.raises(FlowValidationError) as caught:
-        load_bundle(case / "flow.yaml", case / "locales")
-    return [str(p).replace(f"{case}/", "") for p in caught.value.problems]
+        load_bundle(case.flow, case.locales)
+    return [str(p).replace(f"{case.folder}/", "") for p in caught.value.problems]
 
 
 def test_the_corpus_covers_every_error_kind() -> None:
@@ -42,18 +42,30 @@ def test_the_corpus_covers_every_error_kind() -> None:
         "bad_html",
         "over_budget",
         "copy_and_groups",
+        "claims",
+        "hedges_missing",
+        "drift",
+        "yaml_unclosed_quote",
     }
 
 
 @pytest.mark.parametrize("name", BROKEN)
-def test_broken_flow_reports_line_column_and_reason(name: str) -> None:
-    case = CASES / name
-    expected = (case / "expected.txt").read_text(encoding="utf-8").splitlines()
-    assert problems_of(case) == expected
+def test_broken_flow_reports_line_column_and_reason(name: str, tmp_path: Path) -> None:
+    case = broken_case(name, tmp_path)
+    assert problems_of(case) == case.expected
 
 
-def test_misspelt_target_suggests_the_closest_state() -> None:
-    assert problems_of(CASES / "unknown_target") == [
+def test_a_case_whose_change_no_longer_fits_the_base_fails_loudly(tmp_path: Path) -> None:
+    edited = tmp_path / "edited_base"
+    shutil.copytree(CASES / "valid", edited)
+    flow = edited / "flow.yaml"
+    flow.write_text(flow.read_text(encoding="utf-8").replace("to: done}", "to: fin}"), encoding="utf-8")
+    with pytest.raises(AssertionError, match="is in the base 0 times, not once"):
+        broken_case("unknown_target", tmp_path, base=edited)
+
+
+def test_misspelt_target_suggests_the_closest_state(tmp_path: Path) -> None:
+    assert problems_of(broken_case("unknown_target", tmp_path)) == [
         "flow.yaml:51:36: unknown target 'dnoe' (did you mean 'done'?)"
     ]
 
@@ -100,9 +112,9 @@ def test_every_shipped_flow_validates() -> None:
     assert "cancel_esim" in bundles
 
 
-def test_validate_paths_collects_problems_of_several_files() -> None:
+def test_validate_paths_collects_problems_of_several_files(tmp_path: Path) -> None:
     problems = validate_paths(
-        [CASES / "unknown_target" / "flow.yaml", CASES / "dead_end" / "flow.yaml"],
+        [broken_case("unknown_target", tmp_path).flow, broken_case("dead_end", tmp_path).flow],
         CASES / "valid" / "locales",
     )
     assert {p.path.parent.name for p in problems} == {"unknown_target", "dead_end"}
@@ -138,3 +150,46 @@ def test_action_groups_are_expanded_when_the_flow_is_loaded() -> None:
     ]
     assert not any(isinstance(action, m.RunAction) for action in actions)
     assert any(isinstance(action, m.CancelAction) and action.cancel == "all" for action in actions)
+
+
+def test_problems_of_every_kind_of_check_come_together(tmp_path: Path) -> None:
+    source = (CASES / "valid" / "flow.yaml").read_text(encoding="utf-8")
+    broken = (
+        source.replace("to: done, id: got", "to: dnoe, id: got")  # where buttons lead
+        .replace("text: thanks.text", "text: thanks.txt")  # the texts
+        .replace("schedule: email", "schedule: emial")  # references
+    )
+    (tmp_path / "flow.yaml").write_text(broken, encoding="utf-8")
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(tmp_path / "flow.yaml", CASES / "valid" / "locales")
+    messages = [p.message for p in caught.value.problems]
+    assert "unknown target 'dnoe' (did you mean 'done'?)" in messages
+    assert any(m.startswith("text key 'thanks.txt' is missing in en, fr") for m in messages)
+    assert "unknown reminder 'emial' (did you mean 'email'?)" in messages
+
+
+def _valid_with(tmp_path: Path, old: str, new: str) -> list[str]:
+    source = (CASES / "valid" / "flow.yaml").read_text(encoding="utf-8")
+    assert old in source
+    (tmp_path / "flow.yaml").write_text(source.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(tmp_path / "flow.yaml", CASES / "valid" / "locales")
+    return [str(p).replace(f"{tmp_path}/", "") for p in caught.value.problems]
+
+
+def test_claims_without_a_facts_file_and_a_missing_facts_file_are_reported(tmp_path: Path) -> None:
+    assert _valid_with(tmp_path, "    text: thanks.text\n", "    text: thanks.text\n    claims: [a.b]\n") == [
+        "flow.yaml:58:13: claims need a facts file: name it with 'facts:' at the top of the flow"
+    ]
+    missing = _valid_with(tmp_path, "start: welcome\n", "start: welcome\nfacts: facts/nowhere.md\n")
+    assert missing == [
+        "flow.yaml:4:8: cannot read the facts file 'facts/nowhere.md' (looked for facts/nowhere.md)"
+    ]
+
+
+def test_a_link_in_a_language_the_bot_does_not_speak_is_reported(tmp_path: Path) -> None:
+    link = '{text: links.refund, url: "https://www.airalo.com/refund-policy"}'
+    localised = '{text: links.refund, url: "https://www.airalo.com/refund-policy", in_language: {de: "https://www.airalo.com/de"}}'
+    assert _valid_with(tmp_path, link, localised) == [
+        "flow.yaml:25:89: no language 'de': the languages are en, fr"
+    ]

@@ -17,8 +17,9 @@ from bot import callbacks
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows.meanings import meanings_of
+from bot.runtime.events import ButtonPressed, CommandSent
 from bot.runtime.reload import Reloader
-from bot.runtime.service import ChatService, Incoming, Kind, Reply
+from bot.runtime.service import ChatService, Reply
 from bot.settings import Settings
 from bot.store import SqliteStore, Store
 from bot.telegram.app import flow_source, load_default_flow
@@ -34,7 +35,7 @@ class Instance:
 
     async def say(self, chat_id: int, command: str) -> Reply:
         """Handles a command from the chat."""
-        return await self.service.handle(Incoming(chat_id, Kind.COMMAND, command=command))
+        return await self.service.handle(CommandSent(chat_id, command=command.removeprefix("/")))
 
     async def press(self, chat_id: int, reply: Reply, button: str) -> Reply:
         """Handles a press of the button whose id is ``button`` on the screen of ``reply``."""
@@ -45,7 +46,7 @@ class Instance:
             for choice in row
             if choice.data and choice.data.endswith(f"|{button}")
         ]
-        return await self.service.handle(Incoming(chat_id, Kind.BUTTON, data=data))
+        return await self.service.handle(ButtonPressed(chat_id, data=data))
 
 
 async def instance(settings: Settings, store: Store, clock: FakeClock) -> Instance:

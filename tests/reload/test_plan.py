@@ -12,9 +12,9 @@ from bot.cli import main
 from bot.clock import FakeClock
 from bot.settings import Settings
 from bot.telegram.app import BotRuntime, build_application, load_default_flow
-from bot.testing import FakeBotApi
-from bot.testing.application import polling
-from bot.testing.postgres import PostgresServer
+from testkit import FakeBotApi
+from testkit.application import polling
+from testkit.postgres import PostgresServer
 from tests.reload.conftest import Operator, rename_waiting
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from bot import callbacks
-from bot.testing import FakeBotApi, FakeUser
-from bot.testing.postgres import PostgresServer
+from testkit import FakeBotApi, FakeUser
+from testkit.postgres import PostgresServer
 from tests.e2e.process import BotProcess, bot_process, clean_environment, free_port
 from tests.e2e.test_failover import round_robin_proxy
 from tests.reload.conftest import Operator

@@ -26,7 +26,7 @@ from bot.store import (
     UserSettings,
 )
 from bot.store.postgres import PostgresStore
-from bot.testing.postgres import PostgresServer
+from testkit.postgres import PostgresServer
 
 START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)
 WAITING = StoredConversation(
