@@ -10,7 +10,7 @@ import pytest
 from aiohttp import ClientSession
 
 from bot.store import SqliteStore
-from bot.telegram.intake import without_typed_text
+from bot.telegram.inbox import without_typed_text
 from bot.testing import FakeBotApi, FakeUser
 from tests.e2e.process import bot_process, clean_environment, eventually, free_port, webhook_arguments
 

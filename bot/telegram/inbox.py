@@ -1,0 +1,213 @@
+"""Long polling that makes each update durable before Telegram forgets it.
+
+python-telegram-bot's ``Updater`` asks for the next getUpdates offset (which tells Telegram to forget the
+previous batch) as soon as a batch is queued, before the handlers have committed it: a crash in between
+loses the whole batch. Here each fetched batch is first written to the store's inbox in one transaction,
+then confirmed by the next getUpdates, then handled (each update parsed once); a handled update leaves the
+inbox, and what the inbox still holds at a start (a crash, a stop with updates in hand) is handled then,
+oldest first, before anything new. The store's record of update ids (``DuplicateUpdate``) keeps an update
+that was committed from being applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.store import InboxUpdate, Store
+from bot.telegram.handling import UpdateHandling
+from bot.telegram.retrying import FIRST_RETRY_SECONDS, Retrying
+from bot.telegram.screenbot import ScreenBot
+
+__all__ = ["InboxPolling", "without_typed_text"]
+
+logger = logging.getLogger(__name__)
+
+LONG_POLL = timedelta(seconds=25)
+# Handled updates leave the inbox in batches, one store trip at most this often, so that the cost per
+# update does not grow with the rate.
+REMOVAL_SPACING_SECONDS = 0.02
+# Unfinished updates beyond this stay at Telegram until some finish; the inbox is read in pages of this.
+MOST_IN_HAND = 1000
+INBOX_PAGE = 500
+# A polled update whose handlers fail is tried this many times, then given up (and removed from the inbox),
+# so that one update that always fails cannot come back at every start.
+HANDLER_ATTEMPTS = 4
+
+
+def without_typed_text(update: Mapping[str, Any]) -> dict[str, Any]:
+    """Returns an update as the inbox keeps it: without what the person typed or shared, only commands.
+
+    Texts people type are never stored. An update kept before a crash and handled after the restart is
+    answered as a message whose words were not kept (the bot asks again); commands, which the bot's menu
+    writes, and button presses are kept whole.
+    """
+    message = update.get("message")
+    if not isinstance(message, Mapping):
+        return dict(update)
+    text = message.get("text")
+    if isinstance(text, str) and text.startswith("/"):
+        return dict(update)
+    private = {"text", "entities", "caption", "caption_entities", "contact", "location"}
+    return {**update, "message": {key: value for key, value in message.items() if key not in private}}
+
+
+class InboxPolling:
+    """Long polling through the store's inbox: a batch is kept, then confirmed, then handled, each update once."""
+
+    def __init__(
+        self, handling: UpdateHandling, retrying: Retrying, allowed_updates: Sequence[str], inbox: Store
+    ) -> None:
+        self.handling = handling
+        self.retrying = retrying
+        self.allowed_updates = list(allowed_updates)
+        self.inbox = inbox
+        bot = handling.application.bot
+        if not isinstance(bot, ScreenBot):
+            raise TypeError("polling through the inbox takes getUpdates as JSON: the bot must be a ScreenBot")
+        self.bot = bot
+        self._in_hand: set[asyncio.Task[bool]] = set()
+        self._handled: list[int] = []
+        self._some_handled = asyncio.Event()
+        self._closing = False
+        self._offset: int | None = None
+        self._newest = -1
+
+    async def run(self) -> None:
+        """Handles what the inbox still holds, polls until the bot is stopped, then finishes the updates in hand."""
+        done, _ = await self.retrying.call("deleting the webhook", self.bot.delete_webhook)
+        removing = asyncio.create_task(self._remove_handled_forever(), name="inbox-removal")
+        try:
+            if done:
+                await self._resume()
+                logger.info("taking updates by long polling")
+                await self._poll()
+        finally:
+            await self._drain()
+            # Not cancelled: a removal cut short in the store's thread would leave its ids unknown.
+            self._closing = True
+            self._some_handled.set()
+            await removing
+            await self._remove_handled()
+        await self._confirm_last()
+
+    async def _poll(self) -> None:
+        """Takes batches from Telegram until the bot is stopped: each kept, then confirmed, then handled."""
+        while not self.retrying.stopping.is_set():
+            await self._wait_for_room()
+            done, updates = await self.retrying.call("getting updates", self._get_updates)
+            if not done:
+                return
+            # Telegram's ids grow: one at or below the newest kept is in the inbox already (kept, then a crash).
+            fresh = [
+                InboxUpdate(item["update_id"], item) for item in updates or () if _newer(item, self._newest)
+            ]
+            kept = [InboxUpdate(update.update_id, without_typed_text(update.payload)) for update in fresh]
+            if fresh and await self._keep(kept):
+                self._newest = fresh[-1].update_id
+                self._offset = self._newest + 1  # confirmed to Telegram by the next getUpdates
+                for update in fresh:
+                    self._submit(update)  # as received: what was typed lives in this process only
+
+    async def _confirm_last(self) -> None:
+        """Tells Telegram the last batch arrived, so that the next start does not fetch it again."""
+        if self._offset is None:
+            return
+        try:
+            await self.bot.get_updates(offset=self._offset, timeout=timedelta(0), limit=1)
+        except TelegramError as exc:
+            # They come again at the next start: kept in the inbox or recognised as already handled.
+            logger.info("could not confirm the last updates to Telegram: %s", exc)
+
+    async def _resume(self) -> None:
+        """Hands over what the inbox kept before a stop or a crash, oldest first, before any new update."""
+        resumed = 0
+        while True:
+            await self._wait_for_room()
+            kept = await self.inbox.inbox_pending(INBOX_PAGE, after_update_id=self._newest)
+            if not kept:
+                break
+            for entry in kept:
+                self._submit(entry)
+            resumed += len(kept)
+            self._newest = kept[-1].update_id
+            self._offset = self._newest + 1
+        if resumed:
+            logger.info("handling %d updates kept from before the restart", resumed)
+
+    async def _get_updates(self) -> list[dict[str, Any]]:
+        return await self.bot.raw_updates(self._offset, LONG_POLL, self.allowed_updates)
+
+    async def _keep(self, batch: Sequence[InboxUpdate]) -> bool:
+        """Writes a fetched batch to the inbox in one transaction; False (after a pause) if that failed."""
+        try:
+            await self.inbox.inbox_add(batch, datetime.now(UTC))
+        except Exception:
+            # Not confirmed to Telegram either: the batch comes again at the next poll.
+            logger.exception("could not keep %d updates in the inbox; fetching them again", len(batch))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.retrying.stopping.wait(), FIRST_RETRY_SECONDS)
+            return False
+        return True
+
+    def _submit(self, kept: InboxUpdate) -> None:
+        """Parses a kept update (the one time it is parsed) and starts handling it."""
+        try:
+            update = Update.de_json(dict(kept.payload), self.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            logger.exception("update %s is not one python-telegram-bot can read; dropped", kept.update_id)
+            self._handled.append(kept.update_id)
+            self._some_handled.set()
+            return
+        task = self.handling.submit(update, attempts=HANDLER_ATTEMPTS)
+        self._in_hand.add(task)
+        task.add_done_callback(functools.partial(self._finished, kept.update_id))
+
+    def _finished(self, update_id: int, task: asyncio.Task[bool]) -> None:
+        self._in_hand.discard(task)
+        if not task.cancelled():  # finished, or given up after HANDLER_ATTEMPTS: either way done with
+            self._handled.append(update_id)
+            self._some_handled.set()
+
+    async def _wait_for_room(self) -> None:
+        """Waits while MOST_IN_HAND updates are unfinished: the rest wait at Telegram meanwhile."""
+        while len(self._in_hand) >= MOST_IN_HAND:
+            await asyncio.wait(tuple(self._in_hand), return_when=asyncio.FIRST_COMPLETED)
+
+    async def _drain(self) -> None:
+        while self._in_hand:
+            await asyncio.wait(tuple(self._in_hand))
+
+    async def _remove_handled_forever(self) -> None:
+        """Removes handled updates from the inbox, at most one store trip per REMOVAL_SPACING_SECONDS."""
+        while True:
+            await self._some_handled.wait()
+            self._some_handled.clear()
+            if self._closing:
+                return
+            await self._remove_handled()
+            await asyncio.sleep(REMOVAL_SPACING_SECONDS)
+
+    async def _remove_handled(self) -> None:
+        handled, self._handled = self._handled, []
+        if not handled:
+            return
+        try:
+            await self.inbox.inbox_remove(handled)
+        except Exception:
+            # Kept for the next try; were the bot to stop first, they would be recognised as handled.
+            logger.exception("could not remove %d handled updates from the inbox", len(handled))
+            self._handled.extend(handled)
+
+
+def _newer(item: dict[str, Any], newest: int) -> bool:
+    update_id = item.get("update_id")
+    return isinstance(update_id, int) and update_id > newest
