@@ -23,10 +23,11 @@ from bot.flows.meanings import FlowHistory
 from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
 from bot.settings import Settings
-from bot.startup import database_for_run
+from bot.startup import database_for_run, webhook_secret
 from bot.store import local_folder, open_store
 from bot.telegram.handlers import ChatHandlers
 from bot.telegram.handling import AnyApplication, handler_failed
+from bot.telegram.kept import InboxCopy
 from bot.telegram.lifecycle import UpdateSource, serve
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.ratelimit import rate_limiter
@@ -124,12 +125,14 @@ def run(
     webhook_url: str | None = None,
     listen: str = "0.0.0.0",
     port: int = 8443,
-    secret_token: str | None = None,
 ) -> None:
     """Runs the bot until SIGINT or SIGTERM, with long polling or behind a webhook.
 
-    Raises FlowValidationError for a bad flow and StartupError for anything else that stops it from starting.
+    The webhook's secret comes from BOT_WEBHOOK_SECRET or BOT_WEBHOOK_SECRET_FILE, never the command line
+    (which every local user can read). Raises FlowValidationError for a bad flow and StartupError for
+    anything else that stops it from starting.
     """
+    webhook = Webhook(webhook_url, listen, port, webhook_secret(settings)) if webhook_url else None
     bundle = load_default_flow(settings)
     database = database_for_run(settings)
     built = build_bot(settings, bundle, clock)
@@ -139,7 +142,8 @@ def run(
         store=runtime.store,
         holder=runtime.delivery.holder,
         allowed_updates=ALLOWED_UPDATES,
-        webhook=Webhook(webhook_url, listen, port, secret_token) if webhook_url else None,
+        inbox_copy=InboxCopy(built.application, runtime.service),
+        webhook=webhook,
     )
     on_hangup = functools.partial(runtime.reloader.request, "SIGHUP")
     asyncio.run(serve(built.application, source, database=database, on_hangup=on_hangup))

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import CallbackQuery, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
@@ -67,9 +67,14 @@ class ChatHandlers:
         await self._run(_incoming(update, Kind.COMMAND, command=name, argument=argument))
 
     async def choice_button(self, update: Update, context: Context) -> None:
-        """Applies an inline-button press, answers it at once and edits the screen in place."""
+        """Applies an inline-button press in a private chat, answers it at once and edits the screen in place."""
         query = update.callback_query
         if query is None:
+            return
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            # The bot shows buttons in private chats only: a press anywhere else is forged, or inline.
+            await _answer(query, None)
             return
         message = query.message
         incoming = _incoming(

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,10 +25,11 @@ from telegram.error import TelegramError
 
 from bot.store import InboxUpdate, Store
 from bot.telegram.handling import UpdateHandling
+from bot.telegram.kept import InboxCopy
 from bot.telegram.retrying import FIRST_RETRY_SECONDS, Retrying
 from bot.telegram.screenbot import ScreenBot
 
-__all__ = ["InboxPolling", "without_typed_text"]
+__all__ = ["InboxPolling"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,35 +43,27 @@ INBOX_PAGE = 500
 # A polled update whose handlers fail is tried this many times, then given up (and removed from the inbox),
 # so that one update that always fails cannot come back at every start.
 HANDLER_ATTEMPTS = 4
-
-
-def without_typed_text(update: Mapping[str, Any]) -> dict[str, Any]:
-    """Returns an update as the inbox keeps it: without what the person typed or shared, only commands.
-
-    Texts people type are never stored. An update kept before a crash and handled after the restart is
-    answered as a message whose words were not kept (the bot asks again); commands, which the bot's menu
-    writes, and button presses are kept whole.
-    """
-    message = update.get("message")
-    if not isinstance(message, Mapping):
-        return dict(update)
-    text = message.get("text")
-    if isinstance(text, str) and text.startswith("/"):
-        return dict(update)
-    private = {"text", "entities", "caption", "caption_entities", "contact", "location"}
-    return {**update, "message": {key: value for key, value in message.items() if key not in private}}
+# An update the store refuses to keep (while it keeps others) is fetched again this many times, then set
+# aside: handled without a copy, so that it cannot hold up every chat behind it.
+KEEP_ATTEMPTS = 3
 
 
 class InboxPolling:
     """Long polling through the store's inbox: a batch is kept, then confirmed, then handled, each update once."""
 
     def __init__(
-        self, handling: UpdateHandling, retrying: Retrying, allowed_updates: Sequence[str], inbox: Store
+        self,
+        handling: UpdateHandling,
+        retrying: Retrying,
+        allowed_updates: Sequence[str],
+        inbox: Store,
+        copy: InboxCopy,
     ) -> None:
         self.handling = handling
         self.retrying = retrying
         self.allowed_updates = list(allowed_updates)
         self.inbox = inbox
+        self.copy = copy
         bot = handling.application.bot
         if not isinstance(bot, ScreenBot):
             raise TypeError("polling through the inbox takes getUpdates as JSON: the bot must be a ScreenBot")
@@ -80,6 +74,7 @@ class InboxPolling:
         self._closing = False
         self._offset: int | None = None
         self._newest = -1
+        self._refusals: Counter[int] = Counter()
 
     async def run(self) -> None:
         """Handles what the inbox still holds, polls until the bot is stopped, then finishes the updates in hand."""
@@ -107,15 +102,17 @@ class InboxPolling:
             if not done:
                 return
             # Telegram's ids grow: one at or below the newest kept is in the inbox already (kept, then a crash).
-            fresh = [
-                InboxUpdate(item["update_id"], item) for item in updates or () if _newer(item, self._newest)
-            ]
-            kept = [InboxUpdate(update.update_id, without_typed_text(update.payload)) for update in fresh]
+            fresh = [item for item in updates or () if _newer(item, self._newest)]
+            parsed = [(item, self._parsed(item["update_id"], item)) for item in fresh]
+            copies = [(update, self.copy.of(item, update)) for item, update in parsed if update is not None]
+            kept = [InboxUpdate(update.update_id, copy) for update, copy in copies if copy is not None]
             if fresh and await self._keep(kept):
-                self._newest = fresh[-1].update_id
+                self._newest = fresh[-1]["update_id"]
                 self._offset = self._newest + 1  # confirmed to Telegram by the next getUpdates
-                for update in fresh:
-                    self._submit(update)  # as received: what was typed lives in this process only
+                for update, _ in copies:
+                    self._start(
+                        update.update_id, update
+                    )  # as received: what was typed lives in this process only
 
     async def _confirm_last(self) -> None:
         """Tells Telegram the last batch arrived, so that the next start does not fetch it again."""
@@ -147,29 +144,69 @@ class InboxPolling:
         return await self.bot.raw_updates(self._offset, LONG_POLL, self.allowed_updates)
 
     async def _keep(self, batch: Sequence[InboxUpdate]) -> bool:
-        """Writes a fetched batch to the inbox in one transaction; False (after a pause) if that failed."""
+        """Writes a fetched batch to the inbox in one transaction; False (after a pause) to fetch it again.
+
+        When the store refuses the batch, each update is tried alone: one the store keeps refusing while it
+        answers (a lone surrogate, a NUL) is set aside after KEEP_ATTEMPTS, logged by id only.
+        """
         try:
             await self.inbox.inbox_add(batch, datetime.now(UTC))
-        except Exception:
-            # Not confirmed to Telegram either: the batch comes again at the next poll.
-            logger.exception("could not keep %d updates in the inbox; fetching them again", len(batch))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.retrying.stopping.wait(), FIRST_RETRY_SECONDS)
-            return False
+        except Exception as exc:
+            refused = await self._refused_alone(batch)
+            if refused is None or any(self._refusals[entry.update_id] < KEEP_ATTEMPTS for entry in refused):
+                # Not confirmed to Telegram either: the batch comes again at the next poll.
+                logger.warning(
+                    "could not keep %d updates in the inbox (%s); fetching them again", len(batch), _why(exc)
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.retrying.stopping.wait(), FIRST_RETRY_SECONDS)
+                return False
+            for entry in refused:
+                logger.error(
+                    "update %s set aside: the store refused to keep it %d times (%s); handled without a copy",
+                    entry.update_id, KEEP_ATTEMPTS, _why(exc),
+                )  # fmt: skip
+                del self._refusals[entry.update_id]
         return True
 
-    def _submit(self, kept: InboxUpdate) -> None:
-        """Parses a kept update (the one time it is parsed) and starts handling it."""
+    async def _refused_alone(self, batch: Sequence[InboxUpdate]) -> list[InboxUpdate] | None:
+        """Keeps each update of a refused batch alone; returns those refused, None when the store is down."""
+        refused = []
+        for entry in batch:
+            try:
+                await self.inbox.inbox_add([entry], datetime.now(UTC))
+            except Exception:
+                refused.append(entry)
+        if len(refused) == len(batch):
+            try:
+                await self.inbox.inbox_pending(1, after_update_id=self._newest)
+            except Exception:
+                return None  # the store answers nothing: not these updates' fault
+        for entry in refused:
+            self._refusals[entry.update_id] += 1
+        return refused
+
+    def _parsed(self, update_id: int, payload: Mapping[str, Any]) -> Update | None:
+        """Parses an update (the one time it is parsed); None, logged by id, when it cannot be read."""
         try:
-            update = Update.de_json(dict(kept.payload), self.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            logger.exception("update %s is not one python-telegram-bot can read; dropped", kept.update_id)
+            return Update.de_json(dict(payload), self.bot)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            logger.error("update %s set aside: python-telegram-bot cannot read it (%s)", update_id, _why(exc))
+            return None
+
+    def _submit(self, kept: InboxUpdate) -> None:
+        """Starts handling an update kept before a restart, or lets it go when it cannot be read."""
+        update = self._parsed(kept.update_id, kept.payload)
+        if update is None:
             self._handled.append(kept.update_id)
             self._some_handled.set()
             return
+        self._start(kept.update_id, update)
+
+    def _start(self, update_id: int, update: Update) -> None:
         task = self.handling.submit(update, attempts=HANDLER_ATTEMPTS)
         self._in_hand.add(task)
-        task.add_done_callback(functools.partial(self._finished, kept.update_id))
+        task.add_done_callback(functools.partial(self._finished, update_id))
 
     def _finished(self, update_id: int, task: asyncio.Task[bool]) -> None:
         self._in_hand.discard(task)
@@ -206,6 +243,11 @@ class InboxPolling:
             # Kept for the next try; were the bot to stop first, they would be recognised as handled.
             logger.exception("could not remove %d handled updates from the inbox", len(handled))
             self._handled.extend(handled)
+
+
+def _why(error: BaseException) -> str:
+    """Names an error without its message, which may quote what people typed."""
+    return type(error).__name__
 
 
 def _newer(item: dict[str, Any], newest: int) -> bool:

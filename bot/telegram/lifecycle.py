@@ -19,6 +19,7 @@ from bot.startup import StartupError, opened_store
 from bot.store import Store
 from bot.telegram.handling import AnyApplication, UpdateHandling
 from bot.telegram.inbox import InboxPolling
+from bot.telegram.kept import InboxCopy
 from bot.telegram.leadership import lead_while_elected
 from bot.telegram.retrying import Retrying
 from bot.telegram.webhook import Webhook, WebhookIntake
@@ -36,6 +37,8 @@ class UpdateSource:
     holder: str
     """This instance, as a candidate for the polling lease."""
     allowed_updates: Sequence[str]
+    inbox_copy: InboxCopy
+    """What the inbox keeps of each polled update."""
     webhook: Webhook | None = None
 
 
@@ -113,9 +116,11 @@ async def _take_updates(handling: UpdateHandling, source: UpdateSource, retrying
             source.store,
             source.holder,
             retrying.stopping,
-            lambda lost: InboxPolling(
-                handling, Retrying(source.api_url, lost), source.allowed_updates, source.store
-            ).run(),
+            lambda lost: _polling(handling, source, Retrying(source.api_url, lost)).run(),
         )
     else:
-        await InboxPolling(handling, retrying, source.allowed_updates, source.store).run()
+        await _polling(handling, source, retrying).run()
+
+
+def _polling(handling: UpdateHandling, source: UpdateSource, retrying: Retrying) -> InboxPolling:
+    return InboxPolling(handling, retrying, source.allowed_updates, source.store, source.inbox_copy)

@@ -199,8 +199,15 @@ class AiohttpRequest(BaseRequest):
         headers: dict[str, str] | None,
         client_timeout: aiohttp.ClientTimeout,
     ) -> tuple[int, bytes]:
+        # Never redirected: a redirect would carry the token (in the URL) to wherever it points.
         async with session.request(
-            method, url, data=data, headers=headers, timeout=client_timeout, proxy=self._proxy
+            method,
+            url,
+            data=data,
+            headers=headers,
+            timeout=client_timeout,
+            proxy=self._proxy,
+            allow_redirects=False,
         ) as response:
             return response.status, await response.read()
 

@@ -314,6 +314,11 @@ class FakeBotApi:
         """Makes the next call to ``method`` answer normally, but only after ``seconds``."""
         self._failures.setdefault(method.lower(), deque()).append(_Failure(0, "", False, seconds, None))
 
+    def queue_update(self, kind: str, payload: Any, chat_id: int | None = None) -> int:
+        """Queues any update as Telegram would hand it out, well-formed or not (hostile-input tests); returns
+        its id. ``chat_id`` names the chat whose answer it waits for, if any."""
+        return self._updates.put(kind, payload, chat_id)
+
     def expire_callback_queries(self) -> None:
         """Makes every callback query handed out so far too old to answer."""
         for query in self._queries.values():
