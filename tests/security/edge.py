@@ -78,7 +78,7 @@ async def running(
     stopping = asyncio.Event()
     task = asyncio.create_task(run_application(built.application, source, stopping))
     try:
-        await api.wait_for_call("setWebhook" if webhook else "getUpdates", timeout=20)
+        await api.wait_for_call("setWebhook" if webhook else "deleteWebhook", timeout=20)
         yield Running(built, port, folder / "bot.sqlite3")
     finally:
         stopping.set()
