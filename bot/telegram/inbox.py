@@ -26,6 +26,7 @@ from telegram.error import TelegramError
 from bot.store import InboxUpdate, Store
 from bot.telegram.handling import UpdateHandling
 from bot.telegram.kept import InboxCopy
+from bot.telegram.leadership import Tenure
 from bot.telegram.retrying import FIRST_RETRY_SECONDS, Retrying
 from bot.telegram.screenbot import ScreenBot
 
@@ -46,6 +47,7 @@ HANDLER_ATTEMPTS = 4
 # An update the store refuses to keep (while it keeps others) is fetched again this many times, then set
 # aside: handled without a copy, so that it cannot hold up every chat behind it.
 KEEP_ATTEMPTS = 3
+LEASE_CHECK_SECONDS = 0.02
 
 
 class InboxPolling:
@@ -58,12 +60,15 @@ class InboxPolling:
         allowed_updates: Sequence[str],
         inbox: Store,
         copy: InboxCopy,
+        tenure: Tenure | None = None,
     ) -> None:
         self.handling = handling
         self.retrying = retrying
         self.allowed_updates = list(allowed_updates)
         self.inbox = inbox
         self.copy = copy
+        self.tenure = tenure
+        """The polling lease's term, when several instances share the store: poll only while it runs."""
         bot = handling.application.bot
         if not isinstance(bot, ScreenBot):
             raise TypeError("polling through the inbox takes getUpdates as JSON: the bot must be a ScreenBot")
@@ -98,6 +103,8 @@ class InboxPolling:
         """Takes batches from Telegram until the bot is stopped: each kept, then confirmed, then handled."""
         while not self.retrying.stopping.is_set():
             await self._wait_for_room()
+            if not await self._lease_runs():
+                return
             done, updates = await self.retrying.call("getting updates", self._get_updates)
             if not done:
                 return
@@ -114,9 +121,21 @@ class InboxPolling:
                         update.update_id, update
                     )  # as received: what was typed lives in this process only
 
+    async def _lease_runs(self) -> bool:
+        """Waits while a renewal of the polling lease is due; False once the tenure has ended."""
+        tenure = self.tenure
+        while tenure is not None and not tenure.valid():
+            if tenure.ended.is_set():
+                return False
+            await asyncio.sleep(LEASE_CHECK_SECONDS)
+        return True
+
     async def _confirm_last(self) -> None:
-        """Tells Telegram the last batch arrived, so that the next start does not fetch it again."""
-        if self._offset is None:
+        """Tells Telegram the last batch arrived, so that the next start does not fetch it again.
+
+        Not after a lost lease: another instance may be polling, and any getUpdates would end its long poll.
+        """
+        if self._offset is None or (self.tenure is not None and self.tenure.lost):
             return
         try:
             await self.bot.get_updates(offset=self._offset, timeout=timedelta(0), limit=1)

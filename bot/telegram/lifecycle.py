@@ -20,7 +20,7 @@ from bot.store import Store
 from bot.telegram.handling import AnyApplication, UpdateHandling
 from bot.telegram.inbox import InboxPolling
 from bot.telegram.kept import InboxCopy
-from bot.telegram.leadership import lead_while_elected
+from bot.telegram.leadership import Tenure, lead_while_elected
 from bot.telegram.retrying import Retrying
 from bot.telegram.webhook import Webhook, WebhookIntake
 
@@ -116,11 +116,13 @@ async def _take_updates(handling: UpdateHandling, source: UpdateSource, retrying
             source.store,
             source.holder,
             retrying.stopping,
-            lambda lost: _polling(handling, source, Retrying(source.api_url, lost)).run(),
+            lambda tenure: _polling(handling, source, Retrying(source.api_url, tenure.ended), tenure).run(),
         )
     else:
         await _polling(handling, source, retrying).run()
 
 
-def _polling(handling: UpdateHandling, source: UpdateSource, retrying: Retrying) -> InboxPolling:
-    return InboxPolling(handling, retrying, source.allowed_updates, source.store, source.inbox_copy)
+def _polling(
+    handling: UpdateHandling, source: UpdateSource, retrying: Retrying, tenure: Tenure | None = None
+) -> InboxPolling:
+    return InboxPolling(handling, retrying, source.allowed_updates, source.store, source.inbox_copy, tenure)

@@ -4,7 +4,9 @@ takes over when it is killed."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import time
 from contextlib import AsyncExitStack
 
 import pytest
@@ -17,6 +19,8 @@ pytestmark = pytest.mark.e2e
 
 ELECTED = "this instance polls Telegram"
 TAKEOVER_SECONDS = 15.0
+# The issue's promise (issue 16): after the poller dies, another polls within this.
+FAILOVER_SECONDS = 2.0
 
 
 async def test_instances_started_together_on_an_empty_database_share_the_work(
@@ -69,6 +73,75 @@ async def test_when_the_polling_instance_is_killed_another_takes_over_and_nothin
         screen = await user.tap("My carrier back home")
         assert screen.message_id == first.message_id
         assert len(user.messages) == 1  # every press applied once, on the one message
+
+
+async def test_another_instance_polls_within_two_seconds_of_the_pollers_death(
+    postgres_server: PostgresServer,
+) -> None:
+    async with FakeBotApi() as api, AsyncExitStack() as stack:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=postgres_server.new_database(),
+        )
+        bots = [await stack.enter_async_context(bot_process(env)) for _ in range(3)]
+        for bot in bots:
+            await bot.start()
+            await _up(bot)
+        user = api.user(9, language_code="en")
+        first = await user.say("/start")
+        poller = await _one_polls(bots)
+
+        died_at = time.monotonic()
+        await poller.stop(signal.SIGKILL)
+        await user.press("Let's start")  # while nobody polls
+        await user.wait_for_answer(timeout=TAKEOVER_SECONDS)
+
+        polls_since = [call.time - died_at for call in api.calls_to("getUpdates") if call.time > died_at]
+        assert min(polls_since) < FAILOVER_SECONDS
+        screen = await user.wait_for_reply(timeout=TAKEOVER_SECONDS)
+        assert screen.message_id == first.message_id
+        assert len(user.messages) == 1  # the press applied once, on the one message
+        assert [bot for bot in bots if bot is not poller and ELECTED in bot.printed] != []
+
+
+async def test_a_poller_paused_past_its_lease_asks_telegram_nothing_when_it_wakes(
+    postgres_server: PostgresServer,
+) -> None:
+    async with FakeBotApi() as api, AsyncExitStack() as stack:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=postgres_server.new_database(),
+        )
+        bots = [await stack.enter_async_context(bot_process(env)) for _ in range(2)]
+        for bot in bots:
+            await bot.start()
+            await _up(bot)
+        user = api.user(10, language_code="en")
+        first = await user.say("/start")  # the poller has updates to confirm
+        poller = await _one_polls(bots)
+        successor = next(bot for bot in bots if bot is not poller)
+        assert poller.process is not None
+
+        os.kill(poller.process.pid, signal.SIGSTOP)
+        try:
+            await successor.wait_for_output(ELECTED, timeout=TAKEOVER_SECONDS)
+            screen = await user.tap("Let's start")
+        finally:
+            os.kill(poller.process.pid, signal.SIGCONT)
+        await poller.wait_for_output("stopped polling Telegram", timeout=TAKEOVER_SECONDS)
+        await asyncio.sleep(1.0)
+
+        # The last batch's confirmation (getUpdates with limit=1) would end the successor's long poll.
+        assert [call.params for call in api.calls_to("getUpdates") if "limit" in call.params] == []
+        woke = poller.printed[poller.printed.index("stopped polling Telegram") :].splitlines()[0]
+        assert "ran out before this instance could renew it" in woke
+        assert "another instance took over" not in poller.printed
+        assert screen.message_id == first.message_id
+        screen = await user.tap("My carrier back home")
+        assert screen.message_id == first.message_id
+        assert len(user.messages) == 1
 
 
 async def _up(bot: BotProcess) -> None:
