@@ -50,9 +50,10 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-OUTBOX_LEASE = timedelta(seconds=10)
-"""How long a process's claim on a chat's unsent messages lasts: it is renewed before each message, so it
-covers one send; if the process dies while sending, another process's sweep sends them once it lapses."""
+OUTBOX_LEASE = timedelta(seconds=3)
+"""How long a process's claim on a chat's unsent messages lasts: it is renewed before each message and every
+third of it while one is on its way (bot/telegram/delivery.py); if the process dies while sending, another
+process's sweep sends them once it lapses."""
 
 CHANGED_ATTEMPTS = 5
 """How many times an event is worked out again when other processes keep changing its chat meanwhile."""

@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 
 SWEEP_EVERY = timedelta(seconds=30)
 # With several instances, the sweep is how a chat's messages left by an instance that died go out, once
-# its outbox claim lapses (OUTBOX_LEASE): often enough that a person waits seconds, not a minute.
-SHARED_SWEEP_EVERY = timedelta(seconds=3)
+# its outbox claim lapses (OUTBOX_LEASE): every second, so that a person waits little more than the lease.
+SHARED_SWEEP_EVERY = timedelta(seconds=1)
 REMINDERS_PER_SECOND_UNLIMITED = 28.0
 HOUSEKEEPING_EVERY = timedelta(hours=6)
 

@@ -11,9 +11,10 @@ from contextlib import AsyncExitStack
 
 import pytest
 
+from bot.runtime.service import OUTBOX_LEASE
 from bot.testing import FakeBotApi
 from bot.testing.postgres import PostgresServer
-from tests.e2e.process import BotProcess, bot_process, clean_environment
+from tests.e2e.process import BotProcess, bot_process, clean_environment, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -21,6 +22,8 @@ ELECTED = "this instance polls Telegram"
 TAKEOVER_SECONDS = 15.0
 # The issue's promise (issue 16): after the poller dies, another polls within this.
 FAILOVER_SECONDS = 2.0
+# Was about 10 s (the outbox claim) plus up to 3 s (the sweep): now the 3 s claim plus up to 1 s.
+OUTBOX_WAIT_SECONDS = 6.0
 
 
 async def test_instances_started_together_on_an_empty_database_share_the_work(
@@ -141,6 +144,70 @@ async def test_a_poller_paused_past_its_lease_asks_telegram_nothing_when_it_wake
         assert screen.message_id == first.message_id
         screen = await user.tap("My carrier back home")
         assert screen.message_id == first.message_id
+        assert len(user.messages) == 1
+
+
+async def test_a_screen_committed_by_an_instance_that_dies_while_sending_it_shows_within_seconds(
+    postgres_server: PostgresServer,
+) -> None:
+    async with FakeBotApi() as api, AsyncExitStack() as stack:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=postgres_server.new_database(),
+        )
+        bots = [await stack.enter_async_context(bot_process(env)) for _ in range(2)]
+        for bot in bots:
+            await bot.start()
+            await _up(bot)
+        user = api.user(11, language_code="en")
+        first = await user.say("/start")
+        poller = await _one_polls(bots)
+        edits = len(api.calls_to("editMessageText", user.chat_id))
+
+        # The press is committed, then its screen is held up on its way to Telegram: the poller holds the
+        # chat's outbox claim when it dies. (The held-up call never arrives: the fake drops it with the test.)
+        api.delay_next("editMessageText", 60.0)
+        await user.press("Let's start")
+        await user.wait_for_answer(timeout=10)
+        await eventually(lambda: api.in_flight == 2)  # the next long poll, and the screen held up
+        died_at = time.monotonic()
+        await poller.stop(signal.SIGKILL)
+
+        await api.wait_until(lambda: len(api.calls_to("editMessageText", user.chat_id)) > edits, timeout=20)
+        waited = time.monotonic() - died_at
+        assert waited < OUTBOX_WAIT_SECONDS, f"the screen came {waited:.1f} s after the sender died"
+        assert user.screen.message_id == first.message_id
+        assert "carrier back home" in " ".join(user.screen.button_labels)
+
+
+async def test_a_screen_slower_to_send_than_the_outbox_claim_is_still_sent_once(
+    postgres_server: PostgresServer,
+) -> None:
+    async with FakeBotApi() as api, AsyncExitStack() as stack:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=postgres_server.new_database(),
+        )
+        bots = [await stack.enter_async_context(bot_process(env)) for _ in range(2)]
+        for bot in bots:
+            await bot.start()
+            await _up(bot)
+        user = api.user(12, language_code="en")
+        await user.say("/start")
+        await _one_polls(bots)
+        edits = len(api.calls_to("editMessageText", user.chat_id))
+
+        # Telegram takes longer to answer than the claim lasts (but less than the 5 s read timeout): the sender
+        # keeps its claim meanwhile, so the other instance's sweep (every second) never sends it again.
+        slow = OUTBOX_LEASE.total_seconds() + 1.5
+        api.delay_next("editMessageText", slow)
+        await user.press("Let's start")
+        await api.wait_until(lambda: len(api.calls_to("editMessageText", user.chat_id)) > edits, timeout=20)
+        await asyncio.sleep(3.0)
+
+        assert len(api.calls_to("editMessageText", user.chat_id)) == edits + 1
         assert len(user.messages) == 1
 
 
