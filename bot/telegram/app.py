@@ -19,12 +19,12 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandle
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, Limits, load_flows
-from bot.flows.meanings import FlowHistory
+from bot.runtime.reload import FlowSource
 from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
 from bot.settings import Settings
 from bot.startup import database_for_run, webhook_secret
-from bot.store import local_folder, open_store
+from bot.store import open_store
 from bot.telegram.handlers import ChatHandlers
 from bot.telegram.handling import AnyApplication, handler_failed
 from bot.telegram.kept import InboxCopy
@@ -42,6 +42,7 @@ __all__ = [
     "BotRuntime",
     "TelegramBot",
     "build_bot",
+    "flow_source",
     "load_default_flow",
     "run",
 ]
@@ -73,9 +74,8 @@ class TelegramBot:
 def build_bot(settings: Settings, bundle: FlowBundle, clock: Clock) -> TelegramBot:
     """Builds the Application with its request layer, rate limiter, update processor and handlers."""
     store = open_store(settings.database)
-    # The meanings of the versions served before: their buttons still work where this one means the same.
-    history = FlowHistory(flow_history_folder(settings))
-    service = ChatService(FlowEngine(bundle, history.load(bundle.flow.id)), store, clock)
+    # Until the store is open: then the reloader serves the store's current release (bot/runtime/reload.py).
+    service = ChatService(FlowEngine(bundle), store, clock)
     bot = ScreenBot(
         token=settings.token(),
         base_url=f"{settings.telegram_api_url}/bot",
@@ -84,7 +84,7 @@ def build_bot(settings: Settings, bundle: FlowBundle, clock: Clock) -> TelegramB
         get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=30.0),
         rate_limiter=rate_limiter(settings.max_messages_per_second, store),
     )
-    runtime = BotRuntime(settings, service, bot, history, lambda: load_default_flow(settings))
+    runtime = BotRuntime(settings, service, bot, flow_source(settings))
     application = (
         ApplicationBuilder()
         .bot(bot)
@@ -113,9 +113,15 @@ def _register_handlers(application: AnyApplication, handlers: ChatHandlers, admi
     application.add_error_handler(handler_failed)
 
 
-def flow_history_folder(settings: Settings) -> Path:
-    """Returns where the meanings of the flow versions served are kept: beside the database."""
-    return local_folder(settings.database) / "flow-versions"
+def flow_source(settings: Settings) -> FlowSource:
+    """Returns the configured flow folders, loaded as :func:`load_default_flow` does (a release's files too)."""
+
+    def load(flows_dir: Path, locales_dir: Path) -> FlowBundle:
+        return load_default_flow(
+            settings.model_copy(update={"flows_dir": flows_dir, "locales_dir": locales_dir})
+        )
+
+    return FlowSource(settings.flows_dir, settings.locales_dir, load)
 
 
 def run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Set
+from collections.abc import Coroutine, Set
 from datetime import timedelta
 from typing import Any
 
@@ -14,13 +14,12 @@ from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 
 from bot.engine.engine import FlowEngine
-from bot.flows import FlowBundle, FlowValidationError
-from bot.flows.meanings import FlowHistory
+from bot.flows import FlowValidationError
 from bot.reminders import Pacing, ReminderScheduler
-from bot.runtime.reload import Reloader
+from bot.runtime.reload import FlowSource, Reloader
 from bot.runtime.service import ChatService
 from bot.settings import Settings
-from bot.store import Reminder, Store
+from bot.store import Reminder, Store, local_folder
 from bot.telegram.delivery import Delivery
 from bot.telegram.handling import AnyApplication
 from bot.telegram.screenbot import ScreenBot
@@ -47,26 +46,23 @@ class BotRuntime:
         settings: Settings,
         service: ChatService,
         bot: ScreenBot,
-        history: FlowHistory,
-        load: Callable[[], FlowBundle],
+        flows: FlowSource,
     ) -> None:
         self.settings = settings
         self.service = service
         self.store: Store = service.store
         self.bot = bot
-        self.history = history
         self.delivery = Delivery(bot, service)
-        self.reloader = Reloader(
-            service, load, history=history, on_swapped=self._swapped, on_refused=self._refused
-        )
+        self.reloader = Reloader(service, flows, on_swapped=self._swapped, on_refused=self._refused)
         self.scheduler: ReminderScheduler | None = None
         self.tasks: list[asyncio.Task[None]] = []
 
     async def post_init(self, application: AnyApplication) -> None:
         """Opens the store, re-sends what a crash left unsent, registers the menu and starts reminders."""
         await self.store.open()
-        # Written once the database (and so its folder) proved usable.
-        self.history.record(self.service.engine.meanings)
+        # The one flow version of all instances, with the meanings of the versions served before.
+        await self.reloader.start(legacy_folder=local_folder(self.settings.database) / "flow-versions")
+        self.service.catch_up = self.reloader.catch_up
         scheduler = ReminderScheduler(
             self.store, self._reminder_due, clock=self.service.clock, pacing=self._pacing()
         )
@@ -80,6 +76,7 @@ class BotRuntime:
         every = SHARED_SWEEP_EVERY if self.store.serves_several_processes else SWEEP_EVERY
         self._start(self._sweep_forever(every), "outbox-sweep")
         self._start(self._housekeeping(), "housekeeping")
+        self._start(self.reloader.follow(), "follow-releases")
         if self.settings.watch_files:
             self._start(
                 self.reloader.watch((self.settings.flows_dir, self.settings.locales_dir)), "watch-files"

@@ -11,9 +11,9 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from bot.runtime.service import OUTBOX_LEASE
-from bot.testing import FakeBotApi
-from bot.testing.postgres import PostgresServer
+from bot.runtime.outbox import OUTBOX_LEASE
+from testkit import FakeBotApi
+from testkit.postgres import PostgresServer
 from tests.e2e.process import BotProcess, bot_process, clean_environment, eventually
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ from bot.telegram.app import ALLOWED_UPDATES, TelegramBot, build_bot, load_defau
 from bot.telegram.kept import InboxCopy
 from bot.telegram.lifecycle import UpdateSource, run_application
 from bot.telegram.webhook import Webhook, WebhookLimits
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 from tests.e2e.process import ROOT, free_port
 
 SECRET = "s3cret-for-the-webhook"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 from tests.security.edge import Running, running
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from bot.telegram.webhook import SECRET_HEADER, WebhookLimits
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 from tests.e2e.process import ROOT, bot_process, clean_environment, free_port, webhook_arguments
 from tests.security.edge import SECRET, running
 

@@ -21,7 +21,7 @@ from telegram.warnings import PTBUserWarning
 from bot.runtime.messages import OutgoingMessage
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.screenbot import DECLINED_ENDPOINTS, ScreenBot, declined_advice
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 
 from bot.telegram.handling import UpdateHandling, handler_failed
 from bot.telegram.request import AiohttpRequest
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 
 
 async def fail_on_boom(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
