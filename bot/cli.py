@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,17 +91,17 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     except MissingTokenError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.secret_token is not None:
+        # Refused rather than unknown, so that an operator upgrading learns where the secret goes now.
+        return _refuse(
+            StartupError(
+                "--secret-token is shown to every local user (/proc/<pid>/cmdline): "
+                "set BOT_WEBHOOK_SECRET or BOT_WEBHOOK_SECRET_FILE instead"
+            )
+        )
     configure_logging(settings)
     try:
-        run(
-            settings,
-            _clock(settings),
-            webhook_url=args.webhook_url,
-            listen=args.listen,
-            port=args.port,
-            secret_token=args.secret_token
-            or (settings.webhook_secret.get_secret_value() if settings.webhook_secret else None),
-        )
+        run(settings, _clock(settings), webhook_url=args.webhook_url, listen=args.listen, port=args.port)
     except FlowValidationError as exc:
         return _print_problems(exc)
     except StartupError as exc:
@@ -244,7 +245,7 @@ def _bundle(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def console_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Walks the flow in the terminal."""
+    """Talks to the bot in the terminal, as a person would in Telegram (no Telegram needed)."""
     from bot.console import Console
     from bot.engine.engine import FlowEngine
 
@@ -256,7 +257,8 @@ def console_command(args: argparse.Namespace, settings: Settings) -> int:
     def read() -> str | None:
         try:
             return input("> ")
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):
+            print()  # Ctrl-D or Ctrl-C ends the conversation like quit, on a line of its own
             return None
 
     language = args.lang or bundle.languages.default
@@ -265,7 +267,7 @@ def console_command(args: argparse.Namespace, settings: Settings) -> int:
             f"--lang: one of {', '.join(bundle.texts.languages)} (a locales/<language>.yaml)", file=sys.stderr
         )
         return 2
-    return Console(FlowEngine(bundle), language, sys.stdout, read).run()
+    return asyncio.run(Console(FlowEngine(bundle), language, sys.stdout, read).run())
 
 
 def diagram_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -307,6 +309,35 @@ def schema_command(args: argparse.Namespace, settings: Settings) -> int:
     else:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}")
+    return 0
+
+
+def facts_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Prints, per claim of the flow's facts file, the screens and languages that state it."""
+    from bot.flows.claims import facts_path
+    from bot.flows.facts import load_facts
+    from bot.flows.factsreport import facts_report
+
+    try:
+        bundle = _bundle(settings)
+    except FlowValidationError as exc:
+        return _print_problems(exc)
+    path = facts_path(bundle.flow, bundle.path)
+    if path is None:
+        print(f"esim-bot: {bundle.path} names no facts file (facts:)", file=sys.stderr)
+        return 1
+    facts, _problems = load_facts(path)
+    if facts is None:
+        print(f"esim-bot: cannot read {path}", file=sys.stderr)
+        return 1
+    if args.report:
+        print(facts_report(bundle, facts))
+        return 0
+    counts = Counter(claim.confidence.value for claim in facts.claims.values())
+    print(
+        f"{path}: version {facts.version}, {len(facts.claims)} claims ({', '.join(f'{n} {word}' for word, n in counts.items())})"
+    )
+    print("`esim-bot facts --report` lists where each claim is said.")
     return 0
 
 
@@ -381,9 +412,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--webhook-url", help="public HTTPS URL Telegram should post updates to")
     run.add_argument("--listen", default="0.0.0.0", help="address the webhook server listens on")
     run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on")
-    run.add_argument(
-        "--secret-token", help="secret Telegram sends with every webhook call (better: BOT_WEBHOOK_SECRET)"
-    )
+    run.add_argument("--secret-token", help=argparse.SUPPRESS)  # refused: BOT_WEBHOOK_SECRET(_FILE) instead
 
 
 def _validate_arguments(validate: argparse.ArgumentParser) -> None:
@@ -424,6 +453,14 @@ def _schema_arguments(schema: argparse.ArgumentParser) -> None:
     schema.add_argument("-o", "--output", default="flows/flow.schema.json")
 
 
+def _facts_arguments(facts: argparse.ArgumentParser) -> None:
+    facts.add_argument(
+        "--report",
+        action="store_true",
+        help="per claim: the screens and languages that state it; unused claims",
+    )
+
+
 def _stats_arguments(stats: argparse.ArgumentParser) -> None:
     stats.add_argument("--since", default="30d", help="a duration back from now (30d) or a date")
     stats.add_argument("--until", help="a duration back from now or a date (default: now)")
@@ -461,6 +498,7 @@ _SUBCOMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None], C
     ("console", "walk the flow in this terminal, no Telegram needed", _console_arguments, console_command),
     ("diagram", "draw the flow (Mermaid; SVG/PNG with Graphviz)", _diagram_arguments, diagram_command),
     ("schema", "write the flow format's JSON Schema", _schema_arguments, schema_command),
+    ("facts", "the flow's facts file: its claims, and where each is said", _facts_arguments, facts_command),
     ("stats", "print the operators' funnel statistics", _stats_arguments, stats_command),
     (
         "migrate-store",

@@ -1,6 +1,6 @@
 """Rendering a conversation: its screen's text and buttons, a reminder and its answers, in the person's language.
 
-Buttons that press something in the flow carry the press itself (:class:`~bot.engine.screens.Press`); the
+Buttons that press something in the flow carry the press itself (:class:`~bot.engine.renderer.Press`); the
 runtime writes their callback data with :mod:`bot.callbacks`.
 """
 
@@ -132,7 +132,12 @@ class Renderer:
         if row is None:
             return []
         links: list[m.Link] = getattr(row, group)
-        return [ScreenButton(self.plain(conversation.language, link.text), url=link.url) for link in links]
+        return [
+            ScreenButton(
+                self.plain(conversation.language, link.text), url=link.url_for(conversation.language)
+            )
+            for link in links
+        ]
 
     def _copy_text(self, language: str, copy: str, variables: Mapping[str, VariableValue]) -> str:
         """Returns the message a copy button copies (empty when the provider has none)."""

@@ -150,7 +150,7 @@ class Chat:
 
     def text(self, key: str, values: Mapping[str, str] | None = None) -> str:
         """Returns a runtime text in the chat's language."""
-        return self.engine.screens.plain(self.language, key, values)
+        return self.engine.renderer.plain(self.language, key, values)
 
     def notice(
         self,
@@ -188,7 +188,7 @@ def start_over(chat: Chat, deep_link: str | None = None, *, edit: int | None = N
     if earlier is not None:
         # The count of screens goes on: the old conversation's keyboards are old in the new one too.
         counted = replace(started.conversation, step=earlier.step + started.conversation.step)
-        started = replace(started, conversation=counted, screen=chat.engine.screens.render(counted))
+        started = replace(started, conversation=counted, screen=chat.engine.renderer.render(counted))
     settings = replace(chat.settings, reminders_stopped=False)
     return step_result(replace(chat, settings=settings), started, edit=edit)
 
@@ -251,7 +251,7 @@ def made_for_now(chat: Chat, step: int | None, *, asking: str | None = None) -> 
 
 def screen_of(chat: Chat, conversation: Conversation) -> Screen:
     """Returns the screen of the conversation's step, as the chat shows it."""
-    return _with_languages(chat, conversation, wired(chat.engine.screens.render(conversation)))
+    return _with_languages(chat, conversation, wired(chat.engine.renderer.render(conversation)))
 
 
 def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> Screen:
@@ -261,7 +261,7 @@ def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> S
     engine = chat.engine
     row = tuple(
         ScreenButton(
-            engine.screens.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))
+            engine.renderer.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))
         )
         for language in engine.bundle.texts.languages
         if language != conversation.language

@@ -146,7 +146,7 @@ def _fits(chat: Chat, conversation: Conversation, deep_link: str) -> bool:
 def _landings(chat: Chat, started: Conversation) -> set[str]:
     """Returns where the first screen's buttons lead once the link has set what it sets."""
     found = set()
-    for row in chat.engine.screens.render(started).rows:
+    for row in chat.engine.renderer.render(started).rows:
         for button in row:
             if isinstance(button.press, FlowPress):
                 found.add(chat.engine.press(started, button.press).conversation.state)
