@@ -36,6 +36,7 @@ from bot.places import Places
 
 __all__ = [
     "SNOOZE_CHOICES",
+    "AssumedZone",
     "FlowEngine",
     "Markup",
     "Moved",
@@ -155,6 +156,14 @@ _Predicate = Callable[[Mapping[str, VariableValue]], bool]
 
 
 @dataclass(frozen=True, slots=True)
+class AssumedZone:
+    """The zone a person's answers place them in; ``known`` when the answers settle it."""
+
+    zone: str
+    known: bool
+
+
+@dataclass(frozen=True, slots=True)
 class _CompiledButton:
     id: str
     visible: _Predicate
@@ -192,6 +201,7 @@ class FlowEngine:
         self._reminder_states = {name: frozenset(r.active_in) for name, r in self.flow.reminders.items()}
         self._timings = {name: self._compile_timings(r) for name, r in self.flow.reminders.items()}
         self._state_texts = {name: self._compile_text(state.text) for name, state in self.flow.states.items()}
+        self._zones = tuple((self._predicate(guess.when), guess) for guess in self.flow.zones)
         self.machine = self._compile()
 
     # -- compiling the flow into one machine ------------------------------------------------------
@@ -484,6 +494,17 @@ class FlowEngine:
             following = self._scheduling(name, every, sequence + 1)
         return StepResult(conversation, self.render_reminder(conversation, name, sequence), following)
 
+    def assumed_zone(self, conversation: Conversation) -> AssumedZone | None:
+        """Returns the zone the conversation's answers place the person in (the flow's ``zones``), if any."""
+        for holds, guess in self._zones:
+            if not holds(conversation.variables):
+                continue
+            if guess.zone is not None:
+                return AssumedZone(guess.zone, guess.known)
+            offered = self.places.offered_zones(conversation.language)
+            return AssumedZone(next((z for z in offered if z != guess.away_from), offered[0]), guess.known)
+        return None
+
     def reminders_of_state(self, conversation: Conversation) -> tuple[ScheduleReminder, ...]:
         """Returns the reminders to schedule again for a conversation whose reminders were turned back on."""
         if conversation.finished:
@@ -525,7 +546,10 @@ class FlowEngine:
 
         def answer(choice: ReminderAnswer) -> ScreenButton:
             data = encode(ReminderPress(self.version, sequence, name, choice))
-            return ScreenButton(self.plain(language, _ANSWER_LABELS[choice]), data=data)
+            key = _ANSWER_LABELS[choice]
+            if choice is ReminderAnswer.CONFIRMED and reminder.confirm_label:
+                key = reminder.confirm_label  # "Bill checked" where there is no confirmation to get
+            return ScreenButton(self.plain(language, key), data=data)
 
         rows = (
             (answer(ReminderAnswer.CONFIRMED),),

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bot.callbacks import TimezoneChoice, TypePlace, encode
 from bot.engine import Effect, ScheduleReminder
+from bot.engine.conversation import Conversation
 from bot.engine.engine import ScreenButton
 from bot.localtime import parse_timezone
 from bot.runtime.chat import (
@@ -20,8 +21,17 @@ from bot.runtime.chat import (
     start_over,
 )
 from bot.runtime.messages import OutgoingMessage, Rows
+from bot.store import UserSettings
 
-__all__ = ["ask_where", "set_timezone", "type_place_button", "where_prompt", "where_question", "where_rows"]
+__all__ = [
+    "ask_where",
+    "assumed_settings",
+    "set_timezone",
+    "type_place_button",
+    "where_prompt",
+    "where_question",
+    "where_rows",
+]
 
 CHOSEN = "✓ "
 
@@ -62,28 +72,34 @@ def where_prompt(chat: Chat, *, edit: int | None = None) -> OutgoingMessage:
 
 def ask_where(chat: Chat, result: Result, effects: Sequence[Effect]) -> Result:
     """After a step that schedules a reminder, its screen says when the reminder comes and, until the
-    person has said where they are, asks it there (its buttons under the step's).
+    person has said where they are, "where are you now?" follows as a short message of its own.
 
-    Until they answer, the zone is the likeliest for their language, named in every time shown: never a
-    silent Nouméa for someone who may be back home.
+    Until they answer, the zone is where their answers place them (the flow's ``zones``: someone back in
+    France reads Paris times), else the likeliest for their language, named in every time shown: never a
+    silent Nouméa for someone who may be back home. Answers that settle it ("in New Caledonia") are not
+    asked again.
     """
     if not any(isinstance(effect, ScheduleReminder) for effect in effects):
         return result
     settings = result.settings
     if not settings.timezone_chosen:
-        settings = replace(settings, timezone=chat.engine.places.preselected(chat.language))
+        settings = assumed_settings(chat, result.conversation, settings)
     placed = replace(chat, settings=settings)
-    notes = [line for line in (next_reminder_line(placed, effects),) if line]
-    rows: Rows = ()
-    if not settings.timezone_chosen:
-        notes.append(where_question(placed))
-        rows = where_rows(placed)
-    note = "\n\n".join(notes)
+    line = next_reminder_line(placed, effects)
     messages = tuple(
-        replace(m, text=f"{m.text}\n\n{note}", rows=(*m.rows, *rows)) if m.shows_screen else m
-        for m in result.messages
+        replace(m, text=f"{m.text}\n\n{line}") if m.shows_screen and line else m for m in result.messages
     )
+    if not settings.timezone_chosen:
+        messages = (*messages, OutgoingMessage(chat.id, where_question(placed), where_rows(placed)))
     return replace(result, settings=settings, messages=messages)
+
+
+def assumed_settings(chat: Chat, conversation: Conversation | None, settings: UserSettings) -> UserSettings:
+    """Returns the settings with the zone the answers (or else the language) make likeliest."""
+    guess = chat.engine.assumed_zone(conversation) if conversation is not None else None
+    if guess is None:
+        return replace(settings, timezone=chat.engine.places.preselected(chat.language))
+    return replace(settings, timezone=guess.zone, timezone_chosen=guess.known)
 
 
 def on_screen(chat: Chat, message_id: int | None) -> bool:
