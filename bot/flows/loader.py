@@ -14,12 +14,13 @@ from pydantic import BaseModel, ValidationError
 
 from bot.callbacks import MAX_STEP_DIGITS, FlowPress
 from bot.flows import model as m
-from bot.flows.budget import display_lines, display_width
+from bot.flows.budget import PhoneBudget
 from bot.flows.errors import FlowValidationError, Problem, did_you_mean
 from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger, edges
 from bot.flows.languages import Languages, load_languages
 from bot.flows.texts import PLACEHOLDER, LocaleFile, Texts, html_problems, load_locale_files, placeholders
 from bot.flows.yamlsource import Located, parse_yaml
+from bot.places import Places
 
 __all__ = [
     "FlowBundle",
@@ -186,6 +187,7 @@ class _Checker:
     limits: Limits
     ui_texts: tuple[UiText, ...]
     default_language: str | None = None
+    languages: Languages | None = None
     problems: list[Problem] = field(default_factory=list)
     text_refs: list[tuple[str, tuple[str | int, ...]]] = field(default_factory=list)
 
@@ -603,77 +605,9 @@ class _Checker:
         return PLACEHOLDER.sub(fill, texts.get(key, ""))
 
     def check_budget(self) -> None:
-        budget = self.flow.budget
-        if budget is None or not self.locales:
-            return
-        where = self.located.where(("budget",), key=True)
-        origin = f"the budget at {self.located.path}:{where.line}"
-        screens: list[tuple[str, list[m.TextVariant]]] = [
-            (f"reminder '{name}'", [m.TextVariant(text=reminder.text), m.TextVariant(text=reminder.help)])
-            for name, reminder in self.flow.reminders.items()
-        ]
-        for name, state in self.flow.states.items():
-            variants = [m.TextVariant(text=state.text)] if isinstance(state.text, str) else list(state.text)
-            screens.append((f"screen '{name}'", variants))
-        reported: set[tuple[str, str]] = set()
-        for what, variants in screens:
-            for variant in variants:
-                for locale in self.locales:
-                    seen = (locale.language, variant.text) in reported
-                    if not seen and self.screen_over_budget(budget, origin, what, variant, locale):
-                        reported.add((locale.language, variant.text))
-        for state in self.flow.states.values():
-            for row in state.buttons:
-                limit = budget.label_columns if len(row) == 1 else budget.shared_label_columns
-                for button in row:
-                    for key, extra, columns in self.labels(button, limit, budget.label_columns):
-                        for locale in self.locales:
-                            seen = (locale.language, f"{key}@{columns}") in reported
-                            if not seen and self.label_over_budget(
-                                budget, origin, key, extra, columns, locale
-                            ):
-                                reported.add((locale.language, f"{key}@{columns}"))
-
-    def screen_over_budget(
-        self, budget: m.Budget, origin: str, what: str, variant: m.TextVariant, locale: LocaleFile
-    ) -> bool:
-        """Reports a text longer than the budget with the provider that makes it longest; tells if it did."""
-        worst, lines = "", 0
-        for provider in self.providers_for(variant.when):
-            count = display_lines(self.rendered(locale.texts, variant.text, provider), budget.columns)
-            if count > lines:
-                worst, lines = (provider.name if provider else ""), count
-        if lines <= budget.lines:
-            return False
-        shown = f" with {worst}" if worst and "{" in locale.texts.get(variant.text, "") else ""
-        message = f"{what}{shown} is {lines} lines at {budget.columns} columns, over {origin} ({budget.lines} lines)"
-        self.problems.append(locale.located.problem(tuple(variant.text.split(".")), message))
-        return True
-
-    def labels(self, button: m.Button, limit: int, alone: int) -> list[tuple[str, int, int]]:
-        """Returns (text key, columns the bot adds, width allowed) for each label a button can show."""
-        if isinstance(button, m.GotoButton | m.UrlButton | m.CopyButton):
-            return [(button.text, 0, limit)]
-        if isinstance(button, m.ToggleButton) and button.toggle in self.flow.checklist:
-            # The bot puts a ✅ or ⬜ and a space in front of a checklist label.
-            return [(self.flow.checklist[button.toggle], 3, limit)]
-        if isinstance(button, m.LinksButton):
-            group = button.links.partition(".")[2]
-            # Each link gets a row of its own.
-            return [(link.text, 0, alone) for p in self.flow.providers.values() for link in getattr(p, group)]
-        return []
-
-    def label_over_budget(
-        self, budget: m.Budget, origin: str, key: str, extra: int, columns: int, locale: LocaleFile
-    ) -> bool:
-        """Reports a label wider than the budget allows on its row; tells if it did."""
-        text = locale.texts.get(key)
-        if text is None or display_width(text) + extra <= columns:
-            return False
-        where = "alone on its row" if columns == budget.label_columns else "sharing a row"
-        message = f"button label '{key}' is {display_width(text) + extra} columns wide, over {origin} ({columns} for a button {where})"
-        self.problems.append(locale.located.problem(tuple(key.split(".")), message))
-        return True
+        if self.flow.budget is not None and self.locales:
+            places = Places.of(self.languages) if self.languages is not None else None
+            self.problems += PhoneBudget(self, self.flow.budget, places).check()
 
 
 def _expand_action_groups(flow: m.Flow) -> m.Flow:
@@ -720,7 +654,7 @@ def load_bundle(
     except ValidationError as exc:
         raise FlowValidationError(problems + schema_problems(located, exc)) from None
     default = languages.default if languages is not None else None
-    checker = _Checker(located, flow, locales, limits, tuple(ui_texts), default)
+    checker = _Checker(located, flow, locales, limits, tuple(ui_texts), default, languages)
     checker.run()
     problems += checker.problems
     if problems or languages is None:

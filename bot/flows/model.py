@@ -279,6 +279,9 @@ class Budget(_Frozen):
     shared_label_columns: int = Field(
         default=16, ge=4, description="Width of each button on a row shared with others"
     )
+    rows: int | None = Field(
+        default=None, ge=1, description="Rows of buttons per message, the bot's own row included"
+    )
 
 
 class State(_Frozen):
@@ -341,7 +344,8 @@ class Reminder(_Frozen):
     )
     help: TextKey = Field(description="What 'I need help' says; the provider's support links follow it")
     confirm_label: TextKey | None = Field(
-        default=None, description="The label of the button leading to 'confirmed' (default: ui.reminder.confirmed)"
+        default=None,
+        description="The label of the button leading to 'confirmed' (default: ui.reminder.confirmed)",
     )
     moved_from: list[Id] = Field(
         default_factory=list, description="Former names of this reminder: pending ones become this one"

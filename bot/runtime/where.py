@@ -10,6 +10,8 @@ from bot.callbacks import TimezoneChoice, TypePlace, encode
 from bot.engine import Effect, ScheduleReminder
 from bot.engine.conversation import Conversation
 from bot.engine.engine import ScreenButton
+from bot.flows.budget import shared_rows
+from bot.flows.model import Budget
 from bot.localtime import parse_timezone
 from bot.runtime.chat import (
     QUOTED_INPUT_CHARACTERS,
@@ -36,11 +38,9 @@ __all__ = [
 CHOSEN = "✓ "
 
 
-PLACES_PER_ROW = 2
-
-
 def where_rows(chat: Chat) -> Rows:
-    """Returns the likeliest places for the chat's language (its zone checked) and "somewhere else"."""
+    """Returns the likeliest places for the chat's language (its zone checked) and "somewhere else";
+    two places share a row only when both labels fit half a phone's width."""
     found = chat.engine.places
     current = chat.settings.timezone
     offered = found.offered_zones(chat.language)
@@ -52,7 +52,9 @@ def where_rows(chat: Chat) -> Rows:
         return ScreenButton(CHOSEN + label if zone == current else label, data=encode(TimezoneChoice(zone)))
 
     buttons = [place(zone) for zone in offered]
-    rows = tuple(tuple(buttons[i : i + PLACES_PER_ROW]) for i in range(0, len(buttons), PLACES_PER_ROW))
+    budget = chat.engine.flow.budget or Budget()
+    packed = shared_rows([button.label for button in buttons], budget.shared_label_columns)
+    rows = tuple(tuple(buttons[index] for index in row) for row in packed)
     return (*rows, (ScreenButton(chat.text("ui.where.other"), data=encode(TypePlace())),))
 
 
