@@ -509,8 +509,9 @@ class FlowEngine:
         """Returns the reminders to schedule again for a conversation whose reminders were turned back on."""
         if conversation.finished:
             return ()
+        # At the conversation's own pace (a seller's weekly one), not the reminder's default "tomorrow".
         return tuple(
-            ScheduleReminder(name, self.flow.reminders[name].first_after, 1)
+            ScheduleReminder(name, self.timing(name, conversation.variables).first_after, 1)
             for name, states in self._reminder_states.items()
             if conversation.state in states
         )

@@ -91,7 +91,9 @@ def ask_where(chat: Chat, result: Result, effects: Sequence[Effect]) -> Result:
     messages = tuple(
         replace(m, text=f"{m.text}\n\n{line}") if m.shows_screen and line else m for m in result.messages
     )
-    if not settings.timezone_chosen:
+    # A schedule that goes on (waiting longer after the last reminder) was asked about at its start.
+    first = any(isinstance(effect, ScheduleReminder) and effect.sequence == 1 for effect in effects)
+    if not settings.timezone_chosen and first:
         messages = (*messages, OutgoingMessage(chat.id, where_question(placed), where_rows(placed)))
     return replace(result, settings=settings, messages=messages)
 

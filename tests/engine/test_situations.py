@@ -263,6 +263,9 @@ def test_an_opt_sim_card_in_new_caledonia_never_hears_of_an_esim_or_an_email(
     default_engine: FlowEngine, language: str, line: str
 ) -> None:
     person = walk(default_engine, language, "opt", line, "here")
+    if line != "forfait":  # a prepaid card or Tourism card is closed only when the person wants it
+        assert person.state == "opt_prepaid"
+        person.press("close")
     (sentence,) = person.copy_texts()
     assert sentence.startswith("Bonjour")
     assert "résilier" in sentence
@@ -288,7 +291,7 @@ def test_an_opt_line_from_abroad_uses_helias_form_in_french(
 
 
 def test_the_opt_reminder_and_its_help_mention_no_email(default_engine: FlowEngine) -> None:
-    person = walk(default_engine, "en", "opt", "prepaid", "abroad", "sent")
+    person = walk(default_engine, "en", "opt", "prepaid", "abroad", "close", "sent")
     due = default_engine.reminder_due(person.result.conversation, "confirm_email", 1)
     assert due is not None
     help_screen = default_engine.render_help(person.result.conversation, "confirm_email", 1)
@@ -301,18 +304,29 @@ def test_the_opt_reminder_and_its_help_mention_no_email(default_engine: FlowEngi
 # -- lost phone, not sure ---------------------------------------------------------------------------------
 
 
+LOST_STEPS = {
+    "home": ("done",),
+    "travel": ("airalo", "done"),
+    "both": ("next", "holafly", "done"),  # a home SIM and a travel eSIM, in one pass
+    "opt": ("done",),
+}
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("line", ["home", "travel", "opt"])
+@pytest.mark.parametrize("line", list(LOST_STEPS))
 def test_a_lost_phone_gets_blocking_steps_not_deleting_steps(
     default_engine: FlowEngine, language: str, line: str
 ) -> None:
     person = walk(default_engine, language, "lost", line)
-    assert person.state == f"lost_{line}"
-    assert not {"remove_pick", "rm_steps"} & set(person.ids())
+    assert person.state == ("lost_home" if line == "both" else f"lost_{line}")
     if line == "opt":
         assert "https://www.helia.nc/reclamations" in person.urls()
-    person.press("done")
+    visited = [person.state]
+    for button in LOST_STEPS[line]:
+        person.press(button)
+        visited.append(person.state)
     assert person.state == "done"
+    assert not {"remove_pick", "rm_steps", "travel_request"} & set(visited)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -321,13 +335,16 @@ def test_not_sure_always_leads_somewhere_new(default_engine: FlowEngine, languag
     assert {"travel", "home", "opt", "still"} <= set(person.ids())
     person.press("still")
     assert person.state == "any_provider"
-    assert {"travel", "home", "opt"} <= set(person.ids())
+    assert {"found", "done"} <= set(person.ids())
+    assert not {"still", "travel"} & set(person.ids()), "still not sure ends here, never round the loop"
     person.press("back", "unsure", "orange", "unsure")
     assert person.state == "any_provider"
     person = walk(default_engine, language, "travel", "unsure")
     assert person.state == "find_seller"
     person.press("still")
     assert person.state == "any_provider"
+    person.press("done")
+    assert person.state == "done"
 
 
 # -- phones, deep links -----------------------------------------------------------------------------------
