@@ -9,7 +9,7 @@ from dataclasses import replace
 from bot.callbacks import TimezoneChoice, TypePlace, encode
 from bot.engine import Effect, ScheduleReminder
 from bot.engine.conversation import Conversation
-from bot.engine.engine import ScreenButton
+from bot.engine.screens import ScreenButton
 from bot.flows.budget import shared_rows
 from bot.flows.model import Budget
 from bot.localtime import parse_timezone
@@ -158,4 +158,4 @@ async def set_timezone(chat: Chat, wanted: str, *, edit: int | None) -> Result:
         shown = _screen_with_note(placed, note, edit)
     else:
         shown = at_hand(placed, note, edit=edit)
-    return replace(shown, effects=moved)
+    return shown.adding(moved)
