@@ -126,6 +126,8 @@ def test_a_reseller_purchase_goes_to_the_reseller(
     (message,) = person.copy_texts()
     if reseller == "fliggy":
         assert "退款" in message, "Fliggy and Taobao answer in Chinese"
+    elif reseller == "trip" and language == "zh-Hans":
+        assert "携程" in message, "someone who writes Chinese gets a Chinese request for 携程 / Trip.com"
     else:
         assert message.startswith("Hello")
 
@@ -198,7 +200,7 @@ def test_an_airalo_renewal_is_the_renewals_toggle(default_engine: FlowEngine) ->
 def test_stopping_roaming_keeps_the_number_and_asks_for_no_cancellation(
     default_engine: FlowEngine, language: str
 ) -> None:
-    person = walk(default_engine, language, "home", "australia", "roaming")
+    person = walk(default_engine, language, "home", "australia", "here", "roaming")
     assert person.state == "home_roaming"
     assert "My Telstra" in person.screen.text
     assert "sent" not in person.ids()
@@ -215,7 +217,7 @@ def test_stopping_roaming_keeps_the_number_and_asks_for_no_cancellation(
 def test_ending_a_french_line_explains_the_number_and_offers_a_french_request(
     default_engine: FlowEngine, language: str
 ) -> None:
-    person = walk(default_engine, language, "home", "france", "end")
+    person = walk(default_engine, language, "home", "france", "here", "end")
     assert "3179" in person.screen.text
     assert "OPT" in person.screen.text, "a French number cannot move to an OPT line"
     person.press("t_bill", "next")
@@ -232,7 +234,7 @@ def test_ending_a_french_line_explains_the_number_and_offers_a_french_request(
 def test_waiting_for_a_carrier_does_not_assume_the_line_is_an_esim(
     default_engine: FlowEngine, language: str, either: str
 ) -> None:
-    person = walk(default_engine, language, "home", "france", "end", "next", "sent")
+    person = walk(default_engine, language, "home", "france", "here", "end", "next", "sent")
     assert person.state == "waiting"
     assert either in person.screen.text, "a home line may well be a physical SIM card"
 
@@ -243,7 +245,7 @@ def test_waiting_for_a_carrier_does_not_assume_the_line_is_an_esim(
 def test_each_home_country_gets_a_request_in_its_carriers_language(
     default_engine: FlowEngine, country: str, word: str
 ) -> None:
-    person = walk(default_engine, "en", "home", country, "end", "next")
+    person = walk(default_engine, "en", "home", country, "here", "end", "next")
     (message,) = person.copy_texts()
     assert word in message
 
@@ -253,7 +255,11 @@ def test_told_orange_leads_to_the_french_carrier(default_engine: FlowEngine) -> 
     assert person.state == "told_orange"
     assert "roam" in person.screen.text
     person.press("home")
+    assert person.state == "where_now"
+    person.press("here")
     assert person.state == "home_goal"
+    person.press("back")
+    assert person.state == "told_orange", "Back returns to the screen the person came from"
 
 
 # -- an OPT / Helia line ----------------------------------------------------------------------------------
@@ -371,7 +377,7 @@ def test_every_phone_has_its_own_deletion_steps(default_engine: FlowEngine, lang
         ("airalo", "esim_status"),
         ("klook", "esim_status"),
         ("fliggy", "esim_status"),
-        ("home", "home_goal"),
+        ("home", "where_now"),  # a carrier back home: where the person is comes first
         ("opt", "opt_line"),
         ("orange", "told_orange"),
         ("lost", "lost"),
