@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
@@ -126,9 +126,14 @@ def shared_rows(labels: list[str], shared_columns: int) -> list[list[int]]:
 class Screens(Protocol):
     """What the budget reads from the flow checker: the flow, its texts, and screens rendered per provider."""
 
-    located: Located
-    flow: m.Flow
-    locales: list[LocaleFile]
+    @property
+    def located(self) -> Located: ...
+
+    @property
+    def flow(self) -> m.Flow: ...
+
+    @property
+    def locales(self) -> Sequence[LocaleFile]: ...
 
     def providers_for(self, condition: m.Condition | None) -> list[m.Provider | None]: ...
 
