@@ -77,7 +77,7 @@ async def test_a_student_back_in_shanghai_who_bought_through_trip_com(
     clock.advance(timedelta(days=7, minutes=1))  # Trip.com publishes no time: a weekly check-in
     await student.wait_for_messages(shown + 1)
     transcript.saw("a week later", student.screen)
-    assert "携程" in student.screen.text
+    assert "Trip.com" in student.screen.text
     transcript.save()
 
 
