@@ -180,9 +180,9 @@ class PhoneBudget:
     def entered_with_reminder(self) -> set[str]:
         """Returns the states a button leads to while scheduling a reminder: their screen gets its line."""
         found: set[str] = set()
-        for state in self.screens.flow.states.values():
+        for name, state in self.screens.flow.states.items():
             if any(isinstance(action, m.ScheduleAction) for action in state.on_enter):
-                found.add(next(n for n, s in self.screens.flow.states.items() if s is state))
+                found.add(name)
             for row in state.buttons:
                 for button in row:
                     if isinstance(button, m.GotoButton) and any(
