@@ -68,7 +68,14 @@ def engine_step_vs_bare_trigger(rounds: int = 20_000) -> tuple[float, float]:
     engine = FlowEngine(bundle)
     start = engine.start("en", "home")
     go = next(b.press for row in start.screen.rows for b in row if isinstance(b.press, FlowPress))
-    goal = engine.press(start.conversation, go)
+    where = engine.press(start.conversation, go)
+    here = next(
+        b.press
+        for row in where.screen.rows
+        for b in row
+        if isinstance(b.press, FlowPress) and b.press.button == "here"
+    )
+    goal = engine.press(where.conversation, here)
     # "End the line" leads to the checklist screen, where a toggle re-renders the same screen.
     end = next(
         b.press

@@ -12,13 +12,14 @@ __all__ = ["FULL_BOT_PATH", "PROJECT", "Stack", "all_stacks", "baseline", "varia
 
 PROJECT = Path(__file__).resolve().parents[1]
 
-# Button ids a user presses through the default flow, after /start: 10 presses, 11 updates in all. It
+# Button ids a user presses through the default flow, after /start: 11 presses, 12 updates in all. It
 # touches every kind of step: plain moves, variables set, a checklist toggle, a reminder scheduled ("sent",
-# whose screen also asks where the person is) and all reminders cancelled ("later" enters "done").
+# followed by "where are you now?" as a message of its own) and all reminders cancelled ("later" enters "done").
 FULL_BOT_PATH = (
     "go",
     "home",
     "france",
+    "home",
     "end",
     "t_backup",
     "next",

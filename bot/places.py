@@ -91,7 +91,7 @@ class Places:
         if territory is None:
             return self.zone_label(zone, language)
         country = str(locale.territories.get(territory, territory))
-        if len(_zones_of(territory)) > 1:
+        if len(_zones_of(territory)) > 1 and zone not in self._words(language).country_only:
             template = self._words(language).country_with_city
             country = template.format(country=country, city=_city(zone, locale))
         return f"{_flag(territory)} {country}"

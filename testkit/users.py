@@ -154,10 +154,11 @@ class FakeUser:
 
         ``button`` is a label (exact, or a unique part of one in any case), a button's id, a predicate, or
         a :class:`Button` pressed as given (a stale or forged press). ``on`` is the message: by default the
-        latest one with buttons; a message id presses it as it looks now; a :class:`Screen` presses it as
-        that screen showed it, the way a slow client still shows an old keyboard.
+        latest one that has such a button (a person scrolls up past a short question to the step they are
+        on), else the latest with buttons; a message id presses it as it looks now; a :class:`Screen`
+        presses it as that screen showed it, the way a slow client still shows an old keyboard.
         """
-        screen = self._target(on)
+        screen = self._target(on) if on is not None or isinstance(button, Button) else self._holding(button)
         chosen = button if isinstance(button, Button) else screen.button(button)
         if chosen.data is None:
             raise LookupError(f"button {chosen.label!r} opens a link ({chosen.url}); it has no callback data")
@@ -215,6 +216,17 @@ class FakeUser:
 
     def _bot_messages(self) -> list[StoredMessage]:
         return list(self._api._chat(self.chat_id).messages.values())
+
+    def _holding(self, button: ButtonMatcher) -> Screen:
+        """Returns the latest message with a button ``button`` names, else the latest with buttons."""
+        for message in reversed(self._bot_messages()):
+            screen = message.screen()
+            try:
+                screen.button(button)
+            except LookupError:
+                continue
+            return screen
+        return self._target(None)
 
     def _target(self, on: Screen | int | None) -> Screen:
         if isinstance(on, Screen):

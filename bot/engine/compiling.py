@@ -91,6 +91,8 @@ class CompiledFlow:
         self.state_texts = {name: self._text_variants(state.text) for name, state in self.flow.states.items()}
         """Each state's text variants as (condition, key), the fallback last."""
         self._timings = {name: self._paces(r) for name, r in self.flow.reminders.items()}
+        self.zones = tuple((self.predicate(guess.when), guess) for guess in self.flow.zones)
+        """Where the answers place a person (the flow's ``zones``), as (condition, guess), first wins."""
         self.states: dict[str, CompiledState] = {}
         self.machine = self._machine()
 

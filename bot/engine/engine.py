@@ -24,7 +24,7 @@ from bot.flows.meanings import Meanings, meanings_of, renamed
 from bot.places import Places
 from bot.words import Vocabulary
 
-__all__ = ["SNOOZE_CHOICES", "FlowEngine", "Moved", "Outcome", "StepResult"]
+__all__ = ["SNOOZE_CHOICES", "AssumedZone", "FlowEngine", "Moved", "Outcome", "StepResult"]
 
 
 class Outcome(Enum):
@@ -72,6 +72,14 @@ class _Stepper:
         self.variables: dict[str, VariableValue] = dict(conversation.variables)
         self.checklist = set(conversation.checklist)
         self.effects: list[Effect] = []
+
+
+@dataclass(frozen=True, slots=True)
+class AssumedZone:
+    """The zone a person's answers place them in; ``known`` when the answers settle it."""
+
+    zone: str
+    known: bool
 
 
 class FlowEngine:
@@ -214,11 +222,23 @@ class FlowEngine:
         """Returns the reminders to schedule again for a conversation whose reminders were turned back on."""
         if conversation.finished:
             return ()
+        # At the conversation's own pace (a seller's weekly one), not the reminder's default "tomorrow".
         return tuple(
-            ScheduleReminder(name, self.flow.reminders[name].first_after, 1)
+            ScheduleReminder(name, self.compiled.timing(name, conversation.variables).first_after, 1)
             for name, states in self.compiled.reminder_states.items()
             if conversation.state in states
         )
+
+    def assumed_zone(self, conversation: Conversation) -> AssumedZone | None:
+        """Returns the zone the conversation's answers place the person in (the flow's ``zones``), if any."""
+        for holds, guess in self.compiled.zones:
+            if not holds(conversation.variables):
+                continue
+            if guess.zone is not None:
+                return AssumedZone(guess.zone, guess.known)
+            offered = self.places.offered_zones(conversation.language)
+            return AssumedZone(next((z for z in offered if z != guess.away_from), offered[0]), guess.known)
+        return None
 
     def answer_reminder(self, conversation: Conversation, pressed: ReminderPress) -> StepResult:
         """Applies a reminder button: confirm, snooze, ask for help or stop."""

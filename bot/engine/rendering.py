@@ -81,7 +81,10 @@ class Renderer:
 
         def answer(choice: ReminderAnswer) -> ScreenButton:
             press = ReminderPress(self._compiled.version, sequence, name, choice)
-            return ScreenButton(self.plain(language, _ANSWER_LABELS[choice]), press=press)
+            key = _ANSWER_LABELS[choice]
+            if choice is ReminderAnswer.CONFIRMED and reminder.confirm_label:
+                key = reminder.confirm_label  # "Bill checked" where there is no confirmation to get
+            return ScreenButton(self.plain(language, key), press=press)
 
         rows = (
             (answer(ReminderAnswer.CONFIRMED),),

@@ -73,6 +73,10 @@ class PlaceWords(_Frozen):
     moment: str = Field(pattern=r"\{when\}", description="A moment and its zone: '{when} ({zone})'")
     country_with_city: str = Field(pattern=r"\{country\}", description="A country with several zones")
     zone_name_exceptions: dict[Zone, str] = Field(default_factory=dict)
+    country_only: list[Zone] = Field(
+        default_factory=list,
+        description="Zones a place button names by their country alone, though it has several (New Zealand)",
+    )
     typed: dict[Zone, list[str]] = Field(
         default_factory=dict, description="Names people type that are not a zone's city in CLDR"
     )

@@ -108,7 +108,7 @@ def load_bundle(
     except ValidationError as exc:
         raise FlowValidationError(problems + schema_problems(located, exc)) from None
     default = languages.default if languages is not None else None
-    problems += check_flow(located, flow, locales, limits, tuple(ui_texts), default)
+    problems += check_flow(located, flow, locales, limits, tuple(ui_texts), default, languages)
     problems += check_claims(located, flow, locales, languages)
     if languages is not None:
         names = [provider.name for provider in flow.providers.values()]

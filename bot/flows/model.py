@@ -15,9 +15,12 @@ from pydantic import (
     PlainSerializer,
     Tag,
     WithJsonSchema,
+    model_validator,
 )
 
 from bot.flows.durations import DURATION_PATTERN, parse_duration
+from bot.flows.ids import TEXT_KEY_PATTERN, Id
+from bot.flows.languages import Zone
 
 __all__ = [
     "Action",
@@ -48,13 +51,9 @@ __all__ = [
     "UncheckAction",
     "UrlButton",
     "Variable",
+    "ZoneGuess",
 ]
 
-ID_PATTERN = r"^[a-z][a-z0-9_]*$"
-TEXT_KEY_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
-
-Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=32)]
-"""A snake_case id: states, variables, checklist items, reminders, providers, buttons."""
 
 TextKey = Annotated[
     str,
@@ -303,6 +302,9 @@ class Budget(_Frozen):
     shared_label_columns: int = Field(
         default=16, ge=4, description="Width of each button on a row shared with others"
     )
+    rows: int | None = Field(
+        default=None, ge=1, description="Rows of buttons per message, the bot's own row included"
+    )
 
 
 class State(_Frozen):
@@ -364,12 +366,38 @@ class Reminder(_Frozen):
         default=None, description="Where the conversation goes with the last reminder"
     )
     help: TextKey = Field(description="What 'I need help' says; the provider's support links follow it")
+    confirm_label: TextKey | None = Field(
+        default=None,
+        description="The label of the button leading to 'confirmed' (default: ui.reminder.confirmed)",
+    )
     moved_from: list[Id] = Field(
         default_factory=list, description="Former names of this reminder: pending ones become this one"
     )
     claims: dict[Literal["text", "help"], Claims] = Field(
         default_factory=dict, description="The claims its text and its help rest on"
     )
+
+
+class ZoneGuess(_Frozen):
+    """Where the answers so far place a person, for their reminders' hours until they say where they are.
+
+    ``zone`` names it; ``away_from`` takes the first place the person's language offers that is not this
+    zone (someone "back home" whose country is not known); ``known`` means the answers settle it, so the
+    bot does not ask "where are you now?".
+    """
+
+    when: Condition
+    zone: Zone | None = Field(default=None, description="An IANA time zone, e.g. Europe/Paris")
+    away_from: Zone | None = Field(
+        default=None, description="The language's first offered place other than this IANA zone"
+    )
+    known: bool = Field(default=False, description="The answers settle it: the bot does not ask")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> ZoneGuess:
+        if (self.zone is None) == (self.away_from is None):
+            raise ValueError("give exactly one of 'zone' and 'away_from'")
+        return self
 
 
 class Link(_Frozen):
@@ -449,6 +477,10 @@ class Flow(_Frozen):
     fallback: Fallback | None = Field(
         default=None,
         description="Where people go whose state was removed (default: the start state, with no notice)",
+    )
+    zones: list[ZoneGuess] = Field(
+        default_factory=list,
+        description="Where the answers place a person, for reminders until they say: the first that holds wins",
     )
 
 

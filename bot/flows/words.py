@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.flows.errors import Problem, did_you_mean
-from bot.flows.model import Id
+from bot.flows.ids import Id
 from bot.flows.yamlsource import Located, parse_yaml
 
 if TYPE_CHECKING:

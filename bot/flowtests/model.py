@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
 
-from bot.flows.model import Duration, Id
+from bot.flows.ids import Id
+from bot.flows.model import Duration
 
 __all__ = [
     "STEP_KINDS",

@@ -8,7 +8,10 @@ from dataclasses import replace
 
 from bot.callbacks import TimezoneChoice, TypePlace, encode
 from bot.engine import Effect, ScheduleReminder
+from bot.engine.conversation import Conversation
 from bot.engine.screens import ScreenButton
+from bot.flows.budget import shared_rows
+from bot.flows.model import Budget
 from bot.localtime import parse_timezone
 from bot.runtime.chat import (
     QUOTED_INPUT_CHARACTERS,
@@ -20,17 +23,24 @@ from bot.runtime.chat import (
     start_over,
 )
 from bot.runtime.messages import OutgoingMessage, Rows
+from bot.store import UserSettings
 
-__all__ = ["ask_where", "set_timezone", "type_place_button", "where_prompt", "where_question", "where_rows"]
+__all__ = [
+    "ask_where",
+    "assumed_settings",
+    "set_timezone",
+    "type_place_button",
+    "where_prompt",
+    "where_question",
+    "where_rows",
+]
 
 CHOSEN = "✓ "
 
 
-PLACES_PER_ROW = 2
-
-
 def where_rows(chat: Chat) -> Rows:
-    """Returns the likeliest places for the chat's language (its zone checked) and "somewhere else"."""
+    """Returns the likeliest places for the chat's language (its zone checked) and "somewhere else";
+    two places share a row only when both labels fit half a phone's width."""
     found = chat.engine.places
     current = chat.settings.timezone
     offered = found.offered_zones(chat.language)
@@ -42,7 +52,9 @@ def where_rows(chat: Chat) -> Rows:
         return ScreenButton(CHOSEN + label if zone == current else label, data=encode(TimezoneChoice(zone)))
 
     buttons = [place(zone) for zone in offered]
-    rows = tuple(tuple(buttons[i : i + PLACES_PER_ROW]) for i in range(0, len(buttons), PLACES_PER_ROW))
+    budget = chat.engine.flow.budget or Budget()
+    packed = shared_rows([button.label for button in buttons], budget.shared_label_columns)
+    rows = tuple(tuple(buttons[index] for index in row) for row in packed)
     return (*rows, (ScreenButton(chat.text("ui.where.other"), data=encode(TypePlace())),))
 
 
@@ -62,28 +74,36 @@ def where_prompt(chat: Chat, *, edit: int | None = None) -> OutgoingMessage:
 
 def ask_where(chat: Chat, result: Result, effects: Sequence[Effect]) -> Result:
     """After a step that schedules a reminder, its screen says when the reminder comes and, until the
-    person has said where they are, asks it there (its buttons under the step's).
+    person has said where they are, "where are you now?" follows as a short message of its own.
 
-    Until they answer, the zone is the likeliest for their language, named in every time shown: never a
-    silent Nouméa for someone who may be back home.
+    Until they answer, the zone is where their answers place them (the flow's ``zones``: someone back in
+    France reads Paris times), else the likeliest for their language, named in every time shown: never a
+    silent Nouméa for someone who may be back home. Answers that settle it ("in New Caledonia") are not
+    asked again.
     """
     if not any(isinstance(effect, ScheduleReminder) for effect in effects):
         return result
     settings = result.settings
     if not settings.timezone_chosen:
-        settings = replace(settings, timezone=chat.engine.places.preselected(chat.language))
+        settings = assumed_settings(chat, result.conversation, settings)
     placed = replace(chat, settings=settings)
-    notes = [line for line in (next_reminder_line(placed, effects),) if line]
-    rows: Rows = ()
-    if not settings.timezone_chosen:
-        notes.append(where_question(placed))
-        rows = where_rows(placed)
-    note = "\n\n".join(notes)
+    line = next_reminder_line(placed, effects)
     messages = tuple(
-        replace(m, text=f"{m.text}\n\n{note}", rows=(*m.rows, *rows)) if m.shows_screen else m
-        for m in result.messages
+        replace(m, text=f"{m.text}\n\n{line}") if m.shows_screen and line else m for m in result.messages
     )
+    # A schedule that goes on (waiting longer after the last reminder) was asked about at its start.
+    first = any(isinstance(effect, ScheduleReminder) and effect.sequence == 1 for effect in effects)
+    if not settings.timezone_chosen and first:
+        messages = (*messages, OutgoingMessage(chat.id, where_question(placed), where_rows(placed)))
     return replace(result, settings=settings, messages=messages)
+
+
+def assumed_settings(chat: Chat, conversation: Conversation | None, settings: UserSettings) -> UserSettings:
+    """Returns the settings with the zone the answers (or else the language) make likeliest."""
+    guess = chat.engine.assumed_zone(conversation) if conversation is not None else None
+    if guess is None:
+        return replace(settings, timezone=chat.engine.places.preselected(chat.language))
+    return replace(settings, timezone=guess.zone, timezone_chosen=guess.known)
 
 
 def on_screen(chat: Chat, message_id: int | None) -> bool:

@@ -81,7 +81,7 @@ def test_the_console_shows_status_typed_answers_reminders_and_old_buttons(defaul
         "hello",
         "w",  # the first reminder
         "w",  # the second: the first loses its buttons
-        "6.1",  # a button of the first reminder, which is gone as in Telegram
+        "7.1",  # a button of the first reminder, which is gone as in Telegram (#6 is "where are you?")
         "1",  # "Got the confirmation" on the newest reminder
     )
     assert "⏰ Next reminder: Mon, Jan 12, 10:00 (Nouméa time)." in out
@@ -90,6 +90,6 @@ def test_the_console_shows_status_typed_answers_reminders_and_old_buttons(defaul
     assert "I only work with the buttons" in out
     assert "— Mon 12 Jan 2026 08:00 (Asia/Shanghai) —" in out
     assert "Any news from Airalo?" in out
-    assert "(message #6 no longer has buttons)" in out
-    assert "There is no button 1 on message #6." in out
+    assert "(message #7 no longer has buttons)" in out
+    assert "There is no button 1 on message #7." in out
     assert out.count("Any news from Airalo?") == 2

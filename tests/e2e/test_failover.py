@@ -174,7 +174,7 @@ async def test_each_reminder_is_delivered_once_while_instances_are_killed(
         people = [api.user(9000 + index, language_code="en") for index in range(WAITING_PEOPLE)]
         for person in people:  # each asks their carrier back home to end the line: a reminder a day later
             await person.say("/start home", timeout=20)
-            for button in ("go", "end", "next", "sent"):
+            for button in ("go", "here", "end", "next", "sent"):
                 await person.tap(by_id(button), timeout=20)
         # The next day at 12:01 in Nouméa every reminder falls due at once, while instances keep dying; from
         # there the clock runs as a real one does (the reminders are paced in the bots' own time).

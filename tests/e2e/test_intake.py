@@ -33,14 +33,20 @@ async def test_a_press_whose_handler_fails_is_handled_again_and_applied_once(
             user = api.user(901, language_code="en")
             await user.send("/start")
             await user.wait_for_reply(timeout=20)
-            for label in ("Let's start", "carrier back home", "Another country", "End the line"):
+            for label in (
+                "Let's start",
+                "carrier back home",
+                "Another country",
+                "In New Caledonia",
+                "End the line",
+            ):
                 await user.click(label)
                 await user.wait_for_reply(timeout=20)
 
             # Telegram fails the answer to the next press: the handler raises after committing the tick.
             api.fail_next("answerCallbackQuery", 500)
             query = await user.click("Phone backed up")
-            await api.wait_until(lambda: len(api.calls_to("answerCallbackQuery")) == 6, timeout=20)
+            await api.wait_until(lambda: len(api.calls_to("answerCallbackQuery")) == 7, timeout=20)
             answers = [
                 call
                 for call in api.calls_to("answerCallbackQuery")
@@ -49,7 +55,7 @@ async def test_a_press_whose_handler_fails_is_handled_again_and_applied_once(
             assert [call.status for call in answers] == [500, 200]
             # Handled twice, applied once: a second toggle would have unticked the item.
             assert "✅ Phone backed up" in user.screen.button_labels
-            assert len(api.calls_to("editMessageText", user.chat_id)) == 5  # 4 screens, then the tick
+            assert len(api.calls_to("editMessageText", user.chat_id)) == 6  # 5 screens, then the tick
             await eventually(lambda: api.pending_updates == 0)  # confirmed to Telegram, not lost
             assert await bot.stop(signal.SIGTERM) == 0
     if mode == "polling":

@@ -86,6 +86,7 @@ async def test_a_person_walks_to_done_survives_sigkill_and_gets_each_reminder_on
             "Let's start",
             "carrier back home",
             "Another country",
+            "In New Caledonia",
             "End the line",
             "Phone backed up",
         ):

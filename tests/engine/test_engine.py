@@ -198,6 +198,7 @@ def test_a_conversation_round_trips_through_its_stored_form(mini: FlowEngine) ->
 
 def test_start_over_unticks_the_checklist(default_engine: FlowEngine) -> None:
     result = press(default_engine, default_engine.start("en", "home"), "Let's start")
+    result = press(default_engine, result, "In New Caledonia")
     result = press(default_engine, result, "End the line")
     result = press(default_engine, result, "Phone backed up")
     assert result.conversation.checklist == {"backup"}

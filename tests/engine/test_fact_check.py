@@ -38,7 +38,7 @@ def test_turning_a_line_off_is_not_sold_as_stopping_every_charge(
 def test_a_home_line_turned_off_stops_roaming_but_not_the_monthly_fee(
     default_engine: FlowEngine, language: str
 ) -> None:
-    text = walk(default_engine, language, "home", "france").screen.text
+    text = walk(default_engine, language, "home", "france", "here").screen.text
     neither = {"en": "does neither", "fr": "ni l'un ni l'autre", "zh-Hans": "都做不到这两点"}[language]
     roaming = {"en": "stop roaming", "fr": "arrête bien l'itinérance", "zh-Hans": "停止漫游"}[language]
     assert neither not in text
@@ -108,18 +108,18 @@ def test_a_lost_opt_sim_is_not_promised_the_complaints_form_blocks_it(
 def test_new_zealands_80_percent_alert_is_for_pay_monthly_only(
     default_engine: FlowEngine, language: str
 ) -> None:
-    text = walk(default_engine, language, "home", "new_zealand", "roaming").screen.text
+    text = walk(default_engine, language, "home", "new_zealand", "here", "roaming").screen.text
     assert "80" in text
     assert "Pay Monthly" in text
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_day_pass_is_not_said_to_need_no_action(default_engine: FlowEngine, language: str) -> None:
-    text = walk(default_engine, language, "home", "france", "roaming").screen.text
+    text = walk(default_engine, language, "home", "france", "here", "roaming").screen.text
     nothing = {"en": "nothing to cancel", "fr": "rien à résilier", "zh-Hans": "不需要取消"}[language]
     assert nothing not in text
     assert "Telstra" not in text, "Telstra's Day Pass rule is for Australian carriers"
-    australian = walk(default_engine, language, "home", "australia", "roaming").screen.text
+    australian = walk(default_engine, language, "home", "australia", "here", "roaming").screen.text
     assert "Day Pass" in australian
 
 

@@ -126,6 +126,8 @@ def test_a_reseller_purchase_goes_to_the_reseller(
     (message,) = person.copy_texts()
     if reseller == "fliggy":
         assert "退款" in message, "Fliggy and Taobao answer in Chinese"
+    elif reseller == "trip" and language == "zh-Hans":
+        assert "携程" in message, "someone who writes Chinese gets a Chinese request for 携程 / Trip.com"
     else:
         assert message.startswith("Hello")
 
@@ -199,7 +201,7 @@ def test_an_airalo_renewal_is_the_renewals_toggle(default_engine: FlowEngine) ->
 def test_stopping_roaming_keeps_the_number_and_asks_for_no_cancellation(
     default_engine: FlowEngine, language: str
 ) -> None:
-    person = walk(default_engine, language, "home", "australia", "roaming")
+    person = walk(default_engine, language, "home", "australia", "here", "roaming")
     assert person.state == "home_roaming"
     assert "My Telstra" in person.screen.text
     assert "sent" not in person.ids()
@@ -216,7 +218,7 @@ def test_stopping_roaming_keeps_the_number_and_asks_for_no_cancellation(
 def test_ending_a_french_line_explains_the_number_and_offers_a_french_request(
     default_engine: FlowEngine, language: str
 ) -> None:
-    person = walk(default_engine, language, "home", "france", "end")
+    person = walk(default_engine, language, "home", "france", "here", "end")
     assert "3179" in person.screen.text
     assert "OPT" in person.screen.text, "a French number cannot move to an OPT line"
     person.press("t_bill", "next")
@@ -233,7 +235,7 @@ def test_ending_a_french_line_explains_the_number_and_offers_a_french_request(
 def test_waiting_for_a_carrier_does_not_assume_the_line_is_an_esim(
     default_engine: FlowEngine, language: str, either: str
 ) -> None:
-    person = walk(default_engine, language, "home", "france", "end", "next", "sent")
+    person = walk(default_engine, language, "home", "france", "here", "end", "next", "sent")
     assert person.state == "waiting"
     assert either in person.screen.text, "a home line may well be a physical SIM card"
 
@@ -244,7 +246,7 @@ def test_waiting_for_a_carrier_does_not_assume_the_line_is_an_esim(
 def test_each_home_country_gets_a_request_in_its_carriers_language(
     default_engine: FlowEngine, country: str, word: str
 ) -> None:
-    person = walk(default_engine, "en", "home", country, "end", "next")
+    person = walk(default_engine, "en", "home", country, "here", "end", "next")
     (message,) = person.copy_texts()
     assert word in message
 
@@ -254,7 +256,11 @@ def test_told_orange_leads_to_the_french_carrier(default_engine: FlowEngine) -> 
     assert person.state == "told_orange"
     assert "roam" in person.screen.text
     person.press("home")
+    assert person.state == "where_now"
+    person.press("here")
     assert person.state == "home_goal"
+    person.press("back")
+    assert person.state == "told_orange", "Back returns to the screen the person came from"
 
 
 # -- an OPT / Helia line ----------------------------------------------------------------------------------
@@ -266,6 +272,9 @@ def test_an_opt_sim_card_in_new_caledonia_never_hears_of_an_esim_or_an_email(
     default_engine: FlowEngine, language: str, line: str
 ) -> None:
     person = walk(default_engine, language, "opt", line, "here")
+    if line != "forfait":  # a prepaid card or Tourism card is closed only when the person wants it
+        assert person.state == "opt_prepaid"
+        person.press("close")
     (sentence,) = person.copy_texts()
     assert sentence.startswith("Bonjour")
     assert "résilier" in sentence
@@ -291,7 +300,7 @@ def test_an_opt_line_from_abroad_uses_helias_form_in_french(
 
 
 def test_the_opt_reminder_and_its_help_mention_no_email(default_engine: FlowEngine) -> None:
-    person = walk(default_engine, "en", "opt", "prepaid", "abroad", "sent")
+    person = walk(default_engine, "en", "opt", "prepaid", "abroad", "close", "sent")
     due = default_engine.reminder_due(person.result.conversation, "confirm_email", 1)
     assert due is not None
     help_screen = default_engine.renderer.render_help(person.result.conversation, "confirm_email", 1)
@@ -304,18 +313,29 @@ def test_the_opt_reminder_and_its_help_mention_no_email(default_engine: FlowEngi
 # -- lost phone, not sure ---------------------------------------------------------------------------------
 
 
+LOST_STEPS = {
+    "home": ("done",),
+    "travel": ("airalo", "done"),
+    "both": ("next", "holafly", "done"),  # a home SIM and a travel eSIM, in one pass
+    "opt": ("done",),
+}
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("line", ["home", "travel", "opt"])
+@pytest.mark.parametrize("line", list(LOST_STEPS))
 def test_a_lost_phone_gets_blocking_steps_not_deleting_steps(
     default_engine: FlowEngine, language: str, line: str
 ) -> None:
     person = walk(default_engine, language, "lost", line)
-    assert person.state == f"lost_{line}"
-    assert not {"remove_pick", "rm_steps"} & set(person.ids())
+    assert person.state == ("lost_home" if line == "both" else f"lost_{line}")
     if line == "opt":
         assert "https://www.helia.nc/reclamations" in person.urls()
-    person.press("done")
+    visited = [person.state]
+    for button in LOST_STEPS[line]:
+        person.press(button)
+        visited.append(person.state)
     assert person.state == "done"
+    assert not {"remove_pick", "rm_steps", "travel_request"} & set(visited)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -324,13 +344,16 @@ def test_not_sure_always_leads_somewhere_new(default_engine: FlowEngine, languag
     assert {"travel", "home", "opt", "still"} <= set(person.ids())
     person.press("still")
     assert person.state == "any_provider"
-    assert {"travel", "home", "opt"} <= set(person.ids())
+    assert {"found", "done"} <= set(person.ids())
+    assert not {"still", "travel"} & set(person.ids()), "still not sure ends here, never round the loop"
     person.press("back", "unsure", "orange", "unsure")
     assert person.state == "any_provider"
     person = walk(default_engine, language, "travel", "unsure")
     assert person.state == "find_seller"
     person.press("still")
     assert person.state == "any_provider"
+    person.press("done")
+    assert person.state == "done"
 
 
 # -- phones, deep links -----------------------------------------------------------------------------------
@@ -355,7 +378,7 @@ def test_every_phone_has_its_own_deletion_steps(default_engine: FlowEngine, lang
         ("airalo", "esim_status"),
         ("klook", "esim_status"),
         ("fliggy", "esim_status"),
-        ("home", "home_goal"),
+        ("home", "where_now"),  # a carrier back home: where the person is comes first
         ("opt", "opt_line"),
         ("orange", "told_orange"),
         ("lost", "lost"),

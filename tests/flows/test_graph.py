@@ -49,6 +49,7 @@ def test_branches_keep_their_order_and_conditions(default_bundle: FlowBundle) ->
         ("lost", {"entry": "lost"}),
         ("identify", {"provider": None}),
         ("opt_line", {"provider.kind": "local_operator"}),
+        ("where_now", {"provider.kind": "home_carrier", "where": None}),
         ("home_goal", {"provider.kind": "home_carrier"}),
         ("esim_status", None),
     ]
@@ -87,6 +88,7 @@ def test_the_diagram_draws_every_branch_of_a_button_and_no_deep_link(default_bun
         "start --> lost: Let's start",
         "start --> identify: Let's start",
         "start --> opt_line: Let's start",
+        "start --> where_now: Let's start",
         "start --> home_goal: Let's start",
         "start --> esim_status: Let's start",
     ]

@@ -17,6 +17,7 @@ from testkit import FakeBotApi
 from testkit.application import polling
 from tests.e2e.process import ROOT, clean_environment
 from tests.reload.conftest import Operator
+from tests.telegram.stories import asked_where
 
 FIXTURE = Path(__file__).parent / "fourth_language"
 
@@ -51,7 +52,7 @@ async def test_a_fourth_language_from_files_only_is_spoken_everywhere(
         waiting = await berliner.tap("Ich habe sie gesendet", on=request)
         assert "Nächste Erinnerung: morgen um" in waiting.text
         assert "Zeit in Berlin" in waiting.text, "Berlin is assumed for a German speaker until they answer"
-        await berliner.tap("🌍 Woanders…", on=waiting)
+        await berliner.tap("🌍 Woanders…", on=await asked_where(berliner, waiting))
         placed = await berliner.say("Deutschland")
         assert "Erinnerungen folgen jetzt Zeit in Berlin" in placed.text
         shown = len(berliner.messages)

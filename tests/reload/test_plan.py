@@ -16,6 +16,7 @@ from testkit import FakeBotApi
 from testkit.application import polling
 from testkit.postgres import PostgresServer
 from tests.reload.conftest import Operator, rename_waiting
+from tests.telegram.stories import asked_where
 
 
 def replace_request(flow: dict[str, Any]) -> None:
@@ -38,7 +39,7 @@ async def people_on_the_way(api: FakeBotApi, settings: Settings, clock: FakeCloc
         for chat_id in (1, 2, 3):
             user = api.user(chat_id)
             request = await user.tap("Airalo", on=await user.say("/start"))
-            await user.tap("I've sent it", on=request)
+            await asked_where(user, await user.tap("I've sent it", on=request))
         for chat_id in (4, 5):
             user = api.user(chat_id)
             await user.tap("Airalo", on=await user.say("/start"))
@@ -115,7 +116,7 @@ async def test_the_reload_logs_the_same_report_and_moves_people_as_declared(
         await api.wait_until(lambda: removed.messages[-2].text.startswith("Hello."))
         first, notice = removed.messages[-2:]
         waiting = api.user(1)
-        carried_on = await waiting.tap("I got it", on=waiting.screen)
+        carried_on = await waiting.tap("I got it")
     assert toast == "This guide was updated."
     assert notice.text == "This guide has changed: please pick again."
     assert first.text.startswith("Hello. Which eSIM?")

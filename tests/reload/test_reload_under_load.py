@@ -14,6 +14,7 @@ from bot.telegram.app import build_bot, load_default_flow
 from testkit import FakeBotApi, FakeUser
 from testkit.application import polling
 from tests.reload.conftest import Operator, break_flow, rename_waiting
+from tests.telegram.stories import asked_where
 
 PEOPLE = 30
 TOGGLES = 4
@@ -56,7 +57,7 @@ async def walk_to_waiting(user: FakeUser, progress: Progress) -> list[str]:
         screen = await user.wait_for_reply()
         await progress.one_more()
     toasts.append(await user.tap_for_toast("I've sent it", on=screen))
-    await user.wait_for_reply()
+    await asked_where(user, await user.wait_for_reply())
     await progress.one_more()
     return toasts
 
@@ -152,7 +153,7 @@ async def test_a_pending_reminder_follows_its_renamed_state_and_name(
     application, runtime = built.application, built.runtime
     async with polling(application):
         screen = await user.tap("Airalo", on=await user.say("/start"))
-        await user.tap("I've sent it", on=screen)
+        await asked_where(user, await user.tap("I've sent it", on=screen))
         operator.edit_flow(rename_waiting)
         assert (await runtime.reloader.reload("test")).swapped
         shown = len(user.messages)

@@ -27,6 +27,7 @@ from tests.e2e.process import BotProcess, bot_process, clean_environment, free_p
 from tests.e2e.test_failover import round_robin_proxy
 from tests.reload.conftest import Operator
 from tests.reload.test_reload_e2e import esim_bot
+from tests.telegram.stories import asked_where
 
 pytestmark = pytest.mark.e2e
 
@@ -68,6 +69,8 @@ async def walk(user: FakeUser, stop: asyncio.Event) -> int:
         screen = await user.say("/start", timeout=STEP_TIMEOUT)
         for label in ("Airalo", "I've sent it", "I got it", "Yes"):
             screen = await user.tap(label, on=screen, timeout=STEP_TIMEOUT)
+            if label == "I've sent it":  # "where are you now?" follows, as a message of its own
+                await asked_where(user, screen)
         assert screen.text.startswith("Thanks!"), screen.text
         rounds += 1
     return rounds
@@ -121,7 +124,7 @@ async def test_a_reload_while_people_walk_reaches_both_instances_and_no_chat_goe
         idle = [api.user(500 + index, language_code="en") for index in range(IDLE)]
         for user in idle:  # they stop at the waiting screen, its buttons drawn with the first version
             screen = await user.tap("Airalo", on=await user.say("/start", timeout=STEP_TIMEOUT))
-            await user.tap("I've sent it", on=screen, timeout=STEP_TIMEOUT)
+            await asked_where(user, await user.tap("I've sent it", on=screen, timeout=STEP_TIMEOUT))
         (first,) = {version for user in idle for _, version in screen_versions(api, user.chat_id)}
 
         walkers = [api.user(600 + index, language_code="en") for index in range(WALKERS)]
@@ -167,8 +170,9 @@ async def test_a_reload_while_people_walk_reaches_both_instances_and_no_chat_goe
         assert not any("updated" in toast for user in idle for toast in user.toasts)
         newcomers = [api.user(700 + index, language_code="en") for index in range(2)]
         for user in newcomers:  # one on each instance, round robin
-            await user.tap("I've sent it", on=await user.tap("Airalo", on=await user.say("/start")))
-            assert user.screen.text.startswith("Waiting for the email, second draft.")
+            waiting = await user.tap("I've sent it", on=await user.tap("Airalo", on=await user.say("/start")))
+            await asked_where(user, waiting)
+            assert waiting.text.startswith("Waiting for the email, second draft.")
             assert {version for _, version in screen_versions(api, user.chat_id)} == {second}
         for bot in bots:
             assert await bot.stop(signal.SIGTERM) == 0, bot.printed

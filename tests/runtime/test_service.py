@@ -139,7 +139,7 @@ async def press_label(service: ChatService, store: SqliteStore, chat_id: int, la
 async def waiting_for_the_email(service: ChatService, store: SqliteStore, chat_id: int) -> None:
     """Walks a chat (home carrier) to the waiting screen, where the first reminder is scheduled."""
     await service.handle(CommandSent(chat_id, command="start", argument="home"))
-    for label in ("Let's start", "End the line", "Next", "submitted"):
+    for label in ("Let's start", "In New Caledonia", "End the line", "Next", "submitted"):
         await press_label(service, store, chat_id, label)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.clock import FakeClock
 from testkit import FakeBotApi, FakeUser, Screen, by_id
-from tests.telegram.stories import submit
+from tests.telegram.stories import asked_where, submit
 
 pytestmark = pytest.mark.usefixtures("running_bot")
 
@@ -103,10 +103,12 @@ async def test_the_chosen_language_sticks_for_reminders(api: FakeBotApi, clock: 
     await user.tap(by_id("go"))
     await user.tap(by_id("home"))
     await user.tap(by_id("other"))
+    await user.tap(by_id("home"))
     await user.tap(by_id("end"))
     await user.tap(by_id("next"))
     waiting = await user.tap(by_id("sent"))
     assert "下次提醒" in waiting.text
+    assert "你现在在哪里" in (await asked_where(user, waiting)).text
     shown = len(user.messages)
     clock.advance(timedelta(days=1, hours=1))
     await user.wait_for_messages(shown + 1)

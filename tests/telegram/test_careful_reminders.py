@@ -38,8 +38,7 @@ async def test_a_snooze_edits_the_reminder_to_say_when_and_puts_the_steps_button
     api: FakeBotApi, clock: FakeClock, code: str, label: str, said: str
 ) -> None:
     user = api.user(1101, language_code=code)
-    await submit(user)
-    await user.tap(lambda b: b.data == "tz|Pacific/Noumea")
+    await submit(user, where="here")  # in New Caledonia: Nouméa hours, nothing more to ask
     reminder = await next_reminder(user, clock)
     toast = await user.tap_for_toast(label)
     # Answered: its own buttons go, and the step's take their place (the screen above lost them).
@@ -96,7 +95,7 @@ async def test_stop_offers_a_way_back_and_the_button_brings_reminders_back(
     api: FakeBotApi, clock: FakeClock
 ) -> None:
     user = api.user(1106)
-    await submit(user)
+    await submit(user, where="here")
     stopped = await user.say("/stop")
     assert stopped.has_button("🔔 Turn reminders back on")
     assert stopped.has_button("Got the confirmation"), "the current step stays at hand"
@@ -115,7 +114,7 @@ async def test_stop_under_a_reminder_then_start_as_the_bot_says_resumes_them(
     api: FakeBotApi, clock: FakeClock
 ) -> None:
     user = api.user(1107, language_code="fr")
-    await submit(user)
+    await submit(user, where="here")
     await next_reminder(user, clock)
     toast = await user.tap_for_toast("Plus de rappels")
     assert "/start" in toast, "the bot says how to continue"

@@ -12,6 +12,7 @@ from bot.engine.engine import FlowEngine
 from bot.simulated import SimulatedChat, Turn, simulated_chat
 from testkit import FakeBotApi
 from tests.telegram.conftest import NOON_IN_NOUMEA, nothing_more_happens
+from tests.telegram.stories import asked_where
 
 Chat = list[tuple[str, list[str]]]
 """Every message of the bot in a chat, oldest first: its text as read, and its buttons' labels."""
@@ -69,7 +70,9 @@ async def through_telegram(api: FakeBotApi, clock: FakeClock, walk: Sequence[Ste
         elif step.startswith("/") or step == TYPED:
             await user.say(step)
         else:
-            await user.tap(step)
+            screen = await user.tap(step)
+            if step == SUBMITTED[-1]:  # "where are you now?" follows as a message of its own
+                await asked_where(user, screen)
     await nothing_more_happens()
     return [(" ".join(screen.text.split()), screen.button_labels) for screen in user.messages]
 

@@ -66,7 +66,15 @@ async def test_a_press_answered_too_late_is_handled_quietly(
 async def test_a_blocked_user_gets_no_more_reminders(api: FakeBotApi, clock: FakeClock) -> None:
     user = api.user(25)
     await user.say("/start")
-    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Next", "submitted"):
+    steps = (
+        "Let's start",
+        "carrier back home",
+        "Another country",
+        "In New Caledonia",
+        "End the line",
+        "Next",
+    )
+    for label in (*steps, "submitted"):
         await user.tap(label)
     api.block(25)
     await user.send("/help")

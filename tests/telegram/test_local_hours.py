@@ -12,7 +12,7 @@ import pytest
 from bot.clock import FakeClock
 from testkit import FakeBotApi
 from tests.telegram.conftest import nothing_more_happens
-from tests.telegram.stories import submit
+from tests.telegram.stories import asked_where, submit
 
 pytestmark = pytest.mark.usefixtures("running_bot")
 
@@ -29,10 +29,12 @@ async def test_the_shanghai_student_who_submits_at_2230_hears_nothing_at_night(
     # 24 hours later is 22:30 again, inside the quiet hours: the morning after, which is not "明天".
     assert "⏰ 下次提醒：11月26日周四 08:00（上海时间）" in screen.text
     assert "明天 08:00" not in screen.text
-    assert "你现在在哪里" in screen.text, "the screen asks where they are"
-    assert "✓ 🇨🇳 中国（上海）" in screen.button_labels, "China is preselected for a Chinese speaker"
-    assert "🇳🇨 新喀里多尼亚" in screen.button_labels
-    assert "🌍 其他地方…" in screen.button_labels
+    assert "你现在在哪里" not in screen.text, "the step stays short: the question is a message of its own"
+    question = await asked_where(student, screen)
+    assert "你现在在哪里" in question.text
+    assert "✓ 🇨🇳 中国（上海）" in question.button_labels, "China is preselected for a Chinese speaker"
+    assert "🇳🇨 新喀里多尼亚" in question.button_labels
+    assert "🌍 其他地方…" in question.button_labels
 
     shown = len(student.messages)
     moment = SHANGHAI_2230
@@ -50,11 +52,12 @@ async def test_a_student_abroad_who_taps_china_has_the_reminder_moved_and_status
     api: FakeBotApi, clock: FakeClock
 ) -> None:
     clock.set(SHANGHAI_2230)
-    student = api.user(1002, language_code="en")  # Telegram in English: New Caledonia preselected
-    screen = await submit(student)
-    # Due 24 hours later, 01:30 in Nouméa, so moved to 08:00 in Nouméa: 05:00 in Shanghai.
-    assert "⏰ Next reminder: tomorrow at 08:00 (Nouméa time)." in screen.text
-    assert "✓ 🇳🇨 New Caledonia" in screen.button_labels
+    student = api.user(1002, language_code="en")  # somewhere else, in English: Sydney is the first guess
+    screen = await submit(student, where="abroad")
+    # Due 24 hours later, 01:30 in Sydney, so moved to 08:00 in Sydney: 05:00 in Shanghai.
+    assert "⏰ Next reminder: tomorrow at 08:00 (Sydney time)." in screen.text
+    assert "Nouméa" not in screen.text, "someone who has left is never first told a Nouméa time"
+    assert "✓ 🇦🇺 Australia (Sydney)" in (await asked_where(student, screen)).button_labels
     placed = await student.tap("🇨🇳 China (Shanghai)")
     assert "Reminders now follow Shanghai time (it's 22:30 there)" in placed.text
     assert "⏰ Next reminder: Thu, Nov 26, 08:00 (Shanghai time)." in placed.text
@@ -78,7 +81,7 @@ async def test_timezone_shanghai_typed_moves_the_pending_reminder_and_status_sho
     user = api.user(1003, language_code="fr")
     await submit(user)
     before = await user.say("/status")
-    assert "demain à 08:00 (heure de Nouméa)" in before.text
+    assert "demain à 15:30 (heure de Paris)" in before.text, "a French speaker back home: Paris first"
     moved = await user.say("/timezone 上海")
     assert "heure de Shanghai" in moved.text
     assert "jeu. 26 nov., 08:00 (heure de Shanghai)" in moved.text
@@ -87,14 +90,15 @@ async def test_timezone_shanghai_typed_moves_the_pending_reminder_and_status_sho
     assert "05:00" not in after.text
 
 
-async def test_a_french_speaker_back_in_paris_reads_demain_a_9h_heure_de_paris(
+async def test_a_french_speaker_back_home_reads_demain_a_9h_heure_de_paris_first(
     api: FakeBotApi, clock: FakeClock
 ) -> None:
     clock.set(datetime(2026, 11, 24, 8, 0, tzinfo=UTC))  # 09:00 in Paris, 19:00 in Nouméa
     user = api.user(1004, language_code="fr")
     screen = await submit(user)
-    assert "demain à 19:00 (heure de Nouméa)" in screen.text
-    assert "✓ 🇳🇨 Nouvelle-Calédonie" in screen.button_labels
+    assert "demain à 09:00 (heure de Paris)" in screen.text
+    assert "Nouméa" not in screen.text
+    assert "✓ 🇫🇷 France" in (await asked_where(user, screen)).button_labels
     placed = await user.tap("🇫🇷 France")
     assert "demain à 09:00 (heure de Paris)" in placed.text
     assert "demain à 09:00 (heure de Paris)" in (await user.say("/status")).text

@@ -17,6 +17,7 @@ async def test_reopening_a_deep_link_mid_way_keeps_progress(api: FakeBotApi) -> 
     user = api.user(1201)
     await user.say("/start home")
     await user.tap(by_id("go"))
+    await user.tap(by_id("here"))
     await user.tap(by_id("end"))
     ticked = await user.tap("Phone backed up")
     assert "✅ Phone backed up" in ticked.button_labels
@@ -53,6 +54,7 @@ async def test_start_over_asks_first_and_no_keeps_everything(api: FakeBotApi) ->
     await user.tap(by_id("go"))
     await user.tap(by_id("home"))
     await user.tap(by_id("other"))
+    await user.tap(by_id("here"))
     await user.tap(by_id("end"))
     request = await user.tap(by_id("next"))
     confirm = await user.tap(by_id("restart"))

@@ -16,7 +16,15 @@ pytestmark = pytest.mark.usefixtures("running_bot")
 async def submit(user: FakeUser) -> None:
     """Walks an English speaker to 'I've submitted it' (home carrier)."""
     await user.say("/start")
-    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Next", "submitted"):
+    steps = (
+        "Let's start",
+        "carrier back home",
+        "Another country",
+        "In New Caledonia",
+        "End the line",
+        "Next",
+    )
+    for label in (*steps, "submitted"):
         await user.tap(label)
 
 
@@ -53,7 +61,15 @@ async def test_snooze_until_tomorrow_says_when_in_the_persons_words(
 async def test_a_french_speaker_reads_demain(api: FakeBotApi, clock: FakeClock) -> None:
     user = api.user(33, language_code="fr")
     await user.say("/start")
-    for label in ("C'est parti", "Opérateur d'origine", "Autre pays", "Résilier", "Suivant", "envoyée"):
+    for label in (
+        "C'est parti",
+        "Opérateur d'origine",
+        "Autre pays",
+        "En Calédonie",
+        "Résilier",
+        "Suivant",
+        "envoyée",
+    ):
         await user.tap(label)
     clock.advance(timedelta(days=1, minutes=1))
     await user.wait_for_messages(2)
@@ -75,7 +91,8 @@ async def test_reminders_respect_quiet_hours_in_the_persons_time_zone(
     reply = await user.say("/timezone Asia/Shanghai")
     assert "Shanghai time" in reply.text
     clock.set(datetime(2026, 11, 24, 14, 30, tzinfo=UTC))  # 22:30 in Shanghai
-    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Next", "submitted"):
+    steps = ("Let's start", "carrier back home", "Another country", "Back home", "End the line", "Next")
+    for label in (*steps, "submitted"):
         await user.tap(label)
     shown = len(user.messages)
     # 24 hours later would be 22:30 again, inside 21:00-08:00: moved to 08:00 the morning after.
@@ -134,7 +151,7 @@ async def test_i_need_help_shows_the_providers_support(api: FakeBotApi, clock: F
     for label in ("Let's start", "Still has data", "submitted"):
         await user.tap(label)
     clock.advance(timedelta(days=7, minutes=1))  # Airalo's pace: card refunds take 7-10 business days
-    await user.wait_for_messages(2)
+    await user.wait_for_messages(3)  # the step, "where are you now?" (a message of its own), the reminder
     screen = await user.tap("I need help")
     assert any(button.url and "airalo" in button.url for button in screen.buttons)
 

@@ -11,6 +11,7 @@ from bot.clock import FakeClock
 from bot.settings import Settings
 from testkit import FakeBotApi, by_id
 from tests.telegram.conftest import nothing_more_happens
+from tests.telegram.stories import asked_where
 
 pytestmark = pytest.mark.usefixtures("running_bot")
 
@@ -35,21 +36,23 @@ async def test_a_traveller_goes_from_start_to_done_with_one_message_edited_in_pl
     ):
         screen = await user.tap(label)
     assert "7-10 business days" in screen.text
+    await asked_where(user, screen)
     for label in ("Got the confirmation", "It's confirmed", "iPhone", "Deleted", "Yes"):
         screen = await user.tap(label)
     assert screen.message_id == first.message_id
-    assert len(user.messages) == 1
+    assert len(user.messages) == 2, "one message edited in place, and 'where are you now?' under it"
     assert screen.button_labels == []
 
 
 async def test_every_language_walks_to_the_end(api: FakeBotApi) -> None:
     paths = {
-        "zh-hans": ("🏠", "其他国家", "✂️", "➡️", "✅", "📬", "✅", "三星", "✅", "👎"),
+        "zh-hans": ("🏠", "其他国家", "还在新喀", "✂️", "➡️", "✅", "📬", "✅", "三星", "✅", "👎"),
         "fr": ("🇳🇨", "Forfait M", "En Calédonie", "résiliée", "👍"),
         "en": (
             "I'm not sure",
             "They said",
             "French carrier",
+            "In New Caledonia",
             "End the line",
             "Next",
             "submitted",
@@ -168,7 +171,15 @@ async def test_a_blocked_user_stops_getting_messages_and_nothing_crashes(api: Fa
 async def test_forget_asks_first_then_deletes_everything(api: FakeBotApi, clock: FakeClock) -> None:
     user = api.user(12)
     await user.say("/start")
-    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Next", "submitted"):
+    steps = (
+        "Let's start",
+        "carrier back home",
+        "Another country",
+        "In New Caledonia",
+        "End the line",
+        "Next",
+    )
+    for label in (*steps, "submitted"):
         await user.tap(label)
     confirm = await user.say("/forget")
     assert confirm.button_labels == ["🗑 Yes, delete it all", "Cancel"]
@@ -209,7 +220,8 @@ async def test_an_operator_sees_the_funnel_and_others_do_not(api: FakeBotApi) ->
 async def test_start_resumes_an_unfinished_conversation_and_restart_begins_again(api: FakeBotApi) -> None:
     user = api.user(14)
     await user.say("/start")
-    for label in ("Let's start", "carrier back home", "Another country", "End the line", "Phone backed up"):
+    steps = ("Let's start", "carrier back home", "Another country", "In New Caledonia", "End the line")
+    for label in (*steps, "Phone backed up"):
         await user.tap(label)
     # Changed by issue 10: /start mid-way asks, and /restart confirms before dropping choices.
     asked = await user.say("/start")

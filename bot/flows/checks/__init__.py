@@ -13,6 +13,7 @@ from bot.flows.checks.references import References
 from bot.flows.checks.structure import StructureCheck
 from bot.flows.checks.texts import TextCheck
 from bot.flows.errors import Problem
+from bot.flows.languages import Languages
 from bot.flows.texts import LocaleFile
 from bot.flows.yamlsource import Located
 
@@ -26,6 +27,7 @@ def check_flow(
     limits: Limits,
     ui_texts: tuple[UiText, ...],
     default_language: str | None,
+    languages: Languages | None = None,
 ) -> list[Problem]:
     """Runs every kind of check on a flow and its texts; returns all the problems they found."""
     problems: list[Problem] = []
@@ -35,5 +37,5 @@ def check_flow(
     PathCheck(refs, limits).run()
     if locales:
         TextCheck(refs, locales, ui_texts, limits, default_language, structure.text_refs).run()
-    PhoneCheck(refs, locales, limits).run()
+    PhoneCheck(refs, locales, limits, languages).run()
     return problems

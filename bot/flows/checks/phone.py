@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.flows import model as m
-from bot.flows.budget import display_lines, display_width
+from bot.flows.budget import PhoneBudget
 from bot.flows.checks.base import Limits
 from bot.flows.checks.references import References
+from bot.flows.languages import Languages
 from bot.flows.texts import PLACEHOLDER, LocaleFile, placeholders
+from bot.flows.yamlsource import Located
+from bot.places import Places
 
 __all__ = ["PhoneCheck"]
 
@@ -23,6 +26,7 @@ class PhoneCheck:
     refs: References
     locales: Sequence[LocaleFile]
     limits: Limits
+    languages: Languages | None = None
 
     @property
     def flow(self) -> m.Flow:
@@ -95,75 +99,14 @@ class PhoneCheck:
 
         return PLACEHOLDER.sub(fill, texts.get(key, ""))
 
+    @property
+    def located(self) -> Located:
+        return self.refs.located
+
     def check_budget(self) -> None:
+        """Checks every message as people see it against the flow's budget (bot.flows.budget)."""
         budget = self.flow.budget
         if budget is None or not self.locales:
             return
-        where = self.refs.located.where(("budget",), key=True)
-        origin = f"the budget at {self.refs.located.path}:{where.line}"
-        screens: list[tuple[str, list[m.TextVariant]]] = [
-            (f"reminder '{name}'", [m.TextVariant(text=reminder.text), m.TextVariant(text=reminder.help)])
-            for name, reminder in self.flow.reminders.items()
-        ]
-        for name, state in self.flow.states.items():
-            variants = [m.TextVariant(text=state.text)] if isinstance(state.text, str) else list(state.text)
-            screens.append((f"screen '{name}'", variants))
-        reported: set[tuple[str, str]] = set()
-        for what, variants in screens:
-            for variant in variants:
-                for locale in self.locales:
-                    seen = (locale.language, variant.text) in reported
-                    if not seen and self.screen_over_budget(budget, origin, what, variant, locale):
-                        reported.add((locale.language, variant.text))
-        for state in self.flow.states.values():
-            for row in state.buttons:
-                limit = budget.label_columns if len(row) == 1 else budget.shared_label_columns
-                for button in row:
-                    for key, extra, columns in self.labels(button, limit, budget.label_columns):
-                        for locale in self.locales:
-                            seen = (locale.language, f"{key}@{columns}") in reported
-                            if not seen and self.label_over_budget(
-                                budget, origin, key, extra, columns, locale
-                            ):
-                                reported.add((locale.language, f"{key}@{columns}"))
-
-    def screen_over_budget(
-        self, budget: m.Budget, origin: str, what: str, variant: m.TextVariant, locale: LocaleFile
-    ) -> bool:
-        """Reports a text longer than the budget with the provider that makes it longest; tells if it did."""
-        worst, lines = "", 0
-        for provider in self.providers_for(variant.when):
-            count = display_lines(self.rendered(locale.texts, variant.text, provider), budget.columns)
-            if count > lines:
-                worst, lines = (provider.name if provider else ""), count
-        if lines <= budget.lines:
-            return False
-        shown = f" with {worst}" if worst and "{" in locale.texts.get(variant.text, "") else ""
-        message = f"{what}{shown} is {lines} lines at {budget.columns} columns, over {origin} ({budget.lines} lines)"
-        self.refs.problems.append(locale.located.problem(tuple(variant.text.split(".")), message))
-        return True
-
-    def labels(self, button: m.Button, limit: int, alone: int) -> list[tuple[str, int, int]]:
-        """Returns (text key, columns the bot adds, width allowed) for each label a button can show."""
-        if isinstance(button, m.GotoButton | m.UrlButton | m.CopyButton):
-            return [(button.text, 0, limit)]
-        if isinstance(button, m.ToggleButton) and button.toggle in self.flow.checklist:
-            # The bot puts a ✅ or ⬜ and a space in front of a checklist label.
-            return [(self.flow.checklist[button.toggle], 3, limit)]
-        if isinstance(button, m.LinksButton):
-            group = button.links.partition(".")[2]
-            # Each link gets a row of its own.
-            return [(link.text, 0, alone) for p in self.flow.providers.values() for link in getattr(p, group)]
-        return []
-
-    def label_over_budget(
-        self, budget: m.Budget, origin: str, key: str, extra: int, columns: int, locale: LocaleFile
-    ) -> bool:
-        """Reports a label wider than the budget allows on its row; tells if it did."""
-        text = locale.texts.get(key)
-        if text is None or display_width(text) + extra <= columns:
-            return False
-        where = "alone on its row" if columns == budget.label_columns else "sharing a row"
-        message = f"button label '{key}' is {display_width(text) + extra} columns wide, over {origin} ({columns} for a button {where})"
-        self.refs.problems.append(locale.located.problem(tuple(key.split(".")), message))
-        return True
+        places = Places.of(self.languages) if self.languages is not None else None
+        self.refs.problems.extend(PhoneBudget(self, budget, places).check())

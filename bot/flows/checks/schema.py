@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.flows import model as m
 from bot.flows.errors import Problem, did_you_mean
+from bot.flows.ids import ID_PATTERN, TEXT_KEY_PATTERN
 from bot.flows.yamlsource import Located
 
 __all__ = ["schema_problems"]
@@ -55,9 +56,9 @@ def _schema_message(error: Any, value: Any, fields: Sequence[str]) -> str:
         return f"a button needs exactly one of to, url, toggle, links or copy (found: {keys})"
     if kind == "string_pattern_mismatch":
         pattern = error.get("ctx", {}).get("pattern", "")
-        if pattern == m.ID_PATTERN:
+        if pattern == ID_PATTERN:
             return f"{value!r} is not a valid id: use lowercase letters, digits and _, starting with a letter"
-        if pattern == m.TEXT_KEY_PATTERN:
+        if pattern == TEXT_KEY_PATTERN:
             return f"{value!r} is not a text key: write dotted lowercase words, e.g. welcome.text"
         if "https" in pattern:
             return f"{value!r} is not an https:// address"

@@ -37,10 +37,14 @@ class StructureCheck:
         for name, reminder in flow.reminders.items():
             here = ("reminders", name)
             self.text_refs += [(reminder.text, (*here, "text")), (reminder.help, (*here, "help"))]
+            if reminder.confirm_label:
+                self.text_refs.append((reminder.confirm_label, (*here, "confirm_label")))
             for index, waiting in enumerate(reminder.active_in):
                 self.refs.state_ref(waiting, (*here, "active_in", index), "state")
             for index, timing in enumerate(reminder.timing):
                 self.refs.condition(timing.when, (*here, "timing", index, "when"))
+        for index, guess in enumerate(flow.zones):
+            self.refs.condition(guess.when, ("zones", index, "when"))
         for name, provider in flow.providers.items():
             here = ("providers", name)
             self.text_refs.append((provider.how_to, (*here, "how_to")))
