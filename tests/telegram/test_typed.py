@@ -57,7 +57,7 @@ def suggestion(link: str | None) -> Callable[[Button], bool]:
             "Bonjour !",
             "🏠 Opérateur d'origine",
             "Je ne vous demanderai jamais",
-            "end",
+            "home",  # the carrier's guide asks first where the person is now: "back home" is offered
         ),
         ("zh-hans", "我在携程买的eSIM怎么退款", "trip", "你好！", "🛒 在携程买的", "我绝不会", "active"),
     ],
