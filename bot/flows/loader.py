@@ -19,6 +19,7 @@ from bot.flows.errors import FlowValidationError, Problem, did_you_mean
 from bot.flows.graph import PRESSES, REMINDER_TRIGGERS, Edge, Location, Trigger, edges
 from bot.flows.languages import Languages, load_languages
 from bot.flows.texts import PLACEHOLDER, LocaleFile, Texts, html_problems, load_locale_files, placeholders
+from bot.flows.urls import url_problems
 from bot.flows.yamlsource import Located, parse_yaml
 
 __all__ = [
@@ -132,7 +133,7 @@ def _schema_message(error: Any, value: Any, fields: Sequence[str]) -> str:
         if pattern == m.TEXT_KEY_PATTERN:
             return f"{value!r} is not a text key: write dotted lowercase words, e.g. welcome.text"
         if "https" in pattern:
-            return f"{value!r} is not an https:// address"
+            return f"{value!r} is not an https:// (or tg://) address"
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     return f"{error['msg']} (got {value!r})" if not isinstance(value, dict | list) else str(error["msg"])
@@ -718,7 +719,7 @@ def load_bundle(
     default = languages.default if languages is not None else None
     checker = _Checker(located, flow, locales, limits, tuple(ui_texts), default)
     checker.run()
-    problems += checker.problems
+    problems += checker.problems + url_problems(located, flow, locales)
     if problems or languages is None:
         raise FlowValidationError(problems)
     flow = _expand_action_groups(flow)
