@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.settings import Settings
 from bot.store import SchemaError, SqliteStore, Store, is_postgres_url, sqlite_path
+from bot.store.url import DatabaseUrlError, checked_postgres_url
 
 __all__ = ["StartupError", "database_for_run", "opened_store"]
 
@@ -23,7 +24,7 @@ def database_for_run(settings: Settings) -> str | Path:
     """Returns the database to run with: a PostgreSQL URL as it is, or the SQLite file, creating the default
     folder (an explicit one must exist)."""
     if is_postgres_url(settings.database):
-        return settings.database
+        return _checked(settings.database)
     path = sqlite_path(settings.database)
     if "database" not in settings.model_fields_set:
         # data/ is git-ignored, so a fresh clone has no such folder; the default is ours to create.
@@ -63,7 +64,7 @@ async def _opened_postgres(url: str) -> AsyncIterator[Store]:
 
     from bot.store.postgres import PostgresStore
 
-    store = PostgresStore(url)
+    store = PostgresStore(_checked(url))
     try:
         await store.open()
     except (psycopg.Error, psycopg_pool.PoolTimeout, SchemaError) as exc:
@@ -73,6 +74,14 @@ async def _opened_postgres(url: str) -> AsyncIterator[Store]:
         yield store
     finally:
         await store.close()
+
+
+def _checked(url: str) -> str:
+    """Returns a PostgreSQL URL psycopg can read; raises StartupError naming what is wrong, password masked."""
+    try:
+        return checked_postgres_url(url)
+    except DatabaseUrlError as exc:
+        raise StartupError(f"cannot use {exc}") from None
 
 
 def _probe(path: Path) -> None:
