@@ -6,7 +6,7 @@ import errno
 import os
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from bot.settings import Settings
@@ -14,6 +14,10 @@ from bot.store import SchemaError, SqliteStore, Store, is_postgres_url, sqlite_p
 from bot.store.url import DatabaseUrlError, checked_postgres_url
 
 __all__ = ["StartupError", "database_for_run", "opened_store"]
+
+
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
 
 
 class StartupError(Exception):
@@ -29,7 +33,7 @@ def database_for_run(settings: Settings) -> str | Path:
     if "database" not in settings.model_fields_set:
         # data/ is git-ignored, so a fresh clone has no such folder; the default is ours to create.
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
         except OSError as exc:
             raise StartupError(
                 f"cannot create the folder {path.parent} for the database: {exc.strerror}"
@@ -84,8 +88,21 @@ def _checked(url: str) -> str:
         raise StartupError(f"cannot use {exc}") from None
 
 
+def _create_private(path: Path) -> None:
+    """Creates the database file readable by the bot's user only, unless it exists: it holds conversations.
+
+    SQLite gives the -wal and -shm files beside it the same mode.
+    """
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
 def _probe(path: Path) -> None:
     """Opens the file once with the standard library, which fails cleanly where aiosqlite's thread would not."""
+    try:
+        _create_private(path)
+    except OSError as exc:
+        raise StartupError(database_problem(path, exc)) from exc
     try:
         connection = sqlite3.connect(path)
     except sqlite3.Error as exc:
