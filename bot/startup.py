@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
+from bot.errors import BotError
 from bot.settings import Settings
 from bot.store import SchemaError, SqliteStore, Store, is_postgres_url, sqlite_path
 from bot.store.url import DatabaseUrlError, checked_postgres_url
@@ -20,7 +21,7 @@ PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
 
 
-class StartupError(Exception):
+class StartupError(BotError):
     """The bot cannot start (or go on): the message is one line telling the operator what to fix."""
 
 

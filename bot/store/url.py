@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from bot.store.errors import StoreError
+
 __all__ = ["DatabaseUrlError", "checked_postgres_url", "masked", "password_of"]
 
 MASK = "***"
@@ -19,7 +21,7 @@ _BAD_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")
 _HIGHEST_PORT = 65535
 
 
-class DatabaseUrlError(ValueError):
+class DatabaseUrlError(StoreError, ValueError):
     """The URL cannot be used; the message is one line with the password masked."""
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 from tests.e2e.process import ROOT, bot_process, clean_environment
 
 pytestmark = pytest.mark.e2e

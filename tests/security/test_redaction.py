@@ -16,7 +16,7 @@ import pytest
 from bot.cli import configure_logging
 from bot.redaction import RedactingStream, Redactor
 from bot.settings import Settings
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 from tests.e2e.process import ROOT, bot_process, clean_environment, free_port
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,9 @@ from bot.store import (
     Commit,
     DuplicateUpdate,
     FlowEvent,
+    FlowRelease,
     FunnelStats,
+    InboxUpdate,
     NewReminder,
     OutboxMessage,
     Reminder,
@@ -24,7 +26,7 @@ from bot.store import (
     UserSettings,
 )
 from bot.store.postgres import PostgresStore
-from bot.testing.postgres import PostgresServer
+from testkit.postgres import PostgresServer
 
 START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)
 WAITING = StoredConversation(
@@ -37,7 +39,17 @@ WAITING = StoredConversation(
     checklist=frozenset({"backup"}),
 )
 
-Snapshot = tuple[list[ChatRecord | None], list[list[Reminder]], list[OutboxMessage], FunnelStats, int]
+Snapshot = tuple[
+    list[ChatRecord | None],
+    list[list[Reminder]],
+    list[OutboxMessage],
+    FunnelStats,
+    int,
+    list[InboxUpdate],
+    FlowRelease | None,
+    dict[str, str],
+]
+FILES = {"flows/cancel_esim.yaml": "states: {}", "locales/zh-Hans.yaml": "welcome: 你好"}
 
 
 async def seed(path: Path) -> None:
@@ -81,6 +93,12 @@ async def seed(path: Path) -> None:
         # A reminder scheduled then cancelled: SQLite never gives its id again, nor must PostgreSQL.
         await store.commit(Commit(chat_id=2, schedule=[NewReminder("extra", START, 1)]), START)
         await store.commit(Commit(chat_id=2, cancel_reminders=frozenset({"extra"})), START)
+        # Two flow versions served, and an update fetched from Telegram but not handled yet.
+        for number in (2, 3):
+            meanings = f'{{"version": "{number}"}}'
+            release = FlowRelease("cancel_esim", str(number), f"digest-{number}", FILES, meanings)
+            await store.publish_release(release, START, again=False)
+        await store.inbox_add([InboxUpdate(502, {"update_id": 502, "message": {"text": "/start"}})], START)
 
 
 async def snapshot(store: Store) -> Snapshot:
@@ -90,6 +108,9 @@ async def snapshot(store: Store) -> Snapshot:
         await store.pending_outbox(10),
         await store.funnel("cancel_esim", START, START + timedelta(days=1), {"waiting"}),
         await store.count_conversations(),
+        await store.inbox_pending(10),
+        await store.current_release(),
+        await store.flow_history("cancel_esim"),
     )
 
 
@@ -118,12 +139,20 @@ def test_every_chat_reminder_message_and_statistic_arrives(
     assert main(["migrate-store", "--from", str(sqlite_file), "--to", url]) == 0
 
     out = capsys.readouterr().out
-    assert "2 chats (1 conversations), 2 reminders, 1 unsent messages, 3 funnel events, 2 update ids" in out
+    assert (
+        "2 chats (1 conversations), 2 reminders, 1 unsent messages, 3 funnel events, 2 update ids, "
+        "1 updates in the inbox, 2 flow releases"
+    ) in out
     moved = asyncio.run(postgres_snapshot(url))
     assert moved == asyncio.run(sqlite_snapshot(sqlite_file))
     chat = moved[0][0]
     assert chat is not None
     assert (chat.settings.timezone_chosen, chat.reminder_message_id) == (True, 93)
+    inbox, release, history = moved[5:]
+    assert [update.update_id for update in inbox] == [502]
+    assert release is not None
+    assert (release.version, dict(release.files)) == ("3", FILES)
+    assert sorted(history) == ["2", "3"], "buttons of both versions keep their meaning on PostgreSQL"
 
 
 def test_the_moved_bot_carries_on_where_it_stopped(
@@ -145,6 +174,13 @@ def test_the_moved_bot_carries_on_where_it_stopped(
             [new_reminder] = await store.reminders_of(3)
             assert new_reminder.id > max(copied) + 1  # past the id SQLite gave the cancelled one
             assert added.id > message.id
+            # The next release is numbered after the copied ones: it becomes current.
+            copied_head = await store.release_head()
+            newer = FlowRelease("cancel_esim", "4", "digest-4", FILES, "{}")
+            head = await store.publish_release(newer, START, again=False)
+            assert copied_head is not None
+            assert head.number > copied_head.number
+            assert await store.release_head() == head
 
     asyncio.run(carry_on())
 
