@@ -19,7 +19,7 @@ from bot.flows import FlowValidationError, Limits, validate_paths
 from bot.flows.durations import parse_duration
 from bot.redaction import RedactingFormatter, Redactor, redacted_output
 from bot.settings import MissingTokenError, Settings
-from bot.startup import StartupError
+from bot.startup import StartupError, webhook_secret
 from bot.store.factory import is_postgres_url, sqlite_path
 
 __all__ = ["main"]
@@ -39,13 +39,16 @@ def configure_logging(
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _redactor(settings: Settings, args: argparse.Namespace | None = None) -> Redactor:
+def _redactor(settings: Settings) -> Redactor:
     """Returns the one redaction for this command: the token, the webhook secret and the database password."""
-    given = getattr(args, "secret_token", None)
-    configured = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    try:
+        secret = webhook_secret(settings)
+    except StartupError:
+        # Refused later, in one line; meanwhile whatever was given is still masked.
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     return Redactor.of(
         token=settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None,
-        webhook_secret=given or configured,
+        webhook_secret=secret,
         database=settings.database,
     )
 
@@ -88,17 +91,17 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     except MissingTokenError as exc:
         print(exc, file=sys.stderr)
         return 2
-    configure_logging(settings, redact=_redactor(settings, args))
-    try:
-        run(
-            settings,
-            _clock(settings),
-            webhook_url=args.webhook_url,
-            listen=args.listen,
-            port=args.port,
-            secret_token=args.secret_token
-            or (settings.webhook_secret.get_secret_value() if settings.webhook_secret else None),
+    if args.secret_token is not None:
+        # Refused rather than unknown, so that an operator upgrading learns where the secret goes now.
+        return _refuse(
+            StartupError(
+                "--secret-token is shown to every local user (/proc/<pid>/cmdline): "
+                "set BOT_WEBHOOK_SECRET or BOT_WEBHOOK_SECRET_FILE instead"
+            )
         )
+    configure_logging(settings)
+    try:
+        run(settings, _clock(settings), webhook_url=args.webhook_url, listen=args.listen, port=args.port)
     except FlowValidationError as exc:
         return _print_problems(exc)
     except StartupError as exc:
@@ -379,9 +382,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--webhook-url", help="public HTTPS URL Telegram should post updates to")
     run.add_argument("--listen", default="0.0.0.0", help="address the webhook server listens on")
     run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on")
-    run.add_argument(
-        "--secret-token", help="secret Telegram sends with every webhook call (better: BOT_WEBHOOK_SECRET)"
-    )
+    run.add_argument("--secret-token", help=argparse.SUPPRESS)  # refused: BOT_WEBHOOK_SECRET(_FILE) instead
 
 
 def _validate_arguments(validate: argparse.ArgumentParser) -> None:
@@ -493,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             got = f" (got {error['input']!r})" if shown else ""
             print(f"esim-bot: {name or 'settings'}: {error['msg']}{got}", file=sys.stderr)
         return 2
-    with redacted_output(_redactor(settings, args)):
+    with redacted_output(_redactor(settings)):
         try:
             status: int = args.handler(args, settings)
         except BrokenPipeError:

@@ -123,11 +123,10 @@ def _as_chat_id(value: Any) -> int | None:
 
 
 def _json_response(payload: Any, status: int = 200) -> web.Response:
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     try:
-        body = text.encode()
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:
-        # A lone surrogate has no UTF-8 form: JSON carries it escaped (\ud800), as a hostile update would.
+        # A lone surrogate has no UTF-8: written as a \u escape, which is valid JSON and what Telegram sends.
         body = json.dumps(payload, separators=(",", ":")).encode()
     return web.Response(status=status, body=body, content_type="application/json")
 

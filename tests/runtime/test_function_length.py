@@ -9,7 +9,6 @@ BOT = Path(__file__).resolve().parents[2] / "bot"
 MOST_LINES = 60
 
 STILL_LONG = {
-    "bot/telegram/app.py: build_application",
     "bot/store/postgres.py: _apply",
     "bot/store/transfer.py: copy_sqlite_to_postgres",
 }

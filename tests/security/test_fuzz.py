@@ -38,16 +38,6 @@ GROWTH_MB = 40
 REFUSALS = {400, 413}
 UPDATE_ANSWERS = {200, 500} | REFUSALS
 
-SURROGATES_STALL = pytest.mark.xfail(
-    strict=True,
-    reason="edge (issue 19): an update the inbox cannot store (a lone surrogate) stalls polling for everyone; "
-    "it must be set aside after its attempts",
-)
-DEEP_JSON_IS_500 = pytest.mark.xfail(
-    strict=True,
-    reason="edge (issue 19): JSON nested beyond the parser's depth is answered 500 with a traceback, not 400",
-)
-
 
 def resident_mb(bot: BotProcess) -> float:
     """Returns the bot process's resident memory in MB."""
@@ -64,12 +54,15 @@ def assert_nothing_leaked(printed: str) -> None:
     assert CANARY not in printed, "a typed text reached the output"
 
 
-async def everyone_answered(people: list[FakeUser], command: str) -> None:
+async def everyone_answered(bot: BotProcess, people: list[FakeUser], command: str) -> None:
     """Each person sends ``command``; returns once every one of them has had an answer."""
     for person in people:
         await person.send(command)
     for person in people:
-        await person.wait_for_reply(timeout=45)
+        try:
+            await person.wait_for_reply(timeout=45)
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}; the bot's last lines:\n{bot.printed[-3000:]}") from None
 
 
 async def stop_alive(bot: BotProcess) -> None:
@@ -79,13 +72,13 @@ async def stop_alive(bot: BotProcess) -> None:
     assert await bot.stop(signal.SIGTERM) == 0
 
 
-@pytest.mark.parametrize(
-    "lone_surrogates", [False, pytest.param(True, marks=SURROGATES_STALL)], ids=["utf8", "lone_surrogates"]
-)
+@pytest.mark.parametrize("lone_surrogates", [False, True], ids=["utf8", "lone_surrogates"])
 async def test_polling_takes_hostile_updates_without_crash_stall_or_leak(
     lone_surrogates: bool, tmp_path: Path
 ) -> None:
-    hostile = Hostile(SEED, HOSTILE_CHATS, lone_surrogates=lone_surrogates)
+    # Messages without a chat end polling today: test_polling_survives.py pins that, strict xfail, until the
+    # edge's fix lands; then draw them here too.
+    hostile = Hostile(SEED, HOSTILE_CHATS, lone_surrogates=lone_surrogates, messages_without_chat=False)
     async with FakeBotApi(token=TOKEN, accept_any_chat=True) as api:
         env = clean_environment(
             TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.base_url, BOT_DATABASE=str(tmp_path / "b.sqlite3")
@@ -94,13 +87,13 @@ async def test_polling_takes_hostile_updates_without_crash_stall_or_leak(
             await bot.start()
             await bot.wait_for_output("taking updates by long polling")
             people = [api.user(chat_id, language_code="en") for chat_id in PEOPLE]
-            await everyone_answered(people, "/start")
+            await everyone_answered(bot, people, "/start")
             memory: list[float] = []
             for _ in range(ROUNDS):
                 for _ in range(PER_ROUND):
                     update = hostile.update()
                     api.queue_update(update.kind, update.payload)
-                await everyone_answered(people, "/help")
+                await everyone_answered(bot, people, "/help")
                 memory.append(resident_mb(bot))
             # Not stalled: every update, hostile or not, is confirmed to Telegram.
             await eventually(lambda: api.pending_updates == 0, timeout=60)
@@ -125,7 +118,7 @@ async def post_all(url: str, bodies: list[WebhookBody], headers: dict[str, str])
 
 @pytest.mark.parametrize(
     "beyond_parser_depth",
-    [False, pytest.param(True, marks=DEEP_JSON_IS_500)],
+    [False, True],
     ids=["parser_depth", "beyond_parser_depth"],
 )
 async def test_the_webhook_takes_hostile_bodies_without_crash_stall_or_leak(
@@ -146,7 +139,7 @@ async def test_the_webhook_takes_hostile_bodies_without_crash_stall_or_leak(
             await bot.start()
             await bot.wait_for_output("receiving updates at")
             people = [api.user(chat_id, language_code="en") for chat_id in PEOPLE]
-            await everyone_answered(people, "/start")
+            await everyone_answered(bot, people, "/start")
             headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
             answers: Counter[tuple[bool, int]] = Counter()
             memory: list[float] = []
@@ -154,7 +147,7 @@ async def test_the_webhook_takes_hostile_bodies_without_crash_stall_or_leak(
                 first = 900_000_000 + round_number * PER_ROUND
                 bodies = [hostile.webhook_body(first + n) for n in range(PER_ROUND)]
                 posting = asyncio.create_task(post_all(url, bodies, headers))
-                await everyone_answered(people, "/help")
+                await everyone_answered(bot, people, "/help")
                 answers += await posting
                 memory.append(resident_mb(bot))
             forged = await post_all(

@@ -125,6 +125,8 @@ def test_a_library_logging_the_database_url_shows_no_password(monkeypatch: pytes
     monkeypatch.setenv("BOT_DATABASE", f"postgresql://bob:{PASSWORD}@db.example/esim")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     stream = io.StringIO()
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]
     configure_logging(Settings(), stream)
     try:
         logging.getLogger("psycopg.pool").warning(
@@ -133,7 +135,8 @@ def test_a_library_logging_the_database_url_shows_no_password(monkeypatch: pytes
             PASSWORD.upper(),
         )
     finally:
-        logging.getLogger().handlers.clear()
+        root.handlers[:] = handlers
+        root.setLevel(level)
     assert "postgresql://bob:***@db.example/esim (password=***)" in stream.getvalue()
 
 
