@@ -10,6 +10,8 @@ once, so a change to the base that moves it fails loudly instead of testing some
       flow.yaml:
       - replace: "{text: support.done, to: done}"
         with: "{text: support.done, to: dnoe}"
+
+A file the base does not have is created by replacing ``''`` with its whole text.
 """
 
 from __future__ import annotations
@@ -43,18 +45,21 @@ class BrokenCase:
         return self.folder / "locales"
 
 
-def broken_case(name: str, into: Path, *, base: Path = BASE) -> BrokenCase:
-    """Writes case ``name`` as a flow folder under ``into``: the base with the case's changes made."""
-    spec = yaml.safe_load((CASES / f"{name}.yaml").read_text(encoding="utf-8"))
+def broken_case(name: str, into: Path, *, base: Path = BASE, cases: Path = CASES) -> BrokenCase:
+    """Writes case ``name`` (from ``cases``) as a flow folder under ``into``: the base with its changes made."""
+    spec = yaml.safe_load((cases / f"{name}.yaml").read_text(encoding="utf-8"))
     folder = into / name
     shutil.copytree(base, folder)
     for file, changes in dict(spec["changes"]).items():
         target = folder / str(file)
-        text = target.read_text(encoding="utf-8")
+        # A file the base lacks (a facts file, a language's meta file) is written whole: replace '' with it.
+        text = target.read_text(encoding="utf-8") if target.exists() else ""
         for change in changes:
             old, new = str(change["replace"]), str(change["with"])
             found = text.count(old)
-            assert found == 1, f"cases/{name}.yaml: {file}: {old!r} is in the base {found} times, not once"
+            assert found == 1, (
+                f"{cases.name}/{name}.yaml: {file}: {old!r} is in the base {found} times, not once"
+            )
             text = text.replace(old, new)
         target.write_text(text, encoding="utf-8")
     return BrokenCase(folder, str(spec["expected"]).splitlines())

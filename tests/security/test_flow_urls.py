@@ -1,13 +1,13 @@
 """`esim-bot validate` refuses an address people must not be sent: only https:// and tg:// reach a phone.
 
-Each case under flow_cases/ is a small flow with its texts; the runtime texts every locale needs come from the
-shipped locales, appended below the case's own, so the line numbers in expected.txt stay the case's.
+Each case under flow_cases/ is the mini flow of tests/flows/cases/valid plus a few changes (tests/flows/broken.py
+says how). The runtime texts every locale needs come from the shipped locales, in place of the base's own, below
+the case's texts, so the line numbers in a case's expected lines stay the case's.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,36 +16,36 @@ import pytest
 import yaml
 
 from bot.flows.urls import href_addresses, why_not_allowed
+from tests.flows.broken import BrokenCase, broken_case
 
 CASES = Path(__file__).parent / "flow_cases"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def validate(case: str, tmp_path: Path) -> tuple[int, list[str]]:
-    """Runs `esim-bot validate` on a copy of ``case``; returns its exit code and lines, paths made relative."""
-    copy = tmp_path / case
-    shutil.copytree(CASES / case, copy)
-    for locale in (copy / "locales").glob("*.yaml"):
+def validate(case: BrokenCase) -> tuple[int, list[str]]:
+    """Runs `esim-bot validate` on ``case``; returns its exit code and the lines it printed, paths relative."""
+    for locale in case.locales.glob("*.yaml"):
         shipped = yaml.safe_load((ROOT / "locales" / locale.name).read_text(encoding="utf-8"))
+        texts = locale.read_text(encoding="utf-8").split("\nui:\n", 1)[0] + "\n"
         runtime = yaml.safe_dump({"ui": shipped["ui"]}, allow_unicode=True, sort_keys=False)
-        locale.write_text(locale.read_text(encoding="utf-8") + runtime, encoding="utf-8")
+        locale.write_text(texts + runtime, encoding="utf-8")
     env = {name: value for name, value in os.environ.items() if not name.startswith(("BOT_", "TELEGRAM_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "validate", str(copy / "flow.yaml"), "--locales", str(copy / "locales")],
+        [sys.executable, "-m", "bot", "validate", str(case.flow), "--locales", str(case.locales)],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False,
     )  # fmt: skip
     assert done.stderr == ""
-    return done.returncode, done.stdout.replace(f"{copy}/", "").splitlines()
+    return done.returncode, done.stdout.replace(f"{case.folder}/", "").splitlines()
 
 
-@pytest.mark.parametrize("case", ["button_url_scheme", "button_url_host", "text_link_scheme"])
-def test_a_forbidden_address_is_reported_at_its_line_and_column(case: str, tmp_path: Path) -> None:
-    expected = (CASES / case / "expected.txt").read_text(encoding="utf-8").splitlines()
-    assert validate(case, tmp_path) == (1, expected)
+@pytest.mark.parametrize("name", ["button_url_scheme", "button_url_host", "text_link_scheme"])
+def test_a_forbidden_address_is_reported_at_its_line_and_column(name: str, tmp_path: Path) -> None:
+    case = broken_case(name, tmp_path, cases=CASES)
+    assert validate(case) == (1, case.expected)
 
 
 def test_https_and_tg_addresses_pass(tmp_path: Path) -> None:
-    code, lines = validate("allowed_addresses", tmp_path)
+    code, lines = validate(broken_case("allowed_addresses", tmp_path, cases=CASES))
     assert (code, len(lines)) == (0, 1)
     assert lines[0].startswith("ok: ")
 
