@@ -36,11 +36,13 @@ class Redactor:
         for value, label in secrets:
             for form in (value, quote(value, safe=""), quote(value), unquote(value)):
                 if len(form) >= SHORTEST_SECRET:
-                    labels.setdefault(form.casefold(), label)
-        self._labels = labels
-        # Longest first: the whole token is replaced before its secret half would be.
+                    labels.setdefault(form, label)
+        # Longest first: the whole token is replaced before its secret half would be. Each form is a group of
+        # its own, so that a match in another case still finds its label.
         forms = sorted(labels, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, forms)), re.IGNORECASE) if forms else None
+        self._labels = {f"s{index}": labels[form] for index, form in enumerate(forms)}
+        alternatives = "|".join(f"(?P<s{index}>{re.escape(form)})" for index, form in enumerate(forms))
+        self._pattern = re.compile(alternatives, re.IGNORECASE) if forms else None
 
     @classmethod
     def of(cls, *, token: str | None, webhook_secret: str | None, database: str | None) -> Redactor:
@@ -60,7 +62,7 @@ class Redactor:
         """Returns ``text`` with every secret replaced."""
         if self._pattern is None:
             return text
-        return self._pattern.sub(lambda match: self._labels[match[0].casefold()], text)
+        return self._pattern.sub(lambda match: self._labels[str(match.lastgroup)], text)
 
 
 class RedactingFormatter(logging.Formatter):

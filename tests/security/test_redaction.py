@@ -148,6 +148,11 @@ def test_secrets_are_masked_in_any_case_and_percent_encoded() -> None:
     assert redact("secret=a%20b%2Fc%3Ad and a b/c:d") == "secret=<webhook secret> and <webhook secret>"
 
 
+def test_a_secret_with_letters_outside_ascii_is_masked_in_any_case() -> None:
+    redact = Redactor.of(token=None, webhook_secret=None, database="postgresql://bob:Straße-Ölberg@db/esim")
+    assert redact("password Straße-Ölberg, STRAßE-ÖLBERG or straße-ölberg") == "password ***, *** or ***"
+
+
 def test_a_secret_written_in_pieces_is_masked_once_its_line_is_whole() -> None:
     target = io.StringIO()
     stream = RedactingStream(target, Redactor.of(token=TOKEN, webhook_secret=None, database=None))
