@@ -32,6 +32,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "bot.console",
             "bot.settings",
             "bot.startup",
+            "bot.redaction",
         }
     ),
     frozenset({"bot.telegram"}),
