@@ -246,7 +246,7 @@ def _bundle(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def console_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Walks the flow in the terminal."""
+    """Talks to the bot in the terminal, as a person would in Telegram (no Telegram needed)."""
     from bot.console import Console
     from bot.engine.engine import FlowEngine
 
@@ -258,7 +258,8 @@ def console_command(args: argparse.Namespace, settings: Settings) -> int:
     def read() -> str | None:
         try:
             return input("> ")
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):
+            print()  # Ctrl-D or Ctrl-C ends the conversation like quit, on a line of its own
             return None
 
     language = args.lang or bundle.languages.default
@@ -267,7 +268,7 @@ def console_command(args: argparse.Namespace, settings: Settings) -> int:
             f"--lang: one of {', '.join(bundle.texts.languages)} (a locales/<language>.yaml)", file=sys.stderr
         )
         return 2
-    return Console(FlowEngine(bundle), language, sys.stdout, read).run()
+    return asyncio.run(Console(FlowEngine(bundle), language, sys.stdout, read).run())
 
 
 def diagram_command(args: argparse.Namespace, settings: Settings) -> int:

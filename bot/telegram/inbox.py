@@ -111,15 +111,14 @@ class InboxPolling:
             # Telegram's ids grow: one at or below the newest kept is in the inbox already (kept, then a crash).
             fresh = [item for item in updates or () if _newer(item, self._newest)]
             parsed = [(item, self._parsed(item["update_id"], item)) for item in fresh]
-            copies = [(update, self.copy.of(item, update)) for item, update in parsed if update is not None]
+            copies = [(update, self._copy(item, update)) for item, update in parsed if update is not None]
             kept = [InboxUpdate(update.update_id, copy) for update, copy in copies if copy is not None]
             if fresh and await self._keep(kept):
                 self._newest = fresh[-1]["update_id"]
                 self._offset = self._newest + 1  # confirmed to Telegram by the next getUpdates
                 for update, _ in copies:
-                    self._start(
-                        update.update_id, update
-                    )  # as received: what was typed lives in this process only
+                    # As received: what was typed lives in this process only.
+                    self._start(update.update_id, update)
 
     async def _lease_runs(self) -> bool:
         """Waits while a renewal of the polling lease is due; False once the tenure has ended."""
@@ -209,8 +208,20 @@ class InboxPolling:
         """Parses an update (the one time it is parsed); None, logged by id, when it cannot be read."""
         try:
             return Update.de_json(dict(payload), self.bot)
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        except (
+            Exception
+        ) as exc:  # anything Telegram hands over is untrusted: one bad update must not stop polling
             logger.error("update %s set aside: python-telegram-bot cannot read it (%s)", update_id, _why(exc))
+            return None
+
+    def _copy(self, payload: Mapping[str, Any], update: Update) -> dict[str, Any] | None:
+        """Returns what the inbox keeps of an update; None (logged by id) when there is nothing to keep."""
+        try:
+            return self.copy.of(payload, update)
+        except Exception as exc:  # as in _parsed: handled without a copy rather than stopping polling
+            logger.error(
+                "update %s handled without a copy: its copy failed (%s)", update.update_id, _why(exc)
+            )
             return None
 
     def _submit(self, kept: InboxUpdate) -> None:

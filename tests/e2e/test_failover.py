@@ -204,6 +204,8 @@ async def test_each_reminder_is_delivered_once_while_instances_are_killed(
                 f"{exc}: reminders sent {reminded()} (KILL_TEST_SEED={seed})\n{printed}"
             ) from exc
         for bot in bots:
+            # The instance started again last may still be starting: stopped once it serves, as an operator would.
+            await bot.wait_for_output(READY)
             assert await bot.stop(signal.SIGTERM) == 0, bot.printed
     counts = reminded()
     assert all(count >= 1 for count in counts), f"reminders lost: {counts} (KILL_TEST_SEED={seed})"

@@ -12,6 +12,7 @@ once, so a change to the base that moves it fails loudly instead of testing some
         with: "{text: support.done, to: dnoe}"
 
 A file the base does not have is created by replacing ``''`` with its whole text.
+``python -m tests.flows.make_case FOLDER NAME`` writes a broken copy of the base as such a file.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class BrokenCase:
 
 
 def broken_case(name: str, into: Path, *, base: Path = BASE, cases: Path = CASES) -> BrokenCase:
-    """Writes case ``name`` (from ``cases``) as a flow folder under ``into``: the base with its changes made."""
+    """Writes case ``name`` as a flow folder under ``into``: the base with the case's changes made."""
     spec = yaml.safe_load((cases / f"{name}.yaml").read_text(encoding="utf-8"))
     folder = into / name
     shutil.copytree(base, folder)
@@ -57,9 +58,7 @@ def broken_case(name: str, into: Path, *, base: Path = BASE, cases: Path = CASES
         for change in changes:
             old, new = str(change["replace"]), str(change["with"])
             found = text.count(old)
-            assert found == 1, (
-                f"{cases.name}/{name}.yaml: {file}: {old!r} is in the base {found} times, not once"
-            )
+            assert found == 1, f"cases/{name}.yaml: {file}: {old!r} is in the base {found} times, not once"
             text = text.replace(old, new)
         target.write_text(text, encoding="utf-8")
     return BrokenCase(folder, str(spec["expected"]).splitlines())

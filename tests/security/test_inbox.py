@@ -149,3 +149,28 @@ async def test_a_button_pressed_in_a_group_changes_nothing_there(tmp_path: Path)
         assert api.calls_to("sendMessage", -500) == []
         assert api.calls_to("editMessageText", -500) == []
         assert person.screen.message_id == screen.message_id  # and nothing moved in the private chat
+
+
+async def test_updates_of_any_shape_are_set_aside_by_id_and_polling_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shapes: list[tuple[str, Any]] = [
+        ("message", "not an object"),
+        ("message", {"message_id": 1, "date": 10**20, "chat": {"id": 75, "type": "private"}}),
+        ("message", {"message_id": "one", "date": [], "chat": {"id": {"deep": ["x"]}, "type": 7}}),
+        ("callback_query", {"id": 5}),
+        ("callback_query", {"id": "9", "from": None, "chat_instance": "", "data": None, "message": 3}),
+    ]
+    async with FakeBotApi() as api, running(api, tmp_path) as bot:
+        for kind, payload in shapes:
+            api.queue_update(kind, payload)
+        someone = api.user(76, language_code="en")
+        await someone.send("/start")
+
+        assert "Let's start" in (await someone.wait_for_reply(timeout=20)).button_labels
+        await asyncio.sleep(0.3)
+        assert await bot.kept() == []
+
+    assert not any(
+        record.exc_info for record in caplog.records if record.name.startswith("bot.telegram.inbox")
+    )
