@@ -65,8 +65,7 @@ class Hostile:
     """Draws hostile updates and webhook bodies from ``seed``; ``chats`` are the chat ids they may claim.
 
     ``lone_surrogates``: texts may hold characters no UTF-8 store can keep. ``beyond_parser_depth``: some
-    webhook bodies nest deeper than any JSON parser follows. ``messages_without_chat``: some messages have no
-    chat, or a null one.
+    webhook bodies nest deeper than any JSON parser follows.
     """
 
     def __init__(
@@ -76,13 +75,11 @@ class Hostile:
         *,
         lone_surrogates: bool,
         beyond_parser_depth: bool = False,
-        messages_without_chat: bool = True,
     ) -> None:
         self.random = random.Random(seed)
         self.chats = chats
         self.lone_surrogates = lone_surrogates
         self.beyond_parser_depth = beyond_parser_depth
-        self.messages_without_chat = messages_without_chat
         self.bytes_drawn = 0
 
     def _kept(self, text: str) -> str:
@@ -135,7 +132,7 @@ class Hostile:
         if r.random() < 0.15:
             chat["id"] = r.choice(("123", 2**70, None, 1.5, [], -(10**13)))
         if r.random() < 0.1:
-            return r.choice((None, "chat", [], 5) if self.messages_without_chat else ("chat", [], 5))
+            return r.choice((None, "chat", [], 5))
         return chat
 
     def user(self, chat: Any) -> Any:
@@ -176,11 +173,7 @@ class Hostile:
                 r.choice(("reply_to_message", "forward_origin", "quote", "link_preview_options", "x"))
             ] = self.nested(r.randrange(1, 60))
         if r.random() < 0.1:
-            del message[
-                r.choice(
-                    ("message_id", "date", "chat") if self.messages_without_chat else ("message_id", "date")
-                )
-            ]
+            del message[r.choice(("message_id", "date", "chat"))]
         return message
 
     def callback_query(self) -> dict[str, Any]:

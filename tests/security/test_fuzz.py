@@ -76,9 +76,7 @@ async def stop_alive(bot: BotProcess) -> None:
 async def test_polling_takes_hostile_updates_without_crash_stall_or_leak(
     lone_surrogates: bool, tmp_path: Path
 ) -> None:
-    # Messages without a chat end polling today: test_polling_survives.py pins that, strict xfail, until the
-    # edge's fix lands; then draw them here too.
-    hostile = Hostile(SEED, HOSTILE_CHATS, lone_surrogates=lone_surrogates, messages_without_chat=False)
+    hostile = Hostile(SEED, HOSTILE_CHATS, lone_surrogates=lone_surrogates)
     async with FakeBotApi(token=TOKEN, accept_any_chat=True) as api:
         env = clean_environment(
             TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.base_url, BOT_DATABASE=str(tmp_path / "b.sqlite3")

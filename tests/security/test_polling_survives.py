@@ -15,12 +15,6 @@ from tests.e2e.process import bot_process, clean_environment, eventually
 pytestmark = pytest.mark.e2e
 
 PERSON = 410
-CHATLESS = pytest.mark.xfail(
-    strict=True,
-    reason="edge (issue 19): InboxCopy._taken (bot/telegram/kept.py) runs the handlers' filters on a message "
-    "whose chat is missing or unreadable; a filter reads message.chat.type, the AttributeError ends polling "
-    "and the bot exits",
-)
 
 
 def a_message(**fields: Any) -> dict[str, Any]:
@@ -37,8 +31,8 @@ def a_message(**fields: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("kind", "payload"),
     [
-        pytest.param("message", a_message(chat=...), marks=CHATLESS, id="message_without_chat"),
-        pytest.param("message", a_message(chat=None), marks=CHATLESS, id="message_with_null_chat"),
+        pytest.param("message", a_message(chat=...), id="message_without_chat"),
+        pytest.param("message", a_message(chat=None), id="message_with_null_chat"),
         pytest.param("message", a_message(chat="chat"), id="message_with_a_string_for_chat"),
         pytest.param("message", a_message(**{"from": None}), id="message_without_sender"),
         pytest.param(
