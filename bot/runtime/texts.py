@@ -23,6 +23,9 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ui.at_hand": frozenset({"where"}),
     "ui.over.under_way": frozenset({"where"}),
     "ui.over.new_with": frozenset({"provider"}),
+    "ui.typed.understood": frozenset({"what"}),
+    "ui.typed.on_it": frozenset({"what"}),
+    "ui.typed.switch": frozenset({"what"}),
 }
 
 _KEYS = (
@@ -38,6 +41,7 @@ _KEYS = (
     "ui.restarted",
     "ui.status.text",
     "ui.status.no_reminders",
+    "ui.status.finished",
     "ui.status.reminder_line",
     "ui.status.reminders_stopped",
     "ui.stop.done",
@@ -67,6 +71,12 @@ _KEYS = (
     "ui.old_reminder",
     "ui.at_hand",
     "ui.stray",
+    "ui.typed.hello",
+    "ui.typed.understood",
+    "ui.typed.none",
+    "ui.typed.private",
+    "ui.typed.on_it",
+    "ui.typed.switch",
     "ui.resume.button",
     "ui.resume.done",
     "ui.over.under_way",
