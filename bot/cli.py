@@ -18,39 +18,40 @@ from pydantic import ValidationError
 from bot.clock import Clock
 from bot.flows import FlowValidationError, Limits, validate_paths
 from bot.flows.durations import parse_duration
+from bot.redaction import RedactingFormatter, Redactor, redacted_output
 from bot.settings import MissingTokenError, Settings
-from bot.startup import StartupError
+from bot.startup import StartupError, webhook_secret
 from bot.store.factory import is_postgres_url, sqlite_path
 
 __all__ = ["main"]
 
 
-class RedactingFormatter(logging.Formatter):
-    """Formats log lines, tracebacks included, with the bot token replaced: a Bot API URL contains it."""
-
-    def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
-        super().__init__(fmt)
-        self.secrets = tuple(secret for secret in secrets if secret)
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "<token>")
-        return text
-
-
-def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
-    """Logs at INFO to stderr (or ``stream``), never showing the token, nor request URLs that carry it."""
-    token = settings.telegram_bot_token.get_secret_value().strip() if settings.telegram_bot_token else ""
-    # The token's secret half alone also identifies the bot: redact it wherever it appears.
-    secrets = (token, token.partition(":")[2]) if token else ()
+def configure_logging(
+    settings: Settings, stream: TextIO | None = None, redact: Redactor | None = None
+) -> None:
+    """Logs at INFO to stderr (or ``stream``) through the redaction: never the token, a secret or a password."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
+    format_ = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(RedactingFormatter(format_, redact or _redactor(settings)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     for noisy in ("httpx", "httpcore", "aiohttp.access", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _redactor(settings: Settings) -> Redactor:
+    """Returns the one redaction for this command: the token, the webhook secret and the database password."""
+    try:
+        secret = webhook_secret(settings)
+    except StartupError:
+        # Refused later, in one line; meanwhile whatever was given is still masked.
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return Redactor.of(
+        token=settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None,
+        webhook_secret=secret,
+        database=settings.database,
+    )
 
 
 def _clock(settings: Settings) -> Clock:
@@ -533,12 +534,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             got = f" (got {error['input']!r})" if shown else ""
             print(f"esim-bot: {name or 'settings'}: {error['msg']}{got}", file=sys.stderr)
         return 2
-    try:
-        status: int = args.handler(args, settings)
-    except BrokenPipeError:
-        # The reader went away (`esim-bot diagram | head`): nothing left to say.
-        sys.stderr.close()
-        return 0
+    with redacted_output(_redactor(settings)):
+        try:
+            status: int = args.handler(args, settings)
+        except BrokenPipeError:
+            # The reader went away (`esim-bot diagram | head`): nothing left to say.
+            sys.stderr.close()
+            return 0
     return status
 
 

@@ -10,7 +10,8 @@ Each area keeps its errors beside its code and derives them from :class:`BotErro
     │   ├── ReminderGone          the reminder being consumed was cancelled or replaced meanwhile
     │   ├── ChatChanged           the chat changed since it was loaded (another process)
     │   ├── SchemaError           the database cannot be brought to this code's schema version
-    │   └── TargetNotEmptyError   bot.store.transfer: migrate-store's target already holds data
+    │   ├── TargetNotEmptyError   bot.store.transfer: migrate-store's target already holds data
+    │   └── DatabaseUrlError      bot.store.url: a PostgreSQL URL psycopg could not use (password masked)
     ├── CallbackDataTooLong       bot.callbacks: over Telegram's 64 bytes (also a ValueError)
     ├── StartupError              bot.startup: the bot cannot start (one line for the operator)
     ├── MissingTokenError         bot.settings: no bot token was configured

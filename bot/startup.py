@@ -7,14 +7,19 @@ import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from bot.errors import BotError
 from bot.settings import Settings
 from bot.store import SchemaError, SqliteStore, Store, is_postgres_url, sqlite_path
+from bot.store.url import DatabaseUrlError, checked_postgres_url
 
 __all__ = ["StartupError", "database_for_run", "opened_store", "webhook_secret"]
+
+
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
 
 
 class StartupError(BotError):
@@ -25,12 +30,12 @@ def database_for_run(settings: Settings) -> str | Path:
     """Returns the database to run with: a PostgreSQL URL as it is, or the SQLite file, creating the default
     folder (an explicit one must exist)."""
     if is_postgres_url(settings.database):
-        return settings.database
+        return _checked(settings.database)
     path = sqlite_path(settings.database)
     if "database" not in settings.model_fields_set:
         # data/ is git-ignored, so a fresh clone has no such folder; the default is ours to create.
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
         except OSError as exc:
             raise StartupError(
                 f"cannot create the folder {path.parent} for the database: {exc.strerror}"
@@ -65,7 +70,7 @@ async def _opened_postgres(url: str) -> AsyncIterator[Store]:
 
     from bot.store.postgres import PostgresStore
 
-    store = PostgresStore(url)
+    store = PostgresStore(_checked(url))
     try:
         await store.open()
     except (psycopg.Error, psycopg_pool.PoolTimeout, SchemaError) as exc:
@@ -77,8 +82,29 @@ async def _opened_postgres(url: str) -> AsyncIterator[Store]:
         await store.close()
 
 
+def _checked(url: str) -> str:
+    """Returns a PostgreSQL URL psycopg can read; raises StartupError naming what is wrong, password masked."""
+    try:
+        return checked_postgres_url(url)
+    except DatabaseUrlError as exc:
+        raise StartupError(f"cannot use {exc}") from None
+
+
+def _create_private(path: Path) -> None:
+    """Creates the database file readable by the bot's user only, unless it exists: it holds conversations.
+
+    SQLite gives the -wal and -shm files beside it the same mode.
+    """
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
 def _probe(path: Path) -> None:
     """Opens the file once with the standard library, which fails cleanly where aiosqlite's thread would not."""
+    try:
+        _create_private(path)
+    except OSError as exc:
+        raise StartupError(database_problem(path, exc)) from exc
     try:
         connection = sqlite3.connect(path)
     except sqlite3.Error as exc:

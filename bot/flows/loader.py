@@ -19,6 +19,7 @@ from bot.flows.drift import drift_problems
 from bot.flows.errors import FlowValidationError, Problem
 from bot.flows.languages import Languages, load_languages
 from bot.flows.texts import Texts, load_locale_files
+from bot.flows.urls import url_problems
 from bot.flows.words import check_words
 from bot.flows.yamlsource import parse_yaml
 
@@ -109,6 +110,7 @@ def load_bundle(
         raise FlowValidationError(problems + schema_problems(located, exc)) from None
     default = languages.default if languages is not None else None
     problems += check_flow(located, flow, locales, limits, tuple(ui_texts), default, languages)
+    problems += url_problems(located, flow, locales)
     problems += check_claims(located, flow, locales, languages)
     if languages is not None:
         names = [provider.name for provider in flow.providers.values()]

@@ -81,7 +81,10 @@ Duration = Annotated[
 
 HttpsUrl = Annotated[
     str,
-    Field(pattern=r"^(https://|\{)[^\s]+$", description="An https:// address, or a {placeholder}"),
+    # Sent as written (no placeholder is filled in an address); bot.flows.urls checks the rest.
+    Field(
+        pattern=r"^(https|tg)://[^\s]+$", description="An https:// address, or tg:// for Telegram's own links"
+    ),
 ]
 
 

@@ -34,8 +34,9 @@ def open_store(database: str | Path) -> Store:
     if is_postgres_url(database):
         # Imported here so that a bot on SQLite never loads the PostgreSQL driver.
         from bot.store.postgres import PostgresStore
+        from bot.store.url import checked_postgres_url
 
-        return PostgresStore(str(database))
+        return PostgresStore(checked_postgres_url(str(database)))
     from bot.store.sqlite import SqliteStore
 
     return SqliteStore(sqlite_path(database))

@@ -63,8 +63,9 @@ class Retrying:
                     f"Telegram at {self.api_url} rejected the bot token (TELEGRAM_BOT_TOKEN): "
                     "copy it again from @BotFather (/mybots, API Token)"
                 ) from exc
-            except BadRequest:
-                raise  # a mistake in the request: trying again would not help
+            except BadRequest as exc:
+                # A mistake in the request: trying again would not help. One line, never a traceback.
+                raise StartupError(f"{what}: Telegram at {self.api_url} refused it: {exc.message}") from exc
             except RetryAfter as exc:
                 wait = _seconds(exc.retry_after)
                 logger.warning("%s: Telegram asks to wait %.0f s (attempt %d)", what, wait, attempt)

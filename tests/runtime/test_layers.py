@@ -33,6 +33,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "bot.simulated",
             "bot.settings",
             "bot.startup",
+            "bot.redaction",
         }
     ),
     frozenset({"bot.telegram"}),

@@ -61,7 +61,7 @@ def _schema_message(error: Any, value: Any, fields: Sequence[str]) -> str:
         if pattern == TEXT_KEY_PATTERN:
             return f"{value!r} is not a text key: write dotted lowercase words, e.g. welcome.text"
         if "https" in pattern:
-            return f"{value!r} is not an https:// address"
+            return f"{value!r} is not an https:// (or tg://) address"
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     return f"{error['msg']} (got {value!r})" if not isinstance(value, dict | list) else str(error["msg"])
