@@ -53,7 +53,7 @@ What a backend promises when several writers share it (tasks of one process, or 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from types import MappingProxyType, TracebackType
@@ -67,6 +67,7 @@ __all__ = [
     "FlowEvent",
     "FunnelStats",
     "InboxUpdate",
+    "Journey",
     "NewReminder",
     "OutboxMessage",
     "Reminder",
@@ -76,6 +77,7 @@ __all__ = [
     "StoredConversation",
     "UserSettings",
     "frozen_payload",
+    "journeys_from",
     "require_aware",
 ]
 
@@ -261,6 +263,15 @@ class FunnelStats:
 
 
 @dataclass(frozen=True, slots=True)
+class Journey:
+    """The states one conversation entered over a period, oldest first, and one of its variables now."""
+
+    entered: tuple[tuple[str, datetime], ...]
+    value: str | None
+    """The variable's value in the conversation stored now: None if unset, or once forgotten or purged."""
+
+
+@dataclass(frozen=True, slots=True)
 class Standing:
     """How many unfinished conversations sit in one state of one flow version, and their pending reminders."""
 
@@ -270,6 +281,14 @@ class Standing:
     chats: int
     reminders: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     """Pending reminders of these chats, by name."""
+
+
+def journeys_from(rows: Iterable[tuple[int, str, datetime, str | None]]) -> list[Journey]:
+    """Groups ``(chat_id, state, at, value)`` rows, ordered by chat then time, into journeys."""
+    grouped: dict[int, tuple[list[tuple[str, datetime]], str | None]] = {}
+    for chat_id, state, at, value in rows:
+        grouped.setdefault(chat_id, ([], value))[0].append((state, at))
+    return [Journey(tuple(entered), value) for entered, value in grouped.values()]
 
 
 def frozen_payload(payload: Mapping[str, object]) -> Mapping[str, object]:
@@ -368,6 +387,10 @@ class Store(ABC):
         self, flow_id: str, since: datetime, until: datetime, confirmed_states: Collection[str]
     ) -> FunnelStats:
         """Counts, from the events in ``[since, until)``, how far conversations of a flow got."""
+
+    @abstractmethod
+    async def journeys(self, flow_id: str, since: datetime, until: datetime, variable: str) -> list[Journey]:
+        """Returns, per conversation of a flow, the states it entered in ``[since, until)`` (no chat ids)."""
 
     @abstractmethod
     async def count_conversations(self) -> int:

@@ -28,6 +28,7 @@ from bot.store.base import (
     Commit,
     FunnelStats,
     InboxUpdate,
+    Journey,
     OutboxMessage,
     Reminder,
     Standing,
@@ -35,6 +36,7 @@ from bot.store.base import (
     Store,
     UserSettings,
     frozen_payload,
+    journeys_from,
     require_aware,
 )
 from bot.store.codec import conversation_data, stored_conversation
@@ -327,6 +329,12 @@ class PostgresStore(Store):
             confirmed=done[0][0],
             states=states,
         )
+
+    async def journeys(self, flow_id: str, since: datetime, until: datetime, variable: str) -> list[Journey]:
+        """Returns each conversation's states entered in the period, with ``variable``'s value now."""
+        params = (variable, flow_id, _aware(since, "since"), _aware(until, "until"))
+        rows = await self._fetchall(_JOURNEYS, params)
+        return journeys_from((chat, state, _utc(at), value) for chat, state, at, value in rows)
 
     async def count_conversations(self) -> int:
         """Returns how many chats have a conversation stored."""
@@ -693,4 +701,9 @@ _LAST_STATES = f"""
     ) AS latest WHERE recency = 1 GROUP BY state
 """
 _STARTED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD}"
+_JOURNEYS = """
+    SELECT e.chat_id, e.state, e.at, c.conversation -> 'variables' ->> %s
+    FROM flow_events e LEFT JOIN chats c ON c.chat_id = e.chat_id
+    WHERE e.flow_id = %s AND e.at >= %s AND e.at < %s ORDER BY e.chat_id, e.at, e.id
+"""
 _CONFIRMED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD} AND state = ANY(%s::text[])"

@@ -21,6 +21,7 @@ from bot.store.base import (
     Commit,
     FunnelStats,
     InboxUpdate,
+    Journey,
     OutboxMessage,
     Reminder,
     Standing,
@@ -28,6 +29,7 @@ from bot.store.base import (
     Store,
     UserSettings,
     frozen_payload,
+    journeys_from,
     require_aware,
 )
 from bot.store.codec import conversation_data, stored_conversation
@@ -267,6 +269,12 @@ class SqliteStore(Store):
         return FunnelStats(
             flow_id=flow_id, since=since, until=until, started=started, confirmed=done, states=states
         )
+
+    async def journeys(self, flow_id: str, since: datetime, until: datetime, variable: str) -> list[Journey]:
+        """Returns each conversation's states entered in the period, with ``variable``'s value now."""
+        params = (f'$.variables."{variable}"', flow_id, _micros(since), _micros(until))
+        rows = await self._run(lambda db: db.execute(_JOURNEYS, params).fetchall())
+        return journeys_from((chat, state, _moment(at), value) for chat, state, at, value in rows)
 
     async def inbox_add(self, updates: Sequence[InboxUpdate], now: datetime) -> None:
         """Keeps the fetched updates, in one transaction."""
@@ -642,4 +650,9 @@ _LAST_STATES = f"""
     ) WHERE recency = 1 GROUP BY state
 """
 _STARTED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD}"
+_JOURNEYS = """
+    SELECT e.chat_id, e.state, e.at, json_extract(c.conversation, ?)
+    FROM flow_events e LEFT JOIN chats c ON c.chat_id = e.chat_id
+    WHERE e.flow_id = ? AND e.at >= ? AND e.at < ? ORDER BY e.chat_id, e.at, e.id
+"""
 _CONFIRMED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD} AND state IN ({{marks}})"
