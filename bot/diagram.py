@@ -224,7 +224,6 @@ def funnel_graph(bundle: FlowBundle, report: FunnelReport, language: str | None 
         graph_attr={
             "rankdir": "TB",
             "size": _LAPTOP_SIZE,
-            "dpi": "96",
             "nodesep": "0.12",
             "ranksep": "0.3",
             "fontname": fontname,
@@ -252,13 +251,14 @@ def funnel_graph(bundle: FlowBundle, report: FunnelReport, language: str | None 
             )
     _draw_steps(graph, flow, report, frozenset(counts))
     left_out = len(flow.states) - len(counts)
+    few = "nobody reached" if fewest == 1 else f"reached by fewer than {fewest} people"
     stats = report.stats
     graph.graph_attr["label"] = (
         f"{drawable(flow.title, font) or flow.id}: {stats.since:%Y-%m-%d} to {stats.until:%Y-%m-%d} UTC, "
         f"{stats.started} started, {stats.confirmed} confirmed\n"
         "Colour: share of those who reached a screen who stopped there (green: finished). "
         "Line width: people who went that way; faint: back.\n"
-        f"Not drawn: start over, and {left_out} screens reached by fewer than {fewest} people.\n"
+        f"Not drawn: start over, and {left_out} screens {few}.\n"
     )
     return graph
 
@@ -293,7 +293,10 @@ def funnel_drawing(
 ) -> bytes:
     """Returns the funnel drawn as an ``svg`` or ``png`` image, sized for a laptop screen."""
     # unflatten staggers the many leaves of a wide flow over a few ranks, so the picture grows downwards.
-    graph = funnel_graph(bundle, report, language).unflatten(stagger=3, fanout=True, chain=4)
+    graph = funnel_graph(bundle, report, language)
+    # Graphviz writes an SVG's size in points, 72 an inch, which browsers show at 96 pixels an inch.
+    graph.graph_attr["dpi"] = "96" if image == "png" else "72"
+    graph = graph.unflatten(stagger=3, fanout=True, chain=4)
     drawing: bytes = graph.pipe(format=image)
     return drawing
 

@@ -39,7 +39,7 @@ async def _person(service: ChatService, clock: FakeClock, chat_id: int, chooser:
             return
         answered = [button for button in buttons if button_id(button[1]) == _ANSWER]
         if answered and chooser.random() < 0.7:
-            clock.advance(timedelta(hours=chooser.randrange(2, 240)))
+            clock.advance(timedelta(hours=chooser.randrange(2, 120)))
             buttons = answered
         clock.advance(timedelta(minutes=chooser.randrange(1, 5)))
         reply = await service.handle(Incoming(chat_id, Kind.BUTTON, data=chooser.choice(buttons)[1]))
