@@ -56,6 +56,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from enum import Enum
 from types import MappingProxyType, TracebackType
 from typing import ClassVar, Self
 
@@ -70,11 +71,15 @@ __all__ = [
     "Journey",
     "NewReminder",
     "OutboxMessage",
+    "Relay",
     "Reminder",
     "Standing",
     "StateCount",
     "Store",
     "StoredConversation",
+    "Ticket",
+    "TicketCounts",
+    "TicketStore",
     "UserSettings",
     "frozen_payload",
     "journeys_from",
@@ -281,6 +286,83 @@ class Standing:
     chats: int
     reminders: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     """Pending reminders of these chats, by name."""
+
+
+class Relay(Enum):
+    """Which way a message of a ticket went: the person's question out, or an operator's answer back."""
+
+    QUESTION = "question"
+    ANSWER = "answer"
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A person's question to the operators, from the moment it is asked until it is closed."""
+
+    id: int
+    chat_id: int
+    language: str
+    opened_at: datetime
+    support_message_id: int | None = None
+    """The ticket's message in the support chat, which operators answer by replying to."""
+    topic_id: int | None = None
+    """The person's topic when the support chat is a forum."""
+    answered_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCounts:
+    """How many tickets were opened over a period, and how many of those got an answer or were closed."""
+
+    opened: int
+    answered: int
+    closed: int
+
+
+class TicketStore(ABC):
+    """Tickets and the messages relayed for them: one open ticket per person, each message relayed once.
+
+    A chat's tickets go with the chat (``forget`` and ``purge_idle``). Recording a message before it is
+    relayed is the claim: of two instances handling the same message, only the one ``relay`` answers True
+    for sends it.
+    """
+
+    @abstractmethod
+    async def open_ticket(self, chat_id: int, language: str, now: datetime) -> Ticket:
+        """Returns the chat's open ticket, opening one if it has none."""
+
+    @abstractmethod
+    async def open_ticket_of(self, chat_id: int) -> Ticket | None:
+        """Returns the chat's open ticket, if any."""
+
+    @abstractmethod
+    async def ticket_for_reply(self, support_message_id: int) -> Ticket | None:
+        """Returns the open ticket whose post, or a question relayed for it, is this support chat message."""
+
+    @abstractmethod
+    async def post_ticket(self, ticket_id: int, support_message_id: int, topic_id: int | None) -> None:
+        """Records where the ticket was posted in the support chat."""
+
+    @abstractmethod
+    async def relay(self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime) -> bool:
+        """Records a message to relay; False if it was recorded before (relayed, or being relayed, once)."""
+
+    @abstractmethod
+    async def relayed(self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int) -> None:
+        """Records the id of a relayed message's copy in the other chat."""
+
+    @abstractmethod
+    async def close_ticket(self, ticket_id: int, now: datetime) -> bool:
+        """Closes the ticket; False if it was closed already."""
+
+    @abstractmethod
+    async def open_tickets(self) -> list[Ticket]:
+        """Returns every open ticket, oldest first."""
+
+    @abstractmethod
+    async def ticket_counts(self, since: datetime, until: datetime) -> TicketCounts:
+        """Counts the tickets opened in ``[since, until)``: all, answered, closed."""
 
 
 def journeys_from(rows: Iterable[tuple[int, str, datetime, str | None]]) -> list[Journey]:

@@ -13,6 +13,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -23,7 +24,9 @@ from bot.store.sqlite import SqliteStore
 __all__ = ["TargetNotEmptyError", "Transferred", "copy_sqlite_to_postgres"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TABLES = ("chats", "reminders", "outbox", "flow_events", "processed_updates")
+_TABLES = ("chats", "reminders", "outbox", "flow_events", "processed_updates", "tickets", "ticket_messages")
+_TICKET_COLUMNS = "id, chat_id, language, opened_at, support_message_id, topic_id, answered_at, closed_at"
+_TICKET_MESSAGE_COLUMNS = "ticket_id, direction, source_message_id, copy_id, at"
 
 
 class TargetNotEmptyError(StoreError):
@@ -102,6 +105,23 @@ def _require_file(source: Path) -> None:
         raise StoreError(f"{source} does not exist")
 
 
+async def _copy_tickets(
+    cursor: psycopg.AsyncCursor[Any], tickets: list[tuple[Any, ...]], messages: list[tuple[Any, ...]]
+) -> None:
+    """Copies people's open and closed tickets, and which of their messages were relayed."""
+    await cursor.executemany(
+        f"INSERT INTO tickets ({_TICKET_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [
+            (tid, chat, language, _moment(opened), post, topic, _moment(answered), _moment(closed))
+            for tid, chat, language, opened, post, topic, answered, closed in tickets
+        ],
+    )
+    await cursor.executemany(
+        f"INSERT INTO ticket_messages ({_TICKET_MESSAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
+        [(tid, direction, source, copy, _moment(at)) for tid, direction, source, copy, at in messages],
+    )
+
+
 async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool = False) -> Transferred:
     """Copies every row of the SQLite file ``source`` into the PostgreSQL database ``target``."""
     _require_file(source)
@@ -122,6 +142,8 @@ async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool 
         updates = db.execute("SELECT update_id, processed_at FROM processed_updates").fetchall()
         # SQLite never reuses an id (AUTOINCREMENT), even of a deleted row: neither does the copy.
         issued = dict(db.execute("SELECT name, seq FROM sqlite_sequence").fetchall())
+        tickets = db.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets").fetchall()
+        ticket_messages = db.execute(f"SELECT {_TICKET_MESSAGE_COLUMNS} FROM ticket_messages").fetchall()
     connect = psycopg.AsyncConnection.connect
     async with await connect(target, autocommit=True) as connection, connection.transaction():
         await connection.execute("LOCK TABLE chats, processed_updates, flow_events IN EXCLUSIVE MODE")
@@ -170,10 +192,12 @@ async def copy_sqlite_to_postgres(source: Path, target: str, *, overwrite: bool 
                 "INSERT INTO processed_updates (update_id, processed_at) VALUES (%s, %s)",
                 [(update_id, _moment(at)) for update_id, at in updates],
             )
-        # New reminders and messages continue after the copied ids, never reusing one.
+            await _copy_tickets(cursor, tickets, ticket_messages)
+        # New reminders, messages and tickets continue after the copied ids, never reusing one.
         for table, sequence in (
             ("reminders", "'reminders_id_seq'"),
             ("outbox", "pg_get_serial_sequence('outbox', 'id')"),
+            ("tickets", "pg_get_serial_sequence('tickets', 'id')"),
         ):
             await connection.execute(
                 f"SELECT setval({sequence}, greatest((SELECT max(id) FROM {table}), %s, 0) + 1, false)",

@@ -17,10 +17,11 @@ from bot.store import (
     FunnelStats,
     NewReminder,
     OutboxMessage,
+    Relay,
     Reminder,
     SqliteStore,
-    Store,
     StoredConversation,
+    Ticket,
     UserSettings,
 )
 from bot.store.postgres import PostgresStore
@@ -37,7 +38,15 @@ WAITING = StoredConversation(
     checklist=frozenset({"backup"}),
 )
 
-Snapshot = tuple[list[ChatRecord | None], list[list[Reminder]], list[OutboxMessage], FunnelStats, int]
+Snapshot = tuple[
+    list[ChatRecord | None],
+    list[list[Reminder]],
+    list[OutboxMessage],
+    FunnelStats,
+    int,
+    list[Ticket],
+    Ticket | None,
+]
 
 
 async def seed(path: Path) -> None:
@@ -81,15 +90,22 @@ async def seed(path: Path) -> None:
         # A reminder scheduled then cancelled: SQLite never gives its id again, nor must PostgreSQL.
         await store.commit(Commit(chat_id=2, schedule=[NewReminder("extra", START, 1)]), START)
         await store.commit(Commit(chat_id=2, cancel_reminders=frozenset({"extra"})), START)
+        # An open question to the operators, whose follow-up was relayed to the support chat.
+        ticket = await store.open_ticket(1, "zh-Hans", START)
+        await store.post_ticket(ticket.id, support_message_id=80, topic_id=5)
+        await store.relay(ticket.id, Relay.QUESTION, 95, START)
+        await store.relayed(ticket.id, Relay.QUESTION, 95, copy_id=81)
 
 
-async def snapshot(store: Store) -> Snapshot:
+async def snapshot(store: SqliteStore | PostgresStore) -> Snapshot:
     return (
         [await store.load_chat(chat_id) for chat_id in (1, 2, 3)],
         [await store.reminders_of(chat_id) for chat_id in (1, 2)],
         await store.pending_outbox(10),
         await store.funnel("cancel_esim", START, START + timedelta(days=1), {"waiting"}),
         await store.count_conversations(),
+        await store.open_tickets(),
+        await store.ticket_for_reply(81),
     )
 
 
@@ -124,6 +140,8 @@ def test_every_chat_reminder_message_and_statistic_arrives(
     chat = moved[0][0]
     assert chat is not None
     assert (chat.settings.timezone_chosen, chat.reminder_message_id) == (True, 93)
+    assert moved[-1] is not None, "an operator's reply to the relayed follow-up still finds its ticket"
+    assert moved[-1].topic_id == 5
 
 
 def test_the_moved_bot_carries_on_where_it_stopped(
