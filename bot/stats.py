@@ -11,17 +11,18 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.flows import FlowBundle
 from bot.flows.model import Flow
 from bot.startup import opened_store
-from bot.store import FunnelStats, Journey, Store
+from bot.store import FunnelStats, Journey, Store, Ticket, TicketCounts, TicketStore
 
-__all__ = ["FunnelReport", "Outcome", "Step", "funnel_from", "funnel_report"]
+__all__ = ["FunnelReport", "Outcome", "Step", "age_text", "funnel_from", "funnel_report"]
 
+_NO_TICKETS = TicketCounts(0, 0, 0)
 # How many screens "where people stop most" lists.
 _TOP_STOPS = 5
 
@@ -88,6 +89,29 @@ class FunnelReport:
     steps: tuple[Step, ...] = ()
     outcomes: tuple[Outcome, ...] = ()
     final: frozenset[str] = frozenset()
+    tickets: TicketCounts = _NO_TICKETS
+    """Questions to a person opened in the period, and how many were answered and closed."""
+    open_tickets: tuple[Ticket, ...] = ()
+    """Questions to a person open now, oldest first."""
+
+    def tickets_json(self) -> dict[str, object]:
+        """Returns the questions to a person: the period's counts, and those open with their age."""
+        until = self.stats.until
+        return {
+            "opened": self.tickets.opened,
+            "answered": self.tickets.answered,
+            "closed": self.tickets.closed,
+            "open": [
+                {
+                    "ticket": ticket.id,
+                    "language": ticket.language,
+                    "opened_at": ticket.opened_at.isoformat(),
+                    "age_hours": _hours(until - ticket.opened_at),
+                    "answered": ticket.answered_at is not None,
+                }
+                for ticket in self.open_tickets
+            ],
+        }
 
     def stops(self) -> list[dict[str, object]]:
         """Returns the screens where most people stopped (final screens are where people finish)."""
@@ -119,6 +143,7 @@ class FunnelReport:
             "stops": self.stops(),
             "steps": [{"from": s.source, "to": s.target, "chats": s.chats} for s in self.steps],
             "outcomes": [_outcome_json(outcome) for outcome in self.outcomes],
+            "tickets": self.tickets_json(),
         }
 
     def as_text(self) -> str:
@@ -138,7 +163,29 @@ class FunnelReport:
             lines.append(f"{row['state']:<24}{row['reached']:>9}{share:>11.0f}%{row['stopped_here']:>14}")
         if not rows:
             lines.append("(no conversations in this period)")
+        lines += ["", self._tickets_text()]
         return "\n".join(lines)
+
+    def _tickets_text(self) -> str:
+        counts = self.tickets
+        lines = [
+            f"Questions to a person: {counts.opened} asked, {counts.answered} answered, {counts.closed} closed;"
+            f" {len(self.open_tickets)} open now"
+        ]
+        for ticket in self.open_tickets:
+            age = self.stats.until - ticket.opened_at
+            answered = "answered" if ticket.answered_at else "not answered yet"
+            lines.append(f"  #{ticket.id:<6} {ticket.language:<8} open for {age_text(age):>8}  {answered}")
+        return "\n".join(lines)
+
+
+def age_text(duration: timedelta) -> str:
+    """Returns a duration as an operator reads it: 3 d 4 h, 5 h, 20 min."""
+    minutes = int(duration / timedelta(minutes=1))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours // 24} d {hours % 24} h" if hours >= 24 else f"{hours} h"
 
 
 def _hours(duration: timedelta | None) -> float | None:
@@ -215,7 +262,11 @@ async def funnel_from(store: Store, bundle: FlowBundle, since: datetime, until: 
     stats = await store.funnel(flow.id, since, until, Waiting.of(flow).confirmed)
     journeys = await store.journeys(flow.id, since, until, provider_variable(flow) or "")
     final = frozenset(name for name, state in flow.states.items() if state.final)
-    return FunnelReport(stats, tuple(flow.states), steps_of(journeys), outcomes_of(journeys, flow), final)
+    report = FunnelReport(stats, tuple(flow.states), steps_of(journeys), outcomes_of(journeys, flow), final)
+    if not isinstance(store, TicketStore):
+        return report
+    counts = await store.ticket_counts(since, until)
+    return replace(report, tickets=counts, open_tickets=tuple(await store.open_tickets()))
 
 
 async def funnel_report(

@@ -11,7 +11,7 @@ from html import escape
 
 from bot.diagram import funnel_drawing, screen_title
 from bot.flows import FlowBundle
-from bot.stats import FunnelReport, Outcome
+from bot.stats import FunnelReport, Outcome, age_text
 
 __all__ = ["funnel_page"]
 
@@ -113,6 +113,27 @@ def _outcomes_table(report: FunnelReport) -> str:
     return f'<table id="outcomes">{head}{rows}</table>'
 
 
+def _tickets_section(report: FunnelReport) -> str:
+    counts = report.tickets
+    summary = (
+        f'<p id="tickets"><b id="tickets-opened">{counts.opened}</b> asked in this period, '
+        f'<b id="tickets-answered">{counts.answered}</b> answered, <b id="tickets-closed">{counts.closed}</b> '
+        f'closed; <b id="tickets-open">{len(report.open_tickets)}</b> open now.</p>'
+    )
+    if not report.open_tickets:
+        return summary
+    rows = "".join(
+        _row(
+            _cell(f"#{ticket.id}"),
+            _cell(ticket.language),
+            _cell(age_text(report.stats.until - ticket.opened_at), number=True),
+            _cell("yes" if ticket.answered_at else "not yet"),
+        )
+        for ticket in report.open_tickets
+    )
+    return f'{summary}<table id="open-tickets">{_head("ticket", "language", "#open for", "answered")}{rows}</table>'
+
+
 def funnel_page(bundle: FlowBundle, report: FunnelReport, language: str | None = None) -> str:
     """Returns the report as one HTML page: period, picture, funnel, stops, outcomes per provider."""
     language = language or bundle.languages.default
@@ -137,6 +158,8 @@ def funnel_page(bundle: FlowBundle, report: FunnelReport, language: str | None =
 <p class="muted">From the first waiting screen to the provider's confirmation; "still waiting": on a waiting
 screen at the end of the period; "given up": went elsewhere without a confirmation.</p>
 {_outcomes_table(report)}
+<h2>Questions to a person</h2>
+{_tickets_section(report)}
 <h2>Every screen</h2>
 {_funnel_table(bundle, report, language)}
 </body>

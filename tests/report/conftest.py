@@ -10,6 +10,7 @@ import pytest
 
 from bot.flows import FlowBundle, load_flows
 from bot.runtime.texts import UI_TEXTS
+from bot.store import Relay, SqliteStore
 from bot.telegram.app import TELEGRAM_LIMITS
 from tests.report.crowd import crowd_database
 
@@ -25,11 +26,23 @@ def bundle() -> FlowBundle:
     ]
 
 
+async def questions(path: Path, asked: datetime) -> None:
+    """Three people asked a person: one was answered, one is closed, one waits; an older one is closed."""
+    async with SqliteStore(path) as store:
+        first, second, _waiting = [await store.open_ticket(chat, "fr", asked) for chat in (1, 2, 3)]
+        await store.relay(first.id, Relay.ANSWER, 10, asked + timedelta(hours=2))
+        await store.close_ticket(second.id, asked + timedelta(hours=5))
+        old = await store.open_ticket(4, "en", asked - timedelta(days=60))
+        await store.close_ticket(old.id, asked - timedelta(days=59))
+
+
 @pytest.fixture(scope="session")
 def crowded(tmp_path_factory: pytest.TempPathFactory, bundle: FlowBundle) -> Path:
-    """A database where a crowd walked the shipped flow over the last three weeks."""
+    """A database where a crowd walked the shipped flow over the last three weeks, and asked questions."""
     path = tmp_path_factory.mktemp("crowd") / "bot.sqlite3"
-    asyncio.run(crowd_database(path, bundle, datetime.now(UTC) - timedelta(days=21), PEOPLE))
+    now = datetime.now(UTC)
+    asyncio.run(crowd_database(path, bundle, now - timedelta(days=21), PEOPLE))
+    asyncio.run(questions(path, now - timedelta(days=3, hours=4)))
     return path
 
 

@@ -184,3 +184,24 @@ def test_a_language_without_texts_is_refused_in_one_line(
 ) -> None:
     assert main(["stats", "--lang", "de", "--draw", str(tmp_path / "funnel.svg")]) == 2
     assert capsys.readouterr().err == "--lang: no texts in 'de' (locales has en, fr, zh-Hans)\n"
+
+
+def test_stats_counts_the_questions_to_a_person_and_lists_those_open_with_their_age(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = report_json(capsys)
+    assert main(["stats"]) == 0
+    table = capsys.readouterr().out
+
+    tickets = data["tickets"]
+    assert isinstance(tickets, dict)
+    assert (tickets["opened"], tickets["answered"], tickets["closed"]) == (3, 1, 1), (
+        "the old one is not counted"
+    )
+    assert [(t["language"], t["answered"], round(t["age_hours"])) for t in tickets["open"]] == [
+        ("fr", True, 76),
+        ("fr", False, 76),
+    ]
+    assert "Questions to a person: 3 asked, 1 answered, 1 closed; 2 open now" in table
+    assert re.search(r"#\d+\s+fr\s+open for\s+3 d 4 h\s+answered\n", table)
+    assert re.search(r"#\d+\s+fr\s+open for\s+3 d 4 h\s+not answered yet", table)

@@ -66,6 +66,8 @@ async def read(page: Path, profile: Path) -> dict[str, Any]:
             "funnel": await rows(shown, "funnel"),
             "stops": await rows(shown, "stops"),
             "outcomes": await rows(shown, "outcomes"),
+            "tickets": await shown.evaluate("document.querySelector('#tickets').innerText"),
+            "open_tickets": await rows(shown, "open-tickets"),
         }
 
 
@@ -114,6 +116,17 @@ def test_the_numbers_on_the_page_are_those_of_stats_json(
                 assert shown_hours is not None
                 assert abs(shown_hours - exact) <= 0.5
     assert any(o["confirmed"] for o in data["outcomes"]), "the crowd had some requests confirmed"
+    tickets = data["tickets"]
+    assert shown["tickets"] == (
+        f"{tickets['opened']} asked in this period, {tickets['answered']} answered, {tickets['closed']} closed;"
+        f" {len(tickets['open'])} open now."
+    )
+    assert [row[0] for row in shown["open_tickets"]] == [f"#{t['ticket']}" for t in tickets["open"]]
+    for row, ticket in zip(shown["open_tickets"], tickets["open"], strict=True):
+        shown_age = hours(row[2])
+        assert shown_age is not None
+        assert abs(shown_age - ticket["age_hours"]) <= 0.5
+        assert row[3] == ("yes" if ticket["answered"] else "not yet")
     assert sum(o["requested"] for o in data["outcomes"]) == sum(
         o["confirmed"] + o["still_waiting"] + o["given_up"] for o in data["outcomes"]
     )
