@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from html import escape
 
-from bot.diagram import funnel_drawing, screen_title
+from bot.diagram import funnel_drawing
 from bot.flows import FlowBundle
+from bot.screen_titles import screen_title
 from bot.stats import FunnelReport, Outcome, age_text
 
 __all__ = ["funnel_page"]

@@ -23,6 +23,9 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ui.at_hand": frozenset({"where"}),
     "ui.over.under_way": frozenset({"where"}),
     "ui.over.new_with": frozenset({"provider"}),
+    "ui.handoff.answer": frozenset({"text"}),
+    "ui.handoff.tickets": frozenset({"count"}),
+    "ui.handoff.ticket": frozenset({"ticket", "language", "step", "answers", "question"}),
 }
 
 _KEYS = (
@@ -77,6 +80,12 @@ _KEYS = (
     "ui.over.confirm_reminders",
     "ui.over.yes",
     "ui.over.no",
+    "ui.handoff.answer",
+    "ui.handoff.tickets",
+    "ui.handoff.no_tickets",
+    "ui.handoff.not_allowed",
+    "ui.handoff.sent",
+    "ui.handoff.ticket",
 )
 
 UI_TEXTS = tuple(UiText(key, _PLACEHOLDERS.get(key, frozenset())) for key in _KEYS)

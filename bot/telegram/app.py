@@ -32,6 +32,7 @@ from bot.clock import Clock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, FlowValidationError, Limits, load_flows
 from bot.flows.meanings import FlowHistory
+from bot.handoff.desk import SupportChat, SupportDesk
 from bot.reminders import Pacing, ReminderScheduler
 from bot.runtime.reload import Reloader
 from bot.runtime.service import ChatService
@@ -46,6 +47,7 @@ from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.ratelimit import SharedRateLimiter
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.screenbot import ScreenBot
+from bot.telegram.support import SupportHandlers
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -197,12 +199,33 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         admins = filters.User(user_id=settings.admin_ids)
         application.add_handler(CommandHandler("stats", handlers.stats_command, filters=private & admins))
     application.add_handler(CommandHandler(list(COMMANDS), handlers.command, filters=private))
+    if settings.support_chat_id is not None:
+        _add_support_handlers(application, settings, service, runtime.delivery)
     application.add_handler(MessageHandler(groups & filters.COMMAND, handlers.group_message))
     application.add_handler(CallbackQueryHandler(handlers.choice_button))
     application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, handlers.stray_message))
     application.add_error_handler(_log_error)
     application.bot_data["runtime"] = runtime
     return application
+
+
+def _add_support_handlers(
+    application: Application,  # type: ignore[type-arg]
+    settings: Settings,
+    service: ChatService,
+    delivery: Delivery,
+) -> None:
+    """Registers the operators' support chat: /tickets, and their replies to people's questions."""
+    assert settings.support_chat_id is not None
+    language = settings.support_language or service.engine.bundle.languages.default
+    chat = SupportChat(settings.support_chat_id, settings.support_operator_ids, language)
+    support = SupportHandlers(SupportDesk(chat, service), delivery)
+    # Until people can ask from their chat (the flow's "Ask a person" button), posting is reached from here.
+    application.bot_data["support"] = support
+    in_support = filters.Chat(chat_id=settings.support_chat_id)
+    application.add_handler(CommandHandler("tickets", support.tickets_command, filters=in_support))
+    replies = in_support & filters.REPLY & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(replies, support.operator_reply))
 
 
 def _rate_limiter(messages_per_second: float, store: Store) -> BaseRateLimiter[int]:

@@ -117,6 +117,18 @@ class FakeUser:
             ]
         return self._queue_message(message)
 
+    async def reply(self, to: int, text: str) -> int:
+        """Sends ``text`` as a reply to message ``to`` of this chat, without waiting; returns its message id."""
+        message = self._new_message()
+        message["text"] = text
+        replied = self._api._chat(self.chat_id).messages.get(to)
+        message["reply_to_message"] = (
+            replied.to_telegram(self._api.bot_user, self._chat)
+            if replied is not None
+            else {"message_id": to, "chat": self._chat, "date": message["date"]}
+        )
+        return self._queue_message(message)
+
     async def send_sticker(self, emoji: str = "👍") -> int:
         """Sends a sticker without waiting; returns its message id."""
         message = self._new_message()

@@ -1,0 +1,58 @@
+"""The support chat's callbacks: the operators' group, the one group the bot serves (issue 18).
+
+Everything else the bot does happens in private chats. Here an operator lists the open questions with
+/tickets and answers one by replying to it; the desk (bot.handoff.desk) decides, these only read the update
+and deliver what it returns.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handoff.desk import SupportDesk
+from bot.runtime.messages import OutgoingMessage
+from bot.store import Ticket
+from bot.telegram.delivery import Delivery
+
+__all__ = ["SupportHandlers"]
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+class SupportHandlers:
+    """The support chat's callbacks, bound to one desk and one delivery."""
+
+    def __init__(self, desk: SupportDesk, delivery: Delivery) -> None:
+        self.desk = desk
+        self.delivery = delivery
+
+    async def post_ticket(self, ticket: Ticket, question: str) -> int:
+        """Posts a person's question in the support chat, where operators answer it; returns the post's id."""
+        post = await self.delivery.bot.show(await self.desk.ticket_post(ticket, question))
+        await self.desk.tickets.post_ticket(ticket.id, post, None)
+        return post
+
+    async def tickets_command(self, update: Update, context: Context) -> None:
+        """Lists the open questions with their age, to an operator allowed to answer them."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None:
+            return
+        text = await self.desk.open_tickets(user.id if user else None)
+        await self.delivery.bot.show(OutgoingMessage(chat.id, text))
+
+    async def operator_reply(self, update: Update, context: Context) -> None:
+        """Relays an operator's reply to a question to the person who asked it."""
+        chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+        if chat is None or message is None or message.reply_to_message is None or not message.text:
+            return
+        reply = await self.desk.operator_reply(
+            user.id if user else None,
+            message.reply_to_message.message_id,
+            message.message_id,
+            message.text,
+            update.update_id,
+        )
+        await self.delivery.deliver(reply.to_person)
+        if reply.to_support is not None:
+            await self.delivery.bot.show(OutgoingMessage(chat.id, reply.to_support))
