@@ -53,6 +53,9 @@ class SupportHandlers:
             message.text,
             update.update_id,
         )
-        await self.delivery.deliver(reply.to_person)
+        if reply.to_person:
+            # Whoever delivers a chat's messages holds its lock (bot.telegram.delivery): here, the person's.
+            async with self.delivery.service.locks.hold(reply.to_person[0].message.chat_id):
+                await self.delivery.deliver(reply.to_person)
         if reply.to_support is not None:
             await self.delivery.bot.show(OutgoingMessage(chat.id, reply.to_support))
