@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 from transitions import Machine
 
+from bot.callbacks import FlowPress
 from bot.engine.engine import FlowEngine
 from bot.flows import load_bundle
 from bot.runtime.texts import UI_TEXTS
@@ -66,23 +67,33 @@ def engine_step_vs_bare_trigger(rounds: int = 20_000) -> tuple[float, float]:
     bundle = load_bundle(ROOT / "flows" / "cancel_esim.yaml", ROOT / "locales", ui_texts=UI_TEXTS)
     engine = FlowEngine(bundle)
     start = engine.start("en", "home")
-    go = next(b.data for row in start.screen.rows for b in row if b.data)
-    goal = engine.press(start.conversation, go or "")
+    go = next(b.press for row in start.screen.rows for b in row if isinstance(b.press, FlowPress))
+    goal = engine.press(start.conversation, go)
     # "End the line" leads to the checklist screen, where a toggle re-renders the same screen.
-    end = next(b.data for row in goal.screen.rows for b in row if b.data and b.data.endswith("|end"))
-    result = engine.press(goal.conversation, end or "")
+    end = next(
+        b.press
+        for row in goal.screen.rows
+        for b in row
+        if isinstance(b.press, FlowPress) and b.press.button == "end"
+    )
+    result = engine.press(goal.conversation, end)
     toggle = next(
-        b for row in result.screen.rows for b in row if b.data and "✅" not in b.label and "⬜" in b.label
+        b.press
+        for row in result.screen.rows
+        for b in row
+        if isinstance(b.press, FlowPress) and "✅" not in b.label and "⬜" in b.label
     )
     conversation = result.conversation
 
     def engine_steps() -> None:
         current = conversation
-        data = toggle.data or ""
+        pressed = toggle
         for _ in range(rounds):
-            step = engine.press(current, data)
+            step = engine.press(current, pressed)
             current = step.conversation
-            data = step.screen.rows[0][0].data or ""
+            first = step.screen.rows[0][0].press
+            assert isinstance(first, FlowPress)
+            pressed = first
 
     class Model:
         """A bare transitions model."""

@@ -22,7 +22,7 @@ from typing import Any
 
 import psutil
 
-from bot.testing import Button, FakeBotApi, Screen, by_id
+from testkit import Button, FakeBotApi, Screen, by_id
 
 __all__ = [
     "BenchApi",

@@ -25,16 +25,16 @@ from telegram.constants import ParseMode
 from telegram.request import BaseRequest, RequestData
 
 from bench.stacks import FULL_BOT_PATH, PROJECT
-from bot.callbacks import decode
+from bot.callbacks import FlowPress, decode, encode
 from bot.engine.conversation import Conversation
 from bot.engine.engine import FlowEngine
 from bot.flows import load_flows
-from bot.runtime.messages import OutgoingMessage, from_outbox, to_payload
+from bot.runtime.messages import OutgoingMessage, from_outbox, to_payload, wired
 from bot.runtime.texts import UI_TEXTS
 from bot.store import OutboxMessage
 from bot.telegram.app import TELEGRAM_LIMITS
 from bot.telegram.screenbot import ScreenBot, keyboard
-from bot.testing import DEFAULT_TOKEN, FakeBotApi, parse_formatted_text
+from testkit import DEFAULT_TOKEN, FakeBotApi, parse_formatted_text
 
 __all__ = ["main", "run"]
 
@@ -122,11 +122,11 @@ class Timer:
 
 def _data(engine: FlowEngine, conversation: Conversation, wanted: str) -> str:
     """Returns the callback data of the button ``wanted`` on the conversation's screen."""
-    screen = engine.render(conversation)
+    screen = engine.screens.render(conversation)
     for row in screen.rows:
         for button in row:
-            if button.data is not None and button.data.rsplit("|", 1)[-1] == wanted:
-                return button.data
+            if isinstance(button.press, FlowPress) and button.press.button == wanted:
+                return encode(button.press)
     raise LookupError(f"state {conversation.state!r} has no button {wanted!r}")
 
 
@@ -136,7 +136,9 @@ def _before_press() -> tuple[FlowEngine, Conversation, str]:
     engine = FlowEngine(bundles["cancel_esim"])
     conversation = engine.start("en").conversation
     for wanted in FULL_BOT_PATH[: FULL_BOT_PATH.index(PRESSED)]:
-        conversation = engine.press(conversation, _data(engine, conversation, wanted)).conversation
+        pressed = decode(_data(engine, conversation, wanted))
+        assert isinstance(pressed, FlowPress)
+        conversation = engine.press(conversation, pressed).conversation
     return engine, conversation, _data(engine, conversation, PRESSED)
 
 
@@ -145,11 +147,13 @@ async def run(rounds: int = ROUNDS, out: Callable[[str], None] = print) -> dict[
     timer = Timer(rounds, out)
     engine, conversation, data = _before_press()
 
+    press = decode(data)
+    assert isinstance(press, FlowPress)
+
     def step() -> OutgoingMessage:
-        pressed = engine.press(conversation, data)
-        return OutgoingMessage.of(
-            CHAT_ID, engine.render(pressed.conversation), edit=SCREEN_ID, shows_screen=True
-        )
+        pressed = engine.press(conversation, press)
+        screen = wired(engine.screens.render(pressed.conversation))
+        return OutgoingMessage.of(CHAT_ID, screen, edit=SCREEN_ID, shows_screen=True)
 
     message = step()
     api = FakeBotApi()

@@ -4,7 +4,7 @@ backlog of due reminders sent by two instances together under Telegram's limit.
     .venv/bin/python -m bench.several_instances                      # 10,000 reminders: about 6 minutes
     .venv/bin/python -m bench.several_instances --reminders 1000     # a quicker run
 
-It starts its own throwaway PostgreSQL server (bot.testing.postgres) and a fake Bot API that answers 429
+It starts its own throwaway PostgreSQL server (testkit.postgres) and a fake Bot API that answers 429
 beyond Telegram's limits (30 messages a second overall, 1 a second per chat). Results go in bench/RESULTS.md.
 """
 
@@ -28,15 +28,16 @@ from bot.clock import SystemClock
 from bot.engine.engine import FlowEngine
 from bot.flows import load_flows
 from bot.runtime.commit import stored
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.events import ButtonPressed, CommandSent
+from bot.runtime.service import ChatService
 from bot.runtime.texts import UI_TEXTS
 from bot.settings import Settings
 from bot.store import SqliteStore, Store
 from bot.store.codec import conversation_data
 from bot.store.postgres import PostgresStore
 from bot.telegram.app import TELEGRAM_LIMITS, build_application, load_default_flow
-from bot.testing import FakeBotApi
-from bot.testing.postgres import PostgresServer
+from testkit import FakeBotApi
+from testkit.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_CHAT = 5_000_000_000
@@ -92,9 +93,7 @@ def _engine() -> FlowEngine:
 async def _walk(service: ChatService, chat_id: int, update_ids: Counter[str]) -> int:
     """Walks one chat from /start to "waiting" through the core; returns how many updates it took."""
     update_ids["next"] += 1
-    reply = await service.handle(
-        Incoming(chat_id, Kind.COMMAND, update_id=update_ids["next"], command="start")
-    )
+    reply = await service.handle(CommandSent(chat_id, update_id=update_ids["next"], command="start"))
     handled = 1
     for wanted in WALK:
         data = next(
@@ -110,10 +109,10 @@ async def _walk(service: ChatService, chat_id: int, update_ids: Counter[str]) ->
         if data is None:
             break
         update_ids["next"] += 1
-        incoming = Incoming(chat_id, Kind.BUTTON, update_id=update_ids["next"], data=data, message_id=1)
+        incoming = ButtonPressed(chat_id, update_id=update_ids["next"], data=data, message_id=1)
         reply = await service.handle(incoming)
         for queued in reply.messages:
-            await service.delivered(queued, 1)
+            await service.outbox.delivered(queued, 1)
         handled += 1
     return handled
 

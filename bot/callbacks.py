@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from bot.errors import BotError
+
 __all__ = [
     "CALLBACK_DATA_BYTES",
     "MAX_STEP_DIGITS",
@@ -54,7 +56,7 @@ MAX_STEP_DIGITS = 6
 _SEPARATOR = "|"
 
 
-class CallbackDataTooLong(ValueError):  # noqa: N818 the name says what went wrong
+class CallbackDataTooLong(BotError, ValueError):  # noqa: N818 the name says what went wrong
     """Callback data would exceed Telegram's 64 bytes: Telegram would refuse the whole message."""
 
 
@@ -71,17 +73,21 @@ class ReminderAnswer(Enum):
 
 @dataclass(frozen=True, slots=True)
 class FlowPress:
-    """A button of a flow screen: which flow version, which screen (step and state), which button."""
+    """A button of a flow screen: which flow version, which screen (step, modulo 10**6, and state), which button."""
 
     version: str
     step: int
     state: str
     button: str
 
+    def __post_init__(self) -> None:
+        # Kept as the wire carries it, so that a press read back equals the button that was written.
+        object.__setattr__(self, "step", self.step % 10**MAX_STEP_DIGITS)
+
     @property
     def wire(self) -> str:
         """Returns the wire form, unchecked (the flow validator measures its longest case)."""
-        return f"{self.version}|{self.step % 10**MAX_STEP_DIGITS}|{self.state}|{self.button}"
+        return f"{self.version}|{self.step}|{self.state}|{self.button}"
 
 
 @dataclass(frozen=True, slots=True)

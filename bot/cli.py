@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -133,61 +133,75 @@ def validate_command(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"ok: {', '.join(map(str, paths))}")
     if args.against:
-        return _plan_against(Path(args.against), paths, args, settings)
+        return _plan_against(args.against, paths, args, settings)
     return 0
 
 
-def _plan_against(database: Path, paths: Sequence[Path], args: argparse.Namespace, settings: Settings) -> int:
+def _plan_against(database: str, paths: Sequence[Path], args: argparse.Namespace, settings: Settings) -> int:
     """Prints what the validated flows would do to the conversations in ``database``, if served now."""
     from bot.flows import load_bundle, load_flows
-    from bot.flows.meanings import FlowHistory
+    from bot.flows.meanings import parsed_history
     from bot.plan import plan
     from bot.runtime.texts import UI_TEXTS
     from bot.startup import opened_store
     from bot.store import Standing
 
-    if not database.is_file():
+    if not is_postgres_url(database) and not sqlite_path(database).is_file():
         print(f"esim-bot: --against {database}: no such database file", file=sys.stderr)
         return 2
-
-    async def standings() -> list[Standing]:
-        async with opened_store(database) as store:
-            return await store.standings()
-
-    try:
-        found = asyncio.run(standings())
-    except StartupError as exc:
-        return _refuse(exc)
-    # The meanings of the versions the bot served are kept beside its database.
-    history = FlowHistory(database.parent / "flow-versions")
+    bundles = []
     for path in paths:
         locales = Path(args.locales) if args.locales else _locales_beside(path, settings.locales_dir)
         if path.is_dir():
-            bundles = list(load_flows(path, locales, limits=_limits(), ui_texts=UI_TEXTS).values())
+            bundles += list(load_flows(path, locales, limits=_limits(), ui_texts=UI_TEXTS).values())
         else:
-            bundles = [load_bundle(path, locales, limits=_limits(), ui_texts=UI_TEXTS)]
-        for bundle in bundles:
-            print(f"\nagainst {database}, {bundle.path}:")
-            print(plan(bundle, found, history.load(bundle.flow.id)).as_text())
+            bundles.append(load_bundle(path, locales, limits=_limits(), ui_texts=UI_TEXTS))
+
+    async def read() -> tuple[list[Standing], list[dict[str, str]]]:
+        # The meanings of the versions the bot served are kept in its store, like the conversations.
+        async with opened_store(database) as store:
+            return await store.standings(), [await store.flow_history(b.flow.id) for b in bundles]
+
+    try:
+        found, histories = asyncio.run(read())
+    except StartupError as exc:
+        return _refuse(exc)
+    shown = _masked(database)
+    for bundle, history in zip(bundles, histories, strict=True):
+        print(f"\nagainst {shown}, {bundle.path}:")
+        print(plan(bundle, found, parsed_history(history)).as_text())
     return 0
 
 
+def _masked(database: str) -> str:
+    """Returns the database setting without its password, to print."""
+    if not is_postgres_url(database):
+        return database
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(database)
+    if parts.password is None:
+        return database
+    host = parts.hostname or ""
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}{port}"))
+
+
 def reload_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Checks the flows and texts, then tells the running bot to load them (SIGHUP to the pid file's process)."""
-    from bot.control import NotRunning, signal_reload
+    """Checks the flows and texts, then publishes them in the store: every running instance serves them."""
+    from bot.control import publish
+    from bot.telegram.app import flow_source
 
     try:
-        bundle = _bundle(settings)
+        published = asyncio.run(publish(settings.database, flow_source(settings), datetime.now(UTC)))
     except FlowValidationError as exc:
         print(exc, file=sys.stderr)
         print("Not reloaded: the running bot keeps its current version.", file=sys.stderr)
         return 1
-    try:
-        pid = signal_reload(settings.database)
-    except NotRunning as exc:
-        print(f"esim-bot: {exc}", file=sys.stderr)
-        return 2
-    print(f"asked the bot (process {pid}) to load version {bundle.version}; its log says what changed")
+    except StartupError as exc:
+        return _refuse(exc)
+    print(published.as_text())
     return 0
 
 
@@ -381,20 +395,16 @@ def migrate_store_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="esim-bot", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    run = commands.add_parser("run", help="run the Telegram bot (long polling, or --webhook-url)")
+def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--webhook-url", help="public HTTPS URL Telegram should post updates to")
     run.add_argument("--listen", default="0.0.0.0", help="address the webhook server listens on")
     run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on")
     run.add_argument(
         "--secret-token", help="secret Telegram sends with every webhook call (better: BOT_WEBHOOK_SECRET)"
     )
-    run.set_defaults(handler=run_command)
 
-    validate = commands.add_parser("validate", help="check flow files; exits non-zero on any problem")
+
+def _validate_arguments(validate: argparse.ArgumentParser) -> None:
     validate.add_argument("paths", nargs="*", help="flow files or folders (default: the flows folder)")
     validate.add_argument(
         "--locales", help="the locales folder (default: beside the flows, or BOT_LOCALES_DIR)"
@@ -402,40 +412,37 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--against",
         metavar="DATABASE",
-        help="also report what the flows would do to the conversations in this database (e.g. the live one)",
+        help="also report what the flows would do to the conversations in this database: an SQLite file or a PostgreSQL URL (e.g. the live one)",
     )
-    validate.set_defaults(handler=validate_command)
 
-    reload = commands.add_parser(
-        "reload", help="check the flows and texts, then have the running bot load them (no restart)"
-    )
-    reload.set_defaults(handler=reload_command)
 
-    flow_tests = commands.add_parser(
-        "test", help="run the flow tests (flows/tests/*.yaml); exits non-zero on any failure"
-    )
+def _no_arguments(command: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _flow_tests_arguments(flow_tests: argparse.ArgumentParser) -> None:
     flow_tests.add_argument(
         "paths", nargs="*", help="test files or folders (default: the tests folder of the flows)"
     )
     flow_tests.add_argument(
         "--schema", metavar="FILE", help="write the test format's JSON Schema to FILE instead"
     )
-    flow_tests.set_defaults(handler=flow_tests_command)
 
-    console = commands.add_parser("console", help="walk the flow in this terminal, no Telegram needed")
+
+def _console_arguments(console: argparse.ArgumentParser) -> None:
     console.add_argument("--lang", help="a language of locales/ (default: the default language)")
-    console.set_defaults(handler=console_command)
 
-    diagram = commands.add_parser("diagram", help="draw the flow (Mermaid; SVG/PNG with Graphviz)")
+
+def _diagram_arguments(diagram: argparse.ArgumentParser) -> None:
     diagram.add_argument("-o", "--output", help="file to write: .mmd/.md for Mermaid, .svg/.png for images")
     diagram.add_argument("--lang", help="a language of locales/ (default: the default language)")
-    diagram.set_defaults(handler=diagram_command)
 
-    schema = commands.add_parser("schema", help="write the flow format's JSON Schema")
+
+def _schema_arguments(schema: argparse.ArgumentParser) -> None:
     schema.add_argument("-o", "--output", default="flows/flow.schema.json")
-    schema.set_defaults(handler=schema_command)
 
-    stats = commands.add_parser("stats", help="print the operators' funnel statistics")
+
+def _stats_arguments(stats: argparse.ArgumentParser) -> None:
     stats.add_argument("--since", default="30d", help="a duration back from now (30d) or a date")
     stats.add_argument("--until", help="a duration back from now or a date (default: now)")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -446,17 +453,54 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument(
         "--lang", help="the operator's language for screen names (default: the flow's default)"
     )
-    stats.set_defaults(handler=stats_command)
 
-    migrate = commands.add_parser(
-        "migrate-store", help="copy a stopped bot's SQLite file into an empty PostgreSQL database"
-    )
+
+def _migrate_arguments(migrate: argparse.ArgumentParser) -> None:
     migrate.add_argument("--from", dest="source", required=True, help="the SQLite file (BOT_DATABASE so far)")
     migrate.add_argument("--to", dest="target", required=True, help="postgresql://user@host/database")
     migrate.add_argument(
         "--overwrite", action="store_true", help="replace whatever the PostgreSQL database already holds"
     )
-    migrate.set_defaults(handler=migrate_store_command)
+
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+_SUBCOMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None], Command], ...] = (
+    ("run", "run the Telegram bot (long polling, or --webhook-url)", _run_arguments, run_command),
+    ("validate", "check flow files; exits non-zero on any problem", _validate_arguments, validate_command),
+    (
+        "reload",
+        "check the flows and texts, then have every running instance serve them (no restart)",
+        _no_arguments,
+        reload_command,
+    ),
+    (
+        "test",
+        "run the flow tests (flows/tests/*.yaml); exits non-zero on any failure",
+        _flow_tests_arguments,
+        flow_tests_command,
+    ),
+    ("console", "walk the flow in this terminal, no Telegram needed", _console_arguments, console_command),
+    ("diagram", "draw the flow (Mermaid; SVG/PNG with Graphviz)", _diagram_arguments, diagram_command),
+    ("schema", "write the flow format's JSON Schema", _schema_arguments, schema_command),
+    ("stats", "print the operators' funnel statistics", _stats_arguments, stats_command),
+    (
+        "migrate-store",
+        "copy a stopped bot's SQLite file into an empty PostgreSQL database",
+        _migrate_arguments,
+        migrate_store_command,
+    ),
+)
+"""Every subcommand as (name, help, its arguments, what runs it), in the order ``esim-bot --help`` lists them."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="esim-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text, arguments, handler in _SUBCOMMANDS:
+        command = commands.add_parser(name, help=help_text)
+        arguments(command)
+        command.set_defaults(handler=handler)
     return parser
 
 

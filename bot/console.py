@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.callbacks import ReminderPress, decode
+from bot.callbacks import ReminderPress
 from bot.engine import Conversation, ScheduleReminder
-from bot.engine.engine import FlowEngine, Screen, StepResult
+from bot.engine.engine import FlowEngine, StepResult
+from bot.engine.screens import Screen
 
 __all__ = ["Console", "plain_text"]
 
@@ -75,16 +76,15 @@ class Console:
             self.say("(the conversation is finished; r restarts it, q quits)")
 
     def _press(self, number: int) -> None:
-        buttons = [button for row in self.screen.rows for button in row if button.data]
-        if not 1 <= number <= len(buttons) or self.conversation is None:
+        presses = [button.press for row in self.screen.rows for button in row if button.press]
+        if not 1 <= number <= len(presses) or self.conversation is None:
             self.say(f"There is no button {number}.")
             return
-        data = buttons[number - 1].data or ""
-        pressed = decode(data)
+        pressed = presses[number - 1]
         if isinstance(pressed, ReminderPress):
             result = self.engine.answer_reminder(self.conversation, pressed)
         else:
-            result = self.engine.press(self.conversation, data)
+            result = self.engine.press(self.conversation, pressed)
         self._apply(result)
 
     def _remind(self) -> None:
@@ -130,4 +130,4 @@ class Console:
             return
         self.language = language
         self.conversation = self.conversation.with_language(language)
-        self.show(self.engine.render(self.conversation))
+        self.show(self.engine.screens.render(self.conversation))

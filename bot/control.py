@@ -1,26 +1,30 @@
-"""How ``esim-bot reload`` reaches the running bot: a pid file beside its database, and SIGHUP.
+"""How ``esim-bot reload`` reaches every running instance: it publishes the files as the store's current release.
 
-A signal needs no port, no secret and no extra dependency, and it is what service managers already send
-(``systemctl reload``, ``docker kill --signal HUP``); the pid file only tells the command which process.
+Every instance reads the store's current release every few seconds (``bot/runtime/reload.py``), so the
+command needs no port, no secret and no signal to any process, on whichever hosts the instances run. The bot
+also writes its process id beside its database (:func:`running`), for a service manager's reload
+(``systemctl reload``, ``docker kill --signal HUP``): the instance signalled publishes its own files the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from bot.flows import FlowBundle
+from bot.flows.meanings import meanings_of
+from bot.runtime.reload import FlowSource, release_of
+from bot.startup import opened_store
+from bot.store import ReleaseHead
 from bot.store.factory import local_folder
 
-__all__ = ["PID_FILE_NAME", "NotRunning", "pid_file", "running", "signal_reload"]
+__all__ = ["PID_FILE_NAME", "Published", "pid_file", "publish", "running"]
 
 PID_FILE_NAME = "esim-bot.pid"
-
-
-class NotRunning(Exception):  # noqa: N818 the name says what is the case
-    """No running bot was found for this database."""
 
 
 def pid_file(database: str | Path) -> Path:
@@ -43,17 +47,32 @@ def running(database: str | Path) -> Iterator[Path]:
                 path.unlink()
 
 
-def signal_reload(database: str | Path) -> int:
-    """Sends SIGHUP to the bot running on ``database``; returns its pid, or raises NotRunning."""
-    path = pid_file(database)
-    try:
-        pid = int(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError) as exc:
-        raise NotRunning(f"no running bot found ({path} is missing or unreadable)") from exc
-    try:
-        os.kill(pid, signal.SIGHUP)
-    except ProcessLookupError as exc:
-        raise NotRunning(f"no running bot found ({path} names process {pid}, which has ended)") from exc
-    except PermissionError as exc:
-        raise NotRunning(f"process {pid} ({path}) belongs to another user: run this as that user") from exc
-    return pid
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What publishing did: the flow validated, and the store's current release before and after."""
+
+    bundle: FlowBundle
+    before: ReleaseHead | None
+    after: ReleaseHead
+
+    def as_text(self) -> str:
+        """Returns what the operator is told."""
+        if self.before == self.after:
+            return f"release {self.after.number} (flow version {self.after.version}) is already served: nothing changed"
+        return (
+            f"published release {self.after.number} (flow version {self.after.version}): every running instance "
+            "serves it within a few seconds; their logs say what changed"
+        )
+
+
+async def publish(database: str | Path, source: FlowSource, now: datetime) -> Published:
+    """Validates the files of ``source`` and makes them the store's current release.
+
+    Raises FlowValidationError (nothing published) or StartupError (the store cannot be opened).
+    """
+    bundle, files = source.read()
+    meanings = meanings_of(bundle.flow, bundle.version).as_json()
+    async with opened_store(database) as store:
+        before = await store.release_head()
+        after = await store.publish_release(release_of(bundle, files, meanings), now, again=True)
+    return Published(bundle, before, after)

@@ -9,12 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale
 from babel.dates import format_skeleton
 
-from bot.flows.languages import DayWords
+if TYPE_CHECKING:
+    # Only a type here: the store (quiet hours on its settings record) must not load the flow loader.
+    from bot.flows.languages import DayWords
 
 __all__ = [
     "COMMON_TIMEZONES",

@@ -9,10 +9,12 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.errors import BotError
+
 __all__ = ["MissingTokenError", "Settings"]
 
 
-class MissingTokenError(Exception):
+class MissingTokenError(BotError):
     """No bot token was configured."""
 
     def __init__(self) -> None:

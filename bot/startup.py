@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.errors import BotError
 from bot.settings import Settings
 from bot.store import SchemaError, SqliteStore, Store, is_postgres_url, sqlite_path
 
 __all__ = ["StartupError", "database_for_run", "opened_store"]
 
 
-class StartupError(Exception):
+class StartupError(BotError):
     """The bot cannot start (or go on): the message is one line telling the operator what to fix."""
 
 

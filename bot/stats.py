@@ -18,7 +18,7 @@ from pathlib import Path
 from bot.flows import FlowBundle
 from bot.flows.model import Flow
 from bot.startup import opened_store
-from bot.store import FunnelStats, Journey, Store, Ticket, TicketCounts, TicketStore
+from bot.store import FunnelStats, Journey, Store, Ticket, TicketCounts
 
 __all__ = ["FunnelReport", "Outcome", "Step", "age_text", "funnel_from", "funnel_report"]
 
@@ -263,8 +263,6 @@ async def funnel_from(store: Store, bundle: FlowBundle, since: datetime, until: 
     journeys = await store.journeys(flow.id, since, until, provider_variable(flow) or "")
     final = frozenset(name for name, state in flow.states.items() if state.final)
     report = FunnelReport(stats, tuple(flow.states), steps_of(journeys), outcomes_of(journeys, flow), final)
-    if not isinstance(store, TicketStore):
-        return report
     counts = await store.ticket_counts(since, until)
     return replace(report, tickets=counts, open_tickets=tuple(await store.open_tickets()))
 

@@ -11,7 +11,7 @@ import pytest
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, load_bundle
 from bot.runtime.texts import UI_TEXTS
-from bot.testing.postgres import PostgresServer
+from testkit.postgres import PostgresServer
 
 # python-telegram-bot 22 warns on every RetryAfter unless told to use timedeltas; tests treat warnings as errors.
 os.environ.setdefault("PTB_TIMEDELTA", "1")

@@ -15,8 +15,10 @@ from bot.cli import main
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.events import ButtonPressed, CommandSent
+from bot.runtime.service import ChatService
 from bot.store import SqliteStore
+from tests.flows.broken import broken_case
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "flows" / "cases"
@@ -35,10 +37,9 @@ def test_validate_passes_the_shipped_flows(capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().out.startswith("ok:")
 
 
-def test_validate_fails_with_compiler_style_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(
-        ["validate", str(CASES / "dead_end" / "flow.yaml"), "--locales", str(CASES / "dead_end" / "locales")]
-    )
+def test_validate_fails_with_compiler_style_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case = broken_case("dead_end", tmp_path)
+    status = main(["validate", str(case.flow), "--locales", str(case.locales)])
     out = capsys.readouterr().out
     assert status == 1
     assert "dead_end/flow.yaml:56:3: state 'thanks' is not final and has no way out" in out
@@ -88,7 +89,7 @@ def test_stats_counts_reached_states_drop_off_and_confirmations(
         async with SqliteStore(database) as store:
             service = ChatService(FlowEngine(default_bundle), store, clock)
             first_screens = [
-                await service.handle(Incoming(chat_id, Kind.COMMAND, command="start")) for chat_id in (1, 2)
+                await service.handle(CommandSent(chat_id, command="start")) for chat_id in (1, 2)
             ]
             (lets_start,) = [
                 button.data
@@ -97,7 +98,7 @@ def test_stats_counts_reached_states_drop_off_and_confirmations(
                 for button in row
                 if button.data and button.data.endswith("|go")
             ]
-            await service.handle(Incoming(1, Kind.BUTTON, data=lets_start))
+            await service.handle(ButtonPressed(1, data=lets_start))
 
     asyncio.run(two_people())
     monkeypatch.setenv("BOT_DATABASE", str(database))

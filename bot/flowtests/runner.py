@@ -27,14 +27,16 @@ from bot.callbacks import (
     decode,
 )
 from bot.clock import FakeClock
-from bot.engine.engine import CHECKED, UNCHECKED, FlowEngine, ScreenButton
+from bot.engine.engine import FlowEngine
+from bot.engine.screens import CHECKED, UNCHECKED, ScreenButton
 from bot.flows import Problem
 from bot.flows.errors import did_you_mean
 from bot.flows.graph import Location
 from bot.flowtests.loader import CaseFile
 from bot.flowtests.model import Expect, FlowCase, PressStep, Step, WaitStep
+from bot.runtime.events import ButtonPressed, CommandSent, Incoming
 from bot.runtime.messages import OutgoingMessage, QueuedMessage, Rows
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.service import ChatService
 from bot.store import Commit, Reminder, SqliteStore, UserSettings
 
 __all__ = ["DEFAULT_START", "REMINDER_BUTTON_IDS", "CaseResult", "RunReport", "run_case_files"]
@@ -176,9 +178,7 @@ class _Person:
     async def command(self, text: str) -> Seen:
         """Sends a command such as ``/start airalo``."""
         name, _, argument = text.removeprefix("/").partition(" ")
-        incoming = Incoming(
-            CHAT_ID, Kind.COMMAND, self._update_id(), command=name.lower(), argument=argument.strip()
-        )
+        incoming = CommandSent(CHAT_ID, name.lower(), argument.strip(), update_id=self._update_id())
         return await self._handle(incoming)
 
     async def press(self, wanted: str) -> Seen:
@@ -190,10 +190,8 @@ class _Person:
                     continue
                 if button.data is None:
                     raise _StepError(f'"{wanted}" opens a web page ({button.url}): it cannot be pressed')
-                incoming = Incoming(
-                    CHAT_ID, Kind.BUTTON, self._update_id(), data=button.data, message_id=message.id
-                )
-                return await self._handle(incoming)
+                pressed = ButtonPressed(CHAT_ID, button.data, message.id, update_id=self._update_id())
+                return await self._handle(pressed)
         offered = [button for message in newest_first for button in message.buttons() if button.data]
         names = {name for button in offered for name in _names(button)}
         listed = ", ".join(map(_described, offered)) or "none"
@@ -231,10 +229,10 @@ class _Person:
             if item.message.strip and item.message.edit is not None:
                 # Buttons taken off an older message: its text stays, and nothing new appears in the chat.
                 self._strip(item.message.edit)
-                await self.service.delivered(item, item.message.edit)
+                await self.service.outbox.delivered(item, item.message.edit)
                 continue
             message = self._show(item.message)
-            await self.service.delivered(item, message.id)
+            await self.service.outbox.delivered(item, message.id)
             shown.append(message)
         return shown
 
@@ -347,73 +345,103 @@ def _listed(value: str | list[str]) -> list[tuple[Location, str]]:
     return [((index,), text) for index, text in enumerate(value)]
 
 
-def check(expect: Expect, seen: Seen) -> list[tuple[Location, str]]:
+Failure = tuple[Location, str]
+"""An expectation that does not hold: where it is written below ``expect``, and what was seen instead."""
+
+
+def check(expect: Expect, seen: Seen) -> list[Failure]:
     """Returns each expectation that does not hold, with where it is written below ``expect``."""
-    failures: list[tuple[Location, str]] = []
+    return [
+        *_state_failures(expect, seen),
+        *_text_failures(expect, seen),
+        *_button_failures(expect, seen),
+        *_link_failures(expect, seen),
+        *_reminder_failures(expect, seen),
+        *_count_and_toast_failures(expect, seen),
+    ]
 
-    def fail(where: Location, message: str) -> None:
-        failures.append((where, message))
 
-    if expect.state is not None and seen.state != expect.state:
-        saw = f"'{seen.state}'" if seen.state is not None else "no conversation"
-        fail(("state",), f"expected state '{expect.state}', saw {saw}")
+def _state_failures(expect: Expect, seen: Seen) -> list[Failure]:
+    if expect.state is None or seen.state == expect.state:
+        return []
+    saw = f"'{seen.state}'" if seen.state is not None else "no conversation"
+    return [(("state",), f"expected state '{expect.state}', saw {saw}")]
 
+
+def _saw_texts(seen: Seen) -> str:
+    return ", ".join(_quoted(message.visible_text) for message in seen.messages) or "nothing"
+
+
+def _text_failures(expect: Expect, seen: Seen) -> list[Failure]:
     texts = [message.visible_text for message in seen.messages]
-    saw_texts = ", ".join(map(_quoted, texts)) or "nothing"
+    failures: list[Failure] = []
     for where, wanted in _listed(expect.text_contains):
         if not any(wanted in text for text in texts):
-            fail(("text_contains", *where), f'expected a message containing "{wanted}", saw {saw_texts}')
+            message = f'expected a message containing "{wanted}", saw {_saw_texts(seen)}'
+            failures.append((("text_contains", *where), message))
     for where, unwanted in _listed(expect.text_not_contains):
         found = [text for text in texts if unwanted in text]
         if found:
-            fail(
-                ("text_not_contains", *where),
-                f'expected no message containing "{unwanted}", saw {", ".join(map(_quoted, found))}',
-            )
+            message = f'expected no message containing "{unwanted}", saw {", ".join(map(_quoted, found))}'
+            failures.append((("text_not_contains", *where), message))
+    return failures
 
+
+def _button_failures(expect: Expect, seen: Seen) -> list[Failure]:
     buttons = [button for message in seen.messages for button in message.buttons()]
     saw_buttons = ", ".join(map(_described, buttons)) or "no buttons"
+    failures: list[Failure] = []
     for index, wanted in enumerate(expect.buttons):
         if not any(wanted in _names(button) for button in buttons):
-            fail(("buttons", index), f'expected a button "{wanted}", saw {saw_buttons}')
+            failures.append((("buttons", index), f'expected a button "{wanted}", saw {saw_buttons}'))
     for index, unwanted in enumerate(expect.no_buttons):
-        found_buttons = [button for button in buttons if unwanted in _names(button)]
-        if found_buttons:
-            fail(
-                ("no_buttons", index),
-                f'expected no button "{unwanted}", saw {", ".join(map(_described, found_buttons))}',
-            )
+        found = [button for button in buttons if unwanted in _names(button)]
+        if found:
+            message = f'expected no button "{unwanted}", saw {", ".join(map(_described, found))}'
+            failures.append((("no_buttons", index), message))
+    return failures
 
+
+def _link_failures(expect: Expect, seen: Seen) -> list[Failure]:
+    buttons = [button for message in seen.messages for button in message.buttons()]
     links: list[tuple[str | None, str]] = [
         (button.label, button.url) for button in buttons if button.url is not None
     ]
     links += [(None, url) for message in seen.messages for url in _HREF.findall(message.text)]
     saw_links = ", ".join(_link(label, url) for label, url in links) or "no links"
+    failures: list[Failure] = []
     for index, wanted in enumerate(expect.links):
         if not any(wanted in (label, url) for label, url in links):
-            fail(("links", index), f'expected a link "{wanted}", saw {saw_links}')
+            failures.append((("links", index), f'expected a link "{wanted}", saw {saw_links}'))
     for index, unwanted in enumerate(expect.no_links):
-        found_links = [(label, url) for label, url in links if unwanted in (label, url)]
-        if found_links:
-            shown = ", ".join(_link(label, url) for label, url in found_links)
-            fail(("no_links", index), f'expected no link "{unwanted}", saw {shown}')
+        found = [(label, url) for label, url in links if unwanted in (label, url)]
+        if found:
+            shown = ", ".join(_link(label, url) for label, url in found)
+            failures.append((("no_links", index), f'expected no link "{unwanted}", saw {shown}'))
+    return failures
 
-    if expect.reminders is not None:
-        pending = sorted(seen.reminders, key=lambda reminder: (reminder.due_at, reminder.name))
-        if sorted(expect.reminders) != sorted(reminder.name for reminder in pending):
-            wanted_text = ", ".join(sorted(expect.reminders))
-            expected = f"pending reminders [{wanted_text}]" if wanted_text else "no pending reminder"
-            saw = ", ".join(f"{r.name} (due {r.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" for r in pending)
-            fail(("reminders",), f"expected {expected}, saw {saw or 'none'}")
 
+def _reminder_failures(expect: Expect, seen: Seen) -> list[Failure]:
+    if expect.reminders is None:
+        return []
+    pending = sorted(seen.reminders, key=lambda reminder: (reminder.due_at, reminder.name))
+    if sorted(expect.reminders) == sorted(reminder.name for reminder in pending):
+        return []
+    wanted_text = ", ".join(sorted(expect.reminders))
+    expected = f"pending reminders [{wanted_text}]" if wanted_text else "no pending reminder"
+    saw = ", ".join(f"{r.name} (due {r.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" for r in pending)
+    return [(("reminders",), f"expected {expected}, saw {saw or 'none'}")]
+
+
+def _count_and_toast_failures(expect: Expect, seen: Seen) -> list[Failure]:
+    failures: list[Failure] = []
     if expect.messages is not None and len(seen.messages) != expect.messages:
         plural = "s" if expect.messages != 1 else ""
-        saw = f"{len(seen.messages)}: {saw_texts}" if seen.messages else "none"
-        fail(("messages",), f"expected {expect.messages} message{plural}, saw {saw}")
-
+        saw = f"{len(seen.messages)}: {_saw_texts(seen)}" if seen.messages else "none"
+        failures.append((("messages",), f"expected {expect.messages} message{plural}, saw {saw}"))
     if expect.toast is not None and (seen.toast is None or expect.toast not in seen.toast):
         saw = _quoted(seen.toast) if seen.toast is not None else "none"
-        fail(("toast",), f'expected a toast containing "{expect.toast}", saw {saw}')
+        failures.append((("toast",), f'expected a toast containing "{expect.toast}", saw {saw}'))
     return failures
 
 

@@ -17,7 +17,7 @@ from bot.runtime.messages import OutgoingMessage, QueuedMessage, payloads
 from bot.runtime.service import ChatService
 from bot.screen_titles import screen_title
 from bot.stats import age_text
-from bot.store import Commit, DuplicateUpdate, Relay, Store, Ticket, TicketStore
+from bot.store import Commit, DuplicateUpdate, Relay, Store, Ticket
 
 __all__ = ["DeskReply", "SupportChat", "SupportDesk"]
 
@@ -56,17 +56,13 @@ class SupportDesk:
     """Answers the support chat: open questions on /tickets, operators' replies relayed to the person."""
 
     def __init__(self, support: SupportChat, service: ChatService) -> None:
-        store = service.store
-        if not isinstance(store, TicketStore):
-            raise TypeError(f"{type(store).__name__} keeps no tickets")
         self.support = support
         self.service = service
-        self.store: Store = store
-        self.tickets: TicketStore = store
+        self.store: Store = service.store
         self.clock = service.clock
 
     def _text(self, key: str, values: dict[str, str] | None = None) -> str:
-        return self.service.engine.plain(self.support.language, f"ui.handoff.{key}", values)
+        return self.service.engine.screens.plain(self.support.language, f"ui.handoff.{key}", values)
 
     def allowed(self, user_id: int | None) -> bool:
         """Tells whether this member of the support chat may answer people."""
@@ -76,7 +72,7 @@ class SupportDesk:
         """Returns the open questions, oldest first, each with its age (refused to those not allowed)."""
         if not self.allowed(user_id):
             return self._text("not_allowed")
-        tickets = await self.tickets.open_tickets()
+        tickets = await self.store.open_tickets()
         if not tickets:
             return self._text("no_tickets")
         now = self.clock.now()
@@ -111,14 +107,15 @@ class SupportDesk:
         self, user_id: int | None, reply_to: int, message_id: int, text: str, update_id: int
     ) -> DeskReply:
         """Relays an operator's reply to a question to its person, once; refuses one not allowed."""
-        ticket = await self.tickets.ticket_for_reply(reply_to)
+        ticket = await self.store.ticket_for_reply(reply_to)
         if ticket is None:
             return DeskReply()  # the operators talking among themselves
         if not self.allowed(user_id):
             return DeskReply(self._text("not_allowed"))
         now = self.clock.now()
         answer = OutgoingMessage(
-            ticket.chat_id, self.service.engine.plain(ticket.language, "ui.handoff.answer", {"text": text})
+            ticket.chat_id,
+            self.service.engine.screens.plain(ticket.language, "ui.handoff.answer", {"text": text}),
         )
         try:
             stored = await self.store.commit(
@@ -126,6 +123,6 @@ class SupportDesk:
             )
         except DuplicateUpdate:
             return DeskReply()  # relayed when this update was handled before
-        await self.tickets.relay(ticket.id, Relay.ANSWER, message_id, now)
+        await self.store.relay(ticket.id, Relay.ANSWER, message_id, now)
         queued = tuple(QueuedMessage(row.id, answer) for row in stored)
         return DeskReply(self._text("sent"), queued)

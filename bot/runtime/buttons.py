@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.callbacks import (
+    FlowPress,
     ForgetChoice,
     LanguageChoice,
     ReminderAnswer,
@@ -46,10 +47,14 @@ async def button_pressed(chat: Chat, data: str, message_id: int | None) -> Resul
         return reminders_on_button(chat, chat.conversation, message_id)
     if isinstance(pressed, ReminderPress):
         return reminder_button(chat, chat.conversation, pressed, message_id)
-    return await flow_button(chat, chat.conversation, data, message_id)
+    if isinstance(pressed, FlowPress):
+        return await flow_button(chat, chat.conversation, pressed, message_id)
+    return unknown_button(chat, message_id)
 
 
-async def flow_button(chat: Chat, conversation: Conversation, data: str, message_id: int | None) -> Result:
+async def flow_button(
+    chat: Chat, conversation: Conversation, pressed: FlowPress, message_id: int | None
+) -> Result:
     """Advances the flow; an old, foreign or finished button gets a toast and the current screen.
 
     A button that starts over is confirmed first when it would drop choices or pending reminders.
@@ -57,11 +62,11 @@ async def flow_button(chat: Chat, conversation: Conversation, data: str, message
     on_screen = message_id is not None and message_id == chat.screen_id
     # Edit the pressed screen in place; a press on another message gets a fresh screen below.
     edit = message_id if on_screen else None
-    if chat.engine.resets(conversation, data):
+    if chat.engine.resets(conversation, pressed):
         confirm = await confirm_start_over(chat, conversation, edit=edit)
         if confirm is not None:
             return confirm
-    step = chat.engine.press(conversation, data)
+    step = chat.engine.press(conversation, pressed)
     if step.outcome is not Outcome.ADVANCED and edit is None:
         # An older message's button: the current step comes back at the bottom, in one line.
         return at_hand(chat, "", toast=step.toast)
@@ -69,6 +74,14 @@ async def flow_button(chat: Chat, conversation: Conversation, data: str, message
     if step.outcome is not Outcome.ADVANCED:
         return result
     return ask_where(chat, result, step.effects)
+
+
+def unknown_button(chat: Chat, message_id: int | None) -> Result:
+    """Answers data this bot never wrote (or no longer reads) like a button of another flow version."""
+    toast = chat.text("ui.flow_updated")
+    if message_id is None or message_id != chat.screen_id:
+        return at_hand(chat, "", toast=toast)
+    return replace(show_current(chat, edit=message_id), toast=toast)
 
 
 def reminder_button(
@@ -98,7 +111,7 @@ def reminder_button(
     answered = OutgoingMessage(chat.id, f"{step.screen.text}\n\n{line}", (), message_id)
     due = chat.settings.sendable_from(chat.now + snoozed.delay)
     toast = chat.text("ui.reminder.snoozed", {"when": chat.when(due)})
-    return Result(chat.settings, conversation, (answered,), effects=step.effects, toast=toast)
+    return Result(chat.settings, conversation, (answered,), toast=toast).adding(step.effects)
 
 
 def stop_button(chat: Chat, conversation: Conversation, *, edit: int | None) -> Result:
@@ -106,7 +119,7 @@ def stop_button(chat: Chat, conversation: Conversation, *, edit: int | None) -> 
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
     toast = chat.text("ui.reminder.stopped")
     shown = at_hand(stopped, stopped.text("ui.stop.done"), rows=(resume_row(chat),), edit=edit, toast=toast)
-    return replace(shown, effects=(CancelReminders(None),))
+    return shown.adding((CancelReminders(None),))
 
 
 def reminders_on_button(chat: Chat, conversation: Conversation, message_id: int | None) -> Result:
@@ -116,7 +129,7 @@ def reminders_on_button(chat: Chat, conversation: Conversation, message_id: int 
     on = replace(chat, settings=settings)
     line = next_reminder_line(on, resumed)
     done = on.text("ui.resume.done")
-    return replace(at_hand(on, f"{done}\n{line}" if line else done, edit=message_id), effects=resumed)
+    return at_hand(on, f"{done}\n{line}" if line else done, edit=message_id).adding(resumed)
 
 
 def language_button(chat: Chat, pressed: LanguageChoice, message_id: int | None) -> Result:

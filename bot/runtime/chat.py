@@ -7,16 +7,17 @@ its result cannot leave half an update in the store.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 
 from bot.callbacks import LanguageChoice, encode
 from bot.engine import Effect, ScheduleReminder
 from bot.engine.conversation import Conversation
-from bot.engine.engine import FlowEngine, Markup, Screen, ScreenButton, StepResult
+from bot.engine.engine import FlowEngine, StepResult
+from bot.engine.screens import Markup, Screen, ScreenButton
 from bot.localtime import zone_or_default
-from bot.runtime.messages import OutgoingMessage, Rows
+from bot.runtime.messages import OutgoingMessage, Rows, wired
 from bot.store import Reminder, UserSettings
 
 __all__ = [
@@ -47,15 +48,28 @@ class Result:
     ``messages`` go to the outbox with the commit; ``direct`` ones are sent without it (they quote what
     was typed, or confirm that everything about the chat is deleted). ``forget`` deletes the chat
     instead of committing anything else.
+
+    Effects are only ever added (:meth:`adding`, :meth:`then`), never replaced: a unit that builds on
+    another's result (a start under an answer, say) keeps what that one asked for, such as the funnel
+    row of the screen it started.
     """
 
     settings: UserSettings
     conversation: Conversation | None
     messages: tuple[OutgoingMessage, ...] = ()
     direct: tuple[OutgoingMessage, ...] = ()
-    effects: tuple[Effect, ...] = ()
     toast: str | None = None
     forget: bool = False
+    _effects: tuple[Effect, ...] = field(default=(), repr=False)
+
+    @property
+    def effects(self) -> tuple[Effect, ...]:
+        """Returns what the result asks of reminders and statistics, in the order asked."""
+        return self._effects
+
+    def adding(self, effects: Iterable[Effect]) -> Result:
+        """Returns this result with ``effects`` done after its own."""
+        return replace(self, _effects=(*self._effects, *effects))
 
     def then(self, later: Result) -> Result:
         """Returns this result followed by ``later``, a result computed from this one's chat."""
@@ -64,9 +78,9 @@ class Result:
             conversation=later.conversation,
             messages=self.messages + later.messages,
             direct=self.direct + later.direct,
-            effects=self.effects + later.effects,
             toast=later.toast or self.toast,
             forget=self.forget or later.forget,
+            _effects=self._effects + later._effects,
         )
 
 
@@ -111,7 +125,7 @@ class Chat:
 
     def text(self, key: str, values: Mapping[str, str] | None = None) -> str:
         """Returns a runtime text in the chat's language."""
-        return self.engine.plain(self.language, key, values)
+        return self.engine.screens.plain(self.language, key, values)
 
     def notice(
         self,
@@ -151,14 +165,14 @@ def start_over(chat: Chat, deep_link: str | None = None, *, edit: int | None = N
 
 def step_result(chat: Chat, step: StepResult, *, edit: int | None, shows_screen: bool = True) -> Result:
     """Returns the result of an engine step: its conversation, effects and toast, and its screen shown."""
-    screen = _with_languages(chat, step.conversation, step.screen)
+    screen = _with_languages(chat, step.conversation, wired(step.screen))
     message = chat.show(screen, edit=edit, shows_screen=shows_screen)
-    return Result(chat.settings, step.conversation, (message,), effects=step.effects, toast=step.toast)
+    return Result(chat.settings, step.conversation, (message,), toast=step.toast).adding(step.effects)
 
 
 def screen_of(chat: Chat, conversation: Conversation) -> Screen:
     """Returns the screen of the conversation's step, as the chat shows it."""
-    return _with_languages(chat, conversation, chat.engine.render(conversation))
+    return _with_languages(chat, conversation, wired(chat.engine.screens.render(conversation)))
 
 
 def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> Screen:
@@ -167,7 +181,9 @@ def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> S
         return screen
     engine = chat.engine
     row = tuple(
-        ScreenButton(engine.plain(language, "ui.language.name"), data=encode(LanguageChoice(language)))
+        ScreenButton(
+            engine.screens.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))
+        )
         for language in engine.bundle.texts.languages
         if language != conversation.language
     )

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from bot.callbacks import ForgetChoice, LanguageChoice, RemindersOn, encode
 from bot.engine import CancelReminders
-from bot.engine.engine import Markup, ScreenButton
+from bot.engine.screens import Markup, ScreenButton
 from bot.runtime.chat import Chat, Result, at_hand, screen_of, start_over, where_line
 from bot.runtime.over import confirm_start_over, continue_or_start_over, under_way
 from bot.runtime.where import set_timezone, where_prompt
@@ -57,7 +57,11 @@ async def language_command(chat: Chat, argument: str) -> Result:
     """Offers every language, each named in itself."""
     engine = chat.engine
     rows = tuple(
-        (ScreenButton(engine.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))),)
+        (
+            ScreenButton(
+                engine.screens.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))
+            ),
+        )
         for language in engine.bundle.texts.languages
     )
     return chat.keep(chat.notice("ui.language.prompt", rows=rows))
@@ -98,7 +102,7 @@ async def stop_command(chat: Chat, argument: str) -> Result:
     """Stops every reminder until the person turns them back on (a button, /start, or waiting anew)."""
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
     shown = at_hand(stopped, stopped.text("ui.stop.done"), rows=(resume_row(chat),))
-    return replace(shown, effects=(CancelReminders(None),))
+    return shown.adding((CancelReminders(None),))
 
 
 async def forget_command(chat: Chat, argument: str) -> Result:

@@ -28,7 +28,7 @@ def reminder_due(chat: Chat, reminder: Reminder) -> Result | None:
         # It fell due while the bot was down: the same reminder again, which the commit puts after the
         # quiet hours like any other.
         later = ScheduleReminder(reminder.name, timedelta(0), reminder.sequence)
-        return Result(chat.settings, conversation, effects=(later,))
+        return Result(chat.settings, conversation).adding((later,))
     moved = step.conversation.state != conversation.state
     result = step_result(chat, step, edit=None, shows_screen=moved)
     messages = tuple(replace(m, shows_reminder=not moved) for m in result.messages)

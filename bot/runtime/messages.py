@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bot.engine.engine import Screen, ScreenButton
+from bot.callbacks import encode
+from bot.engine.screens import Screen, ScreenButton
 from bot.store import OutboxMessage
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "from_outbox",
     "payloads",
     "to_payload",
+    "wired",
 ]
 
 Rows = tuple[tuple[ScreenButton, ...], ...]
@@ -41,6 +43,8 @@ class OutgoingMessage:
     def __post_init__(self) -> None:
         if self.strip and (self.edit is None or self.rows):
             raise ValueError("a message that strips buttons names the message it strips, and has none")
+        if any(button.press is not None for row in self.rows for button in row):
+            raise ValueError("a message's buttons carry their callback data written (see wired)")
 
     @classmethod
     def stripping(cls, chat_id: int, message_id: int) -> OutgoingMessage:
@@ -57,6 +61,20 @@ class OutgoingMessage:
     def as_new_message(self) -> OutgoingMessage:
         """Returns the same message sent anew (the one it was to edit is gone or too old)."""
         return replace(self, edit=None)
+
+
+def wired(screen: Screen) -> Screen:
+    """Returns an engine screen with each press its buttons mean written as callback data (bot.callbacks)."""
+    if not any(button.press is not None for row in screen.rows for button in row):
+        return screen
+    rows = tuple(tuple(_written(button) for button in row) for row in screen.rows)
+    return Screen(screen.text, rows)
+
+
+def _written(button: ScreenButton) -> ScreenButton:
+    if button.press is None:
+        return button
+    return ScreenButton(button.label, data=encode(button.press))
 
 
 @dataclass(frozen=True, slots=True)

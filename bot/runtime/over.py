@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from bot.callbacks import StartOverChoice, encode
 from bot.engine.conversation import Conversation
-from bot.engine.engine import ScreenButton
+from bot.engine.screens import ScreenButton
 from bot.runtime.chat import Chat, Result, screen_of, show_current, start_over, where_line
 from bot.runtime.where import ask_where
 
@@ -57,7 +57,7 @@ def start_over_button(chat: Chat, pressed: StartOverChoice, message_id: int | No
     # "Send /start to continue", the bot said when reminders stopped: continuing brings them back.
     resumed = chat.engine.reminders_of_state(conversation)
     settings = replace(chat.settings, reminders_stopped=False)
-    shown = replace(shown, settings=settings, effects=resumed)
+    shown = replace(shown, settings=settings).adding(resumed)
     return ask_where(replace(chat, settings=settings), shown, resumed)
 
 

@@ -17,7 +17,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import Enum
 from functools import partial
 from typing import TypeVar
 
@@ -29,8 +28,10 @@ from bot.runtime.chat import LONG_PAUSE, Chat, Result, start_over
 from bot.runtime.commands import command_unit
 from bot.runtime.commit import to_commit, unstored
 from bot.runtime.due import reminder_due
+from bot.runtime.events import ButtonPressed, CommandSent, Incoming
 from bot.runtime.locks import ChatLocks
-from bot.runtime.messages import OutgoingMessage, QueuedMessage, from_outbox
+from bot.runtime.messages import OutgoingMessage, QueuedMessage
+from bot.runtime.outbox import Outbox
 from bot.runtime.texts import COMMANDS
 from bot.runtime.typed import typed_message
 from bot.store import (
@@ -44,44 +45,17 @@ from bot.store import (
     UserSettings,
 )
 
-__all__ = ["ChatService", "Incoming", "Kind", "Reply", "choose_language"]
+__all__ = ["ChatService", "Reply", "choose_language"]
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-
-OUTBOX_LEASE = timedelta(seconds=10)
-"""How long a process's claim on a chat's unsent messages lasts: it is renewed before each message, so it
-covers one send; if the process dies while sending, another process's sweep sends them once it lapses."""
 
 CHANGED_ATTEMPTS = 5
 """How many times an event is worked out again when other processes keep changing its chat meanwhile."""
 
 UPDATE_MEMORY = timedelta(days=2)
 """How long processed update ids are remembered: Telegram redelivers for at most 24 hours."""
-
-
-class Kind(Enum):
-    """What a person did."""
-
-    COMMAND = "command"
-    BUTTON = "button"
-    OTHER = "other"
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """One event from a private chat, with nothing of the messenger's types left in it."""
-
-    chat_id: int
-    kind: Kind
-    update_id: int | None = None
-    language_code: str | None = None
-    command: str | None = None
-    argument: str | None = None
-    """A command's argument, or the text of a typed message: read, never stored."""
-    data: str | None = None
-    message_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +91,10 @@ class ChatService:
         self.locks = ChatLocks()
         """The one per-chat lock of the process: updates, reminders and the outbox sweep all take it."""
         self.on_reminder_scheduled = on_reminder_scheduled
-
-    @property
-    def languages(self) -> tuple[str, ...]:
-        """Returns the languages the bot speaks now."""
-        return self.engine.bundle.texts.languages
+        self.outbox = Outbox(store, clock)
+        """Where the edge claims the committed messages and records their delivery."""
+        self.catch_up: Callable[[], Awaitable[None]] | None = None
+        """Serves the store's current flow release if another instance published one (bot/runtime/reload.py)."""
 
     def swap(self, engine: FlowEngine) -> None:
         """Serves ``engine`` from the next event on; events already started finish on the one they took."""
@@ -137,9 +110,11 @@ class ChatService:
         return await self._from_fresh_load(incoming.chat_id, lambda: self._handle_once(incoming))
 
     async def _handle_once(self, incoming: Incoming) -> Reply:
-        engine = self.engine  # taken once: a reload meanwhile does not change this update's version
         now = self.clock.now()
         record = await self.store.load_chat(incoming.chat_id)
+        engine = await self._engine_for(
+            record
+        )  # taken once: a reload meanwhile does not change this update's
         chat, notice = self._chat(
             engine, incoming.chat_id, self._settings(engine, incoming, record), record, now
         )
@@ -170,11 +145,11 @@ class ChatService:
 
     async def _unit(self, chat: Chat, incoming: Incoming) -> Result:
         """Hands the event to its unit."""
-        if incoming.kind is Kind.COMMAND:
-            return await command_unit(incoming.command or "")(chat, incoming.argument or "")
-        if incoming.kind is Kind.BUTTON:
-            return await button_pressed(chat, incoming.data or "", incoming.message_id)
-        return await typed_message(chat, incoming.argument)
+        if isinstance(incoming, CommandSent):
+            return await command_unit(incoming.command)(chat, incoming.argument)
+        if isinstance(incoming, ButtonPressed):
+            return await button_pressed(chat, incoming.data, incoming.message_id)
+        return await typed_message(chat, incoming.text)
 
     async def reminder_due(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
         """Sends a due reminder, schedules the next, or drops it (the caller holds the chat's lock).
@@ -193,9 +168,9 @@ class ChatService:
         return await work()
 
     async def _reminder_due_once(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
-        engine = self.engine
         now = self.clock.now()
         record = await self.store.load_chat(reminder.chat_id)
+        engine = await self._engine_for(record)
         result = None
         if record is not None:
             chat, _notice = self._chat(engine, reminder.chat_id, record.settings, record, now)
@@ -210,6 +185,17 @@ class ChatService:
             return await self._commit(commit, result, now)
         except ReminderGone:
             return ()  # cancelled, or claimed by another process, since it was read: nothing to send
+
+    async def _engine_for(self, record: ChatRecord | None) -> FlowEngine:
+        """Returns the engine to handle a chat on: never one older than the version the chat is stored on.
+
+        A chat on another version may have been moved by an instance serving a release this one has not
+        followed yet; it catches up first, so the chat never goes back to an older version.
+        """
+        stored = record.conversation if record is not None else None
+        if stored is not None and stored.flow_version != self.engine.version and self.catch_up is not None:
+            await self.catch_up()
+        return self.engine
 
     def _chat(
         self,
@@ -261,45 +247,17 @@ class ChatService:
     def group_text(self, language_code: str | None, link: str) -> str:
         """Returns the answer to a group chat: a link that opens a private chat with the bot."""
         language = choose_language(language_code, self.engine.bundle.languages)
-        return self.engine.plain(language, "ui.group_chat", {"link": link})
+        return self.engine.screens.plain(language, "ui.group_chat", {"link": link})
 
     def command_menu(self, engine: FlowEngine | None = None) -> dict[str, list[tuple[str, str]]]:
         """Returns, per language, the command menu as (command, description) pairs (of ``engine``, or the current)."""
         engine = engine or self.engine
         return {
-            language: [(command, engine.plain(language, f"ui.commands.{command}")) for command in COMMANDS]
+            language: [
+                (command, engine.screens.plain(language, f"ui.commands.{command}")) for command in COMMANDS
+            ]
             for language in engine.bundle.texts.languages
         }
-
-    # -- delivery bookkeeping ---------------------------------------------------------------------
-
-    async def delivered(self, queued: QueuedMessage, message_id: int | None) -> None:
-        """Records that a message went out; a new screen message becomes the one edited from now on."""
-        screen = message_id if queued.message.shows_screen else None
-        reminder = message_id if queued.message.shows_reminder else None
-        await self.store.record_delivery(queued.outbox_id, queued.message.chat_id, screen, reminder)
-
-    async def undeliverable(self, queued: QueuedMessage) -> None:
-        """Drops a message that can never be delivered (the chat is gone or the text was refused)."""
-        await self.store.mark_sent([queued.outbox_id])
-
-    async def blocked(self, chat_id: int) -> None:
-        """Marks a chat whose person blocked the bot: no reminder goes there any more."""
-        await self.store.set_blocked(chat_id, True)
-
-    async def claim_outbox(self, chat_id: int, holder: str) -> list[QueuedMessage] | None:
-        """Claims the chat's unsent messages for ``holder`` (this process) and returns them, oldest first;
-        None while another process sends them."""
-        claimed = await self.store.claim_outbox(chat_id, holder, self.clock.now(), OUTBOX_LEASE)
-        return None if claimed is None else [from_outbox(stored) for stored in claimed]
-
-    async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
-        """Gives up the claim on the chat's messages; with ``unless_pending``, only if none came in meanwhile."""
-        return await self.store.release_outbox(chat_id, holder, unless_pending=unless_pending)
-
-    async def pending(self, limit: int = 500, chat_id: int | None = None) -> list[QueuedMessage]:
-        """Returns messages committed but never sent (of one chat, when given), oldest first."""
-        return [from_outbox(stored) for stored in await self.store.pending_outbox(limit, chat_id)]
 
     async def housekeeping(self, idle: timedelta) -> tuple[int, int]:
         """Purges conversations idle for longer than ``idle`` and forgets old update ids."""

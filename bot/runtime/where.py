@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from bot.callbacks import TimezoneChoice, TypePlace, encode
 from bot.engine import Effect, ScheduleReminder
-from bot.engine.engine import ScreenButton
+from bot.engine.screens import ScreenButton
 from bot.localtime import parse_timezone
 from bot.runtime.chat import (
     QUOTED_INPUT_CHARACTERS,
@@ -138,4 +138,4 @@ async def set_timezone(chat: Chat, wanted: str, *, edit: int | None) -> Result:
         shown = _screen_with_note(placed, note, edit)
     else:
         shown = at_hand(placed, note, edit=edit)
-    return replace(shown, effects=moved)
+    return shown.adding(moved)

@@ -1,6 +1,6 @@
 """Errors raised by the store.
 
-StoreError                  the root: anything the store refuses or fails to do
+StoreError                  the store's root (a bot.errors.BotError): anything it refuses or fails to do
 ├── DuplicateUpdate         the update was already processed; nothing was changed
 ├── ReminderGone            the reminder being consumed was cancelled or replaced meanwhile; nothing was changed
 ├── ChatChanged             the chat changed since it was loaded (another process); nothing was changed
@@ -9,10 +9,12 @@ StoreError                  the root: anything the store refuses or fails to do
 
 from __future__ import annotations
 
+from bot.errors import BotError
+
 __all__ = ["ChatChanged", "DuplicateUpdate", "ReminderGone", "SchemaError", "StoreError"]
 
 
-class StoreError(Exception):
+class StoreError(BotError):
     """Something the store refused or failed to do."""
 
 

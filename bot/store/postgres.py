@@ -10,9 +10,10 @@ constraint or by ``esim_require``, so nothing has to come back before the next s
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -24,26 +25,29 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from bot.store.base import (
+    KEPT_RELEASES,
     ChatRecord,
     Commit,
+    FlowRelease,
     FunnelStats,
     InboxUpdate,
     Journey,
     OutboxMessage,
     Relay,
+    ReleaseHead,
     Reminder,
     Standing,
     StateCount,
     Store,
     Ticket,
     TicketCounts,
-    TicketStore,
-    UserSettings,
     frozen_payload,
     journeys_from,
+    publishes,
     require_aware,
 )
 from bot.store.codec import conversation_data, stored_conversation
+from bot.store.columns import Kind, as_conversation, as_document, chat_record, load_sql, upsert_sql, written
 from bot.store.errors import ChatChanged, DuplicateUpdate, ReminderGone, SchemaError, StoreError
 from bot.store.migrations import Migration
 from bot.store.migrations.postgres import POSTGRES_MIGRATIONS
@@ -56,6 +60,9 @@ Params = Sequence[object] | Mapping[str, object]
 MIGRATION_LOCK = -(2**62) + 12
 """The advisory lock key instances take while upgrading the schema: far from any Telegram chat id,
 which the per-chat locks use as their keys."""
+
+RELEASE_LOCK = -(2**62) + 13
+"""The advisory lock key of publishing a release: two instances publishing at once go one after the other."""
 
 REQUIREMENT_FAILED = "EB001"
 """The SQLSTATE ``esim_require`` raises."""
@@ -102,7 +109,7 @@ def _aware(moment: datetime, what: str) -> datetime:
     return moment
 
 
-class PostgresStore(Store, TicketStore):
+class PostgresStore(Store):
     """Stores everything in one PostgreSQL database, shared by any number of bot instances."""
 
     serves_several_processes = True
@@ -166,42 +173,7 @@ class PostgresStore(Store, TicketStore):
     async def load_chat(self, chat_id: int) -> ChatRecord | None:
         """Returns the chat's settings, conversation and screen message, in one query."""
         row = await self._fetchone(_LOAD_CHAT, (chat_id,))
-        if row is None:
-            return None
-        (
-            language,
-            timezone,
-            quiet_start,
-            quiet_end,
-            stopped,
-            blocked,
-            asked,
-            chosen,
-            conversation,
-            screen,
-            reminder,
-            updated,
-            version,
-        ) = row
-        settings = UserSettings(
-            chat_id=chat_id,
-            language=language,
-            timezone=timezone,
-            quiet_start=quiet_start,
-            quiet_end=quiet_end,
-            reminders_stopped=stopped,
-            blocked=blocked,
-            timezone_asked_at=None if asked is None else _utc(asked),
-            timezone_chosen=chosen,
-        )
-        return ChatRecord(
-            settings=settings,
-            conversation=None if conversation is None else stored_conversation(conversation),
-            screen_message_id=screen,
-            updated_at=_utc(updated),
-            reminder_message_id=reminder,
-            version=version,
-        )
+        return None if row is None else chat_record(row, from_postgres)
 
     async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
         """Applies the whole commit in one transaction, sent to the server in one round trip."""
@@ -510,29 +482,61 @@ class PostgresStore(Store, TicketStore):
         row = await self._fetchone(_RESERVE_SLOT, {"interval": interval, "pause": pause})
         return timedelta(0) if row is None else max(row[0], timedelta(0))
 
+    async def publish_release(self, release: FlowRelease, now: datetime, *, again: bool) -> ReleaseHead:
+        """Publishes the release unless it is current (or, without ``again``, was ever), in one transaction
+        under the publishing lock."""
+        connection: Connection
+        async with self._connection() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (RELEASE_LOCK,))
+            row = await (await connection.execute(_RELEASE_HEAD)).fetchone()
+            current = None if row is None else ReleaseHead(*row)
+            seen = await (await connection.execute(_RELEASE_SEEN, (release.digest,))).fetchone()
+            if current is not None and not publishes(
+                current, release.digest, again=again, seen=seen is not None
+            ):
+                return current
+            values = {
+                "flow_id": release.flow_id,
+                "version": release.version,
+                "digest": release.digest,
+                "files": json.dumps(dict(release.files), ensure_ascii=False),
+                "meanings": release.meanings,
+                "at": _aware(now, "now"),
+                "kept": KEPT_RELEASES,
+            }
+            published = await (await connection.execute(_PUBLISH, values)).fetchone()
+            if published is None:
+                raise StoreError("the release was not published")
+            return ReleaseHead(published[0], release.flow_id, release.version, release.digest)
+
+    async def release_head(self) -> ReleaseHead | None:
+        """Returns the current release's head."""
+        row = await self._fetchone(_RELEASE_HEAD)
+        return None if row is None else ReleaseHead(*row)
+
+    async def current_release(self) -> FlowRelease | None:
+        """Returns the current release with its files and meanings."""
+        row = await self._fetchone(_CURRENT_RELEASE)
+        if row is None:
+            return None
+        number, flow_id, version, digest, files, meanings = row
+        if files is None:
+            raise StoreError(f"release {number} is current but its files were forgotten")
+        return FlowRelease(flow_id, version, digest, MappingProxyType(json.loads(files)), meanings, number)
+
+    async def flow_history(self, flow_id: str) -> dict[str, str]:
+        """Returns the kept meanings of the flow's versions, by version."""
+        return dict(await self._fetchall(_FLOW_HISTORY, (flow_id,)))
+
+    async def record_meanings(self, flow_id: str, version: str, meanings: str, served_at: datetime) -> None:
+        """Keeps a version's meanings unless kept already."""
+        await self._rowcount(_RECORD_MEANINGS, (flow_id, version, meanings, _aware(served_at, "served_at")))
+
 
 async def _apply(connection: Connection, commit: Commit, now: datetime) -> list[OutboxMessage]:
     """Writes the commit in one transaction, every statement pipelined."""
     chat_id = commit.chat_id
-    columns: dict[str, object] = {"chat_id": chat_id, "updated_at": now}
-    if commit.settings is not None:
-        settings = commit.settings
-        columns |= {
-            "language": settings.language,
-            "timezone": settings.timezone,
-            "quiet_start": settings.quiet_start,
-            "quiet_end": settings.quiet_end,
-            "reminders_stopped": settings.reminders_stopped,
-            "blocked": settings.blocked,
-            "timezone_asked_at": settings.timezone_asked_at,
-            "timezone_chosen": settings.timezone_chosen,
-        }
-    if commit.conversation is not None:
-        columns["conversation"] = Jsonb(conversation_data(commit.conversation))
-    if commit.delete_conversation:
-        columns |= {"conversation": None, "screen_message_id": None, "reminder_message_id": None}
-    if commit.screen_message_id is not None:
-        columns["screen_message_id"] = commit.screen_message_id
+    chat = written(commit, now, to_postgres)
     outbox: AsyncCursor[TupleRow] | None = None
     async with connection.pipeline(), connection.transaction():
         await connection.execute(_LOCK_CHAT, (chat_id,))
@@ -540,38 +544,15 @@ async def _apply(connection: Connection, commit: Commit, now: datetime) -> list[
             await connection.execute(_RECORD_UPDATE, (commit.update_id, now))
         if commit.expected_version is not None:
             await connection.execute(_CHECK_VERSION, (chat_id, commit.expected_version))
-        await connection.execute(_upsert_sql(tuple(columns)), columns)
+        await connection.execute(upsert_sql(tuple(chat), "%({})s"), chat)
         if commit.consumed_reminder_id is not None:
             await connection.execute(_CONSUME, (commit.consumed_reminder_id, chat_id))
-        if commit.cancel_reminders is None:
-            await connection.execute("DELETE FROM reminders WHERE chat_id = %s", (chat_id,))
-        elif commit.cancel_reminders:
-            await connection.execute(_CANCEL, (chat_id, sorted(commit.cancel_reminders)))
-        if commit.schedule:
-            await connection.execute(
-                _SCHEDULE,
-                (
-                    chat_id,
-                    [reminder.name for reminder in commit.schedule],
-                    [reminder.due_at for reminder in commit.schedule],
-                    [reminder.sequence for reminder in commit.schedule],
-                ),
-            )
+        await _reminders(connection, commit)
         if commit.outbox:
-            outbox = await connection.cursor().execute(
-                _ENQUEUE, (chat_id, now, [Jsonb(dict(payload)) for payload in commit.outbox])
-            )
+            payloads = [Jsonb(dict(payload)) for payload in commit.outbox]
+            outbox = await connection.cursor().execute(_ENQUEUE, (chat_id, now, payloads))
         if commit.events:
-            await connection.execute(
-                _RECORD_EVENTS,
-                (
-                    chat_id,
-                    [event.flow_id for event in commit.events],
-                    [event.flow_version for event in commit.events],
-                    [event.state for event in commit.events],
-                    [event.at for event in commit.events],
-                ),
-            )
+            await connection.execute(_RECORD_EVENTS, _events(commit))
     if outbox is None:
         return []
     # Decoded from the stored JSON so a message looks the same now as when resent after a restart.
@@ -581,15 +562,55 @@ async def _apply(connection: Connection, commit: Commit, now: datetime) -> list[
     ]
 
 
-def _upsert_sql(columns: tuple[str, ...]) -> str:
-    # Column names come from _apply alone, never from data.
-    names = ", ".join(columns)
-    values = ", ".join(f"%({column})s" for column in columns)
-    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != "chat_id")
+async def _reminders(connection: Connection, commit: Commit) -> None:
+    """Cancels, then schedules, the commit's reminders (pipelined in the commit's transaction)."""
+    chat_id = commit.chat_id
+    if commit.cancel_reminders is None:
+        await connection.execute("DELETE FROM reminders WHERE chat_id = %s", (chat_id,))
+    elif commit.cancel_reminders:
+        await connection.execute(_CANCEL, (chat_id, sorted(commit.cancel_reminders)))
+    if commit.schedule:
+        schedule = commit.schedule
+        names = [reminder.name for reminder in schedule]
+        due = [reminder.due_at for reminder in schedule]
+        await connection.execute(
+            _SCHEDULE, (chat_id, names, due, [reminder.sequence for reminder in schedule])
+        )
+
+
+def _events(commit: Commit) -> tuple[object, ...]:
+    """Returns the parameters of the statement recording the commit's funnel events."""
+    events = commit.events
     return (
-        f"INSERT INTO chats ({names}) VALUES ({values}) "
-        f"ON CONFLICT (chat_id) DO UPDATE SET {updates}, version = chats.version + 1"
+        commit.chat_id,
+        [event.flow_id for event in events],
+        [event.flow_version for event in events],
+        [event.state for event in events],
+        [event.at for event in events],
     )
+
+
+_TO_POSTGRES: dict[Kind, Callable[[object], object]] = {
+    Kind.CONVERSATION: lambda value: Jsonb(conversation_data(as_conversation(value))),
+    Kind.DOCUMENT: lambda value: Jsonb(dict(as_document(value))),
+}
+_FROM_POSTGRES: dict[Kind, Callable[[object], object]] = {
+    Kind.MOMENT: lambda raw: raw.astimezone(UTC) if isinstance(raw, datetime) else raw,
+    Kind.CONVERSATION: lambda raw: stored_conversation(as_document(raw)),
+    Kind.DOCUMENT: lambda raw: frozen_payload(as_document(raw)),
+}
+
+
+def to_postgres(kind: Kind, value: object) -> object:
+    """Returns a value as a PostgreSQL parameter: psycopg adapts all but JSON itself (None stays None)."""
+    convert = _TO_POSTGRES.get(kind)
+    return value if value is None or convert is None else convert(value)
+
+
+def from_postgres(kind: Kind, raw: object) -> object:
+    """Returns a value PostgreSQL kept, as Python sees it: moments in UTC (None stays None)."""
+    convert = _FROM_POSTGRES.get(kind)
+    return raw if raw is None or convert is None else convert(raw)
 
 
 def _reminder(row: tuple[Any, ...]) -> Reminder:
@@ -645,6 +666,38 @@ async def _locked_version(connection: Connection) -> int:
 
 
 _LOCK_CHAT = "SELECT pg_advisory_xact_lock(%s)"
+_RELEASE_HEAD = "SELECT number, flow_id, version, digest FROM flow_releases ORDER BY number DESC LIMIT 1"
+_RELEASE_SEEN = "SELECT FROM flow_releases WHERE digest = %s LIMIT 1"
+# One statement: the release, its meanings, and what is forgotten beyond the kept ones.
+_PUBLISH = """
+    WITH published AS (
+        INSERT INTO flow_releases (flow_id, version, digest, files, published_at)
+        VALUES (%(flow_id)s, %(version)s, %(digest)s, %(files)s, %(at)s)
+        RETURNING number
+    ), meanings AS (
+        INSERT INTO flow_versions (flow_id, version, meanings, served_at)
+        VALUES (%(flow_id)s, %(version)s, %(meanings)s, %(at)s)
+        ON CONFLICT (flow_id, version) DO UPDATE SET served_at = excluded.served_at
+    ), old_files AS (
+        UPDATE flow_releases SET files = NULL
+        WHERE files IS NOT NULL AND number <= (SELECT number FROM published) - %(kept)s
+    ), old_meanings AS (
+        DELETE FROM flow_versions WHERE flow_id = %(flow_id)s AND version <> %(version)s AND version NOT IN (
+            SELECT version FROM flow_versions WHERE flow_id = %(flow_id)s
+            ORDER BY served_at DESC LIMIT %(kept)s - 1)
+    )
+    SELECT number FROM published
+"""
+_RECORD_MEANINGS = """
+    INSERT INTO flow_versions (flow_id, version, meanings, served_at) VALUES (%s, %s, %s, %s)
+    ON CONFLICT (flow_id, version) DO NOTHING
+"""
+_CURRENT_RELEASE = """
+    SELECT r.number, r.flow_id, r.version, r.digest, r.files, coalesce(v.meanings, '')
+    FROM flow_releases r LEFT JOIN flow_versions v ON v.flow_id = r.flow_id AND v.version = r.version
+    ORDER BY r.number DESC LIMIT 1
+"""
+_FLOW_HISTORY = "SELECT version, meanings FROM flow_versions WHERE flow_id = %s ORDER BY served_at"
 _INBOX_ADD = """
     INSERT INTO inbox (update_id, payload, received_at)
     SELECT update_id, payload, %s FROM unnest(%s::bigint[], %s::jsonb[]) AS kept (update_id, payload)
@@ -659,11 +712,7 @@ _STANDING_REMINDERS = f"""
     SELECT {_POSITION}, r.name, count(*) FROM reminders r JOIN chats c ON c.chat_id = r.chat_id
     WHERE {_UNFINISHED} GROUP BY 1, 2, 3, 4
 """
-_LOAD_CHAT = """
-    SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
-           timezone_chosen, conversation, screen_message_id, reminder_message_id, updated_at, version
-    FROM chats WHERE chat_id = %s
-"""
+_LOAD_CHAT = load_sql("%s")
 # A plain INSERT: a repeated update id violates the primary key, which aborts the whole transaction.
 _RECORD_UPDATE = "INSERT INTO processed_updates (update_id, processed_at) VALUES (%s, %s)"
 _CONSUME = """

@@ -7,8 +7,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, time, timedelta
-from functools import cache
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import time_ns
 from types import MappingProxyType
@@ -17,26 +16,28 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.store.base import (
+    KEPT_RELEASES,
     ChatRecord,
     Commit,
+    FlowRelease,
     FunnelStats,
     InboxUpdate,
     Journey,
     OutboxMessage,
     Relay,
+    ReleaseHead,
     Reminder,
     Standing,
     StateCount,
     Store,
     Ticket,
     TicketCounts,
-    TicketStore,
-    UserSettings,
     frozen_payload,
     journeys_from,
+    publishes,
     require_aware,
 )
-from bot.store.codec import conversation_data, stored_conversation
+from bot.store.columns import chat_record, from_sqlite, load_sql, to_sqlite, upsert_sql, written
 from bot.store.errors import ChatChanged, DuplicateUpdate, ReminderGone, SchemaError, StoreError
 from bot.store.migrations import Migration
 from bot.store.migrations.sqlite import SQLITE_MIGRATIONS
@@ -63,7 +64,7 @@ def _json(value: Mapping[str, object]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-class SqliteStore(Store, TicketStore):
+class SqliteStore(Store):
     """Stores everything in one SQLite file.
 
     Each operation runs as one function on aiosqlite's database thread, so a commit is a single
@@ -103,46 +104,11 @@ class SqliteStore(Store, TicketStore):
     async def load_chat(self, chat_id: int) -> ChatRecord | None:
         """Returns the chat's settings, conversation and screen message, in one query."""
         row = await self._run(lambda db: db.execute(_LOAD_CHAT, (chat_id,)).fetchone())
-        if row is None:
-            return None
-        (
-            language,
-            timezone,
-            quiet_start,
-            quiet_end,
-            stopped,
-            blocked,
-            asked,
-            chosen,
-            conversation,
-            screen,
-            reminder,
-            updated,
-            version,
-        ) = row
-        settings = UserSettings(
-            chat_id=chat_id,
-            language=language,
-            timezone=timezone,
-            quiet_start=time.fromisoformat(quiet_start),
-            quiet_end=time.fromisoformat(quiet_end),
-            reminders_stopped=bool(stopped),
-            blocked=bool(blocked),
-            timezone_asked_at=None if asked is None else _moment(asked),
-            timezone_chosen=bool(chosen),
-        )
-        return ChatRecord(
-            settings=settings,
-            conversation=None if conversation is None else stored_conversation(json.loads(conversation)),
-            screen_message_id=screen,
-            updated_at=_moment(updated),
-            reminder_message_id=reminder,
-            version=version,
-        )
+        return None if row is None else chat_record(row, from_sqlite)
 
     async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
         """Applies the whole commit in one transaction, built before it starts."""
-        plan = _CommitPlan(commit, _micros(now))
+        plan = _CommitPlan(commit, now)
         return await self._run(_in_transaction(plan.apply))
 
     async def mark_sent(self, ids: Collection[int]) -> None:
@@ -469,7 +435,76 @@ class SqliteStore(Store, TicketStore):
 
         return await self._run(_in_transaction(reserve)) * _MICROSECOND
 
+    async def publish_release(self, release: FlowRelease, now: datetime, *, again: bool) -> ReleaseHead:
+        """Publishes the release unless it is current (or, without ``again``, was ever), in one transaction."""
+        files = _json(dict(release.files))
+        at = _micros(now)
 
+        def publish(db: sqlite3.Connection) -> ReleaseHead:
+            row = db.execute(_RELEASE_HEAD).fetchone()
+            current = None if row is None else ReleaseHead(*row)
+            seen = db.execute(_RELEASE_SEEN, (release.digest,)).fetchone() is not None
+            if current is not None and not publishes(current, release.digest, again=again, seen=seen):
+                return current
+            (number,) = db.execute(
+                _PUBLISH, (release.flow_id, release.version, release.digest, files, at)
+            ).fetchone()
+            db.execute(_RECORD_MEANINGS_SERVED, (release.flow_id, release.version, release.meanings, at))
+            db.execute(_FORGET_OLD_FILES, (number - KEPT_RELEASES,))
+            db.execute(_FORGET_OLD_MEANINGS, (release.flow_id, release.flow_id, KEPT_RELEASES))
+            return ReleaseHead(number, release.flow_id, release.version, release.digest)
+
+        return await self._run(_in_transaction(publish))
+
+    async def release_head(self) -> ReleaseHead | None:
+        """Returns the current release's head."""
+        row = await self._run(lambda db: db.execute(_RELEASE_HEAD).fetchone())
+        return None if row is None else ReleaseHead(*row)
+
+    async def current_release(self) -> FlowRelease | None:
+        """Returns the current release with its files and meanings."""
+        row = await self._run(lambda db: db.execute(_CURRENT_RELEASE).fetchone())
+        if row is None:
+            return None
+        number, flow_id, version, digest, files, meanings = row
+        return FlowRelease(flow_id, version, digest, _files(files, number), meanings, number)
+
+    async def flow_history(self, flow_id: str) -> dict[str, str]:
+        """Returns the kept meanings of the flow's versions, by version."""
+        rows = await self._run(lambda db: db.execute(_FLOW_HISTORY, (flow_id,)).fetchall())
+        return dict(rows)
+
+    async def record_meanings(self, flow_id: str, version: str, meanings: str, served_at: datetime) -> None:
+        """Keeps a version's meanings unless kept already."""
+        params = (flow_id, version, meanings, _micros(served_at))
+        await self._run(_in_transaction(lambda db: db.execute(_RECORD_MEANINGS, params)))
+
+
+_RELEASE_HEAD = "SELECT number, flow_id, version, digest FROM flow_releases ORDER BY number DESC LIMIT 1"
+_RELEASE_SEEN = "SELECT 1 FROM flow_releases WHERE digest = ? LIMIT 1"
+_PUBLISH = """
+    INSERT INTO flow_releases (flow_id, version, digest, files, published_at) VALUES (?, ?, ?, ?, ?)
+    RETURNING number
+"""
+_RECORD_MEANINGS_SERVED = """
+    INSERT INTO flow_versions (flow_id, version, meanings, served_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (flow_id, version) DO UPDATE SET served_at = excluded.served_at
+"""
+_RECORD_MEANINGS = """
+    INSERT INTO flow_versions (flow_id, version, meanings, served_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (flow_id, version) DO NOTHING
+"""
+_FORGET_OLD_FILES = "UPDATE flow_releases SET files = NULL WHERE number <= ? AND files IS NOT NULL"
+_FORGET_OLD_MEANINGS = """
+    DELETE FROM flow_versions WHERE flow_id = ? AND version NOT IN (
+        SELECT version FROM flow_versions WHERE flow_id = ? ORDER BY served_at DESC LIMIT ?)
+"""
+_CURRENT_RELEASE = """
+    SELECT r.number, r.flow_id, r.version, r.digest, r.files, coalesce(v.meanings, '')
+    FROM flow_releases r LEFT JOIN flow_versions v ON v.flow_id = r.flow_id AND v.version = r.version
+    ORDER BY r.number DESC LIMIT 1
+"""
+_FLOW_HISTORY = "SELECT version, meanings FROM flow_versions WHERE flow_id = ? ORDER BY served_at"
 _POSITION = """
     json_extract(c.conversation, '$.flow_id'), json_extract(c.conversation, '$.flow_version'),
     json_extract(c.conversation, '$.state')"""
@@ -480,6 +515,13 @@ _STANDINGS = (
 _STANDING_REMINDERS = f"""
     SELECT {_POSITION}, r.name, count(*) FROM reminders r JOIN chats c ON c.chat_id = r.chat_id
     WHERE {_UNFINISHED} GROUP BY 1, 2, 3, 4"""
+
+
+def _files(files: str | None, number: int) -> Mapping[str, str]:
+    """Returns a release's files; the current release always has them (only older ones lose theirs)."""
+    if files is None:
+        raise StoreError(f"release {number} is current but its files were forgotten")
+    return MappingProxyType(json.loads(files))
 
 
 def _reminder(row: tuple[int, int, str, int, int, int]) -> Reminder:
@@ -592,30 +634,11 @@ def _schema_version(db: sqlite3.Connection) -> int:
 class _CommitPlan:
     """A commit turned into statements and parameters before the transaction starts."""
 
-    def __init__(self, commit: Commit, now: int) -> None:
+    def __init__(self, commit: Commit, moment: datetime) -> None:
         self.commit = commit
-        chat: dict[str, object] = {"chat_id": commit.chat_id, "updated_at": now}
-        if commit.settings is not None:
-            settings = commit.settings
-            chat |= {
-                "language": settings.language,
-                "timezone": settings.timezone,
-                "quiet_start": settings.quiet_start.isoformat(),
-                "quiet_end": settings.quiet_end.isoformat(),
-                "reminders_stopped": int(settings.reminders_stopped),
-                "blocked": int(settings.blocked),
-                "timezone_asked_at": None
-                if settings.timezone_asked_at is None
-                else _micros(settings.timezone_asked_at),
-                "timezone_chosen": int(settings.timezone_chosen),
-            }
-        if commit.conversation is not None:
-            chat["conversation"] = _json(conversation_data(commit.conversation))
-        if commit.delete_conversation:
-            chat |= {"conversation": None, "screen_message_id": None, "reminder_message_id": None}
-        if commit.screen_message_id is not None:
-            chat["screen_message_id"] = commit.screen_message_id
-        self.upsert_sql = _upsert_sql(tuple(chat))
+        now = _micros(moment)
+        chat = written(commit, moment, to_sqlite)
+        self.upsert_sql = upsert_sql(tuple(chat), ":{}")
         self.chat = chat
         self.update = None if commit.update_id is None else (commit.update_id, now)
         self.cancel = (
@@ -663,23 +686,7 @@ class _CommitPlan:
         return messages
 
 
-@cache
-def _upsert_sql(columns: tuple[str, ...]) -> str:
-    # Column names come from _CommitPlan alone, never from data.
-    names = ", ".join(columns)
-    values = ", ".join(f":{column}" for column in columns)
-    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != "chat_id")
-    return (
-        f"INSERT INTO chats ({names}) VALUES ({values}) "
-        f"ON CONFLICT (chat_id) DO UPDATE SET {updates}, version = version + 1"
-    )
-
-
-_LOAD_CHAT = """
-    SELECT language, timezone, quiet_start, quiet_end, reminders_stopped, blocked, timezone_asked_at,
-           timezone_chosen, conversation, screen_message_id, reminder_message_id, updated_at, version
-    FROM chats WHERE chat_id = ?
-"""
+_LOAD_CHAT = load_sql("?")
 _RECORD_UPDATE = "INSERT OR IGNORE INTO processed_updates (update_id, processed_at) VALUES (?, ?)"
 # REPLACE deletes the old row and inserts a new one, so a rescheduled reminder gets a new id.
 _SCHEDULE = "INSERT OR REPLACE INTO reminders (chat_id, name, due_at, sequence) VALUES (?, ?, ?, ?)"

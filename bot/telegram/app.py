@@ -31,10 +31,9 @@ from telegram.ext import (
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, FlowValidationError, Limits, load_flows
-from bot.flows.meanings import FlowHistory
 from bot.handoff.desk import SupportChat, SupportDesk
 from bot.reminders import Pacing, ReminderScheduler
-from bot.runtime.reload import Reloader
+from bot.runtime.reload import FlowSource, Reloader
 from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
 from bot.settings import Settings
@@ -54,6 +53,7 @@ __all__ = [
     "TELEGRAM_LIMITS",
     "BotRuntime",
     "build_application",
+    "flow_source",
     "load_default_flow",
     "run",
 ]
@@ -96,16 +96,15 @@ class BotRuntime:
 def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> Application:  # type: ignore[type-arg]
     """Builds the Application with its request layer, rate limiter, update processor and handlers."""
     store = open_store(settings.database)
-    # The meanings of the versions served before: their buttons still work where this one means the same.
-    history = FlowHistory(flow_history_folder(settings))
-    engine = FlowEngine(bundle, history.load(bundle.flow.id))
-    service = ChatService(engine, store, clock)
+    # Until the store is open: then the reloader serves the store's current release (bot/runtime/reload.py).
+    service = ChatService(FlowEngine(bundle), store, clock)
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         """Opens the store, re-sends what a crash left unsent, registers the menu and starts reminders."""
         await store.open()
-        # Written once the database (and so its folder) proved usable.
-        history.record(service.engine.meanings)
+        # The one flow version of all instances, with the meanings of the versions served before.
+        await runtime.reloader.start(legacy_folder=local_folder(settings.database) / "flow-versions")
+        service.catch_up = runtime.reloader.catch_up
         delivery = runtime.delivery
 
         # The rate limiter spaces every message; the scheduler starts reminders a little faster than that,
@@ -129,6 +128,7 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         every = SHARED_SWEEP_EVERY if store.serves_several_processes else SWEEP_EVERY
         runtime.tasks.append(asyncio.create_task(_sweep_forever(delivery, every), name="outbox-sweep"))
         runtime.tasks.append(asyncio.create_task(_housekeeping(runtime), name="housekeeping"))
+        runtime.tasks.append(asyncio.create_task(runtime.reloader.follow(), name="follow-releases"))
         if settings.watch_files:
             folders = (settings.flows_dir, settings.locales_dir)
             runtime.tasks.append(asyncio.create_task(runtime.reloader.watch(folders), name="watch-files"))
@@ -185,8 +185,7 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
     )
     reloader = Reloader(
         service,
-        lambda: load_default_flow(settings),
-        history=history,
+        flow_source(settings),
         on_swapped=swapped,
         on_refused=refused,
     )
@@ -248,9 +247,15 @@ def _local_rate_limiter(messages_per_second: float) -> AIORateLimiter:
     return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / messages_per_second, max_retries=3)
 
 
-def flow_history_folder(settings: Settings) -> Path:
-    """Returns where the meanings of the flow versions served are kept: beside the database."""
-    return local_folder(settings.database) / "flow-versions"
+def flow_source(settings: Settings) -> FlowSource:
+    """Returns the configured flow folders, loaded as :func:`load_default_flow` does (a release's files too)."""
+
+    def load(flows_dir: Path, locales_dir: Path) -> FlowBundle:
+        return load_default_flow(
+            settings.model_copy(update={"flows_dir": flows_dir, "locales_dir": locales_dir})
+        )
+
+    return FlowSource(settings.flows_dir, settings.locales_dir, load)
 
 
 Menus = dict[str, list[tuple[str, str]]]

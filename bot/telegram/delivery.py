@@ -66,16 +66,16 @@ class Delivery:
         number of messages, and lapses soon if this process dies.
         """
         while True:
-            pending = await self.service.claim_outbox(chat_id, self.holder)
+            pending = await self.service.outbox.claim(chat_id, self.holder)
             if pending is None:
                 return  # another process holds the claim: it sends these too, after its own
             if not pending:
-                if await self.service.release_outbox(chat_id, self.holder, unless_pending=True):
+                if await self.service.store.release_outbox(chat_id, self.holder, unless_pending=True):
                     return
                 continue
             if not await self._deliver_one(pending[0]):
                 # Must wait: the claim goes, so that a later sweep (of any process) sends them in order.
-                await self.service.release_outbox(chat_id, self.holder, unless_pending=False)
+                await self.service.store.release_outbox(chat_id, self.holder, unless_pending=False)
                 return
 
     async def deliver_direct(self, messages: Iterable[OutgoingMessage]) -> None:
@@ -88,7 +88,7 @@ class Delivery:
 
     async def sweep(self, limit: int = 500) -> int:
         """Sends what was committed but never sent (after a crash or a failure); returns how many it found."""
-        pending = await self.service.pending(limit)
+        pending = await self.service.outbox.pending(limit)
         chats = dict.fromkeys(queued.message.chat_id for queued in pending)
         await asyncio.gather(*(self._sweep_chat(chat_id, limit) for chat_id in chats))
         return len(pending)
@@ -96,7 +96,7 @@ class Delivery:
     async def _sweep_chat(self, chat_id: int, limit: int) -> None:
         async with self.service.locks.hold(chat_id):
             # Read again under the lock: an update of this chat may have delivered them meanwhile.
-            await self.deliver(await self.service.pending(limit, chat_id))
+            await self.deliver(await self.service.outbox.pending(limit, chat_id))
 
     async def _deliver_one(self, queued: QueuedMessage) -> bool:
         """Sends one message; returns False when it must stay in the outbox for a later try."""
@@ -106,8 +106,8 @@ class Delivery:
                 sent = await self.bot.show(queued.message)
             except Forbidden:
                 logger.info("chat %s blocked the bot; its reminders stop", chat_id)
-                await self.service.blocked(chat_id)
-                await self.service.undeliverable(queued)
+                await self.service.store.set_blocked(chat_id, True)
+                await self.service.store.mark_sent([queued.outbox_id])
                 return True
             except RetryAfter:
                 # The rate limiter already waited and retried; the sweep will try again later.
@@ -115,19 +115,19 @@ class Delivery:
                 return False
             except BadRequest as exc:
                 if _is(exc, "message is not modified"):
-                    await self.service.delivered(queued, None)
+                    await self.service.outbox.delivered(queued, None)
                     return True
                 edits = queued.message.edit is not None
                 if queued.message.strip and _is(exc, "message to edit not found", "message can't be edited"):
                     # The buttons went with the message: nothing is left to take off.
-                    await self.service.delivered(queued, None)
+                    await self.service.outbox.delivered(queued, None)
                     return True
                 if edits and _is(exc, "message to edit not found", "message can't be edited"):
                     # The screen was deleted or is too old to edit: show it as a new message instead.
                     queued = replace(queued, message=queued.message.as_new_message())
                     continue
                 logger.error("Telegram refused a message to chat %s: %s", chat_id, exc.message)
-                await self.service.undeliverable(queued)
+                await self.service.store.mark_sent([queued.outbox_id])
                 return True
             except TimedOut:
                 # Telegram may have received it: a retry now could show it twice. The sweep retries later.
@@ -139,6 +139,6 @@ class Delivery:
                     return False
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
-            await self.service.delivered(queued, sent)
+            await self.service.outbox.delivered(queued, sent)
             return True
         return False

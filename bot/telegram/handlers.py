@@ -9,15 +9,15 @@ import asyncio
 import html
 import logging
 from datetime import timedelta
-from typing import Any
 
 from telegram import CallbackQuery, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
+from bot.runtime.events import ButtonPressed, CommandSent, Incoming, MessageSent
 from bot.runtime.messages import OutgoingMessage
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.service import ChatService
 from bot.stats import funnel_from
 from bot.telegram.delivery import Delivery
 
@@ -29,18 +29,9 @@ Context = ContextTypes.DEFAULT_TYPE
 STATS_PERIOD = timedelta(days=30)
 
 
-def _incoming(update: Update, kind: Kind, **fields: Any) -> Incoming | None:
-    chat = update.effective_chat
-    if chat is None:
-        return None
+def _language_code(update: Update) -> str | None:
     user = update.effective_user
-    return Incoming(
-        chat_id=chat.id,
-        kind=kind,
-        update_id=update.update_id,
-        language_code=user.language_code if user else None,
-        **fields,
-    )
+    return user.language_code if user else None
 
 
 class ChatHandlers:
@@ -50,9 +41,7 @@ class ChatHandlers:
         self.service = service
         self.delivery = delivery
 
-    async def _run(self, incoming: Incoming | None) -> None:
-        if incoming is None:
-            return
+    async def _run(self, incoming: Incoming) -> None:
         reply = await self.service.handle(incoming)
         await self.delivery.deliver(reply.messages)
         await self.delivery.deliver_direct(reply.direct)
@@ -64,7 +53,11 @@ class ChatHandlers:
             return
         name = message.text.split(maxsplit=1)[0].lstrip("/").split("@", 1)[0].lower()
         argument = " ".join(context.args or ())
-        await self._run(_incoming(update, Kind.COMMAND, command=name, argument=argument))
+        chat = update.effective_chat
+        if chat is None:
+            return
+        code = _language_code(update)
+        await self._run(CommandSent(chat.id, name, argument, update_id=update.update_id, language_code=code))
 
     async def choice_button(self, update: Update, context: Context) -> None:
         """Applies an inline-button press, answers it at once and edits the screen in place."""
@@ -72,13 +65,18 @@ class ChatHandlers:
         if query is None:
             return
         message = query.message
-        incoming = _incoming(
-            update, Kind.BUTTON, data=query.data or "", message_id=message.message_id if message else None
-        )
-        if incoming is None:
+        chat = update.effective_chat
+        if chat is None:
             await _answer(query, None)
             return
-        reply = await self.service.handle(incoming)
+        pressed = ButtonPressed(
+            chat.id,
+            query.data or "",
+            message.message_id if message else None,
+            update_id=update.update_id,
+            language_code=_language_code(update),
+        )
+        reply = await self.service.handle(pressed)
         await asyncio.gather(
             _answer(query, reply.toast),
             self.delivery.deliver(reply.messages),
@@ -89,7 +87,11 @@ class ChatHandlers:
         """Answers text, stickers or photos sent where buttons are expected, and shows the screen again."""
         message = update.effective_message
         text = message.text if message is not None else None
-        await self._run(_incoming(update, Kind.OTHER, argument=text))
+        chat = update.effective_chat
+        if chat is None:
+            return
+        code = _language_code(update)
+        await self._run(MessageSent(chat.id, text, update_id=update.update_id, language_code=code))
 
     async def stats_command(self, update: Update, context: Context) -> None:
         """Shows an operator the funnel of the last 30 days (only for BOT_ADMIN_IDS)."""

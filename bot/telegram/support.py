@@ -30,7 +30,7 @@ class SupportHandlers:
     async def post_ticket(self, ticket: Ticket, question: str) -> int:
         """Posts a person's question in the support chat, where operators answer it; returns the post's id."""
         post = await self.delivery.bot.show(await self.desk.ticket_post(ticket, question))
-        await self.desk.tickets.post_ticket(ticket.id, post, None)
+        await self.desk.store.post_ticket(ticket.id, post, None)
         return post
 
     async def tickets_command(self, update: Update, context: Context) -> None:

@@ -24,8 +24,8 @@ import pytest
 from aiohttp import web
 
 from bot.reminders import CLAIM_LEASE
-from bot.testing import FakeBotApi, by_id
-from bot.testing.postgres import PostgresServer
+from testkit import FakeBotApi, by_id
+from testkit.postgres import PostgresServer
 from tests.e2e.process import BotProcess, bot_process, clean_environment, eventually, free_port
 from tests.e2e.test_kills import Person, messages_sent_twice
 

@@ -11,7 +11,7 @@ from aiohttp import ClientSession
 
 from bot.store import SqliteStore
 from bot.telegram.intake import without_typed_text
-from bot.testing import FakeBotApi, FakeUser
+from testkit import FakeBotApi, FakeUser
 from tests.e2e.process import bot_process, clean_environment, eventually, free_port, webhook_arguments
 
 pytestmark = pytest.mark.e2e

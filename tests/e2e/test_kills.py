@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import FakeBotApi, FakeUser
+from testkit import FakeBotApi, FakeUser
 from tests.e2e.process import (
     BotProcess,
     bot_process,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import FakeBotApi, FakeUser, by_id
+from testkit import FakeBotApi, FakeUser, by_id
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import FakeBotApi, FakeUser
+from testkit import FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

@@ -9,8 +9,8 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from bot.testing import FakeBotApi
-from bot.testing.postgres import PostgresServer
+from testkit import FakeBotApi
+from testkit.postgres import PostgresServer
 from tests.e2e.process import BotProcess, bot_process, clean_environment
 
 pytestmark = pytest.mark.e2e

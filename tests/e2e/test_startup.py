@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import DEFAULT_TOKEN, FakeBotApi
+from testkit import DEFAULT_TOKEN, FakeBotApi
 from tests.e2e.process import ROOT, bot_process, clean_environment, free_port, webhook_arguments
 
 pytestmark = pytest.mark.e2e

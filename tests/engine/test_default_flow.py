@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.callbacks import FlowPress, encode
 from bot.engine import Conversation
-from bot.engine.engine import FlowEngine, Outcome, Screen
+from bot.engine.engine import FlowEngine, Outcome
+from bot.engine.screens import Screen
 from bot.flows import FlowBundle
 from bot.flows import model as m
 from bot.flows.budget import display_lines, display_width
@@ -54,10 +56,10 @@ def check_screen(engine: FlowEngine, screen: Screen, language: str) -> None:
             assert button.label.strip()
             assert not LEFTOVER.search(button.label)
             assert display_width(button.label) <= limit, f"{button.label!r} is too wide"
-            kinds = [button.data, button.url, button.copy_text]
+            kinds = [button.press, button.url, button.copy_text]
             assert sum(kind is not None for kind in kinds) == 1
-            if button.data is not None:
-                assert len(button.data.encode()) <= 64
+            if button.press is not None:
+                assert len(encode(button.press).encode()) <= 64
             if button.url is not None:
                 assert button.url.startswith("https://")
             if button.copy_text is not None:
@@ -80,13 +82,13 @@ def conversations(engine: FlowEngine, language: str) -> Iterator[tuple[Conversat
         if key in seen:
             continue
         seen.add(key)
-        screen = engine.render(conversation)
+        screen = engine.screens.render(conversation)
         yield conversation, screen
         for row in screen.rows:
             for button in row:
-                if button.data is None:
+                if not isinstance(button.press, FlowPress):
                     continue
-                result = engine.press(conversation, button.data)
+                result = engine.press(conversation, button.press)
                 assert result.outcome is Outcome.ADVANCED, f"{conversation.state}: {button.label} did nothing"
                 moved = result.conversation
                 changed = (
@@ -101,7 +103,7 @@ def conversations(engine: FlowEngine, language: str) -> Iterator[tuple[Conversat
                 due = engine.reminder_due(conversation, name, sequence)
                 if due is not None:
                     check_screen(engine, due.screen, language)
-                    check_screen(engine, engine.render_help(conversation, name, sequence), language)
+                    check_screen(engine, engine.screens.render_help(conversation, name, sequence), language)
                     queue.append(due.conversation)
 
 

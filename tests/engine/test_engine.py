@@ -6,20 +6,21 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from bot.callbacks import ReminderAnswer, ReminderPress
+from bot.callbacks import FlowPress, ReminderAnswer, ReminderPress
 from bot.engine import CancelReminders, Ended, EnteredState, ScheduleReminder
-from bot.engine.engine import FlowEngine, Markup, Outcome, Screen, StepResult, fill
+from bot.engine.engine import FlowEngine, Outcome, StepResult
+from bot.engine.screens import Markup, Screen, fill
 from bot.flows import FlowBundle, load_bundle
 from bot.runtime.commit import stored, unstored
 
 MINI = Path(__file__).resolve().parents[1] / "flows" / "cases" / "valid"
 
 
-def button(screen: Screen, label: str) -> str:
+def button(screen: Screen, label: str) -> FlowPress:
     for row in screen.rows:
         for candidate in row:
-            if label in candidate.label and candidate.data:
-                return candidate.data
+            if label in candidate.label and isinstance(candidate.press, FlowPress):
+                return candidate.press
     raise AssertionError(f"no button {label!r} in {[b.label for row in screen.rows for b in row]}")
 
 
@@ -73,27 +74,25 @@ def test_a_button_from_an_older_screen_changes_nothing(mini: FlowEngine) -> None
     old = mini.press(waiting.conversation, button(request.screen, "I've sent it"))
     assert old.outcome is Outcome.STALE
     assert old.conversation == waiting.conversation
-    assert old.screen == mini.render(waiting.conversation)
+    assert old.screen == mini.screens.render(waiting.conversation)
 
 
 def test_a_button_from_another_flow_version_is_recognised(mini: FlowEngine) -> None:
     start = mini.start("en")
-    forged = "deadbeef|" + button(start.screen, "Airalo").split("|", 1)[1]
+    forged = replace(button(start.screen, "Airalo"), version="deadbeef")
     result = mini.press(start.conversation, forged)
     assert result.outcome is Outcome.FOREIGN
     assert result.conversation == start.conversation
 
 
-def test_garbage_callback_data_is_stale_not_a_crash(mini: FlowEngine) -> None:
+def test_a_press_of_no_button_of_the_screen_is_stale_not_a_crash(mini: FlowEngine) -> None:
     start = mini.start("en")
-    for data in (
-        "",
-        "x",
-        f"{mini.version}|1",
-        f"{mini.version}|1|welcome|nope",
-        f"{mini.version}|zz|welcome|airalo",
+    for pressed in (
+        FlowPress(mini.version, 0, "welcome", "nope"),
+        FlowPress(mini.version, 0, "request", "airalo"),
+        FlowPress(mini.version, 7, "welcome", "airalo"),
     ):
-        assert mini.press(start.conversation, data).outcome in (Outcome.STALE, Outcome.FOREIGN)
+        assert mini.press(start.conversation, pressed).outcome is Outcome.STALE
 
 
 def test_reaching_a_final_state_ends_the_conversation_and_its_reminders(mini: FlowEngine) -> None:
@@ -165,9 +164,9 @@ def test_reminder_buttons_confirm_snooze_help_and_stop(mini: FlowEngine) -> None
 
 
 def test_values_are_escaped_but_operator_markup_is_kept(mini: FlowEngine) -> None:
-    assert mini.plain("en", "welcome.text") == "<b>Hello.</b> Which eSIM?"
+    assert mini.screens.plain("en", "welcome.text") == "<b>Hello.</b> Which eSIM?"
     conversation = mini.start("en").conversation
-    assert mini.text("en", "welcome.text", conversation.variables) == "<b>Hello.</b> Which eSIM?"
+    assert mini.screens.text("en", "welcome.text", conversation.variables) == "<b>Hello.</b> Which eSIM?"
     values = {"typed": "<b>&", "line": Markup("<b>Waiting</b>")}
     filled = fill("{typed} / {line} / {unknown}", values.get)
     assert filled == "&lt;b&gt;&amp; / <b>Waiting</b> / {unknown}"
@@ -176,12 +175,12 @@ def test_values_are_escaped_but_operator_markup_is_kept(mini: FlowEngine) -> Non
 def test_a_conversation_from_an_older_version_is_adopted(mini: FlowEngine) -> None:
     current = press(mini, mini.start("en"), "Airalo").conversation
     old = replace(current, flow_version="0ld0ld00", variables={**current.variables, "gone": "x"})
-    adopted = mini.adopt(old)
+    adopted = mini.move(old).conversation
     assert adopted.flow_version == mini.version
     assert adopted.state == "request"
     assert "gone" not in adopted.variables
     assert adopted.step == old.step  # same screen: buttons that mean the same here keep working
-    vanished = mini.adopt(replace(old, state="no_longer_there"))
+    vanished = mini.move(replace(old, state="no_longer_there")).conversation
     assert vanished.state == "welcome"
 
 
@@ -189,7 +188,7 @@ def test_one_shared_machine_holds_no_conversation(mini: FlowEngine) -> None:
     result = mini.start("en", "airalo")
     for _ in range(100):
         result = press(mini, result, "Back up photos")
-    assert mini.machine.models == []
+    assert mini.compiled.machine.models == []
 
 
 def test_a_conversation_round_trips_through_its_stored_form(mini: FlowEngine) -> None:

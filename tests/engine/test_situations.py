@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.callbacks import FlowPress
 from bot.engine.conversation import ScheduleReminder
-from bot.engine.engine import FlowEngine, Outcome, Screen, StepResult
+from bot.engine.engine import FlowEngine, Outcome, StepResult
+from bot.engine.screens import Screen
 from bot.flows import FlowBundle
 
 LANGUAGES = ("zh-Hans", "fr", "en")
@@ -35,21 +37,21 @@ class Walk:
         return self.result.conversation.state
 
     def ids(self) -> list[str]:
-        return [b.data.rsplit("|", 1)[1] for row in self.screen.rows for b in row if b.data]
+        return [b.press.button for row in self.screen.rows for b in row if isinstance(b.press, FlowPress)]
 
     def press(self, *button_ids: str) -> Walk:
         for button_id in button_ids:
-            data = next(
+            pressed = next(
                 (
-                    b.data
+                    b.press
                     for row in self.screen.rows
                     for b in row
-                    if b.data and b.data.endswith(f"|{button_id}")
+                    if isinstance(b.press, FlowPress) and b.press.button == button_id
                 ),
                 None,
             )
-            assert data is not None, f"no button {button_id!r} on {self.state}: {self.ids()}"
-            self.result = self.engine.press(self.result.conversation, data)
+            assert pressed is not None, f"no button {button_id!r} on {self.state}: {self.ids()}"
+            self.result = self.engine.press(self.result.conversation, pressed)
             assert self.result.outcome is Outcome.ADVANCED
             self.states.append(self.state)
             self.screens.append(self.screen)
@@ -291,7 +293,7 @@ def test_the_opt_reminder_and_its_help_mention_no_email(default_engine: FlowEngi
     person = walk(default_engine, "en", "opt", "prepaid", "abroad", "sent")
     due = default_engine.reminder_due(person.result.conversation, "confirm_email", 1)
     assert due is not None
-    help_screen = default_engine.render_help(person.result.conversation, "confirm_email", 1)
+    help_screen = default_engine.screens.render_help(person.result.conversation, "confirm_email", 1)
     for screen in (due.screen, help_screen):
         for word in ESIM_OR_EMAIL:
             assert word not in screen.text

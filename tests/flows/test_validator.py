@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,16 +11,15 @@ from bot.flows import FlowValidationError, Limits, load_bundle, load_flows, vali
 from bot.flows import model as m
 from bot.flows.schema import flow_schema_text
 from bot.runtime.texts import UI_TEXTS
+from tests.flows.broken import BROKEN, CASES, BrokenCase, broken_case
 
-CASES = Path(__file__).parent / "cases"
-BROKEN = sorted(p.name for p in CASES.iterdir() if p.is_dir() and p.name != "valid")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def problems_of(case: Path) -> list[str]:
+def problems_of(case: BrokenCase) -> list[str]:
     with pytest.raises(FlowValidationError) as caught:
-        load_bundle(case / "flow.yaml", case / "locales")
-    return [str(p).replace(f"{case}/", "") for p in caught.value.problems]
+        load_bundle(case.flow, case.locales)
+    return [str(p).replace(f"{case.folder}/", "") for p in caught.value.problems]
 
 
 def test_the_corpus_covers_every_error_kind() -> None:
@@ -46,14 +46,22 @@ def test_the_corpus_covers_every_error_kind() -> None:
 
 
 @pytest.mark.parametrize("name", BROKEN)
-def test_broken_flow_reports_line_column_and_reason(name: str) -> None:
-    case = CASES / name
-    expected = (case / "expected.txt").read_text(encoding="utf-8").splitlines()
-    assert problems_of(case) == expected
+def test_broken_flow_reports_line_column_and_reason(name: str, tmp_path: Path) -> None:
+    case = broken_case(name, tmp_path)
+    assert problems_of(case) == case.expected
 
 
-def test_misspelt_target_suggests_the_closest_state() -> None:
-    assert problems_of(CASES / "unknown_target") == [
+def test_a_case_whose_change_no_longer_fits_the_base_fails_loudly(tmp_path: Path) -> None:
+    edited = tmp_path / "edited_base"
+    shutil.copytree(CASES / "valid", edited)
+    flow = edited / "flow.yaml"
+    flow.write_text(flow.read_text(encoding="utf-8").replace("to: done}", "to: fin}"), encoding="utf-8")
+    with pytest.raises(AssertionError, match="is in the base 0 times, not once"):
+        broken_case("unknown_target", tmp_path, base=edited)
+
+
+def test_misspelt_target_suggests_the_closest_state(tmp_path: Path) -> None:
+    assert problems_of(broken_case("unknown_target", tmp_path)) == [
         "flow.yaml:51:36: unknown target 'dnoe' (did you mean 'done'?)"
     ]
 
@@ -100,9 +108,9 @@ def test_every_shipped_flow_validates() -> None:
     assert "cancel_esim" in bundles
 
 
-def test_validate_paths_collects_problems_of_several_files() -> None:
+def test_validate_paths_collects_problems_of_several_files(tmp_path: Path) -> None:
     problems = validate_paths(
-        [CASES / "unknown_target" / "flow.yaml", CASES / "dead_end" / "flow.yaml"],
+        [broken_case("unknown_target", tmp_path).flow, broken_case("dead_end", tmp_path).flow],
         CASES / "valid" / "locales",
     )
     assert {p.path.parent.name for p in problems} == {"unknown_target", "dead_end"}

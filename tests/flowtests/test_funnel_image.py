@@ -13,7 +13,8 @@ from bot.cli import main
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.events import ButtonPressed, CommandSent
+from bot.runtime.service import ChatService
 from bot.store import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,12 +32,13 @@ async def three_people(database: Path, bundle: FlowBundle) -> None:
     clock = FakeClock(datetime.now(UTC) - timedelta(days=1))
     async with SqliteStore(database) as store:
         service = ChatService(FlowEngine(bundle), store, clock)
-        await service.handle(Incoming(3, Kind.COMMAND, command="start"))
-        request = await service.handle(Incoming(1, Kind.COMMAND, command="start", argument="airalo"))
-        await service.handle(Incoming(2, Kind.COMMAND, command="start", argument="airalo"))
+        await service.handle(CommandSent(3, command="start"))
+        request = await service.handle(CommandSent(1, command="start", argument="airalo"))
+        await service.handle(CommandSent(2, command="start", argument="airalo"))
         rows = request.messages[0].message.rows
         sent = next(button.data for row in rows for button in row if button.label == "I've sent it")
-        await service.handle(Incoming(1, Kind.BUTTON, data=sent))
+        assert sent is not None
+        await service.handle(ButtonPressed(1, data=sent))
 
 
 @pytest.fixture

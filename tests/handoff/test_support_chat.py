@@ -16,11 +16,11 @@ from telegram.ext import Application
 
 from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.store import Store, TicketStore
+from bot.store import Store
 from bot.telegram.app import BotRuntime, build_application, load_default_flow
 from bot.telegram.support import SupportHandlers
-from bot.testing import FakeBotApi
-from bot.testing.application import polling
+from testkit import FakeBotApi
+from testkit.application import polling
 from tests.telegram.conftest import ROOT
 
 SUPPORT_CHAT = -1001234567890
@@ -114,9 +114,7 @@ async def ask(api: FakeBotApi, desk: Desk, language: Language) -> int:
     """A person on the OPT-from-abroad screen asks their question; returns the post's id in the support chat."""
     person = api.user(501, language_code=language.code)
     await person.say("/start opt")
-    tickets = desk.store
-    assert isinstance(tickets, TicketStore)
-    ticket = await tickets.open_ticket(person.chat_id, language.code, desk.support.desk.clock.now())
+    ticket = await desk.store.open_ticket(person.chat_id, language.code, desk.support.desk.clock.now())
     return await desk.support.post_ticket(ticket, language.question)
 
 

@@ -15,7 +15,7 @@ import yaml
 
 from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "flows" / "cases" / "valid"

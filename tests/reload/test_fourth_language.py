@@ -13,8 +13,8 @@ from bot.flows import validate_paths
 from bot.runtime.texts import UI_TEXTS
 from bot.settings import Settings
 from bot.telegram.app import BotRuntime, build_application, load_default_flow
-from bot.testing import FakeBotApi
-from bot.testing.application import polling
+from testkit import FakeBotApi
+from testkit.application import polling
 from tests.e2e.process import ROOT, clean_environment
 from tests.reload.conftest import Operator
 

@@ -12,8 +12,9 @@ from bot.cli import main
 from bot.clock import FakeClock
 from bot.settings import Settings
 from bot.telegram.app import BotRuntime, build_application, load_default_flow
-from bot.testing import FakeBotApi
-from bot.testing.application import polling
+from testkit import FakeBotApi
+from testkit.application import polling
+from testkit.postgres import PostgresServer
 from tests.reload.conftest import Operator, rename_waiting
 
 
@@ -60,16 +61,23 @@ EXPECTED = [
 ]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_validate_against_the_live_database_says_who_moves_where(
     api: FakeBotApi,
     settings: Settings,
     clock: FakeClock,
     operator: Operator,
     capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+    backend: str,
 ) -> None:
+    if backend == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        settings = settings.model_copy(update={"database": server.new_database()})
     await people_on_the_way(api, settings, clock)
     edit(operator)
     arguments = ["validate", str(operator.flows), "--locales", str(operator.locales)]
+    # Nothing of the bot's is in a data/ folder: the button meanings come from the store, like the chats.
     status = await asyncio.to_thread(main, [*arguments, "--against", str(settings.database)])
     out = capsys.readouterr().out.splitlines()
     assert status == 0

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 from tests.e2e.process import ROOT, BotProcess, bot_process, clean_environment
 from tests.reload.conftest import Operator, break_flow
 
@@ -64,6 +64,9 @@ async def test_esim_bot_reload_and_sighup_swap_the_texts_and_refuse_a_broken_flo
     api: FakeBotApi, operator: Operator, tmp_path: Path
 ) -> None:
     env = environment(api, operator, tmp_path, watch=False)
+    first = {
+        path: path.read_text(encoding="utf-8") for path in (operator.flow_file, operator.locales / "en.yaml")
+    }
     async with bot_process(env) as bot:
         await started(bot)
         assert (await first_screen_of(api, 1)).startswith("Hello. Which eSIM?")
@@ -71,8 +74,9 @@ async def test_esim_bot_reload_and_sighup_swap_the_texts_and_refuse_a_broken_flo
         operator.edit_texts("en", lambda texts: texts["welcome"].update(text="Hi again. Which eSIM?"))
         code, said = await esim_bot(env, "reload")
         assert code == 0, said
-        assert "asked the bot (process" in said
-        await bot.wait_for_output("reload (SIGHUP): version")
+        assert "published release 2" in said
+        # Published through the store, which the bot reads every few seconds: no signal, no pid file.
+        await bot.wait_for_output("reload (release 2 published): version", timeout=10)
         assert (await first_screen_of(api, 2)).startswith("Hi again.")
 
         operator.edit_flow(break_flow)
@@ -88,11 +92,23 @@ async def test_esim_bot_reload_and_sighup_swap_the_texts_and_refuse_a_broken_flo
         assert (await first_screen_of(api, 3)).startswith("Hi again."), "the running version keeps serving"
         assert await bot.stop(signal.SIGTERM) == 0
     code, said = await esim_bot(env, "reload")
-    assert code == 1  # the flow is still broken: checked before looking for the bot
+    assert code == 1  # the flow is still broken: nothing is published
     operator.edit_flow(lambda flow: flow["states"]["waiting"]["buttons"][0][0].update(to="done"))
     code, said = await esim_bot(env, "reload")
-    assert code == 2
-    assert "no running bot found" in said
+    assert code == 0, said
+    assert "published release 3" in said, "published while no bot runs: the next start serves it"
+    code, said = await esim_bot(env, "reload")
+    assert "release 3" in said
+    assert "already served" in said
+
+    # The first files again (an older image restarted): they never take the store back to release 1.
+    for path, text in first.items():
+        path.write_text(text, encoding="utf-8")
+    async with bot_process(env) as bot:
+        await started(bot)
+        assert "serving the store's current release 3" in bot.printed
+        assert (await first_screen_of(api, 4)).startswith("Hi again.")
+        assert await bot.stop(signal.SIGTERM) == 0
 
 
 async def test_a_burst_of_saves_is_one_reload_once_the_files_are_still(

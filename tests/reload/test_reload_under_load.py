@@ -11,8 +11,8 @@ from bot.runtime.reload import Reloader
 from bot.settings import Settings
 from bot.store import SqliteStore
 from bot.telegram.app import BotRuntime, build_application, load_default_flow
-from bot.testing import FakeBotApi, FakeUser
-from bot.testing.application import polling
+from testkit import FakeBotApi, FakeUser
+from testkit.application import polling
 from tests.reload.conftest import Operator, break_flow, rename_waiting
 
 PEOPLE = 30

@@ -9,9 +9,10 @@ from pathlib import Path
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
-from bot.runtime.service import ChatService, Incoming, Kind, Reply
+from bot.runtime.events import ButtonPressed, CommandSent
+from bot.runtime.service import ChatService, Reply
 from bot.store import SqliteStore, Store
-from bot.testing.screens import button_id
+from testkit.screens import button_id
 
 __all__ = ["walk_crowd"]
 
@@ -32,7 +33,7 @@ def _buttons(reply: Reply) -> list[tuple[str, str]]:
 async def _person(service: ChatService, clock: FakeClock, chat_id: int, chooser: random.Random) -> None:
     """One person: a start (or a seller's link), then up to twelve presses, some days apart."""
     link = chooser.choice([None, None, "airalo", "holafly"])
-    reply = await service.handle(Incoming(chat_id, Kind.COMMAND, command="start", argument=link))
+    reply = await service.handle(CommandSent(chat_id, command="start", argument=link or ""))
     for _ in range(chooser.randrange(1, 13)):
         buttons = _buttons(reply)
         if not buttons:
@@ -42,7 +43,7 @@ async def _person(service: ChatService, clock: FakeClock, chat_id: int, chooser:
             clock.advance(timedelta(hours=chooser.randrange(2, 120)))
             buttons = answered
         clock.advance(timedelta(minutes=chooser.randrange(1, 5)))
-        reply = await service.handle(Incoming(chat_id, Kind.BUTTON, data=chooser.choice(buttons)[1]))
+        reply = await service.handle(ButtonPressed(chat_id, data=chooser.choice(buttons)[1]))
 
 
 async def walk_crowd(store: Store, bundle: FlowBundle, start: datetime, people: int, seed: int = 18) -> None:

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.callbacks import ReminderAnswer, ReminderPress, decode
+from bot.callbacks import ReminderAnswer, ReminderPress, decode, encode
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
 from bot.runtime.commands import COMMAND_UNITS
 from bot.runtime.commit import unstored
+from bot.runtime.events import ButtonPressed, CommandSent, MessageSent
 from bot.runtime.messages import QueuedMessage
-from bot.runtime.service import ChatService, Incoming, Kind, choose_language
+from bot.runtime.service import ChatService, choose_language
 from bot.runtime.texts import COMMANDS
 from bot.store import SqliteStore
 
@@ -64,9 +65,9 @@ def test_the_language_follows_telegrams_language_code(
 
 
 async def test_a_redelivered_update_is_applied_once(service: ChatService, store: SqliteStore) -> None:
-    start = await service.handle(Incoming(1, Kind.COMMAND, update_id=10, command="start"))
+    start = await service.handle(CommandSent(1, update_id=10, command="start"))
     data = first_button(start.messages[0])
-    press = Incoming(1, Kind.BUTTON, update_id=11, data=data, message_id=5)
+    press = ButtonPressed(1, update_id=11, data=data, message_id=5)
     first = await service.handle(press)
     again = await service.handle(press)
     assert first.messages
@@ -80,7 +81,7 @@ async def test_a_redelivered_update_is_applied_once(service: ChatService, store:
 async def test_a_message_committed_but_not_sent_is_still_there_after_a_crash(
     service: ChatService, store: SqliteStore, tmp_path: Path
 ) -> None:
-    reply = await service.handle(Incoming(2, Kind.COMMAND, update_id=20, command="start"))
+    reply = await service.handle(CommandSent(2, update_id=20, command="start"))
     await store.close()
     async with SqliteStore(tmp_path / "bot.sqlite3") as reopened:
         pending = await reopened.pending_outbox(10)
@@ -90,8 +91,8 @@ async def test_a_message_committed_but_not_sent_is_still_there_after_a_crash(
 async def test_delivered_messages_leave_the_outbox_and_the_screen_is_remembered(
     service: ChatService, store: SqliteStore
 ) -> None:
-    reply = await service.handle(Incoming(3, Kind.COMMAND, update_id=30, command="start"))
-    await service.delivered(reply.messages[0], 77)
+    reply = await service.handle(CommandSent(3, update_id=30, command="start"))
+    await service.outbox.delivered(reply.messages[0], 77)
     assert await store.pending_outbox(10) == []
     record = await store.load_chat(3)
     assert record is not None
@@ -99,18 +100,16 @@ async def test_delivered_messages_leave_the_outbox_and_the_screen_is_remembered(
 
 
 async def test_a_press_on_the_screen_message_edits_it(service: ChatService) -> None:
-    reply = await service.handle(Incoming(4, Kind.COMMAND, command="start"))
-    await service.delivered(reply.messages[0], 90)
-    press = await service.handle(
-        Incoming(4, Kind.BUTTON, data=first_button(reply.messages[0]), message_id=90)
-    )
+    reply = await service.handle(CommandSent(4, command="start"))
+    await service.outbox.delivered(reply.messages[0], 90)
+    press = await service.handle(ButtonPressed(4, data=first_button(reply.messages[0]), message_id=90))
     assert press.messages[0].message.edit == 90
 
 
 async def test_typed_text_is_never_stored(service: ChatService, store: SqliteStore, tmp_path: Path) -> None:
-    await service.handle(Incoming(5, Kind.COMMAND, command="start"))
-    await service.handle(Incoming(5, Kind.OTHER, update_id=51))
-    await service.handle(Incoming(5, Kind.COMMAND, command="timezone", argument="my secret is hunter2"))
+    await service.handle(CommandSent(5, command="start"))
+    await service.handle(MessageSent(5, update_id=51))
+    await service.handle(CommandSent(5, command="timezone", argument="my secret is hunter2"))
     await store.close()
     assert b"hunter2" not in (tmp_path / "bot.sqlite3").read_bytes()
 
@@ -118,9 +117,9 @@ async def test_typed_text_is_never_stored(service: ChatService, store: SqliteSto
 async def test_idle_conversations_are_purged(
     service: ChatService, store: SqliteStore, clock: FakeClock
 ) -> None:
-    await service.handle(Incoming(6, Kind.COMMAND, command="start"))
+    await service.handle(CommandSent(6, command="start"))
     clock.advance(timedelta(days=10))
-    await service.handle(Incoming(7, Kind.COMMAND, command="start"))
+    await service.handle(CommandSent(7, command="start"))
     purged, _expired = await service.housekeeping(timedelta(days=5))
     assert purged == 1
     assert await store.load_chat(6) is None
@@ -132,14 +131,14 @@ async def press_label(service: ChatService, store: SqliteStore, chat_id: int, la
     record = await store.load_chat(chat_id)
     assert record is not None
     assert record.conversation is not None
-    screen = service.engine.render(unstored(record.conversation))
-    data = next(b.data for row in screen.rows for b in row if b.data and label in b.label)
-    await service.handle(Incoming(chat_id, Kind.BUTTON, data=data))
+    screen = service.engine.screens.render(unstored(record.conversation))
+    data = next(encode(b.press) for row in screen.rows for b in row if b.press and label in b.label)
+    await service.handle(ButtonPressed(chat_id, data=data))
 
 
 async def waiting_for_the_email(service: ChatService, store: SqliteStore, chat_id: int) -> None:
     """Walks a chat (home carrier) to the waiting screen, where the first reminder is scheduled."""
-    await service.handle(Incoming(chat_id, Kind.COMMAND, command="start", argument="home"))
+    await service.handle(CommandSent(chat_id, command="start", argument="home"))
     for label in ("Let's start", "End the line", "Next", "submitted"):
         await press_label(service, store, chat_id, label)
 
@@ -149,10 +148,10 @@ async def test_a_reminder_for_a_conversation_that_moved_on_is_dropped_silently(
 ) -> None:
     await waiting_for_the_email(service, store, 8)
     (reminder,) = await store.reminders_of(8)
-    asked = await service.handle(Incoming(8, Kind.COMMAND, command="restart"))
+    asked = await service.handle(CommandSent(8, command="restart"))
     assert await store.reminders_of(8) != [], "/restart asks before dropping a pending reminder"
     assert any(b.data == "over|new" for row in asked.messages[0].message.rows for b in row)
-    await service.handle(Incoming(8, Kind.BUTTON, data="over|new"))
+    await service.handle(ButtonPressed(8, data="over|new"))
     assert await store.reminders_of(8) == []
     clock.advance(timedelta(days=2))
     assert await service.reminder_due(reminder) == ()
@@ -161,12 +160,10 @@ async def test_a_reminder_for_a_conversation_that_moved_on_is_dropped_silently(
 async def test_after_a_long_pause_the_next_screen_is_a_new_message(
     service: ChatService, clock: FakeClock
 ) -> None:
-    reply = await service.handle(Incoming(9, Kind.COMMAND, command="start"))
-    await service.delivered(reply.messages[0], 90)
+    reply = await service.handle(CommandSent(9, command="start"))
+    await service.outbox.delivered(reply.messages[0], 90)
     clock.advance(timedelta(days=2))
-    press = await service.handle(
-        Incoming(9, Kind.BUTTON, data=first_button(reply.messages[0]), message_id=90)
-    )
+    press = await service.handle(ButtonPressed(9, data=first_button(reply.messages[0]), message_id=90))
     assert press.messages[0].message.edit is None
 
 
@@ -190,14 +187,14 @@ def test_every_menu_command_has_its_unit() -> None:
 async def test_the_time_zone_prompt_is_understood_by_another_process(
     service: ChatService, default_bundle: FlowBundle, clock: FakeClock, tmp_path: Path
 ) -> None:
-    await service.handle(Incoming(11, Kind.COMMAND, command="start"))
-    await service.handle(Incoming(11, Kind.COMMAND, command="timezone"))
+    await service.handle(CommandSent(11, command="start"))
+    await service.handle(CommandSent(11, command="timezone"))
     # A second instance on the same database (or this one after a restart) gets the typed answer.
     async with SqliteStore(tmp_path / "bot.sqlite3") as other_store:
         other = ChatService(FlowEngine(default_bundle), other_store, clock)
-        reply = await other.handle(Incoming(11, Kind.OTHER, argument="Shanghai"))
+        reply = await other.handle(MessageSent(11, text="Shanghai"))
         assert "Shanghai time" in reply.messages[-1].message.text
-        again = await other.handle(Incoming(11, Kind.OTHER, argument="Paris"))
+        again = await other.handle(MessageSent(11, text="Paris"))
         assert "Paris time" not in " ".join(m.message.text for m in again.messages)
         record = await other_store.load_chat(11)
     assert record is not None
@@ -207,9 +204,9 @@ async def test_the_time_zone_prompt_is_understood_by_another_process(
 async def test_a_place_typed_long_after_the_prompt_is_not_read_as_the_answer(
     service: ChatService, store: SqliteStore, clock: FakeClock
 ) -> None:
-    await service.handle(Incoming(12, Kind.COMMAND, command="timezone"))
+    await service.handle(CommandSent(12, command="timezone"))
     clock.advance(timedelta(minutes=16))
-    await service.handle(Incoming(12, Kind.OTHER, argument="Shanghai"))
+    await service.handle(MessageSent(12, text="Shanghai"))
     record = await store.load_chat(12)
     assert record is not None
     assert record.settings.timezone == "Pacific/Noumea"
@@ -237,7 +234,7 @@ async def test_a_snooze_into_the_night_says_the_morning_it_is_stored_for(
     (reminder,) = await store.reminders_of(14)
     clock.advance(timedelta(days=1))
     (sent,) = await service.reminder_due(reminder)
-    await service.delivered(sent, 5)  # the reminder is message 5: the latest, whose buttons count
+    await service.outbox.delivered(sent, 5)  # the reminder is message 5: the latest, whose buttons count
     in_an_hour = next(
         button.data
         for row in sent.message.rows
@@ -246,7 +243,7 @@ async def test_a_snooze_into_the_night_says_the_morning_it_is_stored_for(
         and decode(button.data)
         == ReminderPress(service.engine.version, reminder.sequence, reminder.name, ReminderAnswer.SNOOZE_HOUR)
     )
-    reply = await service.handle(Incoming(14, Kind.BUTTON, data=in_an_hour, message_id=5))
+    reply = await service.handle(ButtonPressed(14, data=in_an_hour, message_id=5))
     assert reply.toast is not None
     assert "tomorrow at 08:00" in reply.toast
     (snoozed,) = await store.reminders_of(14)

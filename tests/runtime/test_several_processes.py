@@ -11,7 +11,8 @@ import pytest
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.events import ButtonPressed, CommandSent
+from bot.runtime.service import ChatService
 from bot.store import ChatRecord, SqliteStore
 
 NOON_IN_NOUMEA = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -45,14 +46,15 @@ async def test_an_update_landing_between_load_and_commit_is_not_overwritten(
     processes: tuple[ChatService, ChatService, SlowReader],
 ) -> None:
     first, second, slow_store = processes
-    start = await first.handle(Incoming(CHAT, Kind.COMMAND, update_id=1, command="start"))
+    start = await first.handle(CommandSent(CHAT, update_id=1, command="start"))
     lets_start = start.messages[0].message.rows[0][0].data
+    assert lets_start is not None
     # The first process reads the chat for /stop; the second applies the button press meanwhile.
     slow_store.meanwhile = lambda: second.handle(
-        Incoming(CHAT, Kind.BUTTON, update_id=2, data=lets_start, message_id=1)
+        ButtonPressed(CHAT, update_id=2, data=lets_start, message_id=1)
     )
 
-    stopped = await first.handle(Incoming(CHAT, Kind.COMMAND, update_id=3, command="stop"))
+    stopped = await first.handle(CommandSent(CHAT, update_id=3, command="stop"))
 
     assert stopped.messages
     record = await second.store.load_chat(CHAT)

@@ -2,7 +2,7 @@
 
 A backend is a factory of unopened stores that all reach the same database, so a test can close its
 store and open another one, as the bot does across a restart. PostgreSQL runs in a throwaway server
-started once per session (``bot.testing.postgres``), each test on a fresh database; nothing is skipped.
+started once per session (``testkit.postgres``), each test on a fresh database; nothing is skipped.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.store import SqliteStore, Store
 from bot.store.postgres import PostgresStore
-from bot.testing.postgres import PostgresServer
+from testkit.postgres import PostgresServer
 
 StoreFactory = Callable[[], Store]
 Backend = Callable[[pytest.FixtureRequest, Path], StoreFactory]

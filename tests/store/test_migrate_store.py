@@ -14,18 +14,21 @@ from bot.store import (
     Commit,
     DuplicateUpdate,
     FlowEvent,
+    FlowRelease,
     FunnelStats,
+    InboxUpdate,
     NewReminder,
     OutboxMessage,
     Relay,
     Reminder,
     SqliteStore,
+    Store,
     StoredConversation,
     Ticket,
     UserSettings,
 )
 from bot.store.postgres import PostgresStore
-from bot.testing.postgres import PostgresServer
+from testkit.postgres import PostgresServer
 
 START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)
 WAITING = StoredConversation(
@@ -44,9 +47,13 @@ Snapshot = tuple[
     list[OutboxMessage],
     FunnelStats,
     int,
+    list[InboxUpdate],
+    FlowRelease | None,
+    dict[str, str],
     list[Ticket],
     Ticket | None,
 ]
+FILES = {"flows/cancel_esim.yaml": "states: {}", "locales/zh-Hans.yaml": "welcome: 你好"}
 
 
 async def seed(path: Path) -> None:
@@ -95,15 +102,24 @@ async def seed(path: Path) -> None:
         await store.post_ticket(ticket.id, support_message_id=80, topic_id=5)
         await store.relay(ticket.id, Relay.QUESTION, 95, START)
         await store.relayed(ticket.id, Relay.QUESTION, 95, copy_id=81)
+        # Two flow versions served, and an update fetched from Telegram but not handled yet.
+        for number in (2, 3):
+            meanings = f'{{"version": "{number}"}}'
+            release = FlowRelease("cancel_esim", str(number), f"digest-{number}", FILES, meanings)
+            await store.publish_release(release, START, again=False)
+        await store.inbox_add([InboxUpdate(502, {"update_id": 502, "message": {"text": "/start"}})], START)
 
 
-async def snapshot(store: SqliteStore | PostgresStore) -> Snapshot:
+async def snapshot(store: Store) -> Snapshot:
     return (
         [await store.load_chat(chat_id) for chat_id in (1, 2, 3)],
         [await store.reminders_of(chat_id) for chat_id in (1, 2)],
         await store.pending_outbox(10),
         await store.funnel("cancel_esim", START, START + timedelta(days=1), {"waiting"}),
         await store.count_conversations(),
+        await store.inbox_pending(10),
+        await store.current_release(),
+        await store.flow_history("cancel_esim"),
         await store.open_tickets(),
         await store.ticket_for_reply(81),
     )
@@ -134,14 +150,22 @@ def test_every_chat_reminder_message_and_statistic_arrives(
     assert main(["migrate-store", "--from", str(sqlite_file), "--to", url]) == 0
 
     out = capsys.readouterr().out
-    assert "2 chats (1 conversations), 2 reminders, 1 unsent messages, 3 funnel events, 2 update ids" in out
+    assert (
+        "2 chats (1 conversations), 2 reminders, 1 unsent messages, 3 funnel events, 2 update ids, "
+        "1 updates in the inbox, 2 flow releases"
+    ) in out
     moved = asyncio.run(postgres_snapshot(url))
     assert moved == asyncio.run(sqlite_snapshot(sqlite_file))
     chat = moved[0][0]
     assert chat is not None
     assert (chat.settings.timezone_chosen, chat.reminder_message_id) == (True, 93)
-    assert moved[-1] is not None, "an operator's reply to the relayed follow-up still finds its ticket"
-    assert moved[-1].topic_id == 5
+    inbox, release, history, _tickets, replied = moved[5:]
+    assert [update.update_id for update in inbox] == [502]
+    assert release is not None
+    assert (release.version, dict(release.files)) == ("3", FILES)
+    assert sorted(history) == ["2", "3"], "buttons of both versions keep their meaning on PostgreSQL"
+    assert replied is not None, "an operator's reply to the relayed follow-up still finds its ticket"
+    assert replied.topic_id == 5
 
 
 def test_the_moved_bot_carries_on_where_it_stopped(
@@ -163,6 +187,13 @@ def test_the_moved_bot_carries_on_where_it_stopped(
             [new_reminder] = await store.reminders_of(3)
             assert new_reminder.id > max(copied) + 1  # past the id SQLite gave the cancelled one
             assert added.id > message.id
+            # The next release is numbered after the copied ones: it becomes current.
+            copied_head = await store.release_head()
+            newer = FlowRelease("cancel_esim", "4", "digest-4", FILES, "{}")
+            head = await store.publish_release(newer, START, again=False)
+            assert copied_head is not None
+            assert head.number > copied_head.number
+            assert await store.release_head() == head
 
     asyncio.run(carry_on())
 

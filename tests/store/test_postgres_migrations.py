@@ -11,7 +11,7 @@ from bot.store import Commit, SchemaError, StoredConversation
 from bot.store.migrations import Migration
 from bot.store.migrations.postgres import POSTGRES_MIGRATIONS
 from bot.store.postgres import PostgresStore, migrate
-from bot.testing.postgres import PostgresServer
+from testkit.postgres import PostgresServer
 from tests.store.conftest import START
 
 LATEST = POSTGRES_MIGRATIONS[-1].version

@@ -12,8 +12,8 @@ import pytest
 from bot.clock import FakeClock
 from bot.settings import Settings
 from bot.telegram.app import build_application, load_default_flow
-from bot.testing import FakeBotApi
-from bot.testing.application import polling
+from testkit import FakeBotApi
+from testkit.application import polling
 
 ROOT = Path(__file__).resolve().parents[2]
 # 12:00 in Nouméa: outside quiet hours, so reminders are not shifted unless a test wants them to be.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.testing import FakeUser, Screen, by_id
+from testkit import FakeUser, Screen, by_id
 
 
 async def submit(user: FakeUser, deep_link: str = "") -> Screen:

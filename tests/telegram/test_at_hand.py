@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.testing import FakeBotApi, FakeUser, Screen, by_id
+from testkit import FakeBotApi, FakeUser, Screen, by_id
 from tests.telegram.stories import submit
 
 pytestmark = pytest.mark.usefixtures("running_bot")

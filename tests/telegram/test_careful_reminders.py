@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.testing import FakeBotApi, FakeUser, Screen
+from testkit import FakeBotApi, FakeUser, Screen
 from tests.telegram.conftest import nothing_more_happens
 from tests.telegram.stories import submit
 

@@ -17,12 +17,13 @@ from telegram.ext import BaseRateLimiter
 from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle
+from bot.runtime.events import CommandSent
 from bot.runtime.messages import OutgoingMessage
-from bot.runtime.service import ChatService, Incoming, Kind
+from bot.runtime.service import ChatService
 from bot.store import OutboxMessage, SqliteStore
 from bot.telegram.delivery import Delivery
 from bot.telegram.screenbot import ScreenBot
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 
 NOON_IN_NOUMEA = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
@@ -108,7 +109,7 @@ async def test_a_sweep_that_read_the_outbox_before_an_update_delivered_sends_not
     store.pending_outbox = pending_outbox  # type: ignore[method-assign]
     # As the update processor does: the chat's lock is held for the whole update, delivery included.
     async with service.locks.hold(2):
-        reply = await service.handle(Incoming(2, Kind.COMMAND, update_id=1, command="start"))
+        reply = await service.handle(CommandSent(2, update_id=1, command="start"))
         sweep = asyncio.create_task(delivery.sweep())
         await swept.wait()  # the sweep holds the message in its list and waits for the chat's lock
         await delivery.deliver(reply.messages)

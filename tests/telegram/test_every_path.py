@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.testing import FakeBotApi, by_id
+from testkit import FakeBotApi, by_id
 
 pytestmark = pytest.mark.usefixtures("running_bot")
 

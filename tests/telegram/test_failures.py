@@ -12,8 +12,8 @@ from bot.cli import configure_logging
 from bot.clock import FakeClock
 from bot.settings import Settings
 from bot.telegram.app import build_application, load_default_flow
-from bot.testing import FakeBotApi
-from bot.testing.application import polling
+from testkit import FakeBotApi
+from testkit.application import polling
 from tests.telegram.conftest import nothing_more_happens
 
 pytestmark = pytest.mark.usefixtures("running_bot")

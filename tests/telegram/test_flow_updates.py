@@ -8,8 +8,8 @@ from pathlib import Path
 from bot.clock import FakeClock
 from bot.settings import Settings
 from bot.telegram.app import build_application, load_default_flow
-from bot.testing import FakeBotApi
-from bot.testing.application import polling
+from testkit import FakeBotApi
+from testkit.application import polling
 
 
 def changed_flow(settings: Settings, folder: Path) -> Settings:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.testing import FakeBotApi
+from testkit import FakeBotApi
 from tests.telegram.conftest import nothing_more_happens
 from tests.telegram.stories import submit
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.testing import FakeBotApi, by_id
+from testkit import FakeBotApi, by_id
 from tests.telegram.stories import submit
 
 pytestmark = pytest.mark.usefixtures("running_bot")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.testing import FakeBotApi, FakeUser
+from testkit import FakeBotApi, FakeUser
 from tests.telegram.conftest import nothing_more_happens
 
 pytestmark = pytest.mark.usefixtures("running_bot")

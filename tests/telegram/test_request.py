@@ -11,7 +11,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.telegram.request import AiohttpRequest
-from bot.testing import Button, FakeBotApi
+from testkit import Button, FakeBotApi
 
 
 @pytest.fixture

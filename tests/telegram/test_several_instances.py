@@ -15,9 +15,9 @@ from bot.telegram.app import BotRuntime, build_application, load_default_flow
 from bot.telegram.ratelimit import SharedRateLimiter
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.screenbot import ScreenBot
-from bot.testing import FakeBotApi
-from bot.testing.application import polling
-from bot.testing.postgres import PostgresServer
+from testkit import FakeBotApi
+from testkit.application import polling
+from testkit.postgres import PostgresServer
 from tests.telegram.conftest import ROOT
 
 # Below the default 28.8: the fake and both instances share one event loop on a busy test machine, so
@@ -82,7 +82,7 @@ async def test_a_message_is_sent_by_the_instance_holding_the_chats_outbox(
     first = await user.say("/start")
     # The second instance starts sending this chat's messages (once the first has recorded its delivery).
     for _ in range(100):
-        if await sending_one.service.claim_outbox(user.chat_id, sending_one.delivery.holder) == []:
+        if await sending_one.service.outbox.claim(user.chat_id, sending_one.delivery.holder) == []:
             break
         await asyncio.sleep(0.05)
     else:
@@ -93,14 +93,14 @@ async def test_a_message_is_sent_by_the_instance_holding_the_chats_outbox(
     await asyncio.sleep(0.3)
     # The first instance committed the next screen and left it to the holder: nothing overtakes its messages.
     assert api.calls_to("editMessageText", user.chat_id) == []
-    assert len(await polling_one.service.pending(chat_id=user.chat_id)) == 1
+    assert len(await polling_one.service.outbox.pending(chat_id=user.chat_id)) == 1
 
     await sending_one.delivery.sweep()
 
     assert len(api.calls_to("editMessageText", user.chat_id)) == 1
     assert user.messages[-1].message_id == first.message_id
     assert first.text != user.messages[-1].text
-    assert await polling_one.service.pending(chat_id=user.chat_id) == []
+    assert await polling_one.service.outbox.pending(chat_id=user.chat_id) == []
 
 
 async def test_two_instances_together_stay_under_telegrams_limit(database: str) -> None:

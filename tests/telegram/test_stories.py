@@ -9,7 +9,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.testing import FakeBotApi, by_id
+from testkit import FakeBotApi, by_id
 from tests.telegram.conftest import nothing_more_happens
 
 pytestmark = pytest.mark.usefixtures("running_bot")

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.testing import Button, FakeBotApi, Screen, by_id
+from testkit import Button, FakeBotApi, Screen, by_id
 
 KEYBOARD = {
     "inline_keyboard": [

@@ -123,8 +123,37 @@ _SHARED_WORK = Migration(
     ),
 )
 
-_TICKETS = Migration(
+_FLOW_RELEASES = Migration(
     version=7,
+    description="the flow version served: every release published, and the button meanings of each version",
+    statements=(
+        # AUTOINCREMENT: a release's number is never reused, so publication order is never ambiguous.
+        # A release beyond the kept ones loses its files (NULL), never its digest.
+        """
+        CREATE TABLE flow_releases (
+            number INTEGER PRIMARY KEY AUTOINCREMENT,
+            flow_id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            files TEXT,
+            published_at INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX flow_releases_by_digest ON flow_releases (digest)",
+        """
+        CREATE TABLE flow_versions (
+            flow_id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            meanings TEXT NOT NULL,
+            served_at INTEGER NOT NULL,
+            PRIMARY KEY (flow_id, version)
+        )
+        """,
+    ),
+)
+
+_TICKETS = Migration(
+    version=8,
     description="tickets: people's questions to the operators, and each message relayed for them, once",
     statements=(
         """
@@ -163,5 +192,6 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
     _LOCAL_HOURS,
     _INBOX,
     _SHARED_WORK,
+    _FLOW_RELEASES,
     _TICKETS,
 )
