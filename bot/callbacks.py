@@ -16,6 +16,7 @@ TypePlace           ``where|type``                        "somewhere else": type
 RemindersOn         ``remind|on``                         "turn reminders back on", after a stop
 StartOverChoice     ``over|keep``, ``over|new[:<link>]``  "continue or start over?"
 ForgetChoice        ``forget|yes`` or ``forget|no``       the /forget confirmation
+AskPerson           ``ask|person``                        "Ask a person", where the flow offers it
 ==================  ====================================  =========================================
 
 The version tag is the flow version (:func:`bot.flows.loader.flow_version`): a button from another version
@@ -32,6 +33,7 @@ from bot.errors import BotError
 __all__ = [
     "CALLBACK_DATA_BYTES",
     "MAX_STEP_DIGITS",
+    "AskPerson",
     "CallbackData",
     "CallbackDataTooLong",
     "FlowPress",
@@ -118,6 +120,16 @@ class LanguageChoice:
 
 
 @dataclass(frozen=True, slots=True)
+class AskPerson:
+    """ "Ask a person": the next message the person types goes to the operators' support chat."""
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form."""
+        return "ask|person"
+
+
+@dataclass(frozen=True, slots=True)
 class TimezoneChoice:
     """A time zone picked in the /timezone menu."""
 
@@ -185,6 +197,7 @@ CallbackData = (
     | RemindersOn
     | StartOverChoice
     | ForgetChoice
+    | AskPerson
 )
 
 
@@ -223,6 +236,8 @@ def decode(wire: str) -> CallbackData | None:
             return RemindersOn()
         if kind == "over":
             return _start_over(value)
+        if kind == "ask" and value == "person":
+            return AskPerson()
         return None
     if len(parts) != 4:
         return None

@@ -287,6 +287,10 @@ class State(_Frozen):
     buttons: list[list[Button]] = Field(default_factory=list)
     on_enter: list[Action] = Field(default_factory=list)
     final: bool = Field(default=False, description="The conversation ends here")
+    ask_a_person: bool = Field(
+        default=False,
+        description="Offers '🙋 Ask a person' here, when the bot has a support chat (BOT_SUPPORT_CHAT_ID)",
+    )
     sources: list[Source] = Field(
         default_factory=list, description="Where the facts on this screen come from"
     )

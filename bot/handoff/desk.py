@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.flows.model import Flow
+from bot.handoff.screening import looks_like_a_code
 from bot.runtime.messages import OutgoingMessage, QueuedMessage, payloads
 from bot.runtime.service import ChatService
 from bot.screen_titles import screen_title
 from bot.stats import age_text
 from bot.store import Commit, DuplicateUpdate, Relay, Store, Ticket
 
-__all__ = ["DeskReply", "SupportChat", "SupportDesk"]
+__all__ = ["DeskReply", "Question", "SupportChat", "SupportDesk"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,17 @@ class SupportChat:
     chat_id: int
     operators: frozenset[int]
     language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A person's message for the support chat: what they read back, and the post the operators read."""
+
+    to_person: OutgoingMessage | None = None
+    to_support: OutgoingMessage | None = None
+    ticket: Ticket | None = None
+    message_id: int = 0
+    """The person's message, whose copy in the support chat operators reply to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +96,20 @@ class SupportDesk:
         mark = "✅" if ticket.answered_at is not None else "⏳"
         return f"{mark} #{ticket.id} · {ticket.language} · {age_text(age)}"
 
+    async def _where(self, chat_id: int, language: str) -> tuple[str, str]:
+        """Returns the step the person is at (its title in ``language``) and their answers in the flow."""
+        engine = self.service.engine
+        record = await self.store.load_chat(chat_id)
+        conversation = record.conversation if record is not None else None
+        if conversation is None or conversation.state not in engine.bundle.flow.states:
+            return "-", "-"
+        step = screen_title(engine.bundle, language, conversation.state)
+        return step, _answers(engine.bundle.flow, conversation.variables) or "-"
+
     async def ticket_post(self, ticket: Ticket, question: str) -> OutgoingMessage:
         """Returns the ticket's post for the support chat, in the operators' language: the question, the step
         the person is at and their answers in the flow (nothing else: the bot never has their phone number)."""
-        engine = self.service.engine
-        record = await self.store.load_chat(ticket.chat_id)
-        conversation = record.conversation if record is not None else None
-        step, answers = "-", "-"
-        if conversation is not None and conversation.state in engine.bundle.flow.states:
-            step = screen_title(engine.bundle, self.support.language, conversation.state)
-            answers = _answers(engine.bundle.flow, conversation.variables) or "-"
+        step, answers = await self._where(ticket.chat_id, self.support.language)
         values = {
             "ticket": str(ticket.id),
             "language": ticket.language,
@@ -102,6 +118,37 @@ class SupportDesk:
             "question": question,
         }
         return OutgoingMessage(self.support.chat_id, self._text("ticket", values))
+
+    async def ask(self, chat_id: int, language: str) -> OutgoingMessage:
+        """Opens the person's question and returns what they read before typing it: what will be shared
+        with the operators, and never to send a code."""
+        await self.store.open_ticket(chat_id, language, self.clock.now())
+        step, answers = await self._where(chat_id, language)
+        prompt = self.service.engine.screens.plain(
+            language, "ui.handoff.ask_prompt", {"step": step, "answers": answers}
+        )
+        return OutgoingMessage(chat_id, prompt)
+
+    async def person_message(self, chat_id: int, message_id: int, text: str) -> Question | None:
+        """Returns what a person's message to their open question leads to; None without one (the flow
+        handles the message). A message that looks like a code is held back, and each is relayed once."""
+        ticket = await self.store.open_ticket_of(chat_id)
+        if ticket is None:
+            return None
+        plain = self.service.engine.screens.plain
+        if looks_like_a_code(text):
+            return Question(
+                to_person=OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.code_held"))
+            )
+        if not await self.store.relay(ticket.id, Relay.QUESTION, message_id, self.clock.now()):
+            return Question()  # relayed when this update was handled before
+        if ticket.support_message_id is None:
+            post = await self.ticket_post(ticket, text)
+        else:
+            values = {"ticket": str(ticket.id), "question": text}
+            post = OutgoingMessage(self.support.chat_id, self._text("follow_up", values))
+        forwarded = OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.forwarded"))
+        return Question(forwarded, post, ticket, message_id)
 
     async def operator_reply(
         self, user_id: int | None, reply_to: int, message_id: int, text: str, update_id: int

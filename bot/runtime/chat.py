@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 
-from bot.callbacks import LanguageChoice, encode
+from bot.callbacks import AskPerson, LanguageChoice, encode
 from bot.engine import Effect, ScheduleReminder
 from bot.engine.conversation import Conversation
 from bot.engine.engine import FlowEngine, StepResult
@@ -102,6 +102,8 @@ class Chat:
     """Reads the chat's pending reminders (one more trip to the store, for the few units that need them)."""
     reminder_id: int | None = None
     """The latest reminder sent: the only one whose buttons still count."""
+    handoff: bool = False
+    """Whether a person can be asked here (the bot has a support chat)."""
 
     @property
     def language(self) -> str:
@@ -165,14 +167,24 @@ def start_over(chat: Chat, deep_link: str | None = None, *, edit: int | None = N
 
 def step_result(chat: Chat, step: StepResult, *, edit: int | None, shows_screen: bool = True) -> Result:
     """Returns the result of an engine step: its conversation, effects and toast, and its screen shown."""
-    screen = _with_languages(chat, step.conversation, wired(step.screen))
+    screen = _offered(chat, step.conversation, wired(step.screen))
     message = chat.show(screen, edit=edit, shows_screen=shows_screen)
     return Result(chat.settings, step.conversation, (message,), toast=step.toast).adding(step.effects)
 
 
 def screen_of(chat: Chat, conversation: Conversation) -> Screen:
     """Returns the screen of the conversation's step, as the chat shows it."""
-    return _with_languages(chat, conversation, wired(chat.engine.screens.render(conversation)))
+    return _offered(chat, conversation, wired(chat.engine.screens.render(conversation)))
+
+
+def _offered(chat: Chat, conversation: Conversation, screen: Screen) -> Screen:
+    """Adds what the runtime offers besides the flow's buttons: languages, and asking a person."""
+    screen = _with_languages(chat, conversation, screen)
+    state = chat.engine.flow.states.get(conversation.state)
+    if not chat.handoff or state is None or not state.ask_a_person:
+        return screen
+    ask = ScreenButton(chat.text("ui.handoff.ask_button"), data=encode(AskPerson()))
+    return Screen(screen.text, (*screen.rows, (ask,)))
 
 
 def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> Screen:

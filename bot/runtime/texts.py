@@ -26,6 +26,8 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ui.handoff.answer": frozenset({"text"}),
     "ui.handoff.tickets": frozenset({"count"}),
     "ui.handoff.ticket": frozenset({"ticket", "language", "step", "answers", "question"}),
+    "ui.handoff.ask_prompt": frozenset({"step", "answers"}),
+    "ui.handoff.follow_up": frozenset({"ticket", "question"}),
 }
 
 _KEYS = (
@@ -86,6 +88,11 @@ _KEYS = (
     "ui.handoff.not_allowed",
     "ui.handoff.sent",
     "ui.handoff.ticket",
+    "ui.handoff.ask_button",
+    "ui.handoff.ask_prompt",
+    "ui.handoff.forwarded",
+    "ui.handoff.code_held",
+    "ui.handoff.follow_up",
 )
 
 UI_TEXTS = tuple(UiText(key, _PLACEHOLDERS.get(key, frozenset())) for key in _KEYS)

@@ -6,6 +6,7 @@ This is the one module that knows both python-telegram-bot and the application c
 from __future__ import annotations
 
 import asyncio
+import re
 import contextlib
 import logging
 from collections.abc import Set
@@ -28,6 +29,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.callbacks import AskPerson, encode
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, FlowValidationError, Limits, load_flows
@@ -199,7 +201,7 @@ def build_application(settings: Settings, bundle: FlowBundle, clock: Clock) -> A
         application.add_handler(CommandHandler("stats", handlers.stats_command, filters=private & admins))
     application.add_handler(CommandHandler(list(COMMANDS), handlers.command, filters=private))
     if settings.support_chat_id is not None:
-        _add_support_handlers(application, settings, service, runtime.delivery)
+        _add_support_handlers(application, settings, service, runtime.delivery, handlers)
     application.add_handler(MessageHandler(groups & filters.COMMAND, handlers.group_message))
     application.add_handler(CallbackQueryHandler(handlers.choice_button))
     application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, handlers.stray_message))
@@ -213,18 +215,22 @@ def _add_support_handlers(
     settings: Settings,
     service: ChatService,
     delivery: Delivery,
+    handlers: ChatHandlers,
 ) -> None:
-    """Registers the operators' support chat: /tickets, and their replies to people's questions."""
+    """Registers asking a person: the button and questions in private chats, /tickets and replies in the
+    operators' support chat (the one group the bot serves; a reply there is no button press)."""
     assert settings.support_chat_id is not None
     language = settings.support_language or service.engine.bundle.languages.default
     chat = SupportChat(settings.support_chat_id, settings.support_operator_ids, language)
-    support = SupportHandlers(SupportDesk(chat, service), delivery)
-    # Until people can ask from their chat (the flow's "Ask a person" button), posting is reached from here.
-    application.bot_data["support"] = support
+    support = SupportHandlers(SupportDesk(chat, service), delivery, handlers.stray_message)
+    service.handoff = True
     in_support = filters.Chat(chat_id=settings.support_chat_id)
     application.add_handler(CommandHandler("tickets", support.tickets_command, filters=in_support))
     replies = in_support & filters.REPLY & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(replies, support.operator_reply))
+    application.add_handler(CallbackQueryHandler(support.ask_button, pattern=f"^{re.escape(encode(AskPerson()))}$"))
+    private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(private_text, support.person_message))
 
 
 def _rate_limiter(messages_per_second: float, store: Store) -> BaseRateLimiter[int]:

@@ -7,12 +7,16 @@ and deliver what it returns.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handoff.desk import SupportDesk
 from bot.runtime.messages import OutgoingMessage
-from bot.store import Ticket
+from bot.runtime.service import choose_language
+from bot.store import Relay, Ticket
 from bot.telegram.delivery import Delivery
 
 __all__ = ["SupportHandlers"]
@@ -23,15 +27,54 @@ Context = ContextTypes.DEFAULT_TYPE
 class SupportHandlers:
     """The support chat's callbacks, bound to one desk and one delivery."""
 
-    def __init__(self, desk: SupportDesk, delivery: Delivery) -> None:
+    def __init__(
+        self,
+        desk: SupportDesk,
+        delivery: Delivery,
+        otherwise: Callable[[Update, Context], Awaitable[None]],
+    ) -> None:
         self.desk = desk
         self.delivery = delivery
+        self.otherwise = otherwise
+        """Handles a person's message when they have no open question: the flow's own callback."""
 
     async def post_ticket(self, ticket: Ticket, question: str) -> int:
         """Posts a person's question in the support chat, where operators answer it; returns the post's id."""
         post = await self.delivery.bot.show(await self.desk.ticket_post(ticket, question))
         await self.desk.store.post_ticket(ticket.id, post, None)
         return post
+
+    async def ask_button(self, update: Update, context: Context) -> None:
+        """Opens a person's question and tells them what will be shared, and never to send codes."""
+        query, chat, user = update.callback_query, update.effective_chat, update.effective_user
+        if query is None or chat is None:
+            return
+        language = choose_language(
+            user.language_code if user else None, self.desk.service.engine.bundle.languages
+        )
+        record = await self.desk.store.load_chat(chat.id)
+        if record is not None and record.settings.language is not None:
+            language = record.settings.language
+        prompt = await self.desk.ask(chat.id, language)
+        await asyncio.gather(query.answer(), self.delivery.deliver_direct((prompt,)))
+
+    async def person_message(self, update: Update, context: Context) -> None:
+        """Relays what a person with an open question types to the support chat; otherwise the flow has it."""
+        chat, message = update.effective_chat, update.effective_message
+        if chat is None or message is None or not message.text:
+            return
+        question = await self.desk.person_message(chat.id, message.message_id, message.text)
+        if question is None:
+            await self.otherwise(update, context)
+            return
+        if question.to_support is not None and question.ticket is not None:
+            copy = await self.delivery.bot.show(question.to_support)
+            if question.ticket.support_message_id is None:
+                await self.desk.store.post_ticket(question.ticket.id, copy, None)
+            else:
+                await self.desk.store.relayed(question.ticket.id, Relay.QUESTION, question.message_id, copy)
+        if question.to_person is not None:
+            await self.delivery.deliver_direct((question.to_person,))
 
     async def tickets_command(self, update: Update, context: Context) -> None:
         """Lists the open questions with their age, to an operator allowed to answer them."""

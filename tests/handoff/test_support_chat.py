@@ -1,5 +1,6 @@
-"""The operators' support chat, through the real Application and the fake Bot API: a group, replies, three
-languages. A question is posted as the person's "Ask a person" will post it; an operator answers by replying."""
+"""Asking a person, through the real Application and the fake Bot API: a person taps "Ask a person" where the
+flow offers it and types a question; it reaches the operators' group; an operator answers by replying. In the
+three languages, for the person and for the operators."""
 
 from __future__ import annotations
 
@@ -12,15 +13,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from telegram.ext import Application
 
 from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.store import Store
-from bot.telegram.app import BotRuntime, build_application, load_default_flow
-from bot.telegram.support import SupportHandlers
+from bot.telegram.app import build_application, load_default_flow
 from testkit import FakeBotApi
 from testkit.application import polling
+from testkit.screens import Screen
+from testkit.users import FakeUser
 from tests.telegram.conftest import ROOT
 
 SUPPORT_CHAT = -1001234567890
@@ -33,51 +33,63 @@ class Language:
     """What a person and an operator read in one language."""
 
     code: str
+    ask: str
+    warning: str
+    forwarded: str
+    held: str
     question: str
     answer_heading: str
     sent: str
     not_allowed: str
     open_questions: str
     post_heading: str
+    follow_up_heading: str
 
 
 LANGUAGES = [
     Language(
         "en",
+        "🙋 Ask a person",
+        "⚠️ Never send a code, a password or your eSIM's QR code",
+        "✅ Sent to a person.",
+        "⚠️ That looks like a code, so it was not sent.",
         "How do I close my OPT line from France?",
         "🙋 A person from the support team answers:",
         "✅ Sent to the person.",
         "Only the operators named in BOT_SUPPORT_OPERATOR_IDS can answer people here.",
         "Open questions: 1",
         "🙋 Question #1 (en)",
+        "🙋 #1, more from the person:",
     ),
     Language(
         "fr",
+        "🙋 Demander à une personne",
+        "⚠️ N'envoyez jamais un code, un mot de passe ou le QR code de votre eSIM",
+        "✅ Envoyé à une personne.",
+        "⚠️ Ce message ressemble à un code : il n'a pas été envoyé.",
         "Comment fermer ma ligne OPT depuis la France ?",
         "🙋 Une personne de l'équipe d'assistance vous répond :",
         "✅ Envoyé à la personne.",
         "Seuls les opérateurs listés dans BOT_SUPPORT_OPERATOR_IDS peuvent répondre aux gens ici.",
         "Questions ouvertes : 1",
         "🙋 Question n° 1 (fr)",
+        "🙋 n° 1, la suite de la personne :",
     ),
     Language(
         "zh-Hans",
+        "🙋 问真人客服",
+        "⚠️ 任何时候都不要把验证码、密码或 eSIM 二维码发给任何人",
+        "✅ 已转给真人客服。",
+        "⚠️ 这看起来像是验证码，所以没有发送。",
         "我在法国，怎么注销 OPT 号码？",
         "🙋 客服人员回复你：",
         "✅ 已发送给用户。",
         "只有 BOT_SUPPORT_OPERATOR_IDS 里列出的操作员才能在这里回复用户。",
         "未结问题：1 个",
         "🙋 问题 #1（zh-Hans）",
+        "🙋 #1，用户补充：",
     ),
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Desk:
-    """The running bot's support side and its store, as the test reaches them."""
-
-    support: SupportHandlers
-    store: Store
 
 
 @pytest.fixture(params=LANGUAGES, ids=[language.code for language in LANGUAGES])
@@ -86,10 +98,18 @@ def language(request: pytest.FixtureRequest) -> Language:
     return found
 
 
-@pytest.fixture
-async def desk(api: FakeBotApi, tmp_path: Path, clock: FakeClock, language: Language) -> AsyncIterator[Desk]:
-    """The bot with a support chat whose operators speak ``language``, long polling the fake API."""
-    settings = Settings(
+def bot_settings(api: FakeBotApi, tmp_path: Path, operators_speak: str | None = None) -> Settings:
+    """Settings as an operator gives them; with a support chat when its operators' language is given."""
+    if operators_speak is None:
+        return Settings(
+            _env_file=None,
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=tmp_path / "bot.sqlite3",
+            BOT_FLOWS_DIR=ROOT / "flows",
+            BOT_LOCALES_DIR=ROOT / "locales",
+        )
+    return Settings(
         _env_file=None,
         TELEGRAM_BOT_TOKEN=api.token,
         TELEGRAM_API_URL=api.base_url,
@@ -98,30 +118,44 @@ async def desk(api: FakeBotApi, tmp_path: Path, clock: FakeClock, language: Lang
         BOT_LOCALES_DIR=ROOT / "locales",
         BOT_SUPPORT_CHAT_ID=SUPPORT_CHAT,
         BOT_SUPPORT_OPERATOR_IDS=f"{OPERATOR}, 902",
-        BOT_SUPPORT_LANGUAGE=language.code,
+        BOT_SUPPORT_LANGUAGE=operators_speak,
     )
+
+
+@pytest.fixture
+async def desk(api: FakeBotApi, tmp_path: Path, clock: FakeClock, language: Language) -> AsyncIterator[None]:
+    """The bot with a support chat whose operators speak ``language``, long polling the fake API."""
     api.group(SUPPORT_CHAT, user_id=OPERATOR, title="Support")  # the bot was added to the operators' group
-    application: Application = build_application(settings, load_default_flow(settings), clock)  # type: ignore[type-arg]
-    async with polling(application):
-        runtime = application.bot_data["runtime"]
-        assert isinstance(runtime, BotRuntime)
-        support = application.bot_data["support"]
-        assert isinstance(support, SupportHandlers)
-        yield Desk(support, runtime.store)
+    settings = bot_settings(api, tmp_path, operators_speak=language.code)
+    async with polling(build_application(settings, load_default_flow(settings), clock)):
+        yield
 
 
-async def ask(api: FakeBotApi, desk: Desk, language: Language) -> int:
-    """A person on the OPT-from-abroad screen asks their question; returns the post's id in the support chat."""
-    person = api.user(501, language_code=language.code)
+async def to_opt_abroad(person: FakeUser) -> Screen:
+    """Walks to the screen for closing an OPT line from abroad, which the research could not answer."""
     await person.say("/start opt")
-    ticket = await desk.store.open_ticket(person.chat_id, language.code, desk.support.desk.clock.now())
-    return await desk.support.post_ticket(ticket, language.question)
+    await person.tap("go")
+    await person.tap("forfait")
+    return await person.tap("abroad")
+
+
+async def ask(api: FakeBotApi, language: Language) -> int:
+    """A person on the OPT-from-abroad screen asks a person; returns the question's post in the support chat."""
+    person = api.user(501, language_code=language.code)
+    screen = await to_opt_abroad(person)
+    prompt = await person.tap(language.ask, on=screen)
+    assert language.warning in prompt.text
+    group = api.group(SUPPORT_CHAT, user_id=OPERATOR)
+    posts = len(group.messages)
+    assert (await person.say(language.question)).text.startswith(language.forwarded)
+    (*_, post) = await group.wait_for_messages(posts + 1)
+    return post.message_id
 
 
 async def test_an_operator_answers_by_replying_and_the_person_reads_it_from_a_person(
-    api: FakeBotApi, desk: Desk, language: Language
+    api: FakeBotApi, desk: None, language: Language
 ) -> None:
-    post = await ask(api, desk, language)
+    post = await ask(api, language)
     group = api.group(SUPPORT_CHAT, user_id=OPERATOR)
     posted = group.messages[-1]
     assert posted.message_id == post
@@ -140,9 +174,9 @@ async def test_an_operator_answers_by_replying_and_the_person_reads_it_from_a_pe
 
 
 async def test_someone_not_allowed_to_answer_is_refused_and_the_person_gets_nothing(
-    api: FakeBotApi, desk: Desk, language: Language
+    api: FakeBotApi, desk: None, language: Language
 ) -> None:
-    post = await ask(api, desk, language)
+    post = await ask(api, language)
     person = api.user(501, language_code=language.code)
     before = len(person.messages)
     stranger = api.group(SUPPORT_CHAT, user_id=STRANGER)
@@ -155,11 +189,11 @@ async def test_someone_not_allowed_to_answer_is_refused_and_the_person_gets_noth
 
 
 async def test_tickets_lists_the_open_questions_with_their_age_to_operators_only(
-    api: FakeBotApi, desk: Desk, language: Language, clock: FakeClock
+    api: FakeBotApi, desk: None, language: Language, clock: FakeClock
 ) -> None:
     operator = api.group(SUPPORT_CHAT, user_id=OPERATOR)
     assert (await operator.say("/tickets")).text != language.open_questions
-    await ask(api, desk, language)
+    await ask(api, language)
     clock.advance(timedelta(hours=26))
 
     listed = await operator.say("/tickets")
@@ -171,9 +205,9 @@ async def test_tickets_lists_the_open_questions_with_their_age_to_operators_only
 
 
 async def test_replies_among_operators_to_other_messages_are_left_alone(
-    api: FakeBotApi, desk: Desk, language: Language
+    api: FakeBotApi, desk: None, language: Language
 ) -> None:
-    await ask(api, desk, language)
+    await ask(api, language)
     operator = api.group(SUPPORT_CHAT, user_id=OPERATOR)
     listed = await operator.say("/tickets")
     count = len(operator.messages)
@@ -182,3 +216,48 @@ async def test_replies_among_operators_to_other_messages_are_left_alone(
     await operator.say("/tickets")
 
     assert len(operator.messages) == count + 1, "only the second /tickets was answered"
+
+
+async def test_a_message_that_looks_like_a_code_is_not_forwarded(
+    api: FakeBotApi, desk: None, language: Language
+) -> None:
+    await ask(api, language)
+    person = api.user(501, language_code=language.code)
+    group = api.group(SUPPORT_CHAT, user_id=OPERATOR)
+    posts = len(group.messages)
+
+    held = await person.say("LPA:1$smdp.io$K2-1Y2ZX-1BJ5T-QZ7TZ")
+
+    assert held.text.startswith(language.held)
+    assert len(group.messages) == posts
+
+
+async def test_follow_ups_go_both_ways_on_the_same_question(
+    api: FakeBotApi, desk: None, language: Language
+) -> None:
+    post = await ask(api, language)
+    person = api.user(501, language_code=language.code)
+    operator = api.group(SUPPORT_CHAT, user_id=OPERATOR)
+    await operator.reply(post, "Which carrier?")
+    await operator.wait_for_reply()
+    posts = len(operator.messages)
+
+    await person.say("Orange, since 2024")
+    (*_, follow_up) = await operator.wait_for_messages(posts + 1)
+    assert follow_up.text.startswith(f"{language.follow_up_heading}\n\nOrange, since 2024\n\n")
+    before = len(person.messages)
+    await operator.reply(follow_up.message_id, "Then use Helia's form")
+    await operator.wait_for_reply()
+
+    assert (await person.wait_for_messages(before + 1))[-1].text.endswith("Then use Helia's form")
+
+
+async def test_without_a_support_chat_nobody_is_offered_a_person(
+    api: FakeBotApi, tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = bot_settings(api, tmp_path)
+    async with polling(build_application(settings, load_default_flow(settings), clock)):
+        screen = await to_opt_abroad(api.user(502, language_code="en"))
+
+    assert screen.button_labels, "the screen has its own buttons"
+    assert not any("Ask a person" in label for label in screen.button_labels)
