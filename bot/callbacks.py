@@ -16,7 +16,7 @@ TypePlace           ``where|type``                        "somewhere else": type
 RemindersOn         ``remind|on``                         "turn reminders back on", after a stop
 StartOverChoice     ``over|keep``, ``over|new[:<link>]``  "continue or start over?"
 ForgetChoice        ``forget|yes`` or ``forget|no``       the /forget confirmation
-AskPerson           ``ask|person``                        "Ask a person", where the flow offers it
+AskPerson           ``ask|person``, ``ask|solved``        "Ask a person", and "solved" under an answer
 ==================  ====================================  =========================================
 
 The version tag is the flow version (:func:`bot.flows.loader.flow_version`): a button from another version
@@ -121,12 +121,14 @@ class LanguageChoice:
 
 @dataclass(frozen=True, slots=True)
 class AskPerson:
-    """ "Ask a person": the next message the person types goes to the operators' support chat."""
+    """ "Ask a person": what the person types next goes to the operators; ``solved``: their question is."""
+
+    solved: bool = False
 
     @property
     def wire(self) -> str:
         """Returns the wire form."""
-        return "ask|person"
+        return "ask|solved" if self.solved else "ask|person"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,8 +238,8 @@ def decode(wire: str) -> CallbackData | None:
             return RemindersOn()
         if kind == "over":
             return _start_over(value)
-        if kind == "ask" and value == "person":
-            return AskPerson()
+        if kind == "ask" and value in ("person", "solved"):
+            return AskPerson(solved=value == "solved")
         return None
     if len(parts) != 4:
         return None

@@ -121,6 +121,11 @@ class FakeUser:
         """Sends ``text`` as a reply to message ``to`` of this chat, without waiting; returns its message id."""
         message = self._new_message()
         message["text"] = text
+        command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
+        if command is not None:
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_length(command.group(0))}
+            ]
         replied = self._api._chat(self.chat_id).messages.get(to)
         message["reply_to_message"] = (
             replied.to_telegram(self._api.bot_user, self._chat)

@@ -12,10 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.callbacks import AskPerson, encode
+from bot.engine.screens import ScreenButton
 from bot.flows.model import Flow
 from bot.handoff.screening import looks_like_a_code
 from bot.runtime.messages import OutgoingMessage, QueuedMessage, payloads
 from bot.runtime.service import ChatService
+from bot.runtime.typed import TIMEZONE_ANSWER_WINDOW
 from bot.screen_titles import screen_title
 from bot.stats import age_text
 from bot.store import Commit, DuplicateUpdate, Relay, Store, Ticket
@@ -129,11 +132,17 @@ class SupportDesk:
         )
         return OutgoingMessage(chat_id, prompt)
 
+    async def _answers_where(self, chat_id: int) -> bool:
+        """Tells whether the person was just asked where they are: their message answers that, not the question."""
+        record = await self.store.load_chat(chat_id)
+        asked = record.settings.timezone_asked_at if record is not None else None
+        return asked is not None and self.clock.now() - asked <= TIMEZONE_ANSWER_WINDOW
+
     async def person_message(self, chat_id: int, message_id: int, text: str) -> Question | None:
         """Returns what a person's message to their open question leads to; None without one (the flow
         handles the message). A message that looks like a code is held back, and each is relayed once."""
         ticket = await self.store.open_ticket_of(chat_id)
-        if ticket is None:
+        if ticket is None or await self._answers_where(chat_id):
             return None
         plain = self.service.engine.screens.plain
         if looks_like_a_code(text):
@@ -160,16 +169,50 @@ class SupportDesk:
         if not self.allowed(user_id):
             return DeskReply(self._text("not_allowed"))
         now = self.clock.now()
-        answer = OutgoingMessage(
-            ticket.chat_id,
-            self.service.engine.screens.plain(ticket.language, "ui.handoff.answer", {"text": text}),
+        plain = self.service.engine.screens.plain
+        solved = ScreenButton(
+            plain(ticket.language, "ui.handoff.solved_button"), data=encode(AskPerson(solved=True))
         )
-        try:
-            stored = await self.store.commit(
-                Commit(chat_id=ticket.chat_id, update_id=update_id, outbox=payloads((answer,))), now
-            )
-        except DuplicateUpdate:
+        answer = OutgoingMessage(
+            ticket.chat_id, plain(ticket.language, "ui.handoff.answer", {"text": text}), ((solved,),)
+        )
+        queued = await self._to_person(ticket, answer, update_id)
+        if queued is None:
             return DeskReply()  # relayed when this update was handled before
         await self.store.relay(ticket.id, Relay.ANSWER, message_id, now)
-        queued = tuple(QueuedMessage(row.id, answer) for row in stored)
         return DeskReply(self._text("sent"), queued)
+
+    async def _to_person(
+        self, ticket: Ticket, message: OutgoingMessage, update_id: int
+    ) -> tuple[QueuedMessage, ...] | None:
+        """Commits a message to the person's outbox with the operator's update id; None if handled before."""
+        commit = Commit(chat_id=ticket.chat_id, update_id=update_id, outbox=payloads((message,)))
+        try:
+            stored = await self.store.commit(commit, self.clock.now())
+        except DuplicateUpdate:
+            return None
+        return tuple(QueuedMessage(row.id, message) for row in stored)
+
+    async def close(self, user_id: int | None, reply_to: int | None, update_id: int) -> DeskReply:
+        """Closes the question an operator's /close replies to, and tells the person."""
+        if not self.allowed(user_id):
+            return DeskReply(self._text("not_allowed"))
+        ticket = await self.store.ticket_for_reply(reply_to) if reply_to is not None else None
+        if ticket is None:
+            return DeskReply(self._text("close_how"))
+        plain = self.service.engine.screens.plain
+        closed = OutgoingMessage(ticket.chat_id, plain(ticket.language, "ui.handoff.closed"))
+        queued = await self._to_person(ticket, closed, update_id)
+        if queued is None:
+            return DeskReply()
+        await self.store.close_ticket(ticket.id, self.clock.now())
+        return DeskReply(self._text("closed_support", {"ticket": str(ticket.id)}), queued)
+
+    async def solved(self, chat_id: int, language: str) -> tuple[OutgoingMessage, OutgoingMessage | None]:
+        """Closes the person's question as solved: what they read, and what the support chat reads."""
+        plain = self.service.engine.screens.plain
+        ticket = await self.store.open_ticket_of(chat_id)
+        if ticket is None or not await self.store.close_ticket(ticket.id, self.clock.now()):
+            return OutgoingMessage(chat_id, plain(language, "ui.handoff.solved")), None
+        told = OutgoingMessage(self.support.chat_id, self._text("solved_support", {"ticket": str(ticket.id)}))
+        return OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.solved")), told

@@ -28,6 +28,8 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ui.handoff.ticket": frozenset({"ticket", "language", "step", "answers", "question"}),
     "ui.handoff.ask_prompt": frozenset({"step", "answers"}),
     "ui.handoff.follow_up": frozenset({"ticket", "question"}),
+    "ui.handoff.closed_support": frozenset({"ticket"}),
+    "ui.handoff.solved_support": frozenset({"ticket"}),
 }
 
 _KEYS = (
@@ -93,6 +95,12 @@ _KEYS = (
     "ui.handoff.forwarded",
     "ui.handoff.code_held",
     "ui.handoff.follow_up",
+    "ui.handoff.solved_button",
+    "ui.handoff.closed",
+    "ui.handoff.solved",
+    "ui.handoff.closed_support",
+    "ui.handoff.solved_support",
+    "ui.handoff.close_how",
 )
 
 UI_TEXTS = tuple(UiText(key, _PLACEHOLDERS.get(key, frozenset())) for key in _KEYS)

@@ -6,9 +6,9 @@ This is the one module that knows both python-telegram-bot and the application c
 from __future__ import annotations
 
 import asyncio
-import re
 import contextlib
 import logging
+import re
 from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -228,7 +228,9 @@ def _add_support_handlers(
     application.add_handler(CommandHandler("tickets", support.tickets_command, filters=in_support))
     replies = in_support & filters.REPLY & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(replies, support.operator_reply))
-    application.add_handler(CallbackQueryHandler(support.ask_button, pattern=f"^{re.escape(encode(AskPerson()))}$"))
+    application.add_handler(CommandHandler("close", support.close_command, filters=in_support))
+    asked = "|".join(re.escape(encode(AskPerson(solved))) for solved in (False, True))
+    application.add_handler(CallbackQueryHandler(support.ask_button, pattern=f"^(?:{asked})$"))
     private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(private_text, support.person_message))
 

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handoff.desk import SupportDesk
+from bot.callbacks import AskPerson, encode
+from bot.handoff.desk import DeskReply, SupportDesk
 from bot.runtime.messages import OutgoingMessage
 from bot.runtime.service import choose_language
 from bot.store import Relay, Ticket
@@ -45,18 +46,31 @@ class SupportHandlers:
         return post
 
     async def ask_button(self, update: Update, context: Context) -> None:
-        """Opens a person's question and tells them what will be shared, and never to send codes."""
+        """Opens a person's question and tells them what will be shared, and never to send codes; or, under
+        an answer, closes it as solved and tells the support chat."""
         query, chat, user = update.callback_query, update.effective_chat, update.effective_user
         if query is None or chat is None:
             return
-        language = choose_language(
-            user.language_code if user else None, self.desk.service.engine.bundle.languages
-        )
+        languages = self.desk.service.engine.bundle.languages
+        language = choose_language(user.language_code if user else None, languages)
         record = await self.desk.store.load_chat(chat.id)
         if record is not None and record.settings.language is not None:
             language = record.settings.language
+        if query.data == encode(AskPerson(solved=True)):
+            to_person, to_support = await self.desk.solved(chat.id, language)
+            told = (to_support,) if to_support is not None else ()
+            await asyncio.gather(query.answer(), self.delivery.deliver_direct((to_person, *told)))
+            return
         prompt = await self.desk.ask(chat.id, language)
         await asyncio.gather(query.answer(), self.delivery.deliver_direct((prompt,)))
+
+    async def close_command(self, update: Update, context: Context) -> None:
+        """Closes the question an operator's /close replies to, and tells the person."""
+        chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+        if chat is None or message is None:
+            return
+        replied = message.reply_to_message.message_id if message.reply_to_message else None
+        await self._send(chat.id, await self.desk.close(user.id if user else None, replied, update.update_id))
 
     async def person_message(self, update: Update, context: Context) -> None:
         """Relays what a person with an open question types to the support chat; otherwise the flow has it."""
@@ -96,9 +110,13 @@ class SupportHandlers:
             message.text,
             update.update_id,
         )
+        await self._send(chat.id, reply)
+
+    async def _send(self, support_chat: int, reply: DeskReply) -> None:
+        """Delivers what the desk decided: the person's messages, then the line in the support chat."""
         if reply.to_person:
             # Whoever delivers a chat's messages holds its lock (bot.telegram.delivery): here, the person's.
             async with self.delivery.service.locks.hold(reply.to_person[0].message.chat_id):
                 await self.delivery.deliver(reply.to_person)
         if reply.to_support is not None:
-            await self.delivery.bot.show(OutgoingMessage(chat.id, reply.to_support))
+            await self.delivery.bot.show(OutgoingMessage(support_chat, reply.to_support))

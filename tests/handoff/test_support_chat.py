@@ -21,7 +21,7 @@ from testkit import FakeBotApi
 from testkit.application import polling
 from testkit.screens import Screen
 from testkit.users import FakeUser
-from tests.telegram.conftest import ROOT
+from tests.telegram.conftest import ROOT, nothing_more_happens
 
 SUPPORT_CHAT = -1001234567890
 OPERATOR = 900
@@ -44,6 +44,11 @@ class Language:
     open_questions: str
     post_heading: str
     follow_up_heading: str
+    solved_button: str
+    closed: str
+    closed_support: str
+    solved: str
+    solved_support: str
 
 
 LANGUAGES = [
@@ -60,6 +65,11 @@ LANGUAGES = [
         "Open questions: 1",
         "🙋 Question #1 (en)",
         "🙋 #1, more from the person:",
+        "✅ Solved, thanks",
+        "🙋 The support team closed your question.",
+        "🔒 #1 closed.",
+        "✅ Glad it's solved.",
+        "✅ #1: the person says it is solved; closed.",
     ),
     Language(
         "fr",
@@ -74,6 +84,11 @@ LANGUAGES = [
         "Questions ouvertes : 1",
         "🙋 Question n° 1 (fr)",
         "🙋 n° 1, la suite de la personne :",
+        "✅ Résolu, merci",
+        "🙋 L'équipe d'assistance a clos votre question.",
+        "🔒 n° 1 close.",
+        "✅ Tant mieux.",
+        "✅ n° 1 : la personne dit que c'est résolu ; question close.",
     ),
     Language(
         "zh-Hans",
@@ -88,6 +103,11 @@ LANGUAGES = [
         "未结问题：1 个",
         "🙋 问题 #1（zh-Hans）",
         "🙋 #1，用户补充：",
+        "✅ 已解决，谢谢",
+        "🙋 客服已结束你的问题。",
+        "🔒 #1 已关闭。",
+        "✅ 很高兴问题解决了。",
+        "✅ #1：用户表示已解决，问题已关闭。",
     ),
 ]
 
@@ -169,7 +189,7 @@ async def test_an_operator_answers_by_replying_and_the_person_reads_it_from_a_pe
     answer = (await person.wait_for_messages(before + 1))[-1]
 
     assert answer.text == f"{language.answer_heading}\n\nUse Helia's <online> form & wait"
-    assert answer.buttons == ()
+    assert answer.button_labels == [language.solved_button]
     assert group.messages[-1].text == language.sent
 
 
@@ -261,3 +281,44 @@ async def test_without_a_support_chat_nobody_is_offered_a_person(
 
     assert screen.button_labels, "the screen has its own buttons"
     assert not any("Ask a person" in label for label in screen.button_labels)
+
+
+async def test_an_operator_closes_a_question_and_the_person_is_told(
+    api: FakeBotApi, desk: None, language: Language
+) -> None:
+    post = await ask(api, language)
+    person = api.user(501, language_code=language.code)
+    operator = api.group(SUPPORT_CHAT, user_id=OPERATOR)
+    before = len(person.messages)
+
+    await operator.reply(post, "/close")
+    closed = await operator.wait_for_reply()
+
+    assert closed.text == language.closed_support
+    assert (await person.wait_for_messages(before + 1))[-1].text.startswith(language.closed)
+    assert (await operator.say("/tickets")).text.splitlines()[0] != language.open_questions
+    posts = len(operator.messages)
+    await person.say("one more thing")
+    assert len(operator.messages) == posts, "after closing, what the person types is the flow's again"
+
+
+async def test_the_person_says_it_is_solved_under_the_answer(
+    api: FakeBotApi, desk: None, language: Language
+) -> None:
+    post = await ask(api, language)
+    person = api.user(501, language_code=language.code)
+    operator = api.group(SUPPORT_CHAT, user_id=OPERATOR)
+    before = len(person.messages)
+    await operator.reply(post, "Use Helia's online form")
+    await operator.wait_for_reply()
+    answer = (await person.wait_for_messages(before + 1))[-1]
+    posts = len(operator.messages)
+
+    thanks = await person.tap(language.solved_button, on=answer)
+
+    assert thanks.text.startswith(language.solved)
+    assert (await operator.wait_for_messages(posts + 1))[-1].text == language.solved_support
+    said = len(person.messages), len(operator.messages)
+    await operator.reply(post, "a late answer")
+    await nothing_more_happens()
+    assert (len(person.messages), len(operator.messages)) == said, "a solved question takes no more answers"
