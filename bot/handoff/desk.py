@@ -208,6 +208,10 @@ class SupportDesk:
         await self.store.close_ticket(ticket.id, self.clock.now())
         return DeskReply(self._text("closed_support", {"ticket": str(ticket.id)}), queued)
 
+    def forgotten(self, ticket: Ticket) -> OutgoingMessage:
+        """Returns what the support chat reads when a person with an open question deletes their data."""
+        return OutgoingMessage(self.support.chat_id, self._text("forgotten", {"ticket": str(ticket.id)}))
+
     async def solved(self, chat_id: int, language: str) -> tuple[OutgoingMessage, OutgoingMessage | None]:
         """Closes the person's question as solved: what they read, and what the support chat reads."""
         plain = self.service.engine.screens.plain

@@ -84,6 +84,10 @@ class Result:
         )
 
 
+async def _no_question() -> bool:
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Chat:
     """One event's view of a chat: its settings and conversation, the time, and its texts.
@@ -104,6 +108,8 @@ class Chat:
     """The latest reminder sent: the only one whose buttons still count."""
     handoff: bool = False
     """Whether a person can be asked here (the bot has a support chat)."""
+    open_question: Callable[[], Awaitable[bool]] = field(default=_no_question)
+    """Tells whether the person's question to the operators is open (one more trip to the store, for /status)."""
 
     @property
     def language(self) -> str:

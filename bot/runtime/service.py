@@ -228,7 +228,12 @@ class ChatService:
         chat = Chat(
             chat_id, settings, conversation, screen_id, now, engine, reminders, reminder_id, self.handoff
         )
+        if self.handoff and record is not None:
+            chat = replace(chat, open_question=partial(self._has_open_question, chat_id))
         return chat, notice
+
+    async def _has_open_question(self, chat_id: int) -> bool:
+        return await self.store.open_ticket_of(chat_id) is not None
 
     def _settings(self, engine: FlowEngine, incoming: Incoming, record: ChatRecord | None) -> UserSettings:
         languages = engine.bundle.languages

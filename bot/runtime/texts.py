@@ -30,6 +30,7 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ui.handoff.follow_up": frozenset({"ticket", "question"}),
     "ui.handoff.closed_support": frozenset({"ticket"}),
     "ui.handoff.solved_support": frozenset({"ticket"}),
+    "ui.handoff.forgotten": frozenset({"ticket"}),
 }
 
 _KEYS = (
@@ -101,6 +102,8 @@ _KEYS = (
     "ui.handoff.closed_support",
     "ui.handoff.solved_support",
     "ui.handoff.close_how",
+    "ui.handoff.status_line",
+    "ui.handoff.forgotten",
 )
 
 UI_TEXTS = tuple(UiText(key, _PLACEHOLDERS.get(key, frozenset())) for key in _KEYS)

@@ -29,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import AskPerson, encode
+from bot.callbacks import AskPerson, ForgetChoice, encode
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, FlowValidationError, Limits, load_flows
@@ -222,7 +222,7 @@ def _add_support_handlers(
     assert settings.support_chat_id is not None
     language = settings.support_language or service.engine.bundle.languages.default
     chat = SupportChat(settings.support_chat_id, settings.support_operator_ids, language)
-    support = SupportHandlers(SupportDesk(chat, service), delivery, handlers.stray_message)
+    support = SupportHandlers(SupportDesk(chat, service), delivery, handlers)
     service.handoff = True
     in_support = filters.Chat(chat_id=settings.support_chat_id)
     application.add_handler(CommandHandler("tickets", support.tickets_command, filters=in_support))
@@ -231,6 +231,8 @@ def _add_support_handlers(
     application.add_handler(CommandHandler("close", support.close_command, filters=in_support))
     asked = "|".join(re.escape(encode(AskPerson(solved))) for solved in (False, True))
     application.add_handler(CallbackQueryHandler(support.ask_button, pattern=f"^(?:{asked})$"))
+    forget = re.escape(encode(ForgetChoice(confirmed=True)))
+    application.add_handler(CallbackQueryHandler(support.forget_button, pattern=f"^{forget}$"))
     private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(private_text, support.person_message))
 

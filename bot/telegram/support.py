@@ -8,7 +8,6 @@ and deliver what it returns.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -19,6 +18,7 @@ from bot.runtime.messages import OutgoingMessage
 from bot.runtime.service import choose_language
 from bot.store import Relay, Ticket
 from bot.telegram.delivery import Delivery
+from bot.telegram.handlers import ChatHandlers
 
 __all__ = ["SupportHandlers"]
 
@@ -28,16 +28,11 @@ Context = ContextTypes.DEFAULT_TYPE
 class SupportHandlers:
     """The support chat's callbacks, bound to one desk and one delivery."""
 
-    def __init__(
-        self,
-        desk: SupportDesk,
-        delivery: Delivery,
-        otherwise: Callable[[Update, Context], Awaitable[None]],
-    ) -> None:
+    def __init__(self, desk: SupportDesk, delivery: Delivery, flow: ChatHandlers) -> None:
         self.desk = desk
         self.delivery = delivery
-        self.otherwise = otherwise
-        """Handles a person's message when they have no open question: the flow's own callback."""
+        self.flow = flow
+        """The private chats' own callbacks, for what is not a question to a person."""
 
     async def post_ticket(self, ticket: Ticket, question: str) -> int:
         """Posts a person's question in the support chat, where operators answer it; returns the post's id."""
@@ -64,6 +59,14 @@ class SupportHandlers:
         prompt = await self.desk.ask(chat.id, language)
         await asyncio.gather(query.answer(), self.delivery.deliver_direct((prompt,)))
 
+    async def forget_button(self, update: Update, context: Context) -> None:
+        """Deletes everything about the person (the flow's own /forget), then tells the support chat."""
+        chat = update.effective_chat
+        ticket = await self.desk.store.open_ticket_of(chat.id) if chat is not None else None
+        await self.flow.choice_button(update, context)
+        if chat is not None and ticket is not None and await self.desk.store.load_chat(chat.id) is None:
+            await self.delivery.bot.show(self.desk.forgotten(ticket))
+
     async def close_command(self, update: Update, context: Context) -> None:
         """Closes the question an operator's /close replies to, and tells the person."""
         chat, user, message = update.effective_chat, update.effective_user, update.effective_message
@@ -79,7 +82,7 @@ class SupportHandlers:
             return
         question = await self.desk.person_message(chat.id, message.message_id, message.text)
         if question is None:
-            await self.otherwise(update, context)
+            await self.flow.stray_message(update, context)
             return
         if question.to_support is not None and question.ticket is not None:
             copy = await self.delivery.bot.show(question.to_support)

@@ -49,6 +49,8 @@ class Language:
     closed_support: str
     solved: str
     solved_support: str
+    status_line: str
+    forgotten: str
 
 
 LANGUAGES = [
@@ -70,6 +72,8 @@ LANGUAGES = [
         "🔒 #1 closed.",
         "✅ Glad it's solved.",
         "✅ #1: the person says it is solved; closed.",
+        "🙋 Your question to a person is open: the answer will come here.",
+        "🗑 #1: the person deleted everything about them (/forget); the question is gone.",
     ),
     Language(
         "fr",
@@ -89,6 +93,8 @@ LANGUAGES = [
         "🔒 n° 1 close.",
         "✅ Tant mieux.",
         "✅ n° 1 : la personne dit que c'est résolu ; question close.",
+        "🙋 Votre question à une personne est ouverte : la réponse arrivera ici.",
+        "🗑 n° 1 : la personne a tout effacé (/forget) ; la question est supprimée.",
     ),
     Language(
         "zh-Hans",
@@ -108,6 +114,8 @@ LANGUAGES = [
         "🔒 #1 已关闭。",
         "✅ 很高兴问题解决了。",
         "✅ #1：用户表示已解决，问题已关闭。",
+        "🙋 你向真人客服提的问题还在处理中：回复会发到这里。",
+        "🗑 #1：用户已删除自己的全部数据（/forget），该问题已删除。",
     ),
 ]
 
@@ -322,3 +330,38 @@ async def test_the_person_says_it_is_solved_under_the_answer(
     await operator.reply(post, "a late answer")
     await nothing_more_happens()
     assert (len(person.messages), len(operator.messages)) == said, "a solved question takes no more answers"
+
+
+async def test_status_shows_an_open_question_until_it_is_closed(
+    api: FakeBotApi, desk: None, language: Language
+) -> None:
+    person = api.user(501, language_code=language.code)
+    await person.say("/start")
+    assert language.status_line not in (await person.say("/status")).text
+    post = await ask(api, language)
+    assert language.status_line in (await person.say("/status")).text
+
+    operator = api.group(SUPPORT_CHAT, user_id=OPERATOR)
+    await operator.reply(post, "/close")
+    await operator.wait_for_reply()
+
+    assert language.status_line not in (await person.say("/status")).text
+
+
+async def test_forget_removes_the_question_and_tells_the_support_chat(
+    api: FakeBotApi, desk: None, language: Language
+) -> None:
+    post = await ask(api, language)
+    person = api.user(501, language_code=language.code)
+    operator = api.group(SUPPORT_CHAT, user_id=OPERATOR)
+    posts = len(operator.messages)
+
+    confirm = await person.say("/forget")
+    await person.tap(confirm.buttons[0])
+
+    assert (await operator.wait_for_messages(posts + 1))[-1].text == language.forgotten
+    assert (await operator.say("/tickets")).text.splitlines()[0] != language.open_questions
+    said = len(person.messages)
+    await operator.reply(post, "an answer to nobody")
+    await nothing_more_happens()
+    assert len(person.messages) == said, "nothing reaches a person who asked to be forgotten"
