@@ -159,11 +159,25 @@ class SupportDesk:
         forwarded = OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.forwarded"))
         return Question(forwarded, post, ticket, message_id)
 
+    async def _ticket_answered(self, reply_to: int | None, topic_id: int | None) -> Ticket | None:
+        """Returns the open question an operator's message is about: the one replied to, or the topic's."""
+        ticket = await self.store.ticket_for_reply(reply_to) if reply_to is not None else None
+        if ticket is None and topic_id is not None:
+            ticket = await self.store.ticket_in_topic(topic_id)
+        return ticket
+
     async def operator_reply(
-        self, user_id: int | None, reply_to: int, message_id: int, text: str, update_id: int
+        self,
+        user_id: int | None,
+        reply_to: int,
+        message_id: int,
+        text: str,
+        update_id: int,
+        topic_id: int | None = None,
     ) -> DeskReply:
-        """Relays an operator's reply to a question to its person, once; refuses one not allowed."""
-        ticket = await self.store.ticket_for_reply(reply_to)
+        """Relays an operator's reply to a question (or message in its forum topic) to its person, once;
+        refuses one not allowed."""
+        ticket = await self._ticket_answered(reply_to, topic_id)
         if ticket is None:
             return DeskReply()  # the operators talking among themselves
         if not self.allowed(user_id):
@@ -193,11 +207,14 @@ class SupportDesk:
             return None
         return tuple(QueuedMessage(row.id, message) for row in stored)
 
-    async def close(self, user_id: int | None, reply_to: int | None, update_id: int) -> DeskReply:
-        """Closes the question an operator's /close replies to, and tells the person."""
+    async def close(
+        self, user_id: int | None, reply_to: int | None, update_id: int, topic_id: int | None = None
+    ) -> DeskReply:
+        """Closes the question an operator's /close replies to (or is written in the topic of), and tells
+        the person."""
         if not self.allowed(user_id):
             return DeskReply(self._text("not_allowed"))
-        ticket = await self.store.ticket_for_reply(reply_to) if reply_to is not None else None
+        ticket = await self._ticket_answered(reply_to, topic_id)
         if ticket is None:
             return DeskReply(self._text("close_how"))
         plain = self.service.engine.screens.plain

@@ -353,6 +353,10 @@ class TicketRelays(ABC):
         """Returns the open ticket whose post, or a question relayed for it, is this support chat message."""
 
     @abstractmethod
+    async def ticket_in_topic(self, topic_id: int) -> Ticket | None:
+        """Returns the open ticket whose forum topic this is, in a support chat that is a forum."""
+
+    @abstractmethod
     async def relay(self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime) -> bool:
         """Records a message to relay; False if it was recorded before (relayed, or being relayed, once)."""
 

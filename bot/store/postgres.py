@@ -351,6 +351,11 @@ class PostgresStore(Store):
         row = await self._fetchone(_TICKET_FOR_REPLY, params)
         return None if row is None else _ticket(row)
 
+    async def ticket_in_topic(self, topic_id: int) -> Ticket | None:
+        """Returns the open ticket whose forum topic this is."""
+        row = await self._fetchone(f"{_TICKETS} WHERE topic_id = %s AND closed_at IS NULL", (topic_id,))
+        return None if row is None else _ticket(row)
+
     async def post_ticket(self, ticket_id: int, support_message_id: int, topic_id: int | None) -> None:
         """Records where the ticket was posted in the support chat."""
         sql = "UPDATE tickets SET support_message_id = %s, topic_id = %s WHERE id = %s"

@@ -275,6 +275,12 @@ class SqliteStore(Store):
         row = await self._run(lambda db: db.execute(_TICKET_FOR_REPLY, params).fetchone())
         return None if row is None else _ticket(row)
 
+    async def ticket_in_topic(self, topic_id: int) -> Ticket | None:
+        """Returns the open ticket whose forum topic this is."""
+        sql = f"{_TICKETS} WHERE topic_id = ? AND closed_at IS NULL"
+        row = await self._run(lambda db: db.execute(sql, (topic_id,)).fetchone())
+        return None if row is None else _ticket(row)
+
     async def post_ticket(self, ticket_id: int, support_message_id: int, topic_id: int | None) -> None:
         """Records where the ticket was posted in the support chat."""
         sql = "UPDATE tickets SET support_message_id = ?, topic_id = ? WHERE id = ?"

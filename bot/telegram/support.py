@@ -1,8 +1,9 @@
-"""The support chat's callbacks: the operators' group, the one group the bot serves (issue 18).
+"""Asking a person, at the edge: the button and questions in private chats, and the operators' support chat,
+the one group the bot serves (issue 18).
 
-Everything else the bot does happens in private chats. Here an operator lists the open questions with
-/tickets and answers one by replying to it; the desk (bot.handoff.desk) decides, these only read the update
-and deliver what it returns.
+An operator lists the open questions with /tickets, answers one by replying to it and closes it with /close;
+in a forum group each question gets its own topic, where operators may simply write. The desk
+(bot.handoff.desk) decides; these callbacks read the update and deliver what it returns.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import asyncio
 
 from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.callbacks import AskPerson, encode
@@ -33,12 +36,33 @@ class SupportHandlers:
         self.delivery = delivery
         self.flow = flow
         """The private chats' own callbacks, for what is not a question to a person."""
+        self._forum: bool | None = None
+        """Whether the support chat is a forum: learnt from the first topic Telegram creates or refuses."""
 
-    async def post_ticket(self, ticket: Ticket, question: str) -> int:
-        """Posts a person's question in the support chat, where operators answer it; returns the post's id."""
-        post = await self.delivery.bot.show(await self.desk.ticket_post(ticket, question))
-        await self.desk.store.post_ticket(ticket.id, post, None)
-        return post
+    async def _say(self, text: str, topic: int | None = None) -> int:
+        """Says ``text`` in the support chat, in a forum topic when given; returns the message's id."""
+        chat_id = self.desk.support.chat_id
+        if topic is None:
+            return await self.delivery.bot.show(OutgoingMessage(chat_id, text))
+        sent = await self.delivery.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=topic
+        )
+        return sent.message_id
+
+    async def _topic_for(self, ticket: Ticket) -> int | None:
+        """Returns the question's forum topic, opening it for its first post when the chat is a forum."""
+        if ticket.topic_id is not None or ticket.support_message_id is not None or self._forum is False:
+            return ticket.topic_id
+        name = f"#{ticket.id} · {ticket.language}"
+        try:
+            topic = await self.delivery.bot.create_forum_topic(self.desk.support.chat_id, name)
+        except BadRequest as exc:
+            if "not a forum" not in exc.message.lower():
+                raise
+            self._forum = False
+            return None
+        self._forum = True
+        return topic.message_thread_id
 
     async def ask_button(self, update: Update, context: Context) -> None:
         """Opens a person's question and tells them what will be shared, and never to send codes; or, under
@@ -52,9 +76,11 @@ class SupportHandlers:
         if record is not None and record.settings.language is not None:
             language = record.settings.language
         if query.data == encode(AskPerson(solved=True)):
+            ticket = await self.desk.store.open_ticket_of(chat.id)
             to_person, to_support = await self.desk.solved(chat.id, language)
-            told = (to_support,) if to_support is not None else ()
-            await asyncio.gather(query.answer(), self.delivery.deliver_direct((to_person, *told)))
+            await asyncio.gather(query.answer(), self.delivery.deliver_direct((to_person,)))
+            if to_support is not None:
+                await self._say(to_support.text, ticket.topic_id if ticket else None)
             return
         prompt = await self.desk.ask(chat.id, language)
         await asyncio.gather(query.answer(), self.delivery.deliver_direct((prompt,)))
@@ -65,7 +91,7 @@ class SupportHandlers:
         ticket = await self.desk.store.open_ticket_of(chat.id) if chat is not None else None
         await self.flow.choice_button(update, context)
         if chat is not None and ticket is not None and await self.desk.store.load_chat(chat.id) is None:
-            await self.delivery.bot.show(self.desk.forgotten(ticket))
+            await self._say(self.desk.forgotten(ticket).text, ticket.topic_id)
 
     async def close_command(self, update: Update, context: Context) -> None:
         """Closes the question an operator's /close replies to, and tells the person."""
@@ -73,7 +99,9 @@ class SupportHandlers:
         if chat is None or message is None:
             return
         replied = message.reply_to_message.message_id if message.reply_to_message else None
-        await self._send(chat.id, await self.desk.close(user.id if user else None, replied, update.update_id))
+        topic = message.message_thread_id if message.is_topic_message else None
+        reply = await self.desk.close(user.id if user else None, replied, update.update_id, topic)
+        await self._send(reply, topic)
 
     async def person_message(self, update: Update, context: Context) -> None:
         """Relays what a person with an open question types to the support chat; otherwise the flow has it."""
@@ -84,42 +112,44 @@ class SupportHandlers:
         if question is None:
             await self.flow.stray_message(update, context)
             return
-        if question.to_support is not None and question.ticket is not None:
-            copy = await self.delivery.bot.show(question.to_support)
-            if question.ticket.support_message_id is None:
-                await self.desk.store.post_ticket(question.ticket.id, copy, None)
+        ticket = question.ticket
+        if question.to_support is not None and ticket is not None:
+            topic = await self._topic_for(ticket)
+            copy = await self._say(question.to_support.text, topic)
+            if ticket.support_message_id is None:
+                await self.desk.store.post_ticket(ticket.id, copy, topic)
             else:
-                await self.desk.store.relayed(question.ticket.id, Relay.QUESTION, question.message_id, copy)
+                await self.desk.store.relayed(ticket.id, Relay.QUESTION, question.message_id, copy)
         if question.to_person is not None:
             await self.delivery.deliver_direct((question.to_person,))
 
     async def tickets_command(self, update: Update, context: Context) -> None:
         """Lists the open questions with their age, to an operator allowed to answer them."""
-        chat, user = update.effective_chat, update.effective_user
-        if chat is None:
-            return
-        text = await self.desk.open_tickets(user.id if user else None)
-        await self.delivery.bot.show(OutgoingMessage(chat.id, text))
+        user, message = update.effective_user, update.effective_message
+        topic = message.message_thread_id if message is not None and message.is_topic_message else None
+        await self._say(await self.desk.open_tickets(user.id if user else None), topic)
 
     async def operator_reply(self, update: Update, context: Context) -> None:
         """Relays an operator's reply to a question to the person who asked it."""
         chat, user, message = update.effective_chat, update.effective_user, update.effective_message
         if chat is None or message is None or message.reply_to_message is None or not message.text:
             return
+        topic = message.message_thread_id if message.is_topic_message else None
         reply = await self.desk.operator_reply(
             user.id if user else None,
             message.reply_to_message.message_id,
             message.message_id,
             message.text,
             update.update_id,
+            topic,
         )
-        await self._send(chat.id, reply)
+        await self._send(reply, topic)
 
-    async def _send(self, support_chat: int, reply: DeskReply) -> None:
+    async def _send(self, reply: DeskReply, topic: int | None) -> None:
         """Delivers what the desk decided: the person's messages, then the line in the support chat."""
         if reply.to_person:
             # Whoever delivers a chat's messages holds its lock (bot.telegram.delivery): here, the person's.
             async with self.delivery.service.locks.hold(reply.to_person[0].message.chat_id):
                 await self.delivery.deliver(reply.to_person)
         if reply.to_support is not None:
-            await self.delivery.bot.show(OutgoingMessage(support_chat, reply.to_support))
+            await self._say(reply.to_support, topic)

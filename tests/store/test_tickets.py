@@ -87,8 +87,13 @@ async def test_an_operator_reply_finds_its_ticket_by_the_post_or_a_relayed_quest
     assert posted is not None
     assert posted.id == other.id
     assert await store.ticket_for_reply(12) is None, "the person's own message id is not the copy"
+    in_topic = await store.ticket_in_topic(9)
+    assert in_topic is not None
+    assert in_topic.id == ticket.id
+    assert await store.ticket_in_topic(10) is None
     await store.close_ticket(ticket.id, at(9))
     assert await store.ticket_for_reply(70) is None, "a closed ticket takes no more replies"
+    assert await store.ticket_in_topic(9) is None
 
 
 async def test_tickets_last_across_a_restart(new_store: StoreFactory) -> None:
