@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -314,6 +315,35 @@ def schema_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def facts_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Prints, per claim of the flow's facts file, the screens and languages that state it."""
+    from bot.flows.claims import facts_path
+    from bot.flows.facts import load_facts
+    from bot.flows.factsreport import facts_report
+
+    try:
+        bundle = _bundle(settings)
+    except FlowValidationError as exc:
+        return _print_problems(exc)
+    path = facts_path(bundle.flow, bundle.path)
+    if path is None:
+        print(f"esim-bot: {bundle.path} names no facts file (facts:)", file=sys.stderr)
+        return 1
+    facts, _problems = load_facts(path)
+    if facts is None:
+        print(f"esim-bot: cannot read {path}", file=sys.stderr)
+        return 1
+    if args.report:
+        print(facts_report(bundle, facts))
+        return 0
+    counts = Counter(claim.confidence.value for claim in facts.claims.values())
+    print(
+        f"{path}: version {facts.version}, {len(facts.claims)} claims ({', '.join(f'{n} {word}' for word, n in counts.items())})"
+    )
+    print("`esim-bot facts --report` lists where each claim is said.")
+    return 0
+
+
 def _moment(text: str, now: datetime) -> datetime:
     try:
         return now - parse_duration(text)
@@ -442,6 +472,14 @@ def _schema_arguments(schema: argparse.ArgumentParser) -> None:
     schema.add_argument("-o", "--output", default="flows/flow.schema.json")
 
 
+def _facts_arguments(facts: argparse.ArgumentParser) -> None:
+    facts.add_argument(
+        "--report",
+        action="store_true",
+        help="per claim: the screens and languages that state it; unused claims",
+    )
+
+
 def _stats_arguments(stats: argparse.ArgumentParser) -> None:
     stats.add_argument("--since", default="30d", help="a duration back from now (30d) or a date")
     stats.add_argument("--until", help="a duration back from now or a date (default: now)")
@@ -483,6 +521,7 @@ _SUBCOMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None], C
     ("console", "walk the flow in this terminal, no Telegram needed", _console_arguments, console_command),
     ("diagram", "draw the flow (Mermaid; SVG/PNG with Graphviz)", _diagram_arguments, diagram_command),
     ("schema", "write the flow format's JSON Schema", _schema_arguments, schema_command),
+    ("facts", "the flow's facts file: its claims, and where each is said", _facts_arguments, facts_command),
     ("stats", "print the operators' funnel statistics", _stats_arguments, stats_command),
     (
         "migrate-store",

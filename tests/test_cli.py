@@ -181,3 +181,38 @@ def test_a_setting_that_does_not_parse_is_one_line_naming_it(
         "esim-bot: BOT_IDLE_DAYS: Input should be a valid integer, unable to parse string as an integer "
         "(got 'soon')\n"
     )
+
+
+def test_facts_report_lists_where_each_claim_is_said_and_the_unused_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["facts", "--report"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("esim-new-caledonia.md (version 3): 315 claims,")
+    # A provider's field is said on every screen that shows it, in every language.
+    ubigi = out.index("ubigi.refund.condition (conflicting)")
+    assert (
+        out[ubigi + 1] == "  travel_request: provider.ubigi.refund [en, fr, zh-Hans] (reported, not stated)"
+    )
+    opt = out.index("opt.line.physical (likely, derived)")
+    assert out[opt + 1] == "  opt_line: opt_line.text [en, fr, zh-Hans]"
+    unused = out[out.index(next(line for line in out if line.startswith("claims no screen uses"))) + 1 :]
+    assert "  opt.2g.off (sure)" in unused
+    assert "  opt.line.physical (likely)" not in unused
+
+
+def test_facts_without_report_summarises_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["facts"]) == 0
+    assert "version 3, 315 claims (168 sure" in capsys.readouterr().out
+
+
+def test_facts_report_names_a_providers_field_only_where_that_provider_can_be(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["facts", "--report"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    airalo = out.index("airalo.refund.button (sure)")
+    # Airalo's how-to shows on the refund request; the carriers' request screen has the same placeholder,
+    # but no conversation reaches it with Airalo chosen.
+    assert out[airalo + 1] == "  travel_request: provider.airalo.how_to [en, fr, zh-Hans]"
+    assert not out[airalo + 2].startswith("  home_request")

@@ -132,7 +132,12 @@ class Renderer:
         if row is None:
             return []
         links: list[m.Link] = getattr(row, group)
-        return [ScreenButton(self.plain(conversation.language, link.text), url=link.url) for link in links]
+        return [
+            ScreenButton(
+                self.plain(conversation.language, link.text), url=link.url_for(conversation.language)
+            )
+            for link in links
+        ]
 
     def _copy_text(self, language: str, copy: str, variables: Mapping[str, VariableValue]) -> str:
         """Returns the message a copy button copies (empty when the provider has none)."""

@@ -2,7 +2,8 @@
 
 A language is a file: ``locales/xx.yaml`` holds its texts, and an optional ``locales/xx.meta.yaml`` says
 which Telegram language codes pick it, the names people type to switch to it, its words for today and
-tomorrow, and the places it offers and understands. The meta file is validated like a flow (every
+tomorrow, the places it offers and understands, and its hedge words (a text citing a ``likely`` claim must
+hold one). The meta file is validated like a flow (every
 problem at its ``file:line:col``) and loaded with the texts, so a reload changes it too. A language
 without one still works: chosen from the menu or by its code, absolute dates, the default's places.
 """
@@ -90,6 +91,14 @@ class LanguageMeta(_Frozen):
     )
     dates: DayWords | None = None
     places: PlaceWords | None = None
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider names this language writes its own way (Fliggy: 飞猪), for the drift check",
+    )
+    hedges: list[Annotated[str, Field(min_length=2)]] = Field(
+        default_factory=list,
+        description="Words that hedge a 'likely' claim ('usually'); a text citing one must hold one of them",
+    )
 
 
 NEUTRAL_PLACES = PlaceWords(

@@ -3,7 +3,7 @@ that operators' editors use is generated from them (``esim-bot schema``)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -26,6 +26,8 @@ __all__ = [
     "Button",
     "CancelAction",
     "CheckAction",
+    "ClaimAs",
+    "ClaimRef",
     "CopyButton",
     "DeepLink",
     "Fallback",
@@ -39,7 +41,6 @@ __all__ = [
     "RunAction",
     "ScheduleAction",
     "SetAction",
-    "Source",
     "State",
     "TextVariant",
     "ToggleAction",
@@ -89,11 +90,36 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
 
-class Source(_Frozen):
-    """Where a fact comes from and when someone last checked it."""
+CLAIM_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)+$"
 
-    source: str = Field(min_length=3, description="URL or citation of the source")
-    checked: date = Field(description="When the fact was last checked, YYYY-MM-DD")
+ClaimId = Annotated[
+    str,
+    Field(
+        pattern=CLAIM_ID_PATTERN,
+        description="A claim ID of the flow's facts file, e.g. airalo.refund.withdrawal",
+    ),
+]
+
+
+class ClaimAs(_Frozen):
+    """A claim the text does not state but reports as such: "we could not confirm", "the pages differ",
+    "we found no published rule". ``as`` must be the claim's own confidence."""
+
+    id: ClaimId
+    as_: Literal["unsure", "conflicting", "not_found"] = Field(
+        alias="as", description="How the text words it: unsure, conflicting or not_found"
+    )
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+ClaimRef = ClaimId | ClaimAs
+"""A claim a text rests on: its ID (stated; hedged when likely), or ``{id, as}`` (reported, not stated)."""
+
+Claims = Annotated[
+    list[ClaimRef],
+    Field(description="The claims of the facts file this text rests on; [] when it states no fact"),
+]
 
 
 # A condition: every listed variable (or table field, e.g. provider.kind) must have the value, or one of
@@ -265,6 +291,7 @@ class TextVariant(_Frozen):
 
     when: Condition | None = None
     text: TextKey
+    claims: Claims | None = None
 
 
 class Budget(_Frozen):
@@ -291,8 +318,8 @@ class State(_Frozen):
         default=False,
         description="Offers '🙋 Ask a person' here, when the bot has a support chat (BOT_SUPPORT_CHAT_ID)",
     )
-    sources: list[Source] = Field(
-        default_factory=list, description="Where the facts on this screen come from"
+    claims: Claims | None = Field(
+        default=None, description="The claims a single text rests on (text variants carry their own)"
     )
     moved_from: list[Id] = Field(
         default_factory=list,
@@ -344,13 +371,24 @@ class Reminder(_Frozen):
     moved_from: list[Id] = Field(
         default_factory=list, description="Former names of this reminder: pending ones become this one"
     )
+    claims: dict[Literal["text", "help"], Claims] = Field(
+        default_factory=dict, description="The claims its text and its help rest on"
+    )
 
 
 class Link(_Frozen):
-    """A labelled web address."""
+    """A labelled web address, and the same page in other languages where the provider has one."""
 
     text: TextKey
     url: HttpsUrl
+    in_language: dict[str, HttpsUrl] = Field(
+        default_factory=dict,
+        description="The same page in another language, by language code (fr: ...): people reading it get that one",
+    )
+
+    def url_for(self, language: str) -> str:
+        """Returns the page in ``language`` when the provider has one, else the default page."""
+        return self.in_language.get(language, self.url)
 
 
 class Provider(_Frozen):
@@ -366,7 +404,10 @@ class Provider(_Frozen):
     )
     links: list[Link] = Field(default_factory=list)
     support: list[Link] = Field(default_factory=list)
-    sources: list[Source] = Field(min_length=1, description="Every fact about this provider comes from these")
+    claims: dict[Id, Claims] = Field(
+        default_factory=dict,
+        description="The claims each text field rests on: how_to, refund_rule and each key of texts",
+    )
 
 
 class DeepLink(_Frozen):
@@ -395,6 +436,10 @@ class Flow(_Frozen):
     id: Id
     title: str = Field(min_length=1)
     start: Id
+    facts: str | None = Field(
+        default=None,
+        description="The facts file every text cites claims from, relative to this file; with it, every text needs claims",
+    )
     budget: Budget | None = Field(default=None, description="What a screen may hold in every language")
     actions: dict[Id, list[Action]] = Field(
         default_factory=dict, description="Named groups of actions, run with {run: <name>}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ from bot.engine.screens import Screen
 from bot.flows import FlowBundle
 from bot.flows import model as m
 from bot.flows.budget import display_lines, display_width
+from bot.flows.claims import cited_texts
+from bot.flows.facts import Confidence, load_facts
 
 LANGUAGES = ("zh-Hans", "fr", "en")
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,49 +160,26 @@ def test_the_first_screen_warns_never_to_share_secrets(default_engine: FlowEngin
         assert word in text, f"the warning in {language} does not mention {word!r}"
 
 
-def test_every_provider_carries_a_source_and_a_check_date(default_bundle: FlowBundle) -> None:
-    for name, provider in default_bundle.flow.providers.items():
-        assert provider.sources, name
+def test_every_text_names_the_claims_it_rests_on(default_bundle: FlowBundle) -> None:
+    facts, problems = load_facts(FACTS)
+    assert facts is not None
+    assert problems == []
+    texts = list(cited_texts(default_bundle.flow))
+    assert {text.screen for text in texts} >= set(default_bundle.flow.states)
+    assert [text.key for text in texts if text.claims is None] == []
+    cited = {ref if isinstance(ref, str) else ref.id for text in texts for ref in text.claims or ()}
+    assert cited <= set(facts.claims), cited - set(facts.claims)
+    # The screens that state facts cite some: a fact-free screen is the exception, not the rule.
+    assert sum(bool(text.claims) for text in texts) > len(texts) / 2
 
 
-def _sources(bundle: FlowBundle) -> Iterator[m.Source]:
-    for provider in bundle.flow.providers.values():
-        yield from provider.sources
-    for state in bundle.flow.states.values():
-        yield from state.sources
-
-
-# Web addresses (domain with a path or not) and article numbers: what a source must be traceable by.
-_ADDRESS = re.compile(r"[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.[a-z]{2,}(?:/[^\s;,()]*)?", re.IGNORECASE)
-_ARTICLE = re.compile(r"\b(?=[A-Z0-9]*\d)[A-Z0-9]{8,}\b|\b\d{6,}\b")
-
-
-def test_every_source_names_something_the_facts_file_holds(default_bundle: FlowBundle) -> None:
-    facts = FACTS.read_text(encoding="utf-8")
-    unknown = []
-    for source in _sources(default_bundle):
-        names = [name.rstrip("./") for name in _ADDRESS.findall(source.source)]
-        names += _ARTICLE.findall(source.source)
-        names = [name for name in names if not name.endswith("esim-new-caledonia.md")]
-        unknown += [f"{source.source!r}: {name}" for name in names if name not in facts]
-        if not names:
-            # Without an address, a source is named by its title in the facts, or points into the facts.
-            title = re.split(r"[(;:]", source.source)[0].strip()
-            if not title.startswith(("shared/facts", "source article", "facts")):
-                unknown += [f"{source.source!r}: {title}"] if title not in facts else []
-    assert unknown == []
-
-
-def test_every_source_carries_the_facts_check_date(default_bundle: FlowBundle) -> None:
-    facts = FACTS.read_text(encoding="utf-8")
-    assert "researched on 30 November 2026" in facts
-    assert {source.checked for source in _sources(default_bundle)} == {date(2026, 11, 30)}
-
-
-def test_a_made_up_source_is_caught(default_bundle: FlowBundle) -> None:
-    facts = FACTS.read_text(encoding="utf-8")
-    invented = "orange.nc/resiliation (Orange New Caledonia)"
-    assert any(name not in facts for name in _ADDRESS.findall(invented))
+def test_the_facts_are_version_3_with_a_claim_for_every_id_they_mention() -> None:
+    facts, problems = load_facts(FACTS)
+    assert facts is not None
+    assert facts.version == 3
+    assert problems == []
+    assert facts.claims["ubigi.refund.condition"].confidence is Confidence.CONFLICTING
+    assert facts.claims["opt.line.physical"].derived
 
 
 @pytest.mark.skipif(not SHARED_FACTS.exists(), reason="no shared/facts beside this checkout")
@@ -213,7 +191,6 @@ def test_no_fact_comes_from_the_source_articles_story(default_bundle: FlowBundle
     for language in LANGUAGES:
         texts = default_bundle.texts.by_language[language]
         assert not any("about a week" in text or "environ une semaine" in text for text in texts.values())
-    assert not any("took about a week" in source.source for source in _sources(default_bundle))
 
 
 def test_a_refund_is_requested_before_the_esim_is_deleted(default_bundle: FlowBundle) -> None:

@@ -214,7 +214,7 @@ def test_rechecking_a_fact_keeps_the_flow_version(mini_bundle: FlowBundle) -> No
     rechecked = mini_bundle.flow.model_copy(update={"title": "Another title"})
     assert flow_version(rechecked) == mini_bundle.version
     providers = {
-        name: provider.model_copy(update={"sources": []})
+        name: provider.model_copy(update={"claims": {}})
         for name, provider in mini_bundle.flow.providers.items()
     }
     assert flow_version(mini_bundle.flow.model_copy(update={"providers": providers})) == mini_bundle.version

@@ -10,6 +10,8 @@ once, so a change to the base that moves it fails loudly instead of testing some
       flow.yaml:
       - replace: "{text: support.done, to: done}"
         with: "{text: support.done, to: dnoe}"
+
+A file the base does not have is created by replacing ``''`` with its whole text.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def broken_case(name: str, into: Path, *, base: Path = BASE) -> BrokenCase:
     shutil.copytree(base, folder)
     for file, changes in dict(spec["changes"]).items():
         target = folder / str(file)
-        text = target.read_text(encoding="utf-8")
+        # A file the base lacks (a facts file, a language's meta file) is written whole: replace '' with it.
+        text = target.read_text(encoding="utf-8") if target.exists() else ""
         for change in changes:
             old, new = str(change["replace"]), str(change["with"])
             found = text.count(old)

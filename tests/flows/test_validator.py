@@ -42,6 +42,10 @@ def test_the_corpus_covers_every_error_kind() -> None:
         "bad_html",
         "over_budget",
         "copy_and_groups",
+        "claims",
+        "hedges_missing",
+        "drift",
+        "yaml_unclosed_quote",
     }
 
 
@@ -146,3 +150,46 @@ def test_action_groups_are_expanded_when_the_flow_is_loaded() -> None:
     ]
     assert not any(isinstance(action, m.RunAction) for action in actions)
     assert any(isinstance(action, m.CancelAction) and action.cancel == "all" for action in actions)
+
+
+def test_problems_of_every_kind_of_check_come_together(tmp_path: Path) -> None:
+    source = (CASES / "valid" / "flow.yaml").read_text(encoding="utf-8")
+    broken = (
+        source.replace("to: done, id: got", "to: dnoe, id: got")  # where buttons lead
+        .replace("text: thanks.text", "text: thanks.txt")  # the texts
+        .replace("schedule: email", "schedule: emial")  # references
+    )
+    (tmp_path / "flow.yaml").write_text(broken, encoding="utf-8")
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(tmp_path / "flow.yaml", CASES / "valid" / "locales")
+    messages = [p.message for p in caught.value.problems]
+    assert "unknown target 'dnoe' (did you mean 'done'?)" in messages
+    assert any(m.startswith("text key 'thanks.txt' is missing in en, fr") for m in messages)
+    assert "unknown reminder 'emial' (did you mean 'email'?)" in messages
+
+
+def _valid_with(tmp_path: Path, old: str, new: str) -> list[str]:
+    source = (CASES / "valid" / "flow.yaml").read_text(encoding="utf-8")
+    assert old in source
+    (tmp_path / "flow.yaml").write_text(source.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(FlowValidationError) as caught:
+        load_bundle(tmp_path / "flow.yaml", CASES / "valid" / "locales")
+    return [str(p).replace(f"{tmp_path}/", "") for p in caught.value.problems]
+
+
+def test_claims_without_a_facts_file_and_a_missing_facts_file_are_reported(tmp_path: Path) -> None:
+    assert _valid_with(tmp_path, "    text: thanks.text\n", "    text: thanks.text\n    claims: [a.b]\n") == [
+        "flow.yaml:58:13: claims need a facts file: name it with 'facts:' at the top of the flow"
+    ]
+    missing = _valid_with(tmp_path, "start: welcome\n", "start: welcome\nfacts: facts/nowhere.md\n")
+    assert missing == [
+        "flow.yaml:4:8: cannot read the facts file 'facts/nowhere.md' (looked for facts/nowhere.md)"
+    ]
+
+
+def test_a_link_in_a_language_the_bot_does_not_speak_is_reported(tmp_path: Path) -> None:
+    link = '{text: links.refund, url: "https://www.airalo.com/refund-policy"}'
+    localised = '{text: links.refund, url: "https://www.airalo.com/refund-policy", in_language: {de: "https://www.airalo.com/de"}}'
+    assert _valid_with(tmp_path, link, localised) == [
+        "flow.yaml:25:89: no language 'de': the languages are en, fr"
+    ]
