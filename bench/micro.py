@@ -122,7 +122,7 @@ class Timer:
 
 def _data(engine: FlowEngine, conversation: Conversation, wanted: str) -> str:
     """Returns the callback data of the button ``wanted`` on the conversation's screen."""
-    screen = engine.screens.render(conversation)
+    screen = engine.renderer.render(conversation)
     for row in screen.rows:
         for button in row:
             if isinstance(button.press, FlowPress) and button.press.button == wanted:
@@ -152,7 +152,7 @@ async def run(rounds: int = ROUNDS, out: Callable[[str], None] = print) -> dict[
 
     def step() -> OutgoingMessage:
         pressed = engine.press(conversation, press)
-        screen = wired(engine.screens.render(pressed.conversation))
+        screen = wired(engine.renderer.render(pressed.conversation))
         return OutgoingMessage.of(CHAT_ID, screen, edit=SCREEN_ID, shows_screen=True)
 
     message = step()

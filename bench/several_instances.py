@@ -35,7 +35,7 @@ from bot.settings import Settings
 from bot.store import SqliteStore, Store
 from bot.store.codec import conversation_data
 from bot.store.postgres import PostgresStore
-from bot.telegram.app import TELEGRAM_LIMITS, build_application, load_default_flow
+from bot.telegram.app import TELEGRAM_LIMITS, build_bot, load_default_flow
 from testkit import FakeBotApi
 from testkit.postgres import PostgresServer
 
@@ -156,7 +156,7 @@ async def reminders(server: PostgresServer, count: int, folder: Path) -> dict[st
             BOT_LOCALES_DIR=ROOT / "locales",
         )
         bundle = load_default_flow(settings)
-        instances = [build_application(settings, bundle, SystemClock()) for _ in range(2)]
+        instances = [build_bot(settings, bundle, SystemClock()).application for _ in range(2)]
         began = time.perf_counter()
         for application in instances:
             await application.initialize()

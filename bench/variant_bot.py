@@ -14,7 +14,7 @@ corresponding change in ``bot/`` would be worth. Tweaks (comma-separated in ``BE
 The earlier tweaks ``quiet_transitions``, ``raw_edit`` and ``json_body`` were adopted in ``bot/`` (the
 ``transitions`` logger at WARNING in ``bot/cli.py``, ``ScreenBot.show``, ``AiohttpRequest``'s JSON body),
 so there is nothing left for them to patch; ``parse_once`` and ``confirm_at_once`` measured the polling
-loop that the durable inbox replaced (``bot.telegram.intake.InboxPolling``: getUpdates as JSON, each update
+loop that the durable inbox replaced (``bot.telegram.inbox.InboxPolling``: getUpdates as JSON, each update
 parsed once, everything fetched confirmed at the next poll), so they went with it.
 """
 

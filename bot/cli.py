@@ -95,17 +95,17 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     except MissingTokenError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.secret_token is not None:
+        # Refused rather than unknown, so that an operator upgrading learns where the secret goes now.
+        return _refuse(
+            StartupError(
+                "--secret-token is shown to every local user (/proc/<pid>/cmdline): "
+                "set BOT_WEBHOOK_SECRET or BOT_WEBHOOK_SECRET_FILE instead"
+            )
+        )
     configure_logging(settings)
     try:
-        run(
-            settings,
-            _clock(settings),
-            webhook_url=args.webhook_url,
-            listen=args.listen,
-            port=args.port,
-            secret_token=args.secret_token
-            or (settings.webhook_secret.get_secret_value() if settings.webhook_secret else None),
-        )
+        run(settings, _clock(settings), webhook_url=args.webhook_url, listen=args.listen, port=args.port)
     except FlowValidationError as exc:
         return _print_problems(exc)
     except StartupError as exc:
@@ -249,7 +249,7 @@ def _bundle(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def console_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Walks the flow in the terminal."""
+    """Talks to the bot in the terminal, as a person would in Telegram (no Telegram needed)."""
     from bot.console import Console
     from bot.engine.engine import FlowEngine
 
@@ -261,7 +261,8 @@ def console_command(args: argparse.Namespace, settings: Settings) -> int:
     def read() -> str | None:
         try:
             return input("> ")
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):
+            print()  # Ctrl-D or Ctrl-C ends the conversation like quit, on a line of its own
             return None
 
     language = args.lang or bundle.languages.default
@@ -270,7 +271,7 @@ def console_command(args: argparse.Namespace, settings: Settings) -> int:
             f"--lang: one of {', '.join(bundle.texts.languages)} (a locales/<language>.yaml)", file=sys.stderr
         )
         return 2
-    return Console(FlowEngine(bundle), language, sys.stdout, read).run()
+    return asyncio.run(Console(FlowEngine(bundle), language, sys.stdout, read).run())
 
 
 def diagram_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -429,9 +430,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--webhook-url", help="public HTTPS URL Telegram should post updates to")
     run.add_argument("--listen", default="0.0.0.0", help="address the webhook server listens on")
     run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on")
-    run.add_argument(
-        "--secret-token", help="secret Telegram sends with every webhook call (better: BOT_WEBHOOK_SECRET)"
-    )
+    run.add_argument("--secret-token", help=argparse.SUPPRESS)  # refused: BOT_WEBHOOK_SECRET(_FILE) instead
 
 
 def _validate_arguments(validate: argparse.ArgumentParser) -> None:

@@ -14,6 +14,7 @@ Each area keeps its errors beside its code and derives them from :class:`BotErro
     ├── CallbackDataTooLong       bot.callbacks: over Telegram's 64 bytes (also a ValueError)
     ├── StartupError              bot.startup: the bot cannot start (one line for the operator)
     ├── MissingTokenError         bot.settings: no bot token was configured
+    ├── RemindersNeverStop        bot.simulated: a simulated wait saw more reminders than a flow sends
     └── NotRunning                bot.control: no running bot was found for this database
 
 This module imports nothing of the bot: every layer can derive from it.

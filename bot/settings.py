@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_messages_per_second: float = Field(default=28.8, ge=0, validation_alias="BOT_MAX_MESSAGES_PER_SECOND")
     concurrent_updates: int = Field(default=64, ge=1, le=4096, validation_alias="BOT_CONCURRENT_UPDATES")
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="BOT_WEBHOOK_SECRET")
+    """The secret Telegram sends with every webhook call; or ``webhook_secret_file``, never the command line."""
+    webhook_secret_file: Path | None = Field(default=None, validation_alias="BOT_WEBHOOK_SECRET_FILE")
+    """A file holding the webhook secret (a Docker or systemd secret), read at start."""
     watch_files: bool = Field(default=True, validation_alias="BOT_WATCH_FILES")
     """Reload the flow and texts when their files change (SIGHUP and `esim-bot reload` work either way)."""
     # For tests and benchmarks only: moves a running bot's clock (see bot/fileclock.py).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from bot.errors import BotError
 from bot.settings import Settings
 from bot.store import SchemaError, SqliteStore, Store, is_postgres_url, sqlite_path
 
-__all__ = ["StartupError", "database_for_run", "opened_store"]
+__all__ = ["StartupError", "database_for_run", "opened_store", "webhook_secret"]
 
 
 class StartupError(BotError):
@@ -127,3 +128,31 @@ def _refusal(path: Path) -> int | None:
     if not existed:
         path.unlink()  # only made to ask the question
     return None
+
+
+# What Telegram accepts as a webhook's secret_token (Bot API, setWebhook).
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def webhook_secret(settings: Settings) -> str | None:
+    """Returns the webhook secret from BOT_WEBHOOK_SECRET or the file BOT_WEBHOOK_SECRET_FILE names, or None."""
+    given = settings.webhook_secret.get_secret_value().strip() if settings.webhook_secret else ""
+    path = settings.webhook_secret_file
+    if given and path is not None:
+        raise StartupError("set BOT_WEBHOOK_SECRET or BOT_WEBHOOK_SECRET_FILE, not both")
+    if path is not None:
+        try:
+            given = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            raise StartupError(
+                f"cannot read the webhook secret from {path} (BOT_WEBHOOK_SECRET_FILE): {why}"
+            ) from exc
+    if not given:
+        return None
+    if not _SECRET_TOKEN.fullmatch(given):
+        where = "BOT_WEBHOOK_SECRET_FILE" if path is not None else "BOT_WEBHOOK_SECRET"
+        raise StartupError(
+            f"the webhook secret ({where}) must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule)"
+        )
+    return given

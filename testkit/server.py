@@ -123,7 +123,11 @@ def _as_chat_id(value: Any) -> int | None:
 
 
 def _json_response(payload: Any, status: int = 200) -> web.Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate has no UTF-8: written as a \u escape, which is valid JSON and what Telegram sends.
+        body = json.dumps(payload, separators=(",", ":")).encode()
     return web.Response(status=status, body=body, content_type="application/json")
 
 
@@ -326,6 +330,11 @@ class FakeBotApi:
     def delay_next(self, method: str, seconds: float) -> None:
         """Makes the next call to ``method`` answer normally, but only after ``seconds``."""
         self._failures.setdefault(method.lower(), deque()).append(_Failure(0, "", False, seconds, None))
+
+    def queue_update(self, kind: str, payload: Any, chat_id: int | None = None) -> int:
+        """Queues any update as Telegram would hand it out, well-formed or not (hostile-input tests); returns
+        its id. ``chat_id`` names the chat whose answer it waits for, if any."""
+        return self._updates.put(kind, payload, chat_id)
 
     def expire_callback_queries(self) -> None:
         """Makes every callback query handed out so far too old to answer."""

@@ -11,7 +11,7 @@ import time
 from collections import deque
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout
+from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from testkit.chats import ApiError
 
@@ -187,7 +187,8 @@ class UpdateQueue:
                     ) as response:
                         delivered = 200 <= response.status < 300
                         error = f"Wrong response from the webhook: {response.status} {response.reason}"
-                except (TimeoutError, OSError) as exc:
+                except (TimeoutError, OSError, ClientError) as exc:
+                    # As Telegram does: a connection the bot closed (or never answered on) is tried again.
                     delivered, error = False, f"Connection failed: {exc!r}"
                 if delivered:
                     if self._updates and self._updates[0] is update:

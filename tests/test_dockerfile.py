@@ -171,6 +171,12 @@ def test_replaying_its_build_gives_a_bot_that_runs_from_its_installed_package(tm
         check=False,
     )
     assert validated.returncode == 0, validated.stdout + validated.stderr
+    # The flow tests run from the installed bot alone: they need nothing of the test tools.
+    played = subprocess.run(
+        [str(app / ".venv/bin/esim-bot"), "test"], cwd=app, capture_output=True, text=True, check=False
+    )
+    assert played.returncode == 0, played.stdout + played.stderr
+    assert played.stdout.startswith("ok: ")
     # -I: the working folder is not on the path, as for the esim-bot command itself.
     where = subprocess.run(
         [str(app / ".venv/bin/python"), "-I", "-c", "import bot; print(bot.__file__)"],

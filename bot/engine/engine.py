@@ -76,7 +76,7 @@ class _Stepper:
 class FlowEngine:
     """Advances conversations through one flow version. Thread-compatible and shared by all chats.
 
-    ``compiled`` is the flow compiled into its machine; ``screens`` renders conversations and texts.
+    ``compiled`` is the flow compiled into its machine; ``renderer`` shows conversations and texts.
     """
 
     def __init__(self, bundle: FlowBundle, earlier: Mapping[str, Meanings] | None = None) -> None:
@@ -91,7 +91,7 @@ class FlowEngine:
         }
         """Earlier versions' meanings: their buttons still work where this version means the same."""
         self.compiled = CompiledFlow(bundle)
-        self.screens = Renderer(self.compiled, bundle.texts)
+        self.renderer = Renderer(self.compiled, bundle.texts)
 
     def start(self, language: str, deep_link: str | None = None) -> StepResult:
         """Starts a fresh conversation, optionally jumping where a deep link points."""
@@ -101,7 +101,7 @@ class FlowEngine:
         if deep_link is not None and deep_link in self.flow.deep_links:
             conversation, more = self._fire(conversation, f"link:{deep_link}")
             effects += more
-        return StepResult(conversation, self.screens.render(conversation), effects)
+        return StepResult(conversation, self.renderer.render(conversation), effects)
 
     def move(self, conversation: Conversation) -> Moved:
         """Moves a stored conversation onto this flow version.
@@ -154,8 +154,8 @@ class FlowEngine:
         advanced, effects = self._fire(conversation, f"press:{identifier}")
         toast = None
         if isinstance(button.source, m.GotoButton) and button.source.toast:
-            toast = self.screens.text(conversation.language, button.source.toast, advanced.variables)
-        return StepResult(advanced, self.screens.render(advanced), effects, Outcome.ADVANCED, toast)
+            toast = self.renderer.text(conversation.language, button.source.toast, advanced.variables)
+        return StepResult(advanced, self.renderer.render(advanced), effects, Outcome.ADVANCED, toast)
 
     def resets(self, conversation: Conversation, pressed: FlowPress) -> bool:
         """Tells whether a flow button leads back to the start clearing choices or reminders ("Start over")."""
@@ -198,12 +198,14 @@ class FlowEngine:
         last = 2 * pace.count if calm else pace.count
         if sequence >= last and reminder.after_last:
             moved, effects = self._fire(conversation, f"reminder_last:{name}")
-            return StepResult(moved, self.screens.render(moved), effects)
+            return StepResult(moved, self.renderer.render(moved), effects)
         following: tuple[Effect, ...] = ()
         if sequence < last:
             every = reminder.then_every if calm and reminder.then_every is not None else pace.every
             following = self.compiled.scheduling(name, every, sequence + 1)
-        return StepResult(conversation, self.screens.render_reminder(conversation, name, sequence), following)
+        return StepResult(
+            conversation, self.renderer.render_reminder(conversation, name, sequence), following
+        )
 
     def reminders_of_state(self, conversation: Conversation) -> tuple[ScheduleReminder, ...]:
         """Returns the reminders to schedule again for a conversation whose reminders were turned back on."""
@@ -223,20 +225,20 @@ class FlowEngine:
         if version != self.version and choice is not ReminderAnswer.STOP and not self._same_reminder(pressed):
             return self._refuse(conversation, Outcome.FOREIGN, "ui.flow_updated")
         if choice is ReminderAnswer.STOP:
-            stopped = self.screens.plain(conversation.language, "ui.reminder.stopped")
+            stopped = self.renderer.plain(conversation.language, "ui.reminder.stopped")
             return StepResult(
-                conversation, self.screens.render(conversation), (CancelReminders(None),), toast=stopped
+                conversation, self.renderer.render(conversation), (CancelReminders(None),), toast=stopped
             )
         if name not in self.flow.reminders or not self.reminder_pending(conversation, name):
             return self._refuse(conversation, Outcome.STALE, "ui.stale_button")
         if choice is ReminderAnswer.CONFIRMED:
             advanced, effects = self._fire(conversation, f"reminder_confirmed:{name}")
-            return StepResult(advanced, self.screens.render(advanced), effects)
+            return StepResult(advanced, self.renderer.render(advanced), effects)
         if choice is ReminderAnswer.HELP:
-            return StepResult(conversation, self.screens.render_help(conversation, name, sequence))
+            return StepResult(conversation, self.renderer.render_help(conversation, name, sequence))
         return StepResult(
             conversation,
-            self.screens.render_reminder(conversation, name, sequence),
+            self.renderer.render_reminder(conversation, name, sequence),
             self.compiled.scheduling(name, SNOOZE_CHOICES[choice], sequence),
         )
 
@@ -257,8 +259,8 @@ class FlowEngine:
         return advanced, tuple(stepper.effects)
 
     def _refuse(self, conversation: Conversation, outcome: Outcome, key: str) -> StepResult:
-        toast = self.screens.plain(conversation.language, key)
-        return StepResult(conversation, self.screens.render(conversation), (), outcome, toast)
+        toast = self.renderer.plain(conversation.language, key)
+        return StepResult(conversation, self.renderer.render(conversation), (), outcome, toast)
 
     def _carried(self, pressed: FlowPress) -> FlowPress | None:
         """Returns an earlier version's button as this version's, when it means the same here; else None."""

@@ -1,19 +1,18 @@
 """Runs flow-test cases through the application core, the way Telegram and time would drive it.
 
-Each case gets its own chat service on the real engine, an in-memory SQLite store and a fake clock:
-/start (or a deep link) and commands go through the command units, presses through the button units
-with the callback data the screen carries, and a clock move fires every reminder that falls due on
-the way through the due-reminder unit, at its own time. Messages are "delivered" to a simulated chat
-that applies edits in place, so a press on an older message is as stale as it would be in Telegram.
+Each case gets its own simulated chat (:mod:`bot.simulated`: the chat service on the real engine, an
+in-memory store and a fake clock): /start (or a deep link) and commands go through the command units,
+presses through the button units with the callback data the screen carries, and a clock move fires every
+reminder that falls due on the way, at its own time. The simulated chat applies edits in place, so a press
+on an older message is as stale as it would be in Telegram.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,7 +25,6 @@ from bot.callbacks import (
     TimezoneChoice,
     decode,
 )
-from bot.clock import FakeClock
 from bot.engine.engine import FlowEngine
 from bot.engine.screens import CHECKED, UNCHECKED, ScreenButton
 from bot.flows import Problem
@@ -34,14 +32,11 @@ from bot.flows.errors import did_you_mean
 from bot.flows.graph import Location
 from bot.flowtests.loader import CaseFile
 from bot.flowtests.model import Expect, FlowCase, PressStep, Step, WaitStep
-from bot.runtime.events import ButtonPressed, CommandSent, Incoming
-from bot.runtime.messages import OutgoingMessage, QueuedMessage, Rows
-from bot.runtime.service import ChatService
-from bot.store import Commit, Reminder, SqliteStore, UserSettings
+from bot.simulated import CHAT_ID, RemindersNeverStop, ShownMessage, SimulatedChat, Turn, simulated_chat
+from bot.store import Reminder
 
 __all__ = ["DEFAULT_START", "REMINDER_BUTTON_IDS", "CaseResult", "RunReport", "run_case_files"]
 
-CHAT_ID = 1
 DEFAULT_START = datetime(2026, 1, 5, 10, 0, tzinfo=ZoneInfo("Pacific/Noumea"))
 """When a case starts unless it says otherwise: a Monday morning in Nouméa, outside the quiet hours."""
 
@@ -55,33 +50,12 @@ REMINDER_BUTTON_IDS = {
 }
 """The ids of the buttons under a reminder, named like their ``ui.reminder.*`` texts."""
 
-_MOST_REMINDERS_PER_WAIT = 1000
 _QUOTED_CHARACTERS = 60
-_TAG = re.compile(r"<[^>]+>")
 _HREF = re.compile(r"""<a\s[^>]*href=["']([^"']+)["']""")
 
 
 class _StepError(Exception):
     """A step could not be taken: the button to press is not in the chat, or reminders never stop."""
-
-
-@dataclass(frozen=True, slots=True)
-class ShownMessage:
-    """A message as it stands in the person's chat."""
-
-    id: int
-    text: str
-    rows: Rows
-
-    @property
-    def visible_text(self) -> str:
-        """Returns the text as the person reads it: no tags, entities decoded, spaces collapsed."""
-        return " ".join(html.unescape(_TAG.sub("", self.text)).split())
-
-    def buttons(self) -> Iterator[ScreenButton]:
-        """Yields the message's buttons, row by row."""
-        for row in self.rows:
-            yield from row
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,102 +138,29 @@ def _quoted(text: str) -> str:
     return f'"{short}"'
 
 
-@dataclass(slots=True)
-class _Person:
-    """The person's side of one chat: the messages in it, their presses, and the time passing."""
-
-    service: ChatService
-    store: SqliteStore
-    clock: FakeClock
-    chat: dict[int, ShownMessage] = field(default_factory=dict)
-    last_message_id: int = 0
-    last_update_id: int = 0
-
-    async def command(self, text: str) -> Seen:
-        """Sends a command such as ``/start airalo``."""
-        name, _, argument = text.removeprefix("/").partition(" ")
-        incoming = CommandSent(CHAT_ID, name.lower(), argument.strip(), update_id=self._update_id())
-        return await self._handle(incoming)
-
-    async def press(self, wanted: str) -> Seen:
-        """Presses the newest button called ``wanted``; raises _StepError when there is none."""
-        newest_first = sorted(self.chat.values(), key=lambda message: message.id, reverse=True)
-        for message in newest_first:
-            for button in message.buttons():
-                if wanted not in _names(button):
-                    continue
-                if button.data is None:
-                    raise _StepError(f'"{wanted}" opens a web page ({button.url}): it cannot be pressed')
-                pressed = ButtonPressed(CHAT_ID, button.data, message.id, update_id=self._update_id())
-                return await self._handle(pressed)
-        offered = [button for message in newest_first for button in message.buttons() if button.data]
-        names = {name for button in offered for name in _names(button)}
-        listed = ", ".join(map(_described, offered)) or "none"
-        raise _StepError(f'no button "{wanted}" in the chat{did_you_mean(wanted, names)}; buttons: {listed}')
-
-    async def wait(self, duration: timedelta) -> Seen:
-        """Moves the clock on by ``duration``, sending each reminder that falls due meanwhile at its time."""
-        until = self.clock.now() + duration
-        shown: list[ShownMessage] = []
-        for _ in range(_MOST_REMINDERS_PER_WAIT):
-            due_at = await self.store.next_due_at()
-            if due_at is None or due_at > until:
-                break
-            self.clock.set(max(due_at, self.clock.now()))
-            for reminder in await self.store.due_reminders(self.clock.now(), _MOST_REMINDERS_PER_WAIT):
-                async with self.service.locks.hold(reminder.chat_id):
-                    shown += await self._deliver(await self.service.reminder_due(reminder))
-        else:
-            raise _StepError(f"more than {_MOST_REMINDERS_PER_WAIT} reminders fell due: they never stop")
-        self.clock.set(until)
-        return await self._seen(shown, None)
-
-    async def _handle(self, incoming: Incoming) -> Seen:
-        async with self.service.locks.hold(CHAT_ID):
-            reply = await self.service.handle(incoming)
-            # In the edge's order: the committed messages, then the direct ones.
-            shown = await self._deliver(reply.messages)
-            shown += [self._show(message) for message in reply.direct]
-        return await self._seen(shown, reply.toast)
-
-    async def _deliver(self, queued: Sequence[QueuedMessage]) -> list[ShownMessage]:
-        """Shows committed messages and tells the service each went out, as the edge does."""
-        shown = []
-        for item in queued:
-            if item.message.strip and item.message.edit is not None:
-                # Buttons taken off an older message: its text stays, and nothing new appears in the chat.
-                self._strip(item.message.edit)
-                await self.service.outbox.delivered(item, item.message.edit)
+async def _press(chat: SimulatedChat, wanted: str) -> Turn:
+    """Presses the newest button called ``wanted``; raises _StepError when there is none."""
+    newest_first = chat.newest_first()
+    for message in newest_first:
+        for button in message.buttons():
+            if wanted not in _names(button):
                 continue
-            message = self._show(item.message)
-            await self.service.outbox.delivered(item, message.id)
-            shown.append(message)
-        return shown
+            if button.data is None:
+                raise _StepError(f'"{wanted}" opens a web page ({button.url}): it cannot be pressed')
+            return await chat.press(message, button)
+    offered = [button for message in newest_first for button in message.buttons() if button.data]
+    names = {name for button in offered for name in _names(button)}
+    listed = ", ".join(map(_described, offered)) or "none"
+    raise _StepError(f'no button "{wanted}" in the chat{did_you_mean(wanted, names)}; buttons: {listed}')
 
-    def _strip(self, identifier: int) -> None:
-        if (message := self.chat.get(identifier)) is not None:
-            self.chat[identifier] = replace(message, rows=())
 
-    def _show(self, message: OutgoingMessage) -> ShownMessage:
-        if message.edit is not None and message.edit in self.chat:
-            identifier = message.edit
-        else:
-            self.last_message_id += 1
-            identifier = self.last_message_id
-        shown = ShownMessage(identifier, message.text, message.rows)
-        self.chat[identifier] = shown
-        return shown
-
-    async def _seen(self, shown: Sequence[ShownMessage], toast: str | None) -> Seen:
-        record = await self.store.load_chat(CHAT_ID)
-        conversation = record.conversation if record is not None else None
-        reminders = await self.store.reminders_of(CHAT_ID)
-        state = conversation.state if conversation is not None else None
-        return Seen(tuple(shown), toast, state, tuple(reminders))
-
-    def _update_id(self) -> int:
-        self.last_update_id += 1
-        return self.last_update_id
+async def _seen(chat: SimulatedChat, turn: Turn) -> Seen:
+    """Returns what the person saw in ``turn``, and where the stored conversation stands after it."""
+    record = await chat.store.load_chat(CHAT_ID)
+    conversation = record.conversation if record is not None else None
+    reminders = await chat.store.reminders_of(CHAT_ID)
+    state = conversation.state if conversation is not None else None
+    return Seen(turn.shown, turn.toast, state, tuple(reminders))
 
 
 async def run_case_files(files: Sequence[CaseFile]) -> RunReport:
@@ -279,15 +180,12 @@ async def run_case(engine: FlowEngine, case_file: CaseFile, name: str, case: Flo
     """Runs one case; it stops at the first step whose expectations do not all hold."""
     located = case_file.located
     here: Location = ("cases", name)
-    clock = FakeClock((case.at or DEFAULT_START).astimezone(UTC))
     failures: list[Problem] = []
-    async with SqliteStore(":memory:") as store:
-        service = ChatService(engine, store, clock)
-        # The person's language as if picked with /language: Telegram's language code reaches only some.
-        await store.commit(Commit(CHAT_ID, settings=UserSettings(CHAT_ID, case.language)), clock.now())
-        person = _Person(service, store, clock)
+    async with simulated_chat(
+        engine, at=(case.at or DEFAULT_START).astimezone(UTC), language=case.language
+    ) as chat:
         start = "/start" + (f" {case.deep_link}" if case.deep_link else "")
-        seen = await person.command(start)
+        seen = await _seen(chat, await chat.command(start))
         failures += _failures(case_file, (*here, "expect"), f"{name}, after {start}", case.expect, seen)
         for index, step in enumerate(case.steps):
             if failures:
@@ -295,20 +193,20 @@ async def run_case(engine: FlowEngine, case_file: CaseFile, name: str, case: Flo
             at: Location = (*here, "steps", index)
             what = f"{name}, step {index + 1} ({_describe(case_file, at, step)})"
             try:
-                seen = await _take(person, step)
-            except _StepError as exc:
+                seen = await _seen(chat, await _take(chat, step))
+            except (_StepError, RemindersNeverStop) as exc:
                 failures.append(located.problem((*at, _kind(step)), f"{what}: {exc}"))
                 break
             failures += _failures(case_file, (*at, "expect"), what, step.expect, seen)
     return CaseResult(case_file.path, name, tuple(failures))
 
 
-async def _take(person: _Person, step: Step) -> Seen:
+async def _take(chat: SimulatedChat, step: Step) -> Turn:
     if isinstance(step, PressStep):
-        return await person.press(step.press)
+        return await _press(chat, step.press)
     if isinstance(step, WaitStep):
-        return await person.wait(step.wait)
-    return await person.command(step.command)
+        return await chat.wait(step.wait)
+    return await chat.command(step.command)
 
 
 def _kind(step: Step) -> str:

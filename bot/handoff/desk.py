@@ -77,7 +77,7 @@ class SupportDesk:
         self.clock = service.clock
 
     def _text(self, key: str, values: dict[str, str] | None = None) -> str:
-        return self.service.engine.screens.plain(self.support.language, f"ui.handoff.{key}", values)
+        return self.service.engine.renderer.plain(self.support.language, f"ui.handoff.{key}", values)
 
     def allowed(self, user_id: int | None) -> bool:
         """Tells whether this member of the support chat may answer people."""
@@ -127,7 +127,7 @@ class SupportDesk:
         with the operators, and never to send a code."""
         await self.store.open_ticket(chat_id, language, self.clock.now())
         step, answers = await self._where(chat_id, language)
-        prompt = self.service.engine.screens.plain(
+        prompt = self.service.engine.renderer.plain(
             language, "ui.handoff.ask_prompt", {"step": step, "answers": answers}
         )
         return OutgoingMessage(chat_id, prompt)
@@ -144,7 +144,7 @@ class SupportDesk:
         ticket = await self.store.open_ticket_of(chat_id)
         if ticket is None or await self._answers_where(chat_id):
             return None
-        plain = self.service.engine.screens.plain
+        plain = self.service.engine.renderer.plain
         if looks_like_a_code(text):
             return Question(
                 to_person=OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.code_held"))
@@ -183,7 +183,7 @@ class SupportDesk:
         if not self.allowed(user_id):
             return DeskReply(self._text("not_allowed"))
         now = self.clock.now()
-        plain = self.service.engine.screens.plain
+        plain = self.service.engine.renderer.plain
         solved = ScreenButton(
             plain(ticket.language, "ui.handoff.solved_button"), data=encode(AskPerson(solved=True))
         )
@@ -217,7 +217,7 @@ class SupportDesk:
         ticket = await self._ticket_answered(reply_to, topic_id)
         if ticket is None:
             return DeskReply(self._text("close_how"))
-        plain = self.service.engine.screens.plain
+        plain = self.service.engine.renderer.plain
         closed = OutgoingMessage(ticket.chat_id, plain(ticket.language, "ui.handoff.closed"))
         queued = await self._to_person(ticket, closed, update_id)
         if queued is None:
@@ -231,7 +231,7 @@ class SupportDesk:
 
     async def solved(self, chat_id: int, language: str) -> tuple[OutgoingMessage, OutgoingMessage | None]:
         """Closes the person's question as solved: what they read, and what the support chat reads."""
-        plain = self.service.engine.screens.plain
+        plain = self.service.engine.renderer.plain
         ticket = await self.store.open_ticket_of(chat_id)
         if ticket is None or not await self.store.close_ticket(ticket.id, self.clock.now()):
             return OutgoingMessage(chat_id, plain(language, "ui.handoff.solved")), None

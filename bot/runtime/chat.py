@@ -133,7 +133,7 @@ class Chat:
 
     def text(self, key: str, values: Mapping[str, str] | None = None) -> str:
         """Returns a runtime text in the chat's language."""
-        return self.engine.screens.plain(self.language, key, values)
+        return self.engine.renderer.plain(self.language, key, values)
 
     def notice(
         self,
@@ -180,7 +180,7 @@ def step_result(chat: Chat, step: StepResult, *, edit: int | None, shows_screen:
 
 def screen_of(chat: Chat, conversation: Conversation) -> Screen:
     """Returns the screen of the conversation's step, as the chat shows it."""
-    return _offered(chat, conversation, wired(chat.engine.screens.render(conversation)))
+    return _offered(chat, conversation, wired(chat.engine.renderer.render(conversation)))
 
 
 def _offered(chat: Chat, conversation: Conversation, screen: Screen) -> Screen:
@@ -200,7 +200,7 @@ def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> S
     engine = chat.engine
     row = tuple(
         ScreenButton(
-            engine.screens.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))
+            engine.renderer.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))
         )
         for language in engine.bundle.texts.languages
         if language != conversation.language

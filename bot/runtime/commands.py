@@ -59,7 +59,7 @@ async def language_command(chat: Chat, argument: str) -> Result:
     rows = tuple(
         (
             ScreenButton(
-                engine.screens.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))
+                engine.renderer.plain(language, "ui.language.name"), data=encode(LanguageChoice(language))
             ),
         )
         for language in engine.bundle.texts.languages

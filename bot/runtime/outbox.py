@@ -16,9 +16,10 @@ from bot.store import Store
 
 __all__ = ["OUTBOX_LEASE", "Outbox"]
 
-OUTBOX_LEASE = timedelta(seconds=10)
-"""How long a process's claim on a chat's unsent messages lasts: it is renewed before each message, so it
-covers one send; if the process dies while sending, another process's sweep sends them once it lapses."""
+OUTBOX_LEASE = timedelta(seconds=3)
+"""How long a process's claim on a chat's unsent messages lasts: it is renewed before each message and every
+third of it while one is on its way (bot/telegram/delivery.py); if the process dies while sending, another
+process's sweep sends them once it lapses."""
 
 
 class Outbox:

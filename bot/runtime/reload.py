@@ -136,9 +136,16 @@ class Reloader:
         self._lock = asyncio.Lock()
         self._requests: set[asyncio.Task[None]] = set()
 
-    async def _engine(self, bundle: FlowBundle) -> FlowEngine:
-        """Returns an engine for ``bundle`` that knows the meanings of every version the store kept."""
+    async def _engine(self, bundle: FlowBundle, running: FlowEngine | None = None) -> FlowEngine:
+        """Returns an engine for ``bundle`` that knows the meanings of every version the store kept
+        (``running`` itself when it is that engine already: nothing to compile again)."""
         history = parsed_history(await self.service.store.flow_history(bundle.flow.id))
+        if (
+            running is not None
+            and running.bundle is bundle
+            and set(history) - {bundle.version} <= set(running.earlier)
+        ):
+            return running
         return await asyncio.to_thread(FlowEngine, bundle, history)
 
     async def start(self, legacy_folder: Path | None = None) -> None:
@@ -167,7 +174,7 @@ class Reloader:
                 if await self._follow():
                     return
                 logger.error("serving this instance's own files: the current release does not load here")
-            self.service.swap(await self._engine(running.bundle))
+            self.service.swap(await self._engine(running.bundle, running))
             self.serving = head if head.digest == files.digest else None
             logger.info("flow version %s serving (release %d)", running.version, head.number)
 

@@ -256,14 +256,14 @@ class ChatService:
     def group_text(self, language_code: str | None, link: str) -> str:
         """Returns the answer to a group chat: a link that opens a private chat with the bot."""
         language = choose_language(language_code, self.engine.bundle.languages)
-        return self.engine.screens.plain(language, "ui.group_chat", {"link": link})
+        return self.engine.renderer.plain(language, "ui.group_chat", {"link": link})
 
     def command_menu(self, engine: FlowEngine | None = None) -> dict[str, list[tuple[str, str]]]:
         """Returns, per language, the command menu as (command, description) pairs (of ``engine``, or the current)."""
         engine = engine or self.engine
         return {
             language: [
-                (command, engine.screens.plain(language, f"ui.commands.{command}")) for command in COMMANDS
+                (command, engine.renderer.plain(language, f"ui.commands.{command}")) for command in COMMANDS
             ]
             for language in engine.bundle.texts.languages
         }

@@ -224,8 +224,8 @@ class Inbox(ABC):
     async def inbox_add(self, updates: Sequence[InboxUpdate], now: datetime) -> None:
         """Keeps fetched updates in one transaction until removed; an id already kept stays as it is.
 
-        The caller leaves out what people typed (``bot.telegram.intake.without_typed_text``): the store
-        keeps no typed text, not even for the milliseconds an update waits in the inbox.
+        The caller keeps only what the handlers need (``bot.telegram.kept.InboxCopy``): the store keeps no
+        typed text, names or places, not even for the milliseconds an update waits in the inbox.
         """
 
     @abstractmethod

@@ -1,11 +1,12 @@
-"""The PostgreSQL store, on psycopg 3: a connection pool, and every commit one pipelined transaction.
+"""The PostgreSQL store, on psycopg 3: a connection pool, and every commit one call of one server function.
 
 Several instances of the bot share one database; ``bot/store/base.py`` says what the store promises
-them. Every commit begins with the chat's advisory lock (``pg_advisory_xact_lock(chat_id)``), so two
-commits of one chat, from any processes, are applied one after the other. The statements of a commit
-are sent together in pipeline mode: one round trip to the server for the whole transaction. Checks that
-must abort it (an update already processed, a reminder gone) are raised by the server itself, by a
-constraint or by ``esim_require``, so nothing has to come back before the next statement goes.
+them. A commit is one statement, ``SELECT ... FROM esim_commit(...)`` (schema step 3): the function takes
+the chat's advisory lock (``pg_advisory_xact_lock(chat_id)``) first, so two commits of one chat, from any
+processes, are applied one after the other, then writes everything in the statement's transaction. One round
+trip, and about a tenth of the client CPU of the same statements sent in a pipeline. Checks that must abort it
+(an update already processed, a chat changed meanwhile, a reminder gone) are raised by the server itself, by a
+constraint or by ``esim_require``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -47,7 +48,7 @@ from bot.store.base import (
     require_aware,
 )
 from bot.store.codec import conversation_data, stored_conversation
-from bot.store.columns import Kind, as_conversation, as_document, chat_record, load_sql, upsert_sql, written
+from bot.store.columns import Kind, as_conversation, as_document, chat_record, load_sql, written
 from bot.store.errors import ChatChanged, DuplicateUpdate, ReminderGone, SchemaError, StoreError
 from bot.store.migrations import Migration
 from bot.store.migrations.postgres import POSTGRES_MIGRATIONS
@@ -539,60 +540,52 @@ class PostgresStore(Store):
 
 
 async def _apply(connection: Connection, commit: Commit, now: datetime) -> list[OutboxMessage]:
-    """Writes the commit in one transaction, every statement pipelined."""
-    chat_id = commit.chat_id
-    chat = written(commit, now, to_postgres)
-    outbox: AsyncCursor[TupleRow] | None = None
-    async with connection.pipeline(), connection.transaction():
-        await connection.execute(_LOCK_CHAT, (chat_id,))
-        if commit.update_id is not None:
-            await connection.execute(_RECORD_UPDATE, (commit.update_id, now))
-        if commit.expected_version is not None:
-            await connection.execute(_CHECK_VERSION, (chat_id, commit.expected_version))
-        await connection.execute(upsert_sql(tuple(chat), "%({})s"), chat)
-        if commit.consumed_reminder_id is not None:
-            await connection.execute(_CONSUME, (commit.consumed_reminder_id, chat_id))
-        await _reminders(connection, commit)
-        if commit.outbox:
-            payloads = [Jsonb(dict(payload)) for payload in commit.outbox]
-            outbox = await connection.cursor().execute(_ENQUEUE, (chat_id, now, payloads))
-        if commit.events:
-            await connection.execute(_RECORD_EVENTS, _events(commit))
-    if outbox is None:
-        return []
+    """Writes the commit in one transaction: one call of ``esim_commit``, which does it all in the server."""
+    cursor = await connection.execute(_COMMIT, (Jsonb(_commit_document(commit, now)),))
     # Decoded from the stored JSON so a message looks the same now as when resent after a restart.
     return [
-        OutboxMessage(message_id, chat_id, frozen_payload(payload))
-        for message_id, payload in sorted(await outbox.fetchall(), key=lambda row: int(row[0]))
+        OutboxMessage(message_id, commit.chat_id, frozen_payload(payload))
+        for message_id, payload in await cursor.fetchall()
     ]
 
 
-async def _reminders(connection: Connection, commit: Commit) -> None:
-    """Cancels, then schedules, the commit's reminders (pipelined in the commit's transaction)."""
-    chat_id = commit.chat_id
+def _commit_document(commit: Commit, now: datetime) -> dict[str, object]:
+    """Returns the JSON document ``esim_commit`` applies: only the steps ``commit`` takes."""
+    document: dict[str, object] = {
+        "chat_id": commit.chat_id,
+        "now": now.isoformat(),
+        "chat": written(commit, now, _to_json),
+    }
+    optional = {"update_id": commit.update_id, "expected": commit.expected_version}
+    optional["consumed"] = commit.consumed_reminder_id
+    document |= {name: value for name, value in optional.items() if value is not None}
     if commit.cancel_reminders is None:
-        await connection.execute("DELETE FROM reminders WHERE chat_id = %s", (chat_id,))
+        document["cancel_all"] = True
     elif commit.cancel_reminders:
-        await connection.execute(_CANCEL, (chat_id, sorted(commit.cancel_reminders)))
+        document["cancel"] = sorted(commit.cancel_reminders)
     if commit.schedule:
-        schedule = commit.schedule
-        names = [reminder.name for reminder in schedule]
-        due = [reminder.due_at for reminder in schedule]
-        await connection.execute(
-            _SCHEDULE, (chat_id, names, due, [reminder.sequence for reminder in schedule])
-        )
+        document["schedule"] = [
+            {"name": r.name, "due_at": r.due_at.isoformat(), "sequence": r.sequence} for r in commit.schedule
+        ]
+    if commit.events:
+        document["events"] = [
+            {"flow_id": e.flow_id, "flow_version": e.flow_version, "state": e.state, "at": e.at.isoformat()}
+            for e in commit.events
+        ]
+    if commit.outbox:
+        document["outbox"] = [dict(payload) for payload in commit.outbox]
+    return document
 
 
-def _events(commit: Commit) -> tuple[object, ...]:
-    """Returns the parameters of the statement recording the commit's funnel events."""
-    events = commit.events
-    return (
-        commit.chat_id,
-        [event.flow_id for event in events],
-        [event.flow_version for event in events],
-        [event.state for event in events],
-        [event.at for event in events],
-    )
+def _to_json(kind: Kind, value: object) -> object:
+    """Returns a chat column's value as ``esim_commit`` reads it from JSON (moments and times as ISO text)."""
+    if value is None or kind in (Kind.PLAIN, Kind.FLAG):
+        return value
+    if kind is Kind.CONVERSATION:
+        return conversation_data(as_conversation(value))
+    if isinstance(value, datetime | time):
+        return value.isoformat()
+    raise TypeError(f"a chat column of kind {kind.value} cannot hold {value!r}")
 
 
 _TO_POSTGRES: dict[Kind, Callable[[object], object]] = {
@@ -718,39 +711,7 @@ _STANDING_REMINDERS = f"""
     WHERE {_UNFINISHED} GROUP BY 1, 2, 3, 4
 """
 _LOAD_CHAT = load_sql("%s")
-# A plain INSERT: a repeated update id violates the primary key, which aborts the whole transaction.
-_RECORD_UPDATE = "INSERT INTO processed_updates (update_id, processed_at) VALUES (%s, %s)"
-_CONSUME = """
-    WITH consumed AS (DELETE FROM reminders WHERE id = %s AND chat_id = %s RETURNING id)
-    SELECT esim_require(count(*) = 1, 'reminder gone') FROM consumed
-"""
-# Under the chat's advisory lock, taken first: no other commit can change the version until this one ends.
-_CHECK_VERSION = """
-    SELECT esim_require(coalesce((SELECT version FROM chats WHERE chat_id = %s), 0) = %s, 'chat changed')
-"""
-_CANCEL = "DELETE FROM reminders WHERE chat_id = %s AND name = ANY(%s)"
-# A rescheduled name takes a fresh id, as a new reminder would.
-_SCHEDULE = """
-    INSERT INTO reminders (chat_id, name, due_at, sequence)
-    SELECT %s, name, due_at, sequence FROM unnest(%s::text[], %s::timestamptz[], %s::integer[])
-        AS scheduled (name, due_at, sequence)
-    ON CONFLICT (chat_id, name) DO UPDATE SET
-        id = nextval('reminders_id_seq'), due_at = excluded.due_at, sequence = excluded.sequence,
-        attempts = 0, claimed_until = NULL
-"""
-_ENQUEUE = """
-    INSERT INTO outbox (chat_id, created_at, payload)
-    SELECT %s, %s, payload FROM unnest(%s::jsonb[]) WITH ORDINALITY AS queued (payload, position)
-    ORDER BY position
-    RETURNING id, payload
-"""
-_RECORD_EVENTS = """
-    INSERT INTO flow_events (chat_id, flow_id, flow_version, state, at)
-    SELECT %s, flow_id, flow_version, state, at
-    FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[])
-        WITH ORDINALITY AS events (flow_id, flow_version, state, at, position)
-    ORDER BY position
-"""
+_COMMIT = "SELECT message_id, message FROM esim_commit(%s)"
 _RECORD_DELIVERY = """
     WITH sent AS (DELETE FROM outbox WHERE id = %s)
     UPDATE chats SET

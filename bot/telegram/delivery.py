@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.runtime.messages import OutgoingMessage, QueuedMessage
+from bot.runtime.outbox import OUTBOX_LEASE
 from bot.runtime.service import ChatService
 from bot.telegram.screenbot import ScreenBot
 
@@ -73,9 +75,41 @@ class Delivery:
                 if await self.service.store.release_outbox(chat_id, self.holder, unless_pending=True):
                     return
                 continue
-            if not await self._deliver_one(pending[0]):
+            async with self._claim_kept(chat_id):
+                delivered = await self._deliver_one(pending[0])
+            if not delivered:
                 # Must wait: the claim goes, so that a later sweep (of any process) sends them in order.
                 await self.service.store.release_outbox(chat_id, self.holder, unless_pending=False)
+                return
+
+    @contextlib.asynccontextmanager
+    async def _claim_kept(self, chat_id: int) -> AsyncIterator[None]:
+        """Renews the chat's outbox claim while a message is on its way, however long Telegram takes.
+
+        So the claim can be short (OUTBOX_LEASE): if this process dies mid-send, another sends the message
+        soon after, and a slow answer from Telegram never lets another process send it a second time.
+        """
+        renewing = asyncio.create_task(self._renew_claim(chat_id), name=f"outbox-claim-{chat_id}")
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _renew_claim(self, chat_id: int) -> None:
+        every = OUTBOX_LEASE.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                still = await self.service.outbox.claim(chat_id, self.holder)
+            except Exception as exc:
+                logger.warning(
+                    "could not renew the outbox claim of chat %s (%s)", chat_id, type(exc).__name__
+                )
+                continue
+            if still is None:
+                logger.warning("the outbox claim of chat %s ran out while a message was on its way", chat_id)
                 return
 
     async def deliver_direct(self, messages: Iterable[OutgoingMessage]) -> None:

@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from telegram import CallbackQuery, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
@@ -60,15 +60,16 @@ class ChatHandlers:
         await self._run(CommandSent(chat.id, name, argument, update_id=update.update_id, language_code=code))
 
     async def choice_button(self, update: Update, context: Context) -> None:
-        """Applies an inline-button press, answers it at once and edits the screen in place."""
+        """Applies an inline-button press in a private chat, answers it at once and edits the screen in place."""
         query = update.callback_query
         if query is None:
             return
-        message = query.message
         chat = update.effective_chat
-        if chat is None:
+        if chat is None or chat.type != ChatType.PRIVATE:
+            # The bot shows buttons in private chats only: a press anywhere else is forged, or inline.
             await _answer(query, None)
             return
+        message = query.message
         pressed = ButtonPressed(
             chat.id,
             query.data or "",

@@ -15,11 +15,11 @@ from datetime import timedelta
 from typing import Any
 
 from telegram.error import RetryAfter
-from telegram.ext import BaseRateLimiter
+from telegram.ext import AIORateLimiter, BaseRateLimiter
 
 from bot.store import Store
 
-__all__ = ["SharedRateLimiter"]
+__all__ = ["SharedRateLimiter", "rate_limiter"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,3 +88,23 @@ class SharedRateLimiter(BaseRateLimiter[int]):
             await asyncio.sleep(max(0.0, asked + wait - loop.time()))
             if loop.time() - (asked + wait) <= tolerance:
                 return
+
+
+def rate_limiter(messages_per_second: float, store: Store) -> BaseRateLimiter[int]:
+    """Returns the rate limiter: the store's shared budget when several instances may share it, else
+    python-telegram-bot's own (see :func:`_local_rate_limiter`)."""
+    if store.serves_several_processes and messages_per_second > 0:
+        return SharedRateLimiter(store, messages_per_second)
+    return _local_rate_limiter(messages_per_second)
+
+
+def _local_rate_limiter(messages_per_second: float) -> AIORateLimiter:
+    """Returns python-telegram-bot's rate limiter, spacing messages evenly at ``messages_per_second``.
+
+    A bucket of one (rather than ``messages_per_second`` per second) never bursts: after a 429's pause,
+    or when a backlog of reminders starts, messages still go out one every 1/rate seconds, so Telegram's
+    30-per-second window is never exceeded. 0 turns the overall limit off.
+    """
+    if messages_per_second <= 0:
+        return AIORateLimiter(overall_max_rate=0, max_retries=3)
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / messages_per_second, max_retries=3)

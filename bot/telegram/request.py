@@ -8,17 +8,20 @@ more requests are in flight; aiohttp does the same call in about 0.3 ms (see ``p
 
 import asyncio
 import json
-from typing import Final
+from typing import Final, TypeAlias
 
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 __all__ = ["AiohttpRequest"]
 
 _JSON_HEADERS: Final = {"Content-Type": "application/json"}
+
+Timeout: TypeAlias = object
+"""A timeout as PTB passes it: seconds, None for no limit, or ``BaseRequest.DEFAULT_NONE`` for this request's
+default. PTB types it with ``ODVInput`` from its private ``telegram._utils``; typing it ``object`` keeps
+the override compatible without importing private modules."""
 
 
 def _sum_if_bounded(*timeouts: float | None) -> float | None:
@@ -119,10 +122,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: Timeout = BaseRequest.DEFAULT_NONE,
+        write_timeout: Timeout = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Timeout = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Timeout = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """Sends one request and returns the HTTP status and body; timeouts raise ``TimedOut``."""
         session = self._session
@@ -196,14 +199,24 @@ class AiohttpRequest(BaseRequest):
         headers: dict[str, str] | None,
         client_timeout: aiohttp.ClientTimeout,
     ) -> tuple[int, bytes]:
+        # Never redirected: a redirect would carry the token (in the URL) to wherever it points.
         async with session.request(
-            method, url, data=data, headers=headers, timeout=client_timeout, proxy=self._proxy
+            method,
+            url,
+            data=data,
+            headers=headers,
+            timeout=client_timeout,
+            proxy=self._proxy,
+            allow_redirects=False,
         ) as response:
             return response.status, await response.read()
 
     @staticmethod
-    def _chosen(given: ODVInput[float], default: float | None) -> float | None:
-        """Returns ``given`` unless it is ``DEFAULT_NONE``, in which case ``default``."""
-        if isinstance(given, DefaultValue):
-            return default
-        return given
+    def _chosen(given: Timeout, default: float | None) -> float | None:
+        """Returns ``given`` when it is a number of seconds or None (no limit); otherwise (PTB's default
+        marker) ``default``."""
+        if given is None:
+            return None
+        if isinstance(given, int | float) and not isinstance(given, bool):
+            return float(given)
+        return default

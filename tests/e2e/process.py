@@ -41,8 +41,8 @@ def free_port() -> int:
         return port
 
 
-def webhook_arguments(port: int, secret_token: str = "s3cret") -> tuple[str, ...]:
-    """The `esim-bot run` arguments for a webhook on 127.0.0.1:``port``."""
+def webhook_arguments(port: int) -> tuple[str, ...]:
+    """The `esim-bot run` arguments for a webhook on 127.0.0.1:``port`` (its secret is BOT_WEBHOOK_SECRET's)."""
     url = f"http://127.0.0.1:{port}/telegram"
     return (
         "--webhook-url",
@@ -51,8 +51,6 @@ def webhook_arguments(port: int, secret_token: str = "s3cret") -> tuple[str, ...
         "127.0.0.1",
         "--port",
         str(port),
-        "--secret-token",
-        secret_token,
     )
 
 

@@ -189,10 +189,8 @@ async def test_behind_a_webhook_with_a_secret_token(tmp_path: Path) -> None:
             "127.0.0.1",
             "--port",
             str(port),
-            "--secret-token",
-            "s3cret",
             cwd=ROOT,
-            env=bot.env,
+            env={**bot.env, "BOT_WEBHOOK_SECRET": "s3cret"},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )

@@ -83,7 +83,7 @@ def conversations(engine: FlowEngine, language: str) -> Iterator[tuple[Conversat
         if key in seen:
             continue
         seen.add(key)
-        screen = engine.screens.render(conversation)
+        screen = engine.renderer.render(conversation)
         yield conversation, screen
         for row in screen.rows:
             for button in row:
@@ -104,7 +104,7 @@ def conversations(engine: FlowEngine, language: str) -> Iterator[tuple[Conversat
                 due = engine.reminder_due(conversation, name, sequence)
                 if due is not None:
                     check_screen(engine, due.screen, language)
-                    check_screen(engine, engine.screens.render_help(conversation, name, sequence), language)
+                    check_screen(engine, engine.renderer.render_help(conversation, name, sequence), language)
                     queue.append(due.conversation)
 
 

@@ -74,7 +74,7 @@ def test_a_button_from_an_older_screen_changes_nothing(mini: FlowEngine) -> None
     old = mini.press(waiting.conversation, button(request.screen, "I've sent it"))
     assert old.outcome is Outcome.STALE
     assert old.conversation == waiting.conversation
-    assert old.screen == mini.screens.render(waiting.conversation)
+    assert old.screen == mini.renderer.render(waiting.conversation)
 
 
 def test_a_button_from_another_flow_version_is_recognised(mini: FlowEngine) -> None:
@@ -164,9 +164,9 @@ def test_reminder_buttons_confirm_snooze_help_and_stop(mini: FlowEngine) -> None
 
 
 def test_values_are_escaped_but_operator_markup_is_kept(mini: FlowEngine) -> None:
-    assert mini.screens.plain("en", "welcome.text") == "<b>Hello.</b> Which eSIM?"
+    assert mini.renderer.plain("en", "welcome.text") == "<b>Hello.</b> Which eSIM?"
     conversation = mini.start("en").conversation
-    assert mini.screens.text("en", "welcome.text", conversation.variables) == "<b>Hello.</b> Which eSIM?"
+    assert mini.renderer.text("en", "welcome.text", conversation.variables) == "<b>Hello.</b> Which eSIM?"
     values = {"typed": "<b>&", "line": Markup("<b>Waiting</b>")}
     filled = fill("{typed} / {line} / {unknown}", values.get)
     assert filled == "&lt;b&gt;&amp; / <b>Waiting</b> / {unknown}"

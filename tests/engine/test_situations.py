@@ -294,7 +294,7 @@ def test_the_opt_reminder_and_its_help_mention_no_email(default_engine: FlowEngi
     person = walk(default_engine, "en", "opt", "prepaid", "abroad", "sent")
     due = default_engine.reminder_due(person.result.conversation, "confirm_email", 1)
     assert due is not None
-    help_screen = default_engine.screens.render_help(person.result.conversation, "confirm_email", 1)
+    help_screen = default_engine.renderer.render_help(person.result.conversation, "confirm_email", 1)
     for screen in (due.screen, help_screen):
         for word in ESIM_OR_EMAIL:
             assert word not in screen.text

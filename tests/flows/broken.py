@@ -12,6 +12,7 @@ once, so a change to the base that moves it fails loudly instead of testing some
         with: "{text: support.done, to: dnoe}"
 
 A file the base does not have is created by replacing ``''`` with its whole text.
+``python -m tests.flows.make_case FOLDER NAME`` writes a broken copy of the base as such a file.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ class BrokenCase:
         return self.folder / "locales"
 
 
-def broken_case(name: str, into: Path, *, base: Path = BASE) -> BrokenCase:
+def broken_case(name: str, into: Path, *, base: Path = BASE, cases: Path = CASES) -> BrokenCase:
     """Writes case ``name`` as a flow folder under ``into``: the base with the case's changes made."""
-    spec = yaml.safe_load((CASES / f"{name}.yaml").read_text(encoding="utf-8"))
+    spec = yaml.safe_load((cases / f"{name}.yaml").read_text(encoding="utf-8"))
     folder = into / name
     shutil.copytree(base, folder)
     for file, changes in dict(spec["changes"]).items():

@@ -6,12 +6,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.flows import FlowValidationError, Limits, load_bundle, load_flows, validate_paths
 from bot.flows import model as m
 from bot.flows.schema import flow_schema_text
 from bot.runtime.texts import UI_TEXTS
 from tests.flows.broken import BROKEN, CASES, BrokenCase, broken_case
+from tests.flows.make_case import case_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,6 +64,31 @@ def test_a_case_whose_change_no_longer_fits_the_base_fails_loudly(tmp_path: Path
     flow.write_text(flow.read_text(encoding="utf-8").replace("to: done}", "to: fin}"), encoding="utf-8")
     with pytest.raises(AssertionError, match="is in the base 0 times, not once"):
         broken_case("unknown_target", tmp_path, base=edited)
+
+
+def test_a_case_may_add_a_file_the_base_does_not_have(tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    german = "welcome:\n  text: Hallo.\n"
+    spec = {"expected": "", "changes": {"locales/de.yaml": [{"replace": "", "with": german}]}}
+    (cases / "german.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    case = broken_case("german", tmp_path, cases=cases)
+    assert (case.locales / "de.yaml").read_text(encoding="utf-8") == german
+    assert (case.locales / "en.yaml").is_file(), "the base's files are there too"
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_a_broken_folder_is_written_back_as_the_same_case(name: str, tmp_path: Path) -> None:
+    case = broken_case(name, tmp_path)
+    again = case_of(case.folder)
+    written = yaml.safe_load((CASES / f"{name}.yaml").read_text(encoding="utf-8"))
+    assert again["expected"] == written["expected"]
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / f"{name}.yaml").write_text(yaml.safe_dump(again), encoding="utf-8")
+    rebuilt = broken_case(name, tmp_path / "rebuilt", cases=tmp_path / "again")
+    for path in (p for p in case.folder.rglob("*") if p.is_file()):
+        rebuilt_file = rebuilt.folder / path.relative_to(case.folder)
+        assert rebuilt_file.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
 
 
 def test_misspelt_target_suggests_the_closest_state(tmp_path: Path) -> None:

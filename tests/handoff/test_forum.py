@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.telegram.app import build_application, load_default_flow
+from bot.telegram.app import build_bot, load_default_flow
 from testkit import FakeBotApi
 from testkit.application import polling
 from tests.handoff.test_support_chat import (
@@ -29,7 +29,7 @@ async def forum(api: FakeBotApi, tmp_path: Path, clock: FakeClock) -> AsyncItera
     """The bot with a forum group as its support chat, its operators speaking English."""
     api.group(SUPPORT_CHAT, user_id=OPERATOR, title="Support", forum=True)
     settings = bot_settings(api, tmp_path, operators_speak="en")
-    async with polling(build_application(settings, load_default_flow(settings), clock)):
+    async with polling(build_bot(settings, load_default_flow(settings), clock).application):
         yield
 
 

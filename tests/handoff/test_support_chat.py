@@ -16,7 +16,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.telegram.app import build_application, load_default_flow
+from bot.telegram.app import build_bot, load_default_flow
 from testkit import FakeBotApi
 from testkit.application import polling
 from testkit.screens import Screen
@@ -155,7 +155,7 @@ async def desk(api: FakeBotApi, tmp_path: Path, clock: FakeClock, language: Lang
     """The bot with a support chat whose operators speak ``language``, long polling the fake API."""
     api.group(SUPPORT_CHAT, user_id=OPERATOR, title="Support")  # the bot was added to the operators' group
     settings = bot_settings(api, tmp_path, operators_speak=language.code)
-    async with polling(build_application(settings, load_default_flow(settings), clock)):
+    async with polling(build_bot(settings, load_default_flow(settings), clock).application):
         yield
 
 
@@ -284,7 +284,7 @@ async def test_without_a_support_chat_nobody_is_offered_a_person(
     api: FakeBotApi, tmp_path: Path, clock: FakeClock
 ) -> None:
     settings = bot_settings(api, tmp_path)
-    async with polling(build_application(settings, load_default_flow(settings), clock)):
+    async with polling(build_bot(settings, load_default_flow(settings), clock).application):
         screen = await to_opt_abroad(api.user(502, language_code="en"))
 
     assert screen.button_labels, "the screen has its own buttons"

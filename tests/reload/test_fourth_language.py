@@ -12,7 +12,7 @@ from bot.clock import FakeClock
 from bot.flows import validate_paths
 from bot.runtime.texts import UI_TEXTS
 from bot.settings import Settings
-from bot.telegram.app import BotRuntime, build_application, load_default_flow
+from bot.telegram.app import build_bot, load_default_flow
 from testkit import FakeBotApi
 from testkit.application import polling
 from tests.e2e.process import ROOT, clean_environment
@@ -31,8 +31,8 @@ async def test_a_fourth_language_from_files_only_is_spoken_everywhere(
     api: FakeBotApi, settings: Settings, clock: FakeClock, operator: Operator
 ) -> None:
     operator.add_chinese()
-    application = build_application(settings, load_default_flow(settings), clock)
-    runtime: BotRuntime = application.bot_data["runtime"]
+    built = build_bot(settings, load_default_flow(settings), clock)
+    application, runtime = built.application, built.runtime
     async with polling(application):
         assert api.commands("de") == []
         add_german(operator)

@@ -11,7 +11,7 @@ import pytest
 from bot.cli import main
 from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.telegram.app import BotRuntime, build_application, load_default_flow
+from bot.telegram.app import build_bot, load_default_flow
 from testkit import FakeBotApi
 from testkit.application import polling
 from testkit.postgres import PostgresServer
@@ -34,7 +34,7 @@ def add_notice(texts: dict[str, Any]) -> None:
 
 async def people_on_the_way(api: FakeBotApi, settings: Settings, clock: FakeClock) -> None:
     """Three people wait for their email (a reminder pending each), two are on the request screen."""
-    async with polling(build_application(settings, load_default_flow(settings), clock)):
+    async with polling(build_bot(settings, load_default_flow(settings), clock).application):
         for chat_id in (1, 2, 3):
             user = api.user(chat_id)
             request = await user.tap("Airalo", on=await user.say("/start"))
@@ -97,8 +97,8 @@ async def test_the_reload_logs_the_same_report_and_moves_people_as_declared(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await people_on_the_way(api, settings, clock)
-    application = build_application(settings, load_default_flow(settings), clock)
-    runtime: BotRuntime = application.bot_data["runtime"]
+    built = build_bot(settings, load_default_flow(settings), clock)
+    application, runtime = built.application, built.runtime
     async with polling(application):
         edit(operator)
         with caplog.at_level(logging.INFO, logger="bot.runtime.reload"):

@@ -10,7 +10,7 @@ from bot.clock import FakeClock
 from bot.runtime.reload import Reloader
 from bot.settings import Settings
 from bot.store import SqliteStore
-from bot.telegram.app import BotRuntime, build_application, load_default_flow
+from bot.telegram.app import build_bot, load_default_flow
 from testkit import FakeBotApi, FakeUser
 from testkit.application import polling
 from tests.reload.conftest import Operator, break_flow, rename_waiting
@@ -76,8 +76,8 @@ async def test_thirty_people_keep_going_while_the_flow_is_replaced_three_times(
 ) -> None:
     people = [api.user(1000 + index) for index in range(PEOPLE)]
     admin = api.user(900)
-    application = build_application(settings, load_default_flow(settings), clock)
-    runtime: BotRuntime = application.bot_data["runtime"]
+    built = build_bot(settings, load_default_flow(settings), clock)
+    application, runtime = built.application, built.runtime
     reloader: Reloader = runtime.reloader
     first = runtime.service.engine.version
     progress = Progress()
@@ -148,8 +148,8 @@ async def test_a_pending_reminder_follows_its_renamed_state_and_name(
     api: FakeBotApi, settings: Settings, clock: FakeClock, operator: Operator
 ) -> None:
     user = api.user(7)
-    application = build_application(settings, load_default_flow(settings), clock)
-    runtime: BotRuntime = application.bot_data["runtime"]
+    built = build_bot(settings, load_default_flow(settings), clock)
+    application, runtime = built.application, built.runtime
     async with polling(application):
         screen = await user.tap("Airalo", on=await user.say("/start"))
         await user.tap("I've sent it", on=screen)

@@ -94,6 +94,7 @@ async def test_a_reload_while_people_walk_reaches_both_instances_and_no_chat_goe
                 BOT_FLOWS_DIR=str(files.flows),
                 BOT_LOCALES_DIR=str(files.locales),
                 BOT_WATCH_FILES="0",
+                BOT_WEBHOOK_SECRET="s3cret",
             )
 
         await stack.enter_async_context(round_robin_proxy(proxy_port, ports))
@@ -110,8 +111,6 @@ async def test_a_reload_while_people_walk_reaches_both_instances_and_no_chat_goe
                 "127.0.0.1",
                 "--port",
                 str(port),
-                "--secret-token",
-                "s3cret",
             )
             bots.append(
                 await stack.enter_async_context(bot_process(environment(files), *arguments, cwd=home))

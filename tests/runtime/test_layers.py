@@ -33,6 +33,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "bot.control",
             "bot.flowtests",
             "bot.console",
+            "bot.simulated",
             "bot.settings",
             "bot.startup",
         }
@@ -43,8 +44,12 @@ LAYERS: tuple[frozenset[str], ...] = (
 """From the bottom up: the foundation, the flow definitions, the engine and the store, the application,
 the Telegram edge, and the wiring (the command line)."""
 
-APART = {"bot.engine": "bot.store", "bot.store": "bot.engine"}
-"""Of one layer, yet never one through the other: conversations cross into the store as plain data."""
+APART: dict[str, tuple[str, ...]] = {
+    "bot.engine": ("bot.store",),
+    "bot.store": ("bot.engine", "bot.flows"),
+}
+"""What a package never reaches though the layers allow it: the engine and the store never each other
+(conversations cross into the store as plain data), and loading the store never loads the flow loader."""
 
 TELEGRAM_ALLOWED = LAYERS[-2] | LAYERS[-1]
 TEST_TOOLS = ("testkit", "tests", "bench")
@@ -58,11 +63,23 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in BOT.rglob("*.py")}
 
 
+def _run_time_nodes(tree: ast.Module) -> list[ast.AST]:
+    """Returns the nodes of a module that run when it is imported or called: not ``if TYPE_CHECKING:`` blocks."""
+    checking = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+    ]
+    skipped = {id(inner) for block in checking for statement in block.body for inner in ast.walk(statement)}
+    return [node for node in ast.walk(tree) if id(node) not in skipped]
+
+
 @cache
 def direct_imports(module: str) -> frozenset[str]:
-    """Returns every module a bot module imports, a submodule imported by name (from x import y) too."""
+    """Returns every module a bot module imports when it runs, a submodule imported by name (from x import y)
+    too; imports only for the type checker are not followed."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
+    for node in _run_time_nodes(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module is not None:
@@ -114,9 +131,8 @@ def test_a_module_reaches_only_its_layer_and_those_below(module: str) -> None:
     layer = layer_of(module)
     above = {name for name in reached(module) if name in MODULES and layer_of(name) > layer}
     assert above == set()
-    apart = APART.get(top_level(module))
-    if apart is not None:
-        assert {name for name in reached(module) if within(name, (apart,))} == set()
+    apart = APART.get(top_level(module), ())
+    assert {name for name in reached(module) if within(name, apart)} == set()
 
 
 @pytest.mark.parametrize("module", bot_modules())
@@ -136,6 +152,12 @@ def test_the_transitive_check_sees_what_a_direct_one_would_miss() -> None:
     assert "bot.store" in direct_imports("bot.runtime.messages")
     assert "bot.localtime" not in direct_imports("bot.runtime.messages")
     assert "bot.localtime" in reached("bot.runtime.messages")
+
+
+def test_imports_only_for_the_type_checker_are_not_followed() -> None:
+    # bot.localtime names the flows' DayWords only for typing: importing it does not load bot.flows.
+    assert "bot.flows.languages" not in direct_imports("bot.localtime")
+    assert not any(within(name, ("bot.flows",)) for name in reached("bot.store"))
 
 
 def imported_names(path: Path, module: str) -> set[str]:

@@ -131,7 +131,7 @@ async def press_label(service: ChatService, store: SqliteStore, chat_id: int, la
     record = await store.load_chat(chat_id)
     assert record is not None
     assert record.conversation is not None
-    screen = service.engine.screens.render(unstored(record.conversation))
+    screen = service.engine.renderer.render(unstored(record.conversation))
     data = next(encode(b.press) for row in screen.rows for b in row if b.press and label in b.label)
     await service.handle(ButtonPressed(chat_id, data=data))
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.telegram.app import build_application, load_default_flow
+from bot.telegram.app import build_bot, load_default_flow
 from testkit import FakeBotApi
 from testkit.application import polling
 
@@ -49,7 +49,7 @@ def settings(api: FakeBotApi, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def running_bot(settings: Settings, clock: FakeClock) -> AsyncIterator[None]:
     """The whole bot, long polling the fake API."""
-    application = build_application(settings, load_default_flow(settings), clock)
+    application = build_bot(settings, load_default_flow(settings), clock).application
     async with polling(application):
         yield
 

@@ -11,7 +11,7 @@ import pytest
 from bot.cli import configure_logging
 from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.telegram.app import build_application, load_default_flow
+from bot.telegram.app import build_bot, load_default_flow
 from testkit import FakeBotApi
 from testkit.application import polling
 from tests.telegram.conftest import nothing_more_happens
@@ -131,7 +131,7 @@ async def test_a_message_that_could_not_be_sent_goes_out_after_a_restart(
     assert not user.screen.has_button("travel eSIM"), "nothing got through yet"
 
     # A second bot on the same database (the first one's replacement after a crash) sends it once.
-    replacement = build_application(settings, load_default_flow(settings), clock)
+    replacement = build_bot(settings, load_default_flow(settings), clock).application
     async with polling(replacement):
         await api.wait_until(lambda: user.screen.has_button("travel eSIM"))
     assert len(user.messages) == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.clock import FakeClock
 from bot.settings import Settings
-from bot.telegram.app import build_application, load_default_flow
+from bot.telegram.app import build_bot, load_default_flow
 from testkit import FakeBotApi
 from testkit.application import polling
 
@@ -26,11 +26,11 @@ async def test_a_button_whose_meaning_did_not_change_keeps_working_after_a_flow_
     api: FakeBotApi, settings: Settings, clock: FakeClock, tmp_path: Path
 ) -> None:
     user = api.user(5)
-    async with polling(build_application(settings, load_default_flow(settings), clock)):
+    async with polling(build_bot(settings, load_default_flow(settings), clock).application):
         before = await user.say("/start")
 
     # Only the reminders' pace changed: "Let's start" leads where it did (issue 11, point 2).
     updated = changed_flow(settings, tmp_path / "flows")
-    async with polling(build_application(updated, load_default_flow(updated), clock)):
+    async with polling(build_bot(updated, load_default_flow(updated), clock).application):
         screen = await user.tap("Let's start", on=before)
     assert screen.has_button("travel eSIM"), "the button from before the change works"

@@ -11,7 +11,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.settings import Settings
 from bot.store.postgres import PostgresStore
-from bot.telegram.app import BotRuntime, build_application, load_default_flow
+from bot.telegram.app import BotRuntime, build_bot, load_default_flow
 from bot.telegram.ratelimit import SharedRateLimiter
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.screenbot import ScreenBot
@@ -47,14 +47,14 @@ def settings(api: FakeBotApi, database: str) -> Settings:
 async def instances(settings: Settings, clock: FakeClock) -> AsyncIterator[tuple[BotRuntime, BotRuntime]]:
     """Two instances on one database: the first polls, the second only sends (reminders, the outbox)."""
     bundle = load_default_flow(settings)
-    polling_one = build_application(settings, bundle, clock)
-    sending_one = build_application(settings, bundle, clock)
+    polling_bot, sending_bot = build_bot(settings, bundle, clock), build_bot(settings, bundle, clock)
+    polling_one, sending_one = polling_bot.application, sending_bot.application
     async with polling(polling_one):
         await sending_one.initialize()
         assert sending_one.post_init is not None
         await sending_one.post_init(sending_one)
         try:
-            yield polling_one.bot_data["runtime"], sending_one.bot_data["runtime"]
+            yield polling_bot.runtime, sending_bot.runtime
         finally:
             assert sending_one.post_stop is not None
             assert sending_one.post_shutdown is not None
