@@ -13,19 +13,24 @@ ReminderPress       ``<version>|r<sequence>|<name>|<ok>``  the engine, for the b
 LanguageChoice      ``lang|<language>``                   the /language menu
 TimezoneChoice      ``tz|<IANA zone>``                    "where are you?" and /timezone
 TypePlace           ``where|type``                        "somewhere else": type a city or offset
-RemindersOn         ``remind|on``                         "turn reminders back on", after a stop
-StartOverChoice     ``over|keep``, ``over|new[:<link>]``  "continue or start over?"
-ForgetChoice        ``forget|yes`` or ``forget|no``       the /forget confirmation
+RemindersOn         ``remind|on|<step>``                  "turn reminders back on", after a stop
+StartOverChoice     ``over|keep|<step>``,                 "continue or start over?" and "start over?"
+                    ``over|new[:<link>]|<step>``
+ForgetChoice        ``forget|yes|<step>``, ``…no|<step>`` the /forget confirmation
+Suggestion          ``suggest|[<link>]|<step>``           a situation suggested for what was typed
 AskPerson           ``ask|person``, ``ask|solved``        "Ask a person", and "solved" under an answer
 ==================  ====================================  =========================================
 
 The version tag is the flow version (:func:`bot.flows.loader.flow_version`): a button from another version
-of the flow is recognised as such rather than misread.
+of the flow is recognised as such rather than misread. ``<step>`` is the conversation's step the button was
+made for (the bot counts every screen it shows): a confirmation or "turn reminders back on" counts only on
+the newest screen, however old a keyboard a client still shows. The forms without a step, written before,
+still decode (``step`` None), so that such a button is recognised as old rather than as foreign.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from bot.errors import BotError
@@ -43,6 +48,7 @@ __all__ = [
     "ReminderPress",
     "RemindersOn",
     "StartOverChoice",
+    "Suggestion",
     "TimezoneChoice",
     "TypePlace",
     "decode",
@@ -155,12 +161,14 @@ class TypePlace:
 
 @dataclass(frozen=True, slots=True)
 class RemindersOn:
-    """ "Turn reminders back on", offered wherever the bot says they are off."""
+    """ "Turn reminders back on", offered wherever the bot says they are off, on the screen of ``step``."""
+
+    step: int | None = None
 
     @property
     def wire(self) -> str:
-        """Returns the wire form."""
-        return "remind|on"
+        """Returns the wire form, unchecked."""
+        return _with_step("remind|on", self.step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,13 +177,15 @@ class StartOverChoice:
 
     start_over: bool
     deep_link: str | None = None
+    step: int | None = None
 
     @property
     def wire(self) -> str:
         """Returns the wire form, unchecked."""
         if not self.start_over:
-            return "over|keep"
-        return "over|new" if self.deep_link is None else f"over|new:{self.deep_link}"
+            return _with_step("over|keep", self.step)
+        answer = "over|new" if self.deep_link is None else f"over|new:{self.deep_link}"
+        return _with_step(answer, self.step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,11 +193,29 @@ class ForgetChoice:
     """The answer to "delete everything about me?"."""
 
     confirmed: bool
+    step: int | None = None
 
     @property
     def wire(self) -> str:
         """Returns the wire form, unchecked."""
-        return "forget|yes" if self.confirmed else "forget|no"
+        return _with_step("forget|yes" if self.confirmed else "forget|no", self.step)
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A situation suggested for what the person typed: a deep link, or None for the first screen."""
+
+    deep_link: str | None
+    step: int
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form, unchecked."""
+        return f"suggest|{self.deep_link or ''}|{self.step % 10**MAX_STEP_DIGITS}"
+
+
+def _with_step(wire: str, step: int | None) -> str:
+    return wire if step is None else f"{wire}{_SEPARATOR}{step % 10**MAX_STEP_DIGITS}"
 
 
 CallbackData = (
@@ -199,6 +227,7 @@ CallbackData = (
     | RemindersOn
     | StartOverChoice
     | ForgetChoice
+    | Suggestion
     | AskPerson
 )
 
@@ -221,26 +250,46 @@ def _start_over(value: str) -> StartOverChoice | None:
     return StartOverChoice(True, link) if link != value and link else None
 
 
+def _menu(kind: str, value: str) -> CallbackData | None:
+    """Reads the two-part forms (a step, when there is one, is added by :func:`_bound`)."""
+    if kind == "lang" and value:
+        return LanguageChoice(value)
+    if kind == "tz" and value:
+        return TimezoneChoice(value)
+    if kind == "forget" and value in ("yes", "no"):
+        return ForgetChoice(value == "yes")
+    if kind == "where" and value == "type":
+        return TypePlace()
+    if kind == "remind" and value == "on":
+        return RemindersOn()
+    if kind == "over":
+        return _start_over(value)
+    if kind == "ask" and value in ("person", "solved"):
+        return AskPerson(solved=value == "solved")
+    return None
+
+
+def _bound(kind: str, value: str, step: str) -> CallbackData | None:
+    """Reads a button made for one step: a confirmation, "turn reminders back on", a suggestion."""
+    if not step.isdigit():
+        return None
+    if kind == "suggest":
+        return Suggestion(value or None, int(step))
+    if kind not in ("forget", "remind", "over"):
+        return None
+    unbound = _menu(kind, value)
+    if not isinstance(unbound, ForgetChoice | RemindersOn | StartOverChoice):
+        return None
+    return replace(unbound, step=int(step))
+
+
 def decode(wire: str) -> CallbackData | None:
     """Returns what a pressed button's data means, or None for data this bot never wrote."""
     parts = wire.split(_SEPARATOR)
     if len(parts) == 2:
-        kind, value = parts
-        if kind == "lang" and value:
-            return LanguageChoice(value)
-        if kind == "tz" and value:
-            return TimezoneChoice(value)
-        if kind == "forget" and value in ("yes", "no"):
-            return ForgetChoice(value == "yes")
-        if kind == "where" and value == "type":
-            return TypePlace()
-        if kind == "remind" and value == "on":
-            return RemindersOn()
-        if kind == "over":
-            return _start_over(value)
-        if kind == "ask" and value in ("person", "solved"):
-            return AskPerson(solved=value == "solved")
-        return None
+        return _menu(*parts)
+    if len(parts) == 3:
+        return _bound(*parts)
     if len(parts) != 4:
         return None
     version, step, name, last = parts

@@ -28,6 +28,8 @@ class Conversation:
     """Where one chat stands in one flow: everything needed to resume it after a restart.
 
     ``step`` counts the screens shown; buttons carry it so that a press on an older screen is recognised.
+    ``asking`` names the confirmation the newest screen asks for (the runtime's, never the flow's), or None:
+    a confirmation's button counts only on the screen that asks it.
     """
 
     flow_id: str
@@ -38,6 +40,7 @@ class Conversation:
     variables: Mapping[str, VariableValue] = field(default_factory=lambda: _frozen({}))
     checklist: frozenset[str] = frozenset()
     finished: bool = False
+    asking: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.variables, MappingProxyType):

@@ -22,6 +22,7 @@ from bot.flows import FlowBundle
 from bot.flows import model as m
 from bot.flows.meanings import Meanings, meanings_of, renamed
 from bot.places import Places
+from bot.words import Vocabulary
 
 __all__ = ["SNOOZE_CHOICES", "FlowEngine", "Moved", "Outcome", "StepResult"]
 
@@ -86,6 +87,8 @@ class FlowEngine:
         self.meanings = meanings_of(self.flow, self.version)
         self.places = Places.of(bundle.languages)
         """The languages' places, zone names and day words: reloaded with the texts."""
+        self.words = Vocabulary.of(bundle.languages)
+        """The languages' typed words and the deep links they suggest: reloaded with the texts."""
         self.earlier: Mapping[str, Meanings] = {
             version: meanings for version, meanings in (earlier or {}).items() if version != self.version
         }

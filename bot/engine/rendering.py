@@ -1,6 +1,6 @@
 """Rendering a conversation: its screen's text and buttons, a reminder and its answers, in the person's language.
 
-Buttons that press something in the flow carry the press itself (:class:`~bot.engine.screens.Press`); the
+Buttons that press something in the flow carry the press itself (:class:`~bot.engine.renderer.Press`); the
 runtime writes their callback data with :mod:`bot.callbacks`.
 """
 

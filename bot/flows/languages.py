@@ -20,6 +20,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from bot.flows.errors import Problem
+from bot.flows.words import Target, Words
 from bot.flows.yamlsource import parse_yaml
 
 __all__ = [
@@ -99,6 +100,7 @@ class LanguageMeta(_Frozen):
         default_factory=list,
         description="Words that hedge a 'likely' claim ('usually'); a text citing one must hold one of them",
     )
+    words: Words | None = Field(default=None, description="Typed words and the deep links they suggest")
 
 
 NEUTRAL_PLACES = PlaceWords(
@@ -191,4 +193,6 @@ def load_languages(directory: Path, languages: Sequence[str]) -> tuple[Languages
     return Languages(MappingProxyType(meta), default), problems
 
 
-_FIELDS = {name for model in (LanguageMeta, DayWords, PlaceWords) for name in model.model_fields}
+_FIELDS = {
+    name for model in (LanguageMeta, DayWords, PlaceWords, Words, Target) for name in model.model_fields
+}

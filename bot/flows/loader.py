@@ -19,6 +19,7 @@ from bot.flows.drift import drift_problems
 from bot.flows.errors import FlowValidationError, Problem
 from bot.flows.languages import Languages, load_languages
 from bot.flows.texts import Texts, load_locale_files
+from bot.flows.words import check_words
 from bot.flows.yamlsource import parse_yaml
 
 __all__ = [
@@ -114,6 +115,7 @@ def load_bundle(
         hedges = {language: meta.hedges for language, meta in languages.meta.items()}
         aliases = {language: meta.names for language, meta in languages.meta.items()}
         problems += drift_problems(locales, languages.default, names, hedges, aliases)
+    problems += check_words(flow, locales_dir, languages)
     if problems or languages is None:
         raise FlowValidationError(problems)
     flow = _expand_action_groups(flow)

@@ -20,6 +20,7 @@ __all__ = [
     "FlowTestFile",
     "PressStep",
     "Step",
+    "TypeStep",
     "WaitStep",
     "flow_test_schema_text",
 ]
@@ -100,6 +101,10 @@ class Expect(_Frozen):
         default=None, ge=0, description="How many messages this step showed, new or edited (0: nothing)"
     )
     toast: str | None = Field(default=None, description="The notice shown on a button press contains this")
+    suggests: list[Id] | None = Field(
+        default=None,
+        description="Exactly the situations suggested for what was typed, best first, by deep link ([] for none)",
+    )
 
 
 class _Step(_Frozen):
@@ -124,7 +129,13 @@ class CommandStep(_Step):
     command: Command
 
 
-STEP_KINDS = ("press", "wait", "command")
+class TypeStep(_Step):
+    """Sends a message as the person would type it (not a command): "my phone was stolen"."""
+
+    types: Text
+
+
+STEP_KINDS = ("press", "wait", "command", "types")
 
 
 def _step_kind(value: Any) -> str | None:
@@ -140,11 +151,12 @@ def _step_kind(value: Any) -> str | None:
 Step = Annotated[
     Annotated[PressStep, Tag("step:press")]
     | Annotated[WaitStep, Tag("step:wait")]
-    | Annotated[CommandStep, Tag("step:command")],
+    | Annotated[CommandStep, Tag("step:command")]
+    | Annotated[TypeStep, Tag("step:types")],
     Discriminator(
         _step_kind,
         custom_error_type="unknown_step",
-        custom_error_message="a step needs exactly one of press, wait or command",
+        custom_error_message="a step needs exactly one of press, wait, command or types",
     ),
 ]
 
@@ -183,7 +195,7 @@ class FlowTestFile(_Frozen):
 FIELDS = sorted(
     {
         name
-        for model in (Expect, PressStep, WaitStep, CommandStep, FlowCase, FlowTestFile)
+        for model in (Expect, PressStep, WaitStep, CommandStep, TypeStep, FlowCase, FlowTestFile)
         for name in model.model_fields
     }
 )

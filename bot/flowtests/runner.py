@@ -22,6 +22,7 @@ from bot.callbacks import (
     LanguageChoice,
     ReminderAnswer,
     ReminderPress,
+    Suggestion,
     TimezoneChoice,
     decode,
 )
@@ -31,7 +32,7 @@ from bot.flows import Problem
 from bot.flows.errors import did_you_mean
 from bot.flows.graph import Location
 from bot.flowtests.loader import CaseFile
-from bot.flowtests.model import Expect, FlowCase, PressStep, Step, WaitStep
+from bot.flowtests.model import Expect, FlowCase, PressStep, Step, TypeStep, WaitStep
 from bot.simulated import CHAT_ID, RemindersNeverStop, ShownMessage, SimulatedChat, Turn, simulated_chat
 from bot.store import Reminder
 
@@ -116,6 +117,8 @@ def button_id(button: ScreenButton) -> str | None:
         return pressed.timezone
     if isinstance(pressed, ForgetChoice):
         return "yes" if pressed.confirmed else "no"
+    if isinstance(pressed, Suggestion):
+        return pressed.deep_link or "none"
     return None
 
 
@@ -206,12 +209,16 @@ async def _take(chat: SimulatedChat, step: Step) -> Turn:
         return await _press(chat, step.press)
     if isinstance(step, WaitStep):
         return await chat.wait(step.wait)
+    if isinstance(step, TypeStep):
+        return await chat.send(step.types)
     return await chat.command(step.command)
 
 
 def _kind(step: Step) -> str:
     if isinstance(step, PressStep):
         return "press"
+    if isinstance(step, TypeStep):
+        return "types"
     return "wait" if isinstance(step, WaitStep) else "command"
 
 
@@ -221,6 +228,8 @@ def _describe(case_file: CaseFile, at: Location, step: Step) -> str:
     if isinstance(step, WaitStep):
         written = case_file.located.data["cases"][at[1]]["steps"][at[3]]["wait"]
         return f"wait {written}"
+    if isinstance(step, TypeStep):
+        return f"types {_quoted(step.types)}"
     return step.command
 
 
@@ -256,7 +265,23 @@ def check(expect: Expect, seen: Seen) -> list[Failure]:
         *_link_failures(expect, seen),
         *_reminder_failures(expect, seen),
         *_count_and_toast_failures(expect, seen),
+        *_suggestion_failures(expect, seen),
     ]
+
+
+def _suggestion_failures(expect: Expect, seen: Seen) -> list[Failure]:
+    if expect.suggests is None:
+        return []
+    buttons = [button for message in seen.messages for button in message.buttons()]
+    suggested = [
+        pressed.deep_link
+        for button in buttons
+        if isinstance(pressed := decode(button.data or ""), Suggestion) and pressed.deep_link is not None
+    ]
+    if suggested == expect.suggests:
+        return []
+    wanted = ", ".join(expect.suggests) or "no suggestion"
+    return [(("suggests",), f"expected the suggestions {wanted}, saw {', '.join(suggested) or 'none'}")]
 
 
 def _state_failures(expect: Expect, seen: Seen) -> list[Failure]:

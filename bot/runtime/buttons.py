@@ -12,6 +12,7 @@ from bot.callbacks import (
     ReminderPress,
     RemindersOn,
     StartOverChoice,
+    Suggestion,
     TimezoneChoice,
     TypePlace,
     decode,
@@ -19,10 +20,22 @@ from bot.callbacks import (
 from bot.engine import CancelReminders, ScheduleReminder
 from bot.engine.conversation import Conversation
 from bot.engine.engine import Outcome
-from bot.runtime.chat import Chat, Result, at_hand, next_reminder_line, show_current, start_over, step_result
-from bot.runtime.commands import resume_row
+from bot.runtime.chat import (
+    FORGET,
+    Chat,
+    Result,
+    at_hand,
+    made_for_now,
+    next_reminder_line,
+    resume_rows,
+    screen_of,
+    show_current,
+    start_over,
+    step_result,
+)
 from bot.runtime.messages import OutgoingMessage
 from bot.runtime.over import confirm_start_over, start_over_button
+from bot.runtime.suggested import suggestion_button
 from bot.runtime.where import ask_where, set_timezone, type_place_button
 
 __all__ = ["button_pressed"]
@@ -33,23 +46,37 @@ async def button_pressed(chat: Chat, data: str, message_id: int | None) -> Resul
     pressed = decode(data)
     if isinstance(pressed, LanguageChoice) and pressed.language in chat.engine.bundle.texts.languages:
         return language_button(chat, pressed, message_id)
-    if isinstance(pressed, TimezoneChoice):
-        return await set_timezone(chat, pressed.timezone, edit=message_id)
-    if isinstance(pressed, TypePlace):
-        return type_place_button(chat, message_id)
-    if isinstance(pressed, ForgetChoice):
-        return forget_button(chat, pressed, message_id)
+    if isinstance(pressed, TimezoneChoice | TypePlace):
+        return await where_button(chat, pressed, message_id)
     if chat.conversation is None:
         return stale_button(chat)
+    if isinstance(pressed, ForgetChoice):
+        return forget_button(chat, pressed, message_id)
     if isinstance(pressed, StartOverChoice):
         return start_over_button(chat, pressed, message_id)
+    if isinstance(pressed, Suggestion):
+        return suggestion_button(chat, pressed, message_id)
     if isinstance(pressed, RemindersOn):
-        return reminders_on_button(chat, chat.conversation, message_id)
+        return reminders_on_button(chat, chat.conversation, pressed, message_id)
     if isinstance(pressed, ReminderPress):
         return reminder_button(chat, chat.conversation, pressed, message_id)
     if isinstance(pressed, FlowPress):
         return await flow_button(chat, chat.conversation, pressed, message_id)
     return unknown_button(chat, message_id)
+
+
+async def where_button(chat: Chat, pressed: TimezoneChoice | TypePlace, message_id: int | None) -> Result:
+    """Answers "where are you?": in place of the question, or, for one far up the chat, at the bottom (the
+    old question losing its buttons)."""
+    stale = message_id if chat.far_up(message_id) else None
+    edit = None if stale is not None else message_id
+    if isinstance(pressed, TimezoneChoice):
+        result = await set_timezone(chat, pressed.timezone, edit=edit)
+    else:
+        result = type_place_button(chat, edit)
+    if stale is None:
+        return result
+    return replace(result, messages=(OutgoingMessage.stripping(chat.id, stale), *result.messages))
 
 
 async def flow_button(
@@ -59,9 +86,8 @@ async def flow_button(
 
     A button that starts over is confirmed first when it would drop choices or pending reminders.
     """
-    on_screen = message_id is not None and message_id == chat.screen_id
     # Edit the pressed screen in place; a press on another message gets a fresh screen below.
-    edit = message_id if on_screen else None
+    edit = message_id if chat.on_screen(message_id) else None
     if chat.engine.resets(conversation, pressed):
         confirm = await confirm_start_over(chat, conversation, edit=edit)
         if confirm is not None:
@@ -79,7 +105,7 @@ async def flow_button(
 def unknown_button(chat: Chat, message_id: int | None) -> Result:
     """Answers data this bot never wrote (or no longer reads) like a button of another flow version."""
     toast = chat.text("ui.flow_updated")
-    if message_id is None or message_id != chat.screen_id:
+    if not chat.on_screen(message_id):
         return at_hand(chat, "", toast=toast)
     return replace(show_current(chat, edit=message_id), toast=toast)
 
@@ -106,9 +132,11 @@ def reminder_button(
     if snoozed is None:
         # "I need help": the help text in place of the reminder, its buttons kept.
         return step_result(chat, step, edit=message_id, shows_screen=False)
-    # The reminder says when the next one comes, and its buttons go: it has been answered.
+    # The reminder says when the next one comes, and its answers give way to the step's own buttons:
+    # it has been answered, and it becomes the screen (the one above lost its buttons when it came).
     line = next_reminder_line(chat, (snoozed,))
-    answered = OutgoingMessage(chat.id, f"{step.screen.text}\n\n{line}", (), message_id)
+    rows = screen_of(chat, conversation).rows
+    answered = OutgoingMessage(chat.id, f"{step.screen.text}\n\n{line}", rows, message_id, shows_screen=True)
     due = chat.settings.sendable_from(chat.now + snoozed.delay)
     toast = chat.text("ui.reminder.snoozed", {"when": chat.when(due)})
     return Result(chat.settings, conversation, (answered,), toast=toast).adding(step.effects)
@@ -118,28 +146,33 @@ def stop_button(chat: Chat, conversation: Conversation, *, edit: int | None) -> 
     """Stops every reminder, offering to turn them back on."""
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
     toast = chat.text("ui.reminder.stopped")
-    shown = at_hand(stopped, stopped.text("ui.stop.done"), rows=(resume_row(chat),), edit=edit, toast=toast)
+    shown = at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows, edit=edit, toast=toast)
     return shown.adding((CancelReminders(None),))
 
 
-def reminders_on_button(chat: Chat, conversation: Conversation, message_id: int | None) -> Result:
-    """Turns reminders back on: those of the current step are scheduled again, and it says when."""
-    settings = replace(chat.settings, reminders_stopped=False)
+def reminders_on_button(
+    chat: Chat, conversation: Conversation, pressed: RemindersOn, message_id: int | None
+) -> Result:
+    """Turns reminders back on: those of the current step are scheduled again, and it says when.
+
+    Only the newest screen's button counts, while reminders are off: an older one says so in a toast
+    and shows the current step at the bottom, never claiming reminders are on when none would come.
+    """
     resumed = chat.engine.reminders_of_state(conversation)
-    on = replace(chat, settings=settings)
+    if not made_for_now(chat, pressed.step) or not chat.settings.reminders_stopped or not resumed:
+        return at_hand(chat, "", toast=chat.text("ui.stale_button"))
+    on = replace(chat, settings=replace(chat.settings, reminders_stopped=False))
     line = next_reminder_line(on, resumed)
     done = on.text("ui.resume.done")
-    return at_hand(on, f"{done}\n{line}" if line else done, edit=message_id).adding(resumed)
+    edit = message_id if chat.on_screen(message_id) else None
+    return at_hand(on, f"{done}\n{line}" if line else done, edit=edit).adding(resumed)
 
 
 def language_button(chat: Chat, pressed: LanguageChoice, message_id: int | None) -> Result:
-    """Switches the chat's language and shows the screen again in it, in place of the menu pressed."""
+    """Switches the chat's language and shows the screen again in it: in place of the screen or menu
+    pressed, or at the bottom when pressed far up (the messages above lose their buttons)."""
     chosen = in_language(chat, pressed.language)
-    before: tuple[OutgoingMessage, ...] = ()
-    if chat.screen_id is not None and chat.screen_id != message_id:
-        # The screen above, in the old language, gives way to the one shown here.
-        before = (OutgoingMessage.stripping(chat.id, chat.screen_id),)
-    shown = show_current(chosen, edit=message_id, before=before)
+    shown = show_current(chosen, edit=message_id if chat.on_screen(message_id) else None)
     return replace(shown, toast=chosen.text("ui.language.changed"))
 
 
@@ -154,7 +187,13 @@ def in_language(chat: Chat, language: str) -> Chat:
 
 
 def forget_button(chat: Chat, pressed: ForgetChoice, message_id: int | None) -> Result:
-    """Deletes everything about the chat once confirmed; the confirmation cannot go via the outbox."""
+    """Deletes everything about the chat once confirmed; the confirmation cannot go via the outbox.
+
+    Only the confirmation's own message counts, while it is the newest screen: an older one, or data
+    made up to skip the question, deletes nothing and shows the current step at the bottom.
+    """
+    if not made_for_now(chat, pressed.step, asking=FORGET) or message_id != chat.shown_id:
+        return at_hand(chat, "", toast=chat.text("ui.stale_button"))
     if not pressed.confirmed:
         return at_hand(chat, chat.text("ui.forget.cancelled"), edit=message_id)
     done = chat.notice("ui.forget.done", edit=message_id)

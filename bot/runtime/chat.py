@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 
-from bot.callbacks import AskPerson, LanguageChoice, encode
+from bot.callbacks import MAX_STEP_DIGITS, AskPerson, LanguageChoice, RemindersOn, encode
 from bot.engine import Effect, ScheduleReminder
 from bot.engine.conversation import Conversation
 from bot.engine.engine import FlowEngine, StepResult
@@ -21,18 +21,31 @@ from bot.runtime.messages import OutgoingMessage, Rows, wired
 from bot.store import Reminder, UserSettings
 
 __all__ = [
+    "FORGET",
     "LONG_PAUSE",
     "QUOTED_INPUT_CHARACTERS",
+    "START_OVER",
     "Chat",
     "Result",
+    "anew",
+    "ask",
     "at_hand",
+    "made_for_now",
     "next_reminder_line",
+    "resume_rows",
     "screen_of",
     "show_current",
     "start_over",
     "step_result",
+    "stripped",
     "where_line",
+    "where_of",
 ]
+
+FORGET = "forget"
+"""What the /forget confirmation asks (:attr:`Conversation.asking`)."""
+START_OVER = "start_over"
+"""What "continue or start over?" and "start over?" ask."""
 
 LONG_PAUSE = timedelta(hours=6)
 """After this long without activity, the next screen comes as a new message rather than an edit far up."""
@@ -93,7 +106,8 @@ class Chat:
     """One event's view of a chat: its settings and conversation, the time, and its texts.
 
     ``screen_id`` is the message showing the conversation's screen, or None when a new message is
-    better (none yet, or it is far up the chat after a long pause).
+    better (none yet, or it is far up the chat after a long pause). ``shown_id`` is that message
+    whatever the pause: the one whose buttons are live, taken off when the step is shown anew.
     """
 
     id: int
@@ -105,11 +119,22 @@ class Chat:
     pending_reminders: Callable[[], Awaitable[Sequence[Reminder]]]
     """Reads the chat's pending reminders (one more trip to the store, for the few units that need them)."""
     reminder_id: int | None = None
-    """The latest reminder sent: the only one whose buttons still count."""
+    """The latest reminder sent, when no screen was shown since: the only one whose buttons still count."""
+    shown_id: int | None = None
     handoff: bool = False
     """Whether a person can be asked here (the bot has a support chat)."""
     open_question: Callable[[], Awaitable[bool]] = field(default=_no_question)
     """Tells whether the person's question to the operators is open (one more trip to the store, for /status)."""
+
+    def on_screen(self, message_id: int | None) -> bool:
+        """Tells whether ``message_id`` is the screen, to be edited in place: recent, and no reminder since."""
+        return message_id is not None and message_id == self.screen_id and self.reminder_id is None
+
+    def far_up(self, message_id: int | None) -> bool:
+        """Tells whether ``message_id`` came before the screen or the latest reminder: never edited, as it
+        is no longer where the person is reading (a chat's message ids grow)."""
+        live = (self.shown_id, self.reminder_id)
+        return message_id is not None and any(m is not None and message_id < m for m in live)
 
     @property
     def language(self) -> str:
@@ -167,15 +192,69 @@ class Chat:
 def start_over(chat: Chat, deep_link: str | None = None, *, edit: int | None = None) -> Result:
     """Starts the flow afresh (reminders too), optionally where a deep link points."""
     started = chat.engine.start(chat.language, deep_link)
+    earlier = chat.conversation
+    if earlier is not None:
+        # The count of screens goes on: the old conversation's keyboards are old in the new one too.
+        counted = replace(started.conversation, step=earlier.step + started.conversation.step)
+        started = replace(started, conversation=counted, screen=chat.engine.renderer.render(counted))
     settings = replace(chat.settings, reminders_stopped=False)
     return step_result(replace(chat, settings=settings), started, edit=edit)
 
 
 def step_result(chat: Chat, step: StepResult, *, edit: int | None, shows_screen: bool = True) -> Result:
-    """Returns the result of an engine step: its conversation, effects and toast, and its screen shown."""
-    screen = _offered(chat, step.conversation, wired(step.screen))
+    """Returns the result of an engine step: its conversation, effects and toast, and its screen shown
+    (a new screen takes the buttons off the messages shown before)."""
+    conversation = replace(step.conversation, asking=None)
+    screen = _offered(chat, conversation, wired(step.screen))
     message = chat.show(screen, edit=edit, shows_screen=shows_screen)
-    return Result(chat.settings, step.conversation, (message,), toast=step.toast).adding(step.effects)
+    messages = (*stripped(chat, keep=edit), message) if shows_screen else (message,)
+    return Result(chat.settings, conversation, messages, toast=step.toast).adding(step.effects)
+
+
+def anew(chat: Chat, *, asking: str | None = None) -> Chat:
+    """Returns the chat about to show its step anew (or the confirmation ``asking``): see :func:`counted`."""
+    conversation = chat.conversation
+    return chat if conversation is None else replace(chat, conversation=counted(conversation, asking))
+
+
+def counted(conversation: Conversation, asking: str | None = None) -> Conversation:
+    """Returns the conversation about to be shown anew: its step counts one more, so every keyboard shown
+    before is old, even one Telegram no longer lets the bot take off (48 hours after it was sent)."""
+    return replace(conversation, step=conversation.step + 1, asking=asking)
+
+
+def stripped(chat: Chat, *, keep: int | None) -> tuple[OutgoingMessage, ...]:
+    """Returns the edits that take the buttons off the messages that still have live ones (the screen,
+    the latest reminder), except ``keep``: a message about to be shown in their place."""
+    live = dict.fromkeys(i for i in (chat.shown_id, chat.reminder_id) if i is not None and i != keep)
+    return tuple(OutgoingMessage.stripping(chat.id, message_id) for message_id in live)
+
+
+def ask(
+    chat: Chat,
+    asking: str,
+    key: str,
+    answers: Callable[[int], Rows],
+    *,
+    values: Mapping[str, str] | None = None,
+    edit: int | None = None,
+) -> Result:
+    """Shows a confirmation as the newest screen: its ``answers`` (made for its step) count there only."""
+    # Nothing shown yet (e.g. /forget first): the confirmation stands on a conversation not yet shown.
+    conversation = chat.conversation or chat.engine.start(chat.language).conversation
+    chat = replace(chat, conversation=counted(conversation, asking))
+    rows = answers(conversation.step + 1)
+    question = OutgoingMessage(chat.id, chat.text(key, values), rows, edit, shows_screen=True)
+    return chat.keep(*stripped(chat, keep=edit), question)
+
+
+def made_for_now(chat: Chat, step: int | None, *, asking: str | None = None) -> bool:
+    """Tells whether a button carrying ``step`` was made for the newest screen (and, for a confirmation,
+    the screen that asks ``asking``)."""
+    conversation = chat.conversation
+    if conversation is None or step is None:
+        return False
+    return step == conversation.step % 10**MAX_STEP_DIGITS and conversation.asking == asking
 
 
 def screen_of(chat: Chat, conversation: Conversation) -> Screen:
@@ -209,10 +288,13 @@ def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> S
 
 
 def show_current(chat: Chat, *, edit: int | None = None, before: Sequence[OutgoingMessage] = ()) -> Result:
-    """Shows the current screen again (after ``before``), starting a conversation if there is none."""
+    """Shows the current screen anew (after ``before``), starting a conversation if there is none."""
     if chat.conversation is None:
         return chat.keep(*before).then(start_over(chat))
-    return chat.keep(*before, chat.show(screen_of(chat, chat.conversation), edit=edit))
+    conversation = counted(chat.conversation)
+    chat = replace(chat, conversation=conversation)
+    shown = chat.show(screen_of(chat, conversation), edit=edit)
+    return chat.keep(*before, *stripped(chat, keep=edit), shown)
 
 
 def where_line(screen: Screen) -> Markup:
@@ -220,32 +302,47 @@ def where_line(screen: Screen) -> Markup:
     return Markup(next((line for line in screen.text.splitlines() if line.strip()), ""))
 
 
+def where_of(chat: Chat, conversation: Conversation) -> Markup:
+    """Returns where the person is, in a few words: the screen's first line, or that the guide is over
+    (a last screen's first line is a thank-you, not a step)."""
+    if conversation.finished:
+        return Markup(chat.text("ui.status.finished"))
+    return where_line(screen_of(chat, conversation))
+
+
 def at_hand(
     chat: Chat,
     text: str,
     *,
-    rows: Rows = (),
+    above: Callable[[Chat, Conversation], Rows] | None = None,
     edit: int | None = None,
     where: bool = True,
     toast: str | None = None,
 ) -> Result:
-    """Shows ``text`` with the current step under it, in one line, and that step's buttons.
+    """Shows ``text`` with the current step under it, in one line, and that step's buttons (and the rows
+    ``above`` makes for the message, such as :func:`resume_rows`, above them).
 
     The message becomes the chat's screen, so the person acts on the current step without scrolling;
-    the screen shown before loses its buttons, so only one set of them is live.
+    the messages shown before lose their buttons, so only one set of them is live.
     """
-    conversation = chat.conversation
-    if conversation is None:
-        said = (OutgoingMessage(chat.id, text, rows, edit),) if text else ()
+    if chat.conversation is None:
+        said = (OutgoingMessage(chat.id, text, (), edit),) if text else ()
         return chat.keep(*said, toast=toast).then(start_over(chat))
+    conversation = counted(chat.conversation)
+    chat = replace(chat, conversation=conversation)
     screen = screen_of(chat, conversation)
-    compact = chat.text("ui.at_hand", {"where": where_line(screen)})
+    compact = chat.text("ui.at_hand", {"where": where_of(chat, conversation)})
     body = compact if not text else f"{text}\n\n{compact}" if where else text
-    messages: list[OutgoingMessage] = []
-    if chat.screen_id is not None and chat.screen_id != edit:
-        messages.append(OutgoingMessage.stripping(chat.id, chat.screen_id))
-    messages.append(OutgoingMessage(chat.id, body, (*rows, *screen.rows), edit, shows_screen=True))
-    return chat.keep(*messages, toast=toast)
+    rows = above(chat, conversation) if above is not None else ()
+    shown = OutgoingMessage(chat.id, body, (*rows, *screen.rows), edit, shows_screen=True)
+    return chat.keep(*stripped(chat, keep=edit), shown, toast=toast)
+
+
+def resume_rows(chat: Chat, conversation: Conversation) -> Rows:
+    """Returns "turn reminders back on" for this screen, when the step has reminders to turn back on."""
+    if not chat.engine.reminders_of_state(conversation):
+        return ()  # offering it would say something untrue: there is nothing to turn on here
+    return ((ScreenButton(chat.text("ui.resume.button"), data=encode(RemindersOn(conversation.step))),),)
 
 
 def next_reminder_line(chat: Chat, effects: Sequence[Effect]) -> str | None:

@@ -9,22 +9,29 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
-from bot.callbacks import ForgetChoice, LanguageChoice, RemindersOn, encode
+from bot.callbacks import ForgetChoice, LanguageChoice, encode
 from bot.engine import CancelReminders
 from bot.engine.screens import Markup, ScreenButton
-from bot.runtime.chat import Chat, Result, at_hand, screen_of, start_over, where_line
+from bot.runtime.chat import (
+    FORGET,
+    Chat,
+    Result,
+    anew,
+    ask,
+    at_hand,
+    resume_rows,
+    start_over,
+    stripped,
+    where_of,
+)
+from bot.runtime.messages import Rows
 from bot.runtime.over import confirm_start_over, continue_or_start_over, under_way
 from bot.runtime.where import set_timezone, where_prompt
 
-__all__ = ["COMMAND_UNITS", "CommandUnit", "command_unit", "resume_row"]
+__all__ = ["COMMAND_UNITS", "CommandUnit", "command_unit"]
 
 CommandUnit = Callable[[Chat, str], Awaitable[Result]]
 """A command's unit: the chat, the command's argument (read, never stored) and the result."""
-
-
-def resume_row(chat: Chat) -> tuple[ScreenButton, ...]:
-    """Returns the row that turns reminders back on, wherever the bot says they are off."""
-    return (ScreenButton(chat.text("ui.resume.button"), data=encode(RemindersOn())),)
 
 
 async def start_command(chat: Chat, argument: str) -> Result:
@@ -54,7 +61,7 @@ async def help_command(chat: Chat, argument: str) -> Result:
 
 
 async def language_command(chat: Chat, argument: str) -> Result:
-    """Offers every language, each named in itself."""
+    """Offers every language, each named in itself, as the newest screen (the step comes back in the one chosen)."""
     engine = chat.engine
     rows = tuple(
         (
@@ -64,7 +71,9 @@ async def language_command(chat: Chat, argument: str) -> Result:
         )
         for language in engine.bundle.texts.languages
     )
-    return chat.keep(chat.notice("ui.language.prompt", rows=rows))
+    menu = anew(chat)
+    prompt = replace(menu.notice("ui.language.prompt", rows=rows), shows_screen=menu.conversation is not None)
+    return menu.keep(*stripped(menu, keep=None), prompt)
 
 
 async def timezone_command(chat: Chat, argument: str) -> Result:
@@ -82,12 +91,10 @@ async def status_command(chat: Chat, argument: str) -> Result:
     conversation = chat.conversation
     if conversation is None:
         return start_over(chat)
-    where = where_line(screen_of(chat, conversation))
+    where = where_of(chat, conversation)
     pending = await chat.pending_reminders()
-    rows: tuple[tuple[ScreenButton, ...], ...] = ()
     if chat.settings.reminders_stopped:
         reminders = chat.text("ui.status.reminders_stopped")
-        rows = (resume_row(chat),)
     elif pending:
         lines = (chat.text("ui.status.reminder_line", {"when": chat.when(r.due_at)}) for r in pending)
         reminders = "\n".join(lines)
@@ -97,23 +104,28 @@ async def status_command(chat: Chat, argument: str) -> Result:
         reminders = f"{reminders}\n{chat.text('ui.handoff.status_line')}"
     # The screen's first line and the reminder lines are Telegram HTML already: inserted as they are.
     status = chat.text("ui.status.text", {"screen": where, "reminders": Markup(reminders)})
-    return at_hand(chat, status, rows=rows, where=False)
+    return at_hand(chat, status, above=resume_rows if chat.settings.reminders_stopped else None, where=False)
 
 
 async def stop_command(chat: Chat, argument: str) -> Result:
     """Stops every reminder until the person turns them back on (a button, /start, or waiting anew)."""
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
-    shown = at_hand(stopped, stopped.text("ui.stop.done"), rows=(resume_row(chat),))
+    shown = at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows)
     return shown.adding((CancelReminders(None),))
 
 
 async def forget_command(chat: Chat, argument: str) -> Result:
     """Asks for a confirmation before deleting everything about the chat."""
-    rows = (
-        (ScreenButton(chat.text("ui.forget.yes"), data=encode(ForgetChoice(confirmed=True))),),
-        (ScreenButton(chat.text("ui.forget.no"), data=encode(ForgetChoice(confirmed=False))),),
-    )
-    return chat.keep(chat.notice("ui.forget.confirm", rows=rows))
+
+    def answers(step: int) -> Rows:
+        yes = ForgetChoice(confirmed=True, step=step)
+        no = ForgetChoice(confirmed=False, step=step)
+        return (
+            (ScreenButton(chat.text("ui.forget.yes"), data=encode(yes)),),
+            (ScreenButton(chat.text("ui.forget.no"), data=encode(no)),),
+        )
+
+    return ask(chat, FORGET, "ui.forget.confirm", answers)
 
 
 async def unknown_command(chat: Chat, argument: str) -> Result:

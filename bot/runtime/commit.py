@@ -72,6 +72,7 @@ def stored(conversation: Conversation) -> StoredConversation:
         variables=conversation.variables,
         checklist=conversation.checklist,
         finished=conversation.finished,
+        asking=conversation.asking,
     )
 
 
@@ -86,4 +87,5 @@ def unstored(conversation: StoredConversation) -> Conversation:
         variables=conversation.variables,
         checklist=conversation.checklist,
         finished=conversation.finished,
+        asking=conversation.asking,
     )

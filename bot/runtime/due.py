@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from bot.engine import ScheduleReminder
-from bot.runtime.chat import Chat, Result, step_result
-from bot.runtime.messages import OutgoingMessage
+from bot.runtime.chat import Chat, Result, anew, step_result, stripped
+from bot.runtime.messages import OutgoingMessage, wired
 from bot.store import Reminder
 
 __all__ = ["reminder_due"]
@@ -16,7 +15,8 @@ __all__ = ["reminder_due"]
 def reminder_due(chat: Chat, reminder: Reminder) -> Result | None:
     """Sends the reminder and schedules the next, waits for the morning, or returns None to drop it.
 
-    The previous reminder loses its buttons: only the latest one can be answered.
+    A reminder shows the step anew: the screen and the previous reminder lose their buttons (and the
+    step counts one more, so theirs are old even where Telegram no longer lets the bot take them off).
     """
     conversation = chat.conversation
     if conversation is None or chat.settings.reminders_stopped:
@@ -29,9 +29,10 @@ def reminder_due(chat: Chat, reminder: Reminder) -> Result | None:
         # quiet hours like any other.
         later = ScheduleReminder(reminder.name, timedelta(0), reminder.sequence)
         return Result(chat.settings, conversation).adding((later,))
-    moved = step.conversation.state != conversation.state
-    result = step_result(chat, step, edit=None, shows_screen=moved)
-    messages = tuple(replace(m, shows_reminder=not moved) for m in result.messages)
-    if chat.reminder_id is not None:
-        messages = (OutgoingMessage.stripping(chat.id, chat.reminder_id), *messages)
-    return replace(result, messages=messages)
+    if step.conversation.state != conversation.state:
+        return step_result(chat, step, edit=None)  # the last one: the conversation moves on, shown anew
+    sent = anew(chat)
+    screen = wired(step.screen)
+    message = OutgoingMessage(chat.id, screen.text, screen.rows, shows_reminder=True)
+    messages = (*stripped(sent, keep=None), message)
+    return Result(sent.settings, sent.conversation, messages).adding(step.effects)

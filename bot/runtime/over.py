@@ -8,7 +8,18 @@ from dataclasses import replace
 from bot.callbacks import StartOverChoice, encode
 from bot.engine.conversation import Conversation
 from bot.engine.screens import ScreenButton
-from bot.runtime.chat import Chat, Result, screen_of, show_current, start_over, where_line
+from bot.runtime.chat import (
+    START_OVER,
+    Chat,
+    Result,
+    ask,
+    at_hand,
+    made_for_now,
+    show_current,
+    start_over,
+    where_of,
+)
+from bot.runtime.messages import Rows
 from bot.runtime.where import ask_where
 
 __all__ = ["confirm_start_over", "continue_or_start_over", "start_over_button", "under_way"]
@@ -25,12 +36,19 @@ def under_way(chat: Chat, conversation: Conversation | None) -> bool:
 
 def continue_or_start_over(chat: Chat, conversation: Conversation, deep_link: str | None) -> Result:
     """Asks whether to continue where the person was or start over (where ``deep_link`` points)."""
-    keep = ScreenButton(chat.text("ui.over.keep"), data=encode(StartOverChoice(start_over=False)))
     provider = _provider_of(chat, deep_link)
     label = chat.text("ui.over.new_with", {"provider": provider}) if provider else chat.text("ui.over.new")
-    afresh = ScreenButton(label, data=encode(StartOverChoice(True, deep_link)))
-    where = where_line(screen_of(chat, conversation))
-    return chat.keep(chat.notice("ui.over.under_way", {"where": where}, rows=((keep,), (afresh,))))
+
+    def answers(step: int) -> Rows:
+        keep = StartOverChoice(start_over=False, step=step)
+        afresh = StartOverChoice(True, deep_link, step)
+        return (
+            (ScreenButton(chat.text("ui.over.keep"), data=encode(keep)),),
+            (ScreenButton(label, data=encode(afresh)),),
+        )
+
+    values = {"where": where_of(chat, conversation)}
+    return ask(chat, START_OVER, "ui.over.under_way", answers, values=values)
 
 
 async def confirm_start_over(chat: Chat, conversation: Conversation, *, edit: int | None) -> Result | None:
@@ -38,14 +56,27 @@ async def confirm_start_over(chat: Chat, conversation: Conversation, *, edit: in
     reminders = bool(await chat.pending_reminders())
     if not reminders and not chat.engine.has_choices(conversation):
         return None
-    yes = ScreenButton(chat.text("ui.over.yes"), data=encode(StartOverChoice(start_over=True)))
-    no = ScreenButton(chat.text("ui.over.no"), data=encode(StartOverChoice(start_over=False)))
+
+    def answers(step: int) -> Rows:
+        yes = StartOverChoice(start_over=True, step=step)
+        no = StartOverChoice(start_over=False, step=step)
+        return (
+            (ScreenButton(chat.text("ui.over.yes"), data=encode(yes)),),
+            (ScreenButton(chat.text("ui.over.no"), data=encode(no)),),
+        )
+
     key = "ui.over.confirm_reminders" if reminders else "ui.over.confirm"
-    return chat.keep(chat.notice(key, rows=((yes,), (no,)), edit=edit))
+    return ask(chat, START_OVER, key, answers, edit=edit)
 
 
 def start_over_button(chat: Chat, pressed: StartOverChoice, message_id: int | None) -> Result:
-    """Starts over as confirmed, or carries on where the person was (turning stopped reminders back on)."""
+    """Starts over as confirmed, or carries on where the person was (turning stopped reminders back on).
+
+    Only the question's own message counts, and only while it is the newest screen: an older one, or
+    data made up to skip the question, changes nothing and shows the current step at the bottom.
+    """
+    if not made_for_now(chat, pressed.step, asking=START_OVER) or message_id != chat.shown_id:
+        return at_hand(chat, "", toast=chat.text("ui.stale_button"))
     if pressed.start_over:
         return start_over(chat, pressed.deep_link, edit=message_id)
     conversation = chat.conversation

@@ -212,9 +212,11 @@ class ChatService:
         notice = None
         screen_id = None
         reminder_id = None
+        shown_id = None
         if record is not None:
-            if record.reminder_message_id != record.screen_message_id:
-                # A reminder answered with "I got the confirmation" became the screen: no reminder any more.
+            shown_id = record.screen_message_id
+            if _newer(record.reminder_message_id, than=shown_id):
+                # A reminder answered became the screen, or a screen was shown since: its buttons are old.
                 reminder_id = record.reminder_message_id
             if record.conversation is not None:
                 languages = engine.bundle.texts.languages
@@ -226,7 +228,16 @@ class ChatService:
                 screen_id = record.screen_message_id
         reminders = partial(self.store.reminders_of, chat_id) if record else _no_reminders
         chat = Chat(
-            chat_id, settings, conversation, screen_id, now, engine, reminders, reminder_id, self.handoff
+            chat_id,
+            settings,
+            conversation,
+            screen_id,
+            now,
+            engine,
+            reminders,
+            reminder_id,
+            shown_id,
+            self.handoff,
         )
         if self.handoff and record is not None:
             chat = replace(chat, open_question=partial(self._has_open_question, chat_id))
@@ -274,6 +285,11 @@ class ChatService:
         purged = await self.store.purge_idle(now - idle)
         expired = await self.store.expire_updates(now - UPDATE_MEMORY)
         return purged, expired
+
+
+def _newer(message_id: int | None, *, than: int | None) -> bool:
+    """Tells whether a message came after another (a chat's message ids grow, as Telegram numbers them)."""
+    return message_id is not None and (than is None or message_id > than)
 
 
 async def _no_reminders() -> list[Reminder]:

@@ -88,7 +88,7 @@ def ask_where(chat: Chat, result: Result, effects: Sequence[Effect]) -> Result:
 
 def on_screen(chat: Chat, message_id: int | None) -> bool:
     """Tells whether a pressed message is the chat's screen (where the question sits under the step)."""
-    return message_id is not None and message_id == chat.screen_id and chat.conversation is not None
+    return chat.on_screen(message_id) and chat.conversation is not None
 
 
 def type_place_button(chat: Chat, message_id: int | None) -> Result:

@@ -12,7 +12,7 @@ __all__ = ["conversation_data", "stored_conversation"]
 
 def conversation_data(conversation: StoredConversation) -> dict[str, object]:
     """Returns the conversation as JSON-ready data."""
-    return {
+    data: dict[str, object] = {
         "flow_id": conversation.flow_id,
         "flow_version": conversation.flow_version,
         "state": conversation.state,
@@ -22,6 +22,9 @@ def conversation_data(conversation: StoredConversation) -> dict[str, object]:
         "checklist": sorted(conversation.checklist),
         "finished": conversation.finished,
     }
+    if conversation.asking is not None:
+        data["asking"] = conversation.asking  # only then: conversations stored before read the same
+    return data
 
 
 def stored_conversation(data: Mapping[str, object]) -> StoredConversation:
@@ -39,4 +42,5 @@ def stored_conversation(data: Mapping[str, object]) -> StoredConversation:
         variables={str(k): None if v is None else str(v) for k, v in variables.items()},
         checklist=frozenset(str(item) for item in checklist),
         finished=bool(data.get("finished", False)),
+        asking=None if data.get("asking") is None else str(data["asking"]),
     )

@@ -87,6 +87,8 @@ class StoredConversation:
     variables: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
     checklist: frozenset[str] = frozenset()
     finished: bool = False
+    asking: str | None = None
+    """The confirmation the chat's newest screen asks for, if any (opaque to the store)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,7 +117,8 @@ def _register_support(application: AnyApplication, support: SupportHandlers) -> 
     in_support = filters.Chat(chat_id=support.desk.support.chat_id)
     replies = in_support & filters.REPLY & filters.TEXT & ~filters.COMMAND
     asked = "|".join(re.escape(encode(AskPerson(solved))) for solved in (False, True))
-    forget = re.escape(encode(ForgetChoice(confirmed=True)))
+    # The confirmation's button carries the step it was made for: forget|yes|<step>.
+    forget = re.escape(encode(ForgetChoice(confirmed=True))) + r"(?:\|\d+)?"
     private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     for handler in (
         CommandHandler("tickets", support.tickets_command, filters=in_support),

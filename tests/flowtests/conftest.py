@@ -42,8 +42,12 @@ def mini_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             yaml.safe_dump(texts, allow_unicode=True, sort_keys=False), encoding="utf-8"
         )
         # What the bot knows of the language besides its texts: places, day words (issue 11).
-        meta = ROOT / "locales" / f"{language}.meta.yaml"
-        (root / "locales" / meta.name).write_text(meta.read_text(encoding="utf-8"), encoding="utf-8")
+        # Without its words: they suggest the shipped flow's deep links, which the small flow does not have.
+        meta = yaml.safe_load((ROOT / "locales" / f"{language}.meta.yaml").read_text(encoding="utf-8"))
+        meta.pop("words", None)
+        (root / "locales" / f"{language}.meta.yaml").write_text(
+            yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
     return root
 
 

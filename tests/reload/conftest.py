@@ -53,6 +53,21 @@ MINI_CHINESE: dict[str, Any] = {
 """The small flow's texts in Chinese: a third language beside the test case's English and French."""
 
 
+SMALL_FLOWS_LINKS = ("airalo",)
+"""The deep links of the small flow: the shipped words keep only theirs."""
+
+
+def shipped_meta(language: str) -> dict[str, Any]:
+    """Returns a shipped meta file with the words for the small flow's deep links only (the others'
+    targets do not exist there)."""
+    path = ROOT / "locales" / f"{language}.meta.yaml"
+    meta: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    words = meta["words"]
+    words["targets"] = {name: words["targets"][name] for name in SMALL_FLOWS_LINKS}
+    words["wins"] = {word: name for word, name in words.get("wins", {}).items() if name in SMALL_FLOWS_LINKS}
+    return meta
+
+
 def write_yaml(path: Path, data: dict[str, Any]) -> None:
     """Writes ``data`` as YAML, as an operator saves a file."""
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -70,15 +85,13 @@ class Operator:
         self.flow_file.write_text((MINI / "flow.yaml").read_text(encoding="utf-8"), encoding="utf-8")
         for language in ("en", "fr"):
             write_yaml(self.locales / f"{language}.yaml", mini_texts(language))
-            meta = ROOT / "locales" / f"{language}.meta.yaml"
-            (self.locales / meta.name).write_text(meta.read_text(encoding="utf-8"), encoding="utf-8")
+            write_yaml(self.locales / f"{language}.meta.yaml", shipped_meta(language))
 
     def add_chinese(self) -> None:
         """Adds Simplified Chinese, with the shipped meta file."""
         shipped = yaml.safe_load((ROOT / "locales" / "zh-Hans.yaml").read_text(encoding="utf-8"))
         write_yaml(self.locales / "zh-Hans.yaml", merged({"ui": shipped["ui"]}, MINI_CHINESE))
-        meta = ROOT / "locales" / "zh-Hans.meta.yaml"
-        (self.locales / meta.name).write_text(meta.read_text(encoding="utf-8"), encoding="utf-8")
+        write_yaml(self.locales / "zh-Hans.meta.yaml", shipped_meta("zh-Hans"))
 
     def flow(self) -> dict[str, Any]:
         """Returns the flow as it is now."""

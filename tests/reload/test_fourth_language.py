@@ -59,6 +59,11 @@ async def test_a_fourth_language_from_files_only_is_spoken_everywhere(
         await berliner.wait_for_messages(shown + 1)
         assert berliner.screen.text.startswith("Hat Airalo geantwortet?")
 
+        # Its typed words: a German speaker's first message suggests the situation, in German.
+        typed = await api.user(4, language_code="de").say("Wie kann ich meine Airolo eSIM kündigen?")
+        assert typed.text.startswith("Hallo!")
+        assert "📱 Airalo-eSIM" in typed.button_labels
+
         # Typing the language's name switches to it.
         switched = await api.user(3, language_code="fr").say("deutsch")
     assert switched.text == "Erledigt: Ich spreche ab jetzt Deutsch."

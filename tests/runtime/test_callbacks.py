@@ -17,6 +17,7 @@ from bot.callbacks import (
     ReminderPress,
     RemindersOn,
     StartOverChoice,
+    Suggestion,
     TimezoneChoice,
     TypePlace,
     decode,
@@ -40,6 +41,14 @@ EVERY_KIND: list[tuple[CallbackData, str]] = [
     (StartOverChoice(start_over=False), "over|keep"),
     (StartOverChoice(start_over=True), "over|new"),
     (StartOverChoice(True, "airalo"), "over|new:airalo"),
+    # Made for one step (the newest screen's): what the bot writes since buttons carry their step.
+    (ForgetChoice(confirmed=True, step=12), "forget|yes|12"),
+    (ForgetChoice(confirmed=False, step=12), "forget|no|12"),
+    (RemindersOn(step=7), "remind|on|7"),
+    (StartOverChoice(start_over=False, step=3), "over|keep|3"),
+    (StartOverChoice(True, "airalo", 3), "over|new:airalo|3"),
+    (Suggestion("lost", 4), "suggest|lost|4"),
+    (Suggestion(None, 4), "suggest||4"),
 ]
 
 
@@ -64,6 +73,14 @@ def test_buttons_already_in_peoples_chats_keep_their_meaning(data: CallbackData,
         "remind|off",
         "over|",
         "over|new:",
+        "forget|yes|",
+        "forget|yes|x1",
+        "remind|on|-3",
+        "lang|en|3",
+        "tz|Europe/Paris|3",
+        "over|new:|3",
+        "suggest|lost|",
+        "suggest|lost",
     ],
 )
 def test_data_the_bot_never_wrote_means_nothing(wire: str) -> None:
@@ -85,6 +102,12 @@ def test_a_flow_screens_buttons_decode_to_the_screen_they_belong_to(default_engi
     for data in written:
         assert isinstance(data, FlowPress)
         assert (data.version, data.step, data.state) == (default_engine.version, 1, "start")
+
+
+def test_a_confirmation_made_for_a_step_fits_telegrams_limit_with_the_longest_deep_link() -> None:
+    longest_id = "x" * 32  # bot.flows.model.Id: deep links are named like every id
+    assert len(encode(StartOverChoice(True, longest_id, 10**6 - 1))) <= CALLBACK_DATA_BYTES
+    assert len(encode(Suggestion(longest_id, 10**6 - 1))) <= CALLBACK_DATA_BYTES
 
 
 def test_a_flow_press_reads_back_equal_however_many_screens_were_shown() -> None:

@@ -18,7 +18,7 @@ BOT = ROOT / "bot"
 
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"bot", "bot.errors", "bot.clock", "bot.fileclock", "bot.callbacks"}),
-    frozenset({"bot.flows", "bot.localtime", "bot.places"}),
+    frozenset({"bot.flows", "bot.localtime", "bot.places", "bot.words"}),
     frozenset({"bot.engine", "bot.store"}),
     frozenset(
         {

@@ -150,8 +150,12 @@ async def test_a_reminder_for_a_conversation_that_moved_on_is_dropped_silently(
     (reminder,) = await store.reminders_of(8)
     asked = await service.handle(CommandSent(8, command="restart"))
     assert await store.reminders_of(8) != [], "/restart asks before dropping a pending reminder"
-    assert any(b.data == "over|new" for row in asked.messages[0].message.rows for b in row)
-    await service.handle(ButtonPressed(8, data="over|new"))
+    (question,) = [q for q in asked.messages if q.message.rows]
+    (yes,) = [
+        b.data for row in question.message.rows for b in row if b.data and b.data.startswith("over|new")
+    ]
+    await service.outbox.delivered(question, 80)
+    await service.handle(ButtonPressed(8, data=yes, message_id=80))
     assert await store.reminders_of(8) == []
     clock.advance(timedelta(days=2))
     assert await service.reminder_due(reminder) == ()
@@ -164,7 +168,9 @@ async def test_after_a_long_pause_the_next_screen_is_a_new_message(
     await service.outbox.delivered(reply.messages[0], 90)
     clock.advance(timedelta(days=2))
     press = await service.handle(ButtonPressed(9, data=first_button(reply.messages[0]), message_id=90))
-    assert press.messages[0].message.edit is None
+    (screen,) = [queued.message for queued in press.messages if queued.message.shows_screen]
+    assert screen.edit is None
+    assert [queued.message.edit for queued in press.messages if queued.message.strip] == [90]
 
 
 async def test_a_reminder_that_fell_due_overnight_waits_for_the_morning(

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from testkit import FakeBotApi, FakeUser, Screen
+from testkit import FakeBotApi, FakeUser, Screen, by_id
 from tests.telegram.conftest import nothing_more_happens
 from tests.telegram.stories import submit
 
@@ -34,7 +34,7 @@ async def next_reminder(user: FakeUser, clock: FakeClock) -> Screen:
         ("zh-hans", "⏰ 明天", "⏰ 下次提醒：明天 12:01（努美阿时间）。"),
     ],
 )
-async def test_a_snooze_edits_the_reminder_to_say_when_and_takes_its_buttons(
+async def test_a_snooze_edits_the_reminder_to_say_when_and_puts_the_steps_buttons_in_place_of_its_own(
     api: FakeBotApi, clock: FakeClock, code: str, label: str, said: str
 ) -> None:
     user = api.user(1101, language_code=code)
@@ -42,8 +42,11 @@ async def test_a_snooze_edits_the_reminder_to_say_when_and_takes_its_buttons(
     await user.tap(lambda b: b.data == "tz|Pacific/Noumea")
     reminder = await next_reminder(user, clock)
     toast = await user.tap_for_toast(label)
-    await api.wait_until(lambda: not user.messages[-1].buttons)
+    # Answered: its own buttons go, and the step's take their place (the screen above lost them).
+    await api.wait_until(lambda: not user.messages[-1].has_button(label))
     snoozed = user.messages[-1]
+    assert snoozed.has_button(by_id("got_it"))
+    assert [m.message_id for m in user.messages if m.buttons] == [snoozed.message_id]
     assert snoozed.message_id == reminder.message_id
     assert snoozed.text.startswith(reminder.text)
     assert said in snoozed.text

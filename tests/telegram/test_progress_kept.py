@@ -34,6 +34,11 @@ async def test_another_providers_link_mid_way_offers_to_start_over_with_it(api: 
     assert asked.button_labels == ["▶️ 从上次的地方继续", "🔄 从头开始（Holafly）"]
     status = await user.say("/status")
     assert "下次提醒" in status.text, "nothing is dropped before they answer"
+    # /status showed the step anew: the question above is old now, and starting over from it does nothing.
+    assert await user.tap_for_toast("从头开始（Holafly）", on=asked)
+    assert (await user.wait_for_reply()).has_button(by_id("got_it")), "the current step, at the bottom"
+    assert "下次提醒" in (await user.say("/status")).text, "nothing dropped"
+    asked = await user.say("/start holafly")
     started = await user.tap("从头开始（Holafly）", on=asked)
     assert started.has_button(by_id("go"))
     await user.tap(by_id("go"), on=started)
