@@ -18,6 +18,7 @@ StartOverChoice     ``over|keep|<step>``,                 "continue or start ove
                     ``over|new[:<link>]|<step>``
 ForgetChoice        ``forget|yes|<step>``, ``…no|<step>`` the /forget confirmation
 Suggestion          ``suggest|[<link>]|<step>``           a situation suggested for what was typed
+AskPerson           ``ask|person``, ``ask|solved``        "Ask a person", and "solved" under an answer
 ==================  ====================================  =========================================
 
 The version tag is the flow version (:func:`bot.flows.loader.flow_version`): a button from another version
@@ -37,6 +38,7 @@ from bot.errors import BotError
 __all__ = [
     "CALLBACK_DATA_BYTES",
     "MAX_STEP_DIGITS",
+    "AskPerson",
     "CallbackData",
     "CallbackDataTooLong",
     "FlowPress",
@@ -121,6 +123,18 @@ class LanguageChoice:
     def wire(self) -> str:
         """Returns the wire form, unchecked."""
         return f"lang|{self.language}"
+
+
+@dataclass(frozen=True, slots=True)
+class AskPerson:
+    """ "Ask a person": what the person types next goes to the operators; ``solved``: their question is."""
+
+    solved: bool = False
+
+    @property
+    def wire(self) -> str:
+        """Returns the wire form."""
+        return "ask|solved" if self.solved else "ask|person"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +228,7 @@ CallbackData = (
     | StartOverChoice
     | ForgetChoice
     | Suggestion
+    | AskPerson
 )
 
 
@@ -249,6 +264,8 @@ def _menu(kind: str, value: str) -> CallbackData | None:
         return RemindersOn()
     if kind == "over":
         return _start_over(value)
+    if kind == "ask" and value in ("person", "solved"):
+        return AskPerson(solved=value == "solved")
     return None
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 
@@ -22,6 +22,10 @@ from bot.redaction import RedactingFormatter, Redactor, redacted_output
 from bot.settings import MissingTokenError, Settings
 from bot.startup import StartupError, webhook_secret
 from bot.store.factory import is_postgres_url, sqlite_path
+
+if TYPE_CHECKING:
+    from bot.flows import FlowBundle
+    from bot.stats import FunnelReport
 
 __all__ = ["main"]
 
@@ -365,6 +369,12 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
         bundle = _bundle(settings)
     except FlowValidationError as exc:
         return _print_problems(exc)
+    if args.lang is not None and args.lang not in bundle.texts.by_language:
+        print(
+            f"--lang: no texts in '{args.lang}' (locales has {', '.join(bundle.texts.by_language)})",
+            file=sys.stderr,
+        )
+        return 2
     database: str | Path | None = settings.database
     if not is_postgres_url(settings.database) and not sqlite_path(settings.database).exists():
         database = None
@@ -374,19 +384,27 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
     except StartupError as exc:
         return _refuse(exc)
     print(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if args.json else report.as_text())
-    if args.draw:
-        # The same diagram as `esim-bot diagram`, with how many reached and left each screen on it.
-        from bot.diagram import graphviz_available, render_funnel
+    return _write_report_files(args, bundle, report)
 
-        drawing = Path(args.draw)
-        if drawing.suffix not in (".svg", ".png"):
-            print(f"--draw writes an image: name it .svg or .png, not {drawing.name}", file=sys.stderr)
-            return 2
-        if not graphviz_available():
-            print("Graphviz is not installed here (apt install graphviz).", file=sys.stderr)
-            return 1
-        render_funnel(bundle, report.stats, drawing)
+
+def _write_report_files(args: argparse.Namespace, bundle: FlowBundle, report: FunnelReport) -> int:
+    """Draws the funnel (--draw) and writes its page (--html), each in the operator's language (--lang)."""
+    from bot.diagram import graphviz_available, render_funnel
+    from bot.stats_page import funnel_page
+
+    drawing = Path(args.draw) if args.draw else None
+    if drawing is not None and drawing.suffix not in (".svg", ".png"):
+        print(f"--draw writes an image: name it .svg or .png, not {drawing.name}", file=sys.stderr)
+        return 2
+    if (drawing or args.html) and not graphviz_available():
+        print("Graphviz is not installed here (apt install graphviz).", file=sys.stderr)
+        return 1
+    if drawing is not None:
+        render_funnel(bundle, report, drawing, args.lang)
         print(f"wrote {drawing}", file=sys.stderr)
+    if args.html:
+        Path(args.html).write_text(funnel_page(bundle, report, args.lang), encoding="utf-8")
+        print(f"wrote {args.html}", file=sys.stderr)
     return 0
 
 
@@ -468,6 +486,10 @@ def _stats_arguments(stats: argparse.ArgumentParser) -> None:
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.add_argument(
         "--draw", metavar="FILE", help="also draw the flow with the funnel on it (FILE.svg or FILE.png)"
+    )
+    stats.add_argument("--html", metavar="FILE", help="also write the report as one self-contained page")
+    stats.add_argument(
+        "--lang", help="the operator's language for screen names (default: the flow's default)"
     )
 
 

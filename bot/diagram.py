@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
+import math
 import re
 import shutil
+import textwrap
+from collections import deque
 from pathlib import Path
 from typing import Any, Literal
 
+from graphviz import Digraph
 from transitions.extensions import GraphMachine
 
 from bot.flows import FlowBundle
 from bot.flows.graph import Edge, Location, Trigger, edges
-from bot.store import FunnelStats
+from bot.flows.model import Flow
+from bot.screen_titles import drawable, label_font, screen_title
+from bot.stats import FunnelReport
 
-__all__ = ["graphviz_available", "mermaid", "render_funnel", "render_image"]
-
-# How full a screen's box is filled: the share of started conversations that reached it, light to dark.
-_FUNNEL_FILLS = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6")
-_NEVER_REACHED = "#eeeeee"
-# transitions outlines the machine's current state; a funnel has none.
-_PLAIN = {"color": "black", "peripheries": "1"}
+__all__ = [
+    "funnel_drawing",
+    "funnel_graph",
+    "graphviz_available",
+    "mermaid",
+    "render_funnel",
+    "render_image",
+]
 
 
 def _label(bundle: FlowBundle, language: str, key: str) -> str:
@@ -97,26 +105,141 @@ def render_image(bundle: FlowBundle, path: Path, language: str | None = None) ->
     graph.draw(str(path), format=path.suffix.lstrip(".") or "svg", prog="dot")
 
 
-def render_funnel(bundle: FlowBundle, stats: FunnelStats, path: Path, language: str | None = None) -> None:
-    """Writes the flow as an SVG or PNG image with its funnel on it: how many reached each screen and
-    stopped there, each screen shaded by the share of conversations that reached it."""
-    graph = _machine(bundle, language, "graphviz").get_graph()
-    started = stats.started
-    counts = {count.state: count for count in stats.states}
-    for name in bundle.flow.states:
-        count = counts.get(name)
-        if count is None or count.reached == 0:
-            # A second statement for a node overrides the attributes of the first.
+# -- the funnel an operator reads: the main way top-down, sized for a laptop screen --------------------
+
+# A screen's fill: the share of those who reached it that stopped there, white (none) to red (all).
+_STOP_FILLS = ("#ffffff", "#fff0e6", "#fdd0b8", "#fca486", "#f5735a", "#e0443a")
+# Final screens are where people finish, not where they give up.
+_FINISHED_FILL = "#e5f5e0"
+# 13.3 x 7.5 inches at 96 pixels an inch: 1280 x 720, a laptop screen less the browser's bars.
+_LAPTOP_SIZE = "13.3,7.5"
+_FAINT = "#b0b0b0"
+_MAX_PEN_WIDTH = 7.0
+# Screens reached by fewer than this share of the people who started are left out of the picture.
+_FEWEST_DRAWN = 0.02
+
+
+def _depths(flow: Flow) -> dict[str, int]:
+    """Returns how many steps each state is from the start, the shortest way."""
+    depths = {flow.start: 0}
+    queue = deque([flow.start])
+    forward: dict[str, list[str]] = {}
+    for edge in edges(flow):
+        if edge.target is not None:
+            forward.setdefault(edge.source, []).append(edge.target)
+    while queue:
+        state = queue.popleft()
+        for target in forward.get(state, []):
+            if target not in depths:
+                depths[target] = depths[state] + 1
+                queue.append(target)
+    return depths
+
+
+def _fill(reached: int, stopped: int, final: bool) -> str:
+    if final:
+        return _FINISHED_FILL
+    share = stopped / reached if reached else 0.0
+    return _STOP_FILLS[min(math.ceil(share * (len(_STOP_FILLS) - 1)), len(_STOP_FILLS) - 1)]
+
+
+def _screen_label(title: str, reached: int, stopped: int) -> str:
+    wrapped = "<BR/>".join(
+        html.escape(line) for line in textwrap.wrap(title, 18, max_lines=2, placeholder=" …")
+    )
+    counts = f"{reached} in, {stopped} stopped"
+    return f'<{wrapped}<BR/><FONT POINT-SIZE="9" COLOR="#444444">{counts}</FONT>>'
+
+
+def funnel_graph(bundle: FlowBundle, report: FunnelReport, language: str | None = None) -> Digraph:
+    """Returns the funnel as a Graphviz graph: the screens people reached, top-down, the way they went."""
+    language = language or bundle.languages.default
+    flow = bundle.flow
+    font = label_font(language)
+    fontname = font.family if font else "sans-serif"
+    graph = Digraph(
+        flow.id,
+        engine="dot",
+        graph_attr={
+            "rankdir": "TB",
+            "size": _LAPTOP_SIZE,
+            "nodesep": "0.12",
+            "ranksep": "0.3",
+            "fontname": fontname,
+            "fontsize": "14",
+            "labelloc": "t",
+        },
+        node_attr={
+            "shape": "box",
+            "style": "rounded,filled",
+            "fontname": fontname,
+            "fontsize": "12",
+            "margin": "0.08,0.04",
+        },
+        edge_attr={"fontname": fontname, "fontsize": "10", "arrowsize": "0.6", "color": "#555555"},
+    )
+    # The main way: screens few people reached would crowd it out of a laptop's screen (the table has them).
+    fewest = max(1, math.ceil(_FEWEST_DRAWN * report.stats.started))
+    counts = {count.state: count for count in report.stats.states if count.reached >= fewest}
+    for name, state in flow.states.items():
+        if name in counts:
+            title = screen_title(bundle, language, name, font)
+            reached, stopped = counts[name].reached, counts[name].dropped_off
             graph.node(
-                name, label=f"{name}\\nnobody", fillcolor=_NEVER_REACHED, fontcolor="#777777", **_PLAIN
+                name, _screen_label(title, reached, stopped), fillcolor=_fill(reached, stopped, state.final)
+            )
+    _draw_steps(graph, flow, report, frozenset(counts))
+    left_out = len(flow.states) - len(counts)
+    few = "nobody reached" if fewest == 1 else f"reached by fewer than {fewest} people"
+    stats = report.stats
+    graph.graph_attr["label"] = (
+        f"{drawable(flow.title, font) or flow.id}: {stats.since:%Y-%m-%d} to {stats.until:%Y-%m-%d} UTC, "
+        f"{stats.started} started, {stats.confirmed} confirmed\n"
+        "Colour: share of those who reached a screen who stopped there (green: finished). "
+        "Line width: people who went that way; faint: back.\n"
+        f"Not drawn: start over, and {left_out} screens {few}.\n"
+    )
+    return graph
+
+
+def _draw_steps(graph: Digraph, flow: Flow, report: FunnelReport, drawn: frozenset[str]) -> None:
+    """Draws the ways people took between drawn screens that the flow offers: back faint, start over not."""
+    offered = {(edge.source, edge.target) for edge in edges(flow) if edge.trigger is not Trigger.DEEP_LINK}
+    depths = _depths(flow)
+    taken = [
+        step
+        for step in report.steps
+        if (step.source, step.target) in offered and {step.source, step.target} <= drawn
+    ]
+    widest = max((step.chats for step in taken), default=1)
+    for step in taken:
+        if step.target == flow.start:
+            continue
+        if depths.get(step.target, 0) < depths.get(step.source, 0):
+            # Back: only a faint hint that people went back, which does not pull the layout.
+            graph.edge(
+                step.source, step.target, color=_FAINT, constraint="false", arrowsize="0.4", penwidth="0.6"
             )
             continue
-        share = count.reached / started if started else 1.0
-        fill = _FUNNEL_FILLS[min(int(share * len(_FUNNEL_FILLS)), len(_FUNNEL_FILLS) - 1)]
-        label = f"{name}\\nreached {count.reached} ({share:.0%})\\nstopped here {count.dropped_off}"
-        graph.node(name, label=label, fillcolor=fill, **_PLAIN)
-    graph.graph_attr["label"] = (
-        f"{bundle.flow.title}: {stats.since:%Y-%m-%d} to {stats.until:%Y-%m-%d} UTC, "
-        f"{started} started, {stats.confirmed} confirmed"
-    )
-    graph.draw(str(path), format=path.suffix.lstrip(".") or "svg", prog="dot")
+        width = 1.0 + (_MAX_PEN_WIDTH - 1.0) * step.chats / widest
+        graph.edge(
+            step.source, step.target, label=f" {step.chats}", penwidth=f"{width:.1f}", weight=str(step.chats)
+        )
+
+
+def funnel_drawing(
+    bundle: FlowBundle, report: FunnelReport, image: str, language: str | None = None
+) -> bytes:
+    """Returns the funnel drawn as an ``svg`` or ``png`` image, sized for a laptop screen."""
+    # unflatten staggers the many leaves of a wide flow over a few ranks, so the picture grows downwards.
+    graph = funnel_graph(bundle, report, language)
+    # Graphviz writes an SVG's size in points, 72 an inch, which browsers show at 96 pixels an inch.
+    graph.graph_attr["dpi"] = "96" if image == "png" else "72"
+    graph = graph.unflatten(stagger=3, fanout=True, chain=4)
+    drawing: bytes = graph.pipe(format=image)
+    return drawing
+
+
+def render_funnel(bundle: FlowBundle, report: FunnelReport, path: Path, language: str | None = None) -> None:
+    """Writes the funnel as an SVG or PNG image (by the file's suffix), sized for a laptop screen."""
+    path.write_bytes(funnel_drawing(bundle, report, path.suffix.lstrip(".") or "svg", language))

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), validation_alias="BOT_ADMIN_IDS"
     )
+    support_chat_id: int | None = Field(default=None, validation_alias="BOT_SUPPORT_CHAT_ID")
+    """The operators' group where people's questions go; nothing of asking a person shows without it."""
+    support_operator_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), validation_alias="BOT_SUPPORT_OPERATOR_IDS"
+    )
+    """Who in the support chat may answer people (by their Telegram user id)."""
+    support_language: str | None = Field(default=None, validation_alias="BOT_SUPPORT_LANGUAGE")
+    """The language the bot speaks in the support chat (default: the flow's default language)."""
     idle_days: int = Field(default=180, ge=1, validation_alias="BOT_IDLE_DAYS")
     max_messages_per_second: float = Field(default=28.8, ge=0, validation_alias="BOT_MAX_MESSAGES_PER_SECOND")
     concurrent_updates: int = Field(default=64, ge=1, le=4096, validation_alias="BOT_CONCURRENT_UPDATES")
@@ -64,7 +72,7 @@ class Settings(BaseSettings):
         # A path stays a string: a URL read as a Path would lose the second slash of "postgresql://".
         return os.fspath(value) if isinstance(value, os.PathLike) else value
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "support_operator_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):

@@ -49,6 +49,8 @@ class StoredMessage:
     reply_markup: JSONDict | None = None
     entities: list[JSONDict] = dataclasses.field(default_factory=list)
     edit_date: int | None = None
+    thread_id: int | None = None
+    """The forum topic the message is in, in a forum group."""
 
     def screen(self) -> Screen:
         """Returns what the person sees of this message now."""
@@ -70,6 +72,9 @@ class StoredMessage:
             message["entities"] = self.entities
         if self.reply_markup is not None:
             message["reply_markup"] = self.reply_markup
+        if self.thread_id is not None:
+            message["message_thread_id"] = self.thread_id
+            message["is_topic_message"] = True
         return message
 
 
@@ -82,6 +87,8 @@ class Chat:
     """The bot's messages (the person's own are only numbered: the bot never reads them back)."""
     next_message_id: int = 1
     blocked: bool = False
+    topics: dict[int, str] = dataclasses.field(default_factory=dict)
+    """A forum group's topics by thread id, with their names."""
 
     def new_message_id(self) -> int:
         """Returns the next message id of this chat (ids grow per chat, as Telegram's do)."""

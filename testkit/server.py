@@ -268,8 +268,10 @@ class FakeBotApi:
         user_id: int = 1001,
         title: str = "Test group",
         language_code: str | None = "en",
+        forum: bool = False,
     ) -> FakeUser:
-        """Returns a person writing in the group ``chat_id`` (a supergroup when the id starts with -100)."""
+        """Returns a person writing in the group ``chat_id`` (a supergroup when the id starts with -100;
+        with ``forum``, a supergroup whose messages go in topics)."""
         existing = self._users.get((chat_id, user_id))
         if existing is not None:
             return existing
@@ -277,7 +279,18 @@ class FakeBotApi:
         user: JSONDict = {"id": user_id, "is_bot": False, "first_name": "Test"}
         if language_code is not None:
             user["language_code"] = language_code
-        return self._add_user(user, {"id": chat_id, "type": kind, "title": title})
+        chat: JSONDict = {"id": chat_id, "type": kind, "title": title}
+        if forum:
+            chat["is_forum"] = True
+        return self._add_user(user, chat)
+
+    def topics(self, chat_id: int) -> dict[int, str]:
+        """Returns a forum group's topics the bot created, by thread id, with their names."""
+        return dict(self._chat(chat_id).topics)
+
+    def thread_of(self, chat_id: int, message_id: int) -> int | None:
+        """Returns the forum topic a message of the bot's is in (None: none)."""
+        return self._chat(chat_id).messages[message_id].thread_id
 
     def _add_user(self, user: JSONDict, chat: JSONDict) -> FakeUser:
         from testkit.users import FakeUser  # users.py drives this module: imported once both exist
@@ -414,6 +427,7 @@ class FakeBotApi:
             "deleteWebhook": self._updates.delete_webhook,
             "getWebhookInfo": self._updates.webhook_info,
             "sendMessage": self._send_message,
+            "createForumTopic": self._create_forum_topic,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
@@ -551,15 +565,31 @@ class FakeBotApi:
             raise ApiError(403, _BLOCKED)
         return chat
 
+    def _create_forum_topic(self, params: JSONDict) -> JSONDict:
+        chat = self._writable_chat(params)
+        if not chat.chat.get("is_forum"):
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        name = str(params.get("name", ""))
+        if not 1 <= len(name) <= 128:
+            raise ApiError(400, "Bad Request: invalid forum topic name specified")
+        # A topic's thread id is the id of the service message that opens it.
+        thread_id = chat.new_message_id()
+        chat.topics[thread_id] = name
+        return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
+
     def _send_message(self, params: JSONDict) -> JSONDict:
         chat = self._writable_chat(params)
         text, entities = text_of(params)
+        thread = params.get("message_thread_id")
+        if thread is not None and int(thread) not in chat.topics:
+            raise ApiError(400, "Bad Request: message thread not found")
         message = StoredMessage(
             message_id=chat.new_message_id(),
             text=text,
             date=int(time.time()),
             reply_markup=inline_markup(params),
             entities=entities,
+            thread_id=None if thread is None else int(thread),
         )
         chat.messages[message.message_id] = message
         return message.to_telegram(self.bot_user, chat.chat)

@@ -117,6 +117,47 @@ class FakeUser:
             ]
         return self._queue_message(message)
 
+    async def reply(self, to: int, text: str) -> int:
+        """Sends ``text`` as a reply to message ``to`` of this chat, without waiting; returns its message id."""
+        message = self._new_message()
+        message["text"] = text
+        command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
+        if command is not None:
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_length(command.group(0))}
+            ]
+        replied = self._api._chat(self.chat_id).messages.get(to)
+        message["reply_to_message"] = (
+            replied.to_telegram(self._api.bot_user, self._chat)
+            if replied is not None
+            else {"message_id": to, "chat": self._chat, "date": message["date"]}
+        )
+        return self._queue_message(message)
+
+    async def send_in_topic(self, thread_id: int, text: str) -> int:
+        """Sends ``text`` in a forum topic without replying to anything in particular, as a forum client does:
+        Telegram then makes it a reply to the message that opened the topic. Returns its message id."""
+        message = self._new_message()
+        message["text"] = text
+        message["message_thread_id"] = thread_id
+        message["is_topic_message"] = True
+        name = self._api._chat(self.chat_id).topics.get(thread_id, "")
+        message["reply_to_message"] = {
+            "message_id": thread_id,
+            "from": self._api.bot_user,
+            "chat": self._chat,
+            "date": message["date"],
+            "message_thread_id": thread_id,
+            "forum_topic_created": {"name": name, "icon_color": 7322096},
+            "is_topic_message": True,
+        }
+        command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
+        if command is not None:
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_length(command.group(0))}
+            ]
+        return self._queue_message(message)
+
     async def send_sticker(self, emoji: str = "👍") -> int:
         """Sends a sticker without waiting; returns its message id."""
         message = self._new_message()

@@ -319,6 +319,10 @@ class State(_Frozen):
     buttons: list[list[Button]] = Field(default_factory=list)
     on_enter: list[Action] = Field(default_factory=list)
     final: bool = Field(default=False, description="The conversation ends here")
+    ask_a_person: bool = Field(
+        default=False,
+        description="Offers '🙋 Ask a person' here, when the bot has a support chat (BOT_SUPPORT_CHAT_ID)",
+    )
     claims: Claims | None = Field(
         default=None, description="The claims a single text rests on (text variants carry their own)"
     )

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 
-from bot.callbacks import MAX_STEP_DIGITS, LanguageChoice, RemindersOn, encode
+from bot.callbacks import MAX_STEP_DIGITS, AskPerson, LanguageChoice, RemindersOn, encode
 from bot.engine import Effect, ScheduleReminder
 from bot.engine.conversation import Conversation
 from bot.engine.engine import FlowEngine, StepResult
@@ -97,6 +97,10 @@ class Result:
         )
 
 
+async def _no_question() -> bool:
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Chat:
     """One event's view of a chat: its settings and conversation, the time, and its texts.
@@ -117,6 +121,10 @@ class Chat:
     reminder_id: int | None = None
     """The latest reminder sent, when no screen was shown since: the only one whose buttons still count."""
     shown_id: int | None = None
+    handoff: bool = False
+    """Whether a person can be asked here (the bot has a support chat)."""
+    open_question: Callable[[], Awaitable[bool]] = field(default=_no_question)
+    """Tells whether the person's question to the operators is open (one more trip to the store, for /status)."""
 
     def on_screen(self, message_id: int | None) -> bool:
         """Tells whether ``message_id`` is the screen, to be edited in place: recent, and no reminder since."""
@@ -197,7 +205,7 @@ def step_result(chat: Chat, step: StepResult, *, edit: int | None, shows_screen:
     """Returns the result of an engine step: its conversation, effects and toast, and its screen shown
     (a new screen takes the buttons off the messages shown before)."""
     conversation = replace(step.conversation, asking=None)
-    screen = _with_languages(chat, conversation, wired(step.screen))
+    screen = _offered(chat, conversation, wired(step.screen))
     message = chat.show(screen, edit=edit, shows_screen=shows_screen)
     messages = (*stripped(chat, keep=edit), message) if shows_screen else (message,)
     return Result(chat.settings, conversation, messages, toast=step.toast).adding(step.effects)
@@ -251,7 +259,17 @@ def made_for_now(chat: Chat, step: int | None, *, asking: str | None = None) -> 
 
 def screen_of(chat: Chat, conversation: Conversation) -> Screen:
     """Returns the screen of the conversation's step, as the chat shows it."""
-    return _with_languages(chat, conversation, wired(chat.engine.renderer.render(conversation)))
+    return _offered(chat, conversation, wired(chat.engine.renderer.render(conversation)))
+
+
+def _offered(chat: Chat, conversation: Conversation, screen: Screen) -> Screen:
+    """Adds what the runtime offers besides the flow's buttons: languages, and asking a person."""
+    screen = _with_languages(chat, conversation, screen)
+    state = chat.engine.flow.states.get(conversation.state)
+    if not chat.handoff or state is None or not state.ask_a_person:
+        return screen
+    ask = ScreenButton(chat.text("ui.handoff.ask_button"), data=encode(AskPerson()))
+    return Screen(screen.text, (*screen.rows, (ask,)))
 
 
 def _with_languages(chat: Chat, conversation: Conversation, screen: Screen) -> Screen:

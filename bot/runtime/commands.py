@@ -100,6 +100,8 @@ async def status_command(chat: Chat, argument: str) -> Result:
         reminders = "\n".join(lines)
     else:
         reminders = chat.text("ui.status.no_reminders")
+    if chat.handoff and await chat.open_question():
+        reminders = f"{reminders}\n{chat.text('ui.handoff.status_line')}"
     # The screen's first line and the reminder lines are Telegram HTML already: inserted as they are.
     status = chat.text("ui.status.text", {"screen": where, "reminders": Markup(reminders)})
     return at_hand(chat, status, above=resume_rows if chat.settings.reminders_stopped else None, where=False)

@@ -95,6 +95,8 @@ class ChatService:
         """Where the edge claims the committed messages and records their delivery."""
         self.catch_up: Callable[[], Awaitable[None]] | None = None
         """Serves the store's current flow release if another instance published one (bot/runtime/reload.py)."""
+        self.handoff = False
+        """Whether people can ask a person (a support chat is set): screens the flow marks offer it."""
 
     def swap(self, engine: FlowEngine) -> None:
         """Serves ``engine`` from the next event on; events already started finish on the one they took."""
@@ -225,8 +227,24 @@ class ChatService:
                 # After a long pause a fresh message below beats an edit far up the chat.
                 screen_id = record.screen_message_id
         reminders = partial(self.store.reminders_of, chat_id) if record else _no_reminders
-        chat = Chat(chat_id, settings, conversation, screen_id, now, engine, reminders, reminder_id, shown_id)
+        chat = Chat(
+            chat_id,
+            settings,
+            conversation,
+            screen_id,
+            now,
+            engine,
+            reminders,
+            reminder_id,
+            shown_id,
+            self.handoff,
+        )
+        if self.handoff and record is not None:
+            chat = replace(chat, open_question=partial(self._has_open_question, chat_id))
         return chat, notice
+
+    async def _has_open_question(self, chat_id: int) -> bool:
+        return await self.store.open_ticket_of(chat_id) is not None
 
     def _settings(self, engine: FlowEngine, incoming: Incoming, record: ChatRecord | None) -> UserSettings:
         languages = engine.bundle.languages

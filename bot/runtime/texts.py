@@ -26,6 +26,14 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ui.typed.understood": frozenset({"what"}),
     "ui.typed.on_it": frozenset({"what"}),
     "ui.typed.switch": frozenset({"what"}),
+    "ui.handoff.answer": frozenset({"text"}),
+    "ui.handoff.tickets": frozenset({"count"}),
+    "ui.handoff.ticket": frozenset({"ticket", "language", "step", "answers", "question"}),
+    "ui.handoff.ask_prompt": frozenset({"step", "answers"}),
+    "ui.handoff.follow_up": frozenset({"ticket", "question"}),
+    "ui.handoff.closed_support": frozenset({"ticket"}),
+    "ui.handoff.solved_support": frozenset({"ticket"}),
+    "ui.handoff.forgotten": frozenset({"ticket"}),
 }
 
 _KEYS = (
@@ -87,6 +95,25 @@ _KEYS = (
     "ui.over.confirm_reminders",
     "ui.over.yes",
     "ui.over.no",
+    "ui.handoff.answer",
+    "ui.handoff.tickets",
+    "ui.handoff.no_tickets",
+    "ui.handoff.not_allowed",
+    "ui.handoff.sent",
+    "ui.handoff.ticket",
+    "ui.handoff.ask_button",
+    "ui.handoff.ask_prompt",
+    "ui.handoff.forwarded",
+    "ui.handoff.code_held",
+    "ui.handoff.follow_up",
+    "ui.handoff.solved_button",
+    "ui.handoff.closed",
+    "ui.handoff.solved",
+    "ui.handoff.closed_support",
+    "ui.handoff.solved_support",
+    "ui.handoff.close_how",
+    "ui.handoff.status_line",
+    "ui.handoff.forgotten",
 )
 
 UI_TEXTS = tuple(UiText(key, _PLACEHOLDERS.get(key, frozenset())) for key in _KEYS)

@@ -74,15 +74,20 @@ from bot.store.records import (
     FlowRelease,
     FunnelStats,
     InboxUpdate,
+    Journey,
     NewReminder,
     OutboxMessage,
+    Relay,
     ReleaseHead,
     Reminder,
     Standing,
     StateCount,
     StoredConversation,
+    Ticket,
+    TicketCounts,
     UserSettings,
     frozen_payload,
+    journeys_from,
     publishes,
     require_aware,
 )
@@ -99,9 +104,11 @@ __all__ = [
     "FunnelStats",
     "Inbox",
     "InboxUpdate",
+    "Journey",
     "NewReminder",
     "Outbox",
     "OutboxMessage",
+    "Relay",
     "ReleaseHead",
     "Reminder",
     "ReminderQueue",
@@ -110,8 +117,13 @@ __all__ = [
     "StateCount",
     "Store",
     "StoredConversation",
+    "Ticket",
+    "TicketCounts",
+    "TicketRelays",
+    "Tickets",
     "UserSettings",
     "frozen_payload",
+    "journeys_from",
     "publishes",
     "require_aware",
 ]
@@ -256,6 +268,10 @@ class Reports(ABC):
         """Counts, from the events in ``[since, until)``, how far conversations of a flow got."""
 
     @abstractmethod
+    async def journeys(self, flow_id: str, since: datetime, until: datetime, variable: str) -> list[Journey]:
+        """Returns, per conversation of a flow, the states it entered in ``[since, until)`` (no chat ids)."""
+
+    @abstractmethod
     async def count_conversations(self) -> int:
         """Returns how many chats have a conversation stored."""
 
@@ -297,7 +313,61 @@ class FlowReleases(ABC):
         """Keeps a version's meanings, served at ``served_at``, unless they are kept already."""
 
 
-class Store(ChatStore, Outbox, ReminderQueue, Inbox, Coordination, Reports, FlowReleases):
+class Tickets(ABC):
+    """People's questions to the operators: one open ticket per person, gone with the person's chat."""
+
+    @abstractmethod
+    async def open_ticket(self, chat_id: int, language: str, now: datetime) -> Ticket:
+        """Returns the chat's open ticket, opening one if it has none."""
+
+    @abstractmethod
+    async def open_ticket_of(self, chat_id: int) -> Ticket | None:
+        """Returns the chat's open ticket, if any."""
+
+    @abstractmethod
+    async def close_ticket(self, ticket_id: int, now: datetime) -> bool:
+        """Closes the ticket; False if it was closed already."""
+
+    @abstractmethod
+    async def open_tickets(self) -> list[Ticket]:
+        """Returns every open ticket, oldest first."""
+
+    @abstractmethod
+    async def ticket_counts(self, since: datetime, until: datetime) -> TicketCounts:
+        """Counts the tickets opened in ``[since, until)``: all, answered, closed."""
+
+
+class TicketRelays(ABC):
+    """The messages relayed between a person and the support chat for a ticket, each recorded once.
+
+    Recording a message before it is relayed is the claim: of two instances handling the same message,
+    only the one ``relay`` answers True for sends it.
+    """
+
+    @abstractmethod
+    async def post_ticket(self, ticket_id: int, support_message_id: int, topic_id: int | None) -> None:
+        """Records where the ticket was posted in the support chat."""
+
+    @abstractmethod
+    async def ticket_for_reply(self, support_message_id: int) -> Ticket | None:
+        """Returns the open ticket whose post, or a question relayed for it, is this support chat message."""
+
+    @abstractmethod
+    async def ticket_in_topic(self, topic_id: int) -> Ticket | None:
+        """Returns the open ticket whose forum topic this is, in a support chat that is a forum."""
+
+    @abstractmethod
+    async def relay(self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime) -> bool:
+        """Records a message to relay; False if it was recorded before (relayed, or being relayed, once)."""
+
+    @abstractmethod
+    async def relayed(self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int) -> None:
+        """Records the id of a relayed message's copy in the other chat."""
+
+
+class Store(
+    ChatStore, Outbox, ReminderQueue, Inbox, Coordination, Reports, FlowReleases, Tickets, TicketRelays
+):
     """Every role at once, with opening and closing: what a backend implements and the bot opens.
 
     A caller that needs one role names that role (``ReminderQueue``, ``Inbox``...), not the whole store.

@@ -32,13 +32,18 @@ from bot.store.base import (
     FlowRelease,
     FunnelStats,
     InboxUpdate,
+    Journey,
     OutboxMessage,
+    Relay,
     ReleaseHead,
     Reminder,
     Standing,
     StateCount,
     Store,
+    Ticket,
+    TicketCounts,
     frozen_payload,
+    journeys_from,
     publishes,
     require_aware,
 )
@@ -84,6 +89,20 @@ logging.getLogger("psycopg").addFilter(_AbortedPipelineNoise())
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
+
+
+def _ticket(row: tuple[Any, ...]) -> Ticket:
+    ticket_id, chat_id, language, opened_at, post, topic, answered_at, closed_at = row
+    return Ticket(
+        id=ticket_id,
+        chat_id=chat_id,
+        language=language,
+        opened_at=_utc(opened_at),
+        support_message_id=post,
+        topic_id=topic,
+        answered_at=None if answered_at is None else _utc(answered_at),
+        closed_at=None if closed_at is None else _utc(closed_at),
+    )
 
 
 def _aware(moment: datetime, what: str) -> datetime:
@@ -301,6 +320,83 @@ class PostgresStore(Store):
             confirmed=done[0][0],
             states=states,
         )
+
+    async def journeys(self, flow_id: str, since: datetime, until: datetime, variable: str) -> list[Journey]:
+        """Returns each conversation's states entered in the period, with ``variable``'s value now."""
+        params = (variable, flow_id, _aware(since, "since"), _aware(until, "until"))
+        rows = await self._fetchall(_JOURNEYS, params)
+        return journeys_from((chat, state, _utc(at), value) for chat, state, at, value in rows)
+
+    # -- tickets: people's questions to the operators -------------------------------------------------
+
+    async def open_ticket(self, chat_id: int, language: str, now: datetime) -> Ticket:
+        """Returns the chat's open ticket, opening one if it has none."""
+        # Two statements: the second sees a ticket another instance opened after the first began.
+        try:
+            await self._rowcount(_OPEN_TICKET, (chat_id, language, _aware(now, "now")))
+        except errors.ForeignKeyViolation as exc:
+            raise StoreError(f"chat {chat_id} has no conversation to open a ticket for") from exc
+        ticket = await self.open_ticket_of(chat_id)
+        if ticket is None:
+            raise StoreError(f"chat {chat_id} has no conversation to open a ticket for")
+        return ticket
+
+    async def open_ticket_of(self, chat_id: int) -> Ticket | None:
+        """Returns the chat's open ticket, if any."""
+        row = await self._fetchone(f"{_TICKETS} WHERE chat_id = %s AND closed_at IS NULL", (chat_id,))
+        return None if row is None else _ticket(row)
+
+    async def ticket_for_reply(self, support_message_id: int) -> Ticket | None:
+        """Returns the open ticket whose post, or a question relayed for it, is this support chat message."""
+        params = (support_message_id, Relay.QUESTION.value, support_message_id)
+        row = await self._fetchone(_TICKET_FOR_REPLY, params)
+        return None if row is None else _ticket(row)
+
+    async def ticket_in_topic(self, topic_id: int) -> Ticket | None:
+        """Returns the open ticket whose forum topic this is."""
+        row = await self._fetchone(f"{_TICKETS} WHERE topic_id = %s AND closed_at IS NULL", (topic_id,))
+        return None if row is None else _ticket(row)
+
+    async def post_ticket(self, ticket_id: int, support_message_id: int, topic_id: int | None) -> None:
+        """Records where the ticket was posted in the support chat."""
+        sql = "UPDATE tickets SET support_message_id = %s, topic_id = %s WHERE id = %s"
+        await self._rowcount(sql, (support_message_id, topic_id, ticket_id))
+
+    async def relay(self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime) -> bool:
+        """Records a message to relay; False if it was recorded before."""
+        at = _aware(now, "now")
+        connection: Connection
+        async with self._connection() as connection, connection.transaction():
+            cursor = await connection.execute(_RELAY, (ticket_id, direction.value, source_message_id, at))
+            if cursor.rowcount == 0:
+                return False
+            if direction is Relay.ANSWER:
+                await connection.execute(_ANSWERED, (at, ticket_id))
+            return True
+
+    async def relayed(self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int) -> None:
+        """Records the id of a relayed message's copy in the other chat."""
+        sql = """
+            UPDATE ticket_messages SET copy_id = %s
+            WHERE ticket_id = %s AND direction = %s AND source_message_id = %s
+        """
+        await self._rowcount(sql, (copy_id, ticket_id, direction.value, source_message_id))
+
+    async def close_ticket(self, ticket_id: int, now: datetime) -> bool:
+        """Closes the ticket; False if it was closed already."""
+        sql = "UPDATE tickets SET closed_at = %s WHERE id = %s AND closed_at IS NULL"
+        return await self._rowcount(sql, (_aware(now, "now"), ticket_id)) == 1
+
+    async def open_tickets(self) -> list[Ticket]:
+        """Returns every open ticket, oldest first."""
+        rows = await self._fetchall(f"{_TICKETS} WHERE closed_at IS NULL ORDER BY opened_at, id")
+        return [_ticket(row) for row in rows]
+
+    async def ticket_counts(self, since: datetime, until: datetime) -> TicketCounts:
+        """Counts the tickets opened in ``[since, until)``: all, answered, closed."""
+        row = await self._fetchone(_TICKET_COUNTS, (_aware(since, "since"), _aware(until, "until")))
+        assert row is not None  # an aggregate without GROUP BY always has its one row
+        return TicketCounts(*(int(count) for count in row))
 
     async def count_conversations(self) -> int:
         """Returns how many chats have a conversation stored."""
@@ -704,4 +800,27 @@ _LAST_STATES = f"""
     ) AS latest WHERE recency = 1 GROUP BY state
 """
 _STARTED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD}"
+_TICKETS = "SELECT id, chat_id, language, opened_at, support_message_id, topic_id, answered_at, closed_at FROM tickets"
+_OPEN_TICKET = """
+    INSERT INTO tickets (chat_id, language, opened_at) VALUES (%s, %s, %s)
+    ON CONFLICT (chat_id) WHERE closed_at IS NULL DO NOTHING
+"""
+_TICKET_FOR_REPLY = f"""
+    {_TICKETS} WHERE closed_at IS NULL AND (support_message_id = %s OR id IN (
+        SELECT ticket_id FROM ticket_messages WHERE direction = %s AND copy_id = %s
+    ))
+"""
+_RELAY = """
+    INSERT INTO ticket_messages (ticket_id, direction, source_message_id, at) VALUES (%s, %s, %s, %s)
+    ON CONFLICT DO NOTHING
+"""
+_ANSWERED = "UPDATE tickets SET answered_at = coalesce(answered_at, %s) WHERE id = %s"
+_TICKET_COUNTS = """
+    SELECT count(*), count(answered_at), count(closed_at) FROM tickets WHERE opened_at >= %s AND opened_at < %s
+"""
+_JOURNEYS = """
+    SELECT e.chat_id, e.state, e.at, c.conversation -> 'variables' ->> %s
+    FROM flow_events e LEFT JOIN chats c ON c.chat_id = e.chat_id
+    WHERE e.flow_id = %s AND e.at >= %s AND e.at < %s ORDER BY e.chat_id, e.at, e.id
+"""
 _CONFIRMED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD} AND state = ANY(%s::text[])"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from enum import Enum
 from types import MappingProxyType
 
 from bot.localtime import DEFAULT_TIMEZONE, QuietHours, zone_or_default
@@ -17,15 +18,20 @@ __all__ = [
     "FlowRelease",
     "FunnelStats",
     "InboxUpdate",
+    "Journey",
     "NewReminder",
     "OutboxMessage",
+    "Relay",
     "ReleaseHead",
     "Reminder",
     "Standing",
     "StateCount",
     "StoredConversation",
+    "Ticket",
+    "TicketCounts",
     "UserSettings",
     "frozen_payload",
+    "journeys_from",
     "publishes",
     "require_aware",
 ]
@@ -268,6 +274,55 @@ def publishes(current: ReleaseHead | None, digest: str, *, again: bool, seen: bo
     if current is not None and current.digest == digest:
         return False
     return again or not seen
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    """The states one conversation entered over a period, oldest first, and one of its variables now."""
+
+    entered: tuple[tuple[str, datetime], ...]
+    value: str | None
+    """The variable's value in the conversation stored now: None if unset, or once forgotten or purged."""
+
+
+def journeys_from(rows: Iterable[tuple[int, str, datetime, str | None]]) -> list[Journey]:
+    """Groups ``(chat_id, state, at, value)`` rows, ordered by chat then time, into journeys."""
+    grouped: dict[int, tuple[list[tuple[str, datetime]], str | None]] = {}
+    for chat_id, state, at, value in rows:
+        grouped.setdefault(chat_id, ([], value))[0].append((state, at))
+    return [Journey(tuple(entered), value) for entered, value in grouped.values()]
+
+
+class Relay(Enum):
+    """Which way a message of a ticket went: the person's question out, or an operator's answer back."""
+
+    QUESTION = "question"
+    ANSWER = "answer"
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A person's question to the operators, from the moment it is asked until it is closed."""
+
+    id: int
+    chat_id: int
+    language: str
+    opened_at: datetime
+    support_message_id: int | None = None
+    """The ticket's message in the support chat, which operators answer by replying to."""
+    topic_id: int | None = None
+    """The person's topic when the support chat is a forum."""
+    answered_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCounts:
+    """How many tickets were opened over a period, and how many of those got an answer or were closed."""
+
+    opened: int
+    answered: int
+    closed: int
 
 
 def frozen_payload(payload: Mapping[str, object]) -> Mapping[str, object]:

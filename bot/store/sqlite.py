@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import time_ns
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -22,13 +22,18 @@ from bot.store.base import (
     FlowRelease,
     FunnelStats,
     InboxUpdate,
+    Journey,
     OutboxMessage,
+    Relay,
     ReleaseHead,
     Reminder,
     Standing,
     StateCount,
     Store,
+    Ticket,
+    TicketCounts,
     frozen_payload,
+    journeys_from,
     publishes,
     require_aware,
 )
@@ -234,6 +239,90 @@ class SqliteStore(Store):
         return FunnelStats(
             flow_id=flow_id, since=since, until=until, started=started, confirmed=done, states=states
         )
+
+    async def journeys(self, flow_id: str, since: datetime, until: datetime, variable: str) -> list[Journey]:
+        """Returns each conversation's states entered in the period, with ``variable``'s value now."""
+        params = (f'$.variables."{variable}"', flow_id, _micros(since), _micros(until))
+        rows = await self._run(lambda db: db.execute(_JOURNEYS, params).fetchall())
+        return journeys_from((chat, state, _moment(at), value) for chat, state, at, value in rows)
+
+    # -- tickets: people's questions to the operators -------------------------------------------------
+
+    async def open_ticket(self, chat_id: int, language: str, now: datetime) -> Ticket:
+        """Returns the chat's open ticket, opening one if it has none."""
+        params = (chat_id, language, _micros(now))
+
+        def open_one(db: sqlite3.Connection) -> Ticket:
+            try:
+                db.execute(_OPEN_TICKET, params)
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"chat {chat_id} has no conversation to open a ticket for") from exc
+            return _ticket(
+                db.execute(f"{_TICKETS} WHERE chat_id = ? AND closed_at IS NULL", (chat_id,)).fetchone()
+            )
+
+        return await self._run(_in_transaction(open_one))
+
+    async def open_ticket_of(self, chat_id: int) -> Ticket | None:
+        """Returns the chat's open ticket, if any."""
+        sql = f"{_TICKETS} WHERE chat_id = ? AND closed_at IS NULL"
+        row = await self._run(lambda db: db.execute(sql, (chat_id,)).fetchone())
+        return None if row is None else _ticket(row)
+
+    async def ticket_for_reply(self, support_message_id: int) -> Ticket | None:
+        """Returns the open ticket whose post, or a question relayed for it, is this support chat message."""
+        params = (support_message_id, Relay.QUESTION.value, support_message_id)
+        row = await self._run(lambda db: db.execute(_TICKET_FOR_REPLY, params).fetchone())
+        return None if row is None else _ticket(row)
+
+    async def ticket_in_topic(self, topic_id: int) -> Ticket | None:
+        """Returns the open ticket whose forum topic this is."""
+        sql = f"{_TICKETS} WHERE topic_id = ? AND closed_at IS NULL"
+        row = await self._run(lambda db: db.execute(sql, (topic_id,)).fetchone())
+        return None if row is None else _ticket(row)
+
+    async def post_ticket(self, ticket_id: int, support_message_id: int, topic_id: int | None) -> None:
+        """Records where the ticket was posted in the support chat."""
+        sql = "UPDATE tickets SET support_message_id = ?, topic_id = ? WHERE id = ?"
+        params = (support_message_id, topic_id, ticket_id)
+        await self._run(_in_transaction(lambda db: db.execute(sql, params)))
+
+    async def relay(self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime) -> bool:
+        """Records a message to relay; False if it was recorded before."""
+        params = (ticket_id, direction.value, source_message_id, _micros(now))
+
+        def record(db: sqlite3.Connection) -> bool:
+            if db.execute(_RELAY, params).rowcount == 0:
+                return False
+            if direction is Relay.ANSWER:
+                db.execute(_ANSWERED, (_micros(now), ticket_id))
+            return True
+
+        return await self._run(_in_transaction(record))
+
+    async def relayed(self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int) -> None:
+        """Records the id of a relayed message's copy in the other chat."""
+        sql = "UPDATE ticket_messages SET copy_id = ? WHERE ticket_id = ? AND direction = ? AND source_message_id = ?"
+        params = (copy_id, ticket_id, direction.value, source_message_id)
+        await self._run(_in_transaction(lambda db: db.execute(sql, params)))
+
+    async def close_ticket(self, ticket_id: int, now: datetime) -> bool:
+        """Closes the ticket; False if it was closed already."""
+        sql = "UPDATE tickets SET closed_at = ? WHERE id = ? AND closed_at IS NULL"
+        params = (_micros(now), ticket_id)
+        closed: int = await self._run(_in_transaction(lambda db: db.execute(sql, params).rowcount))
+        return closed == 1
+
+    async def open_tickets(self) -> list[Ticket]:
+        """Returns every open ticket, oldest first."""
+        sql = f"{_TICKETS} WHERE closed_at IS NULL ORDER BY opened_at, id"
+        return [_ticket(row) for row in await self._run(lambda db: db.execute(sql).fetchall())]
+
+    async def ticket_counts(self, since: datetime, until: datetime) -> TicketCounts:
+        """Counts the tickets opened in ``[since, until)``: all, answered, closed."""
+        params = (_micros(since), _micros(until))
+        row = await self._run(lambda db: db.execute(_TICKET_COUNTS, params).fetchone())
+        return TicketCounts(*(int(count or 0) for count in row))
 
     async def inbox_add(self, updates: Sequence[InboxUpdate], now: datetime) -> None:
         """Keeps the fetched updates, in one transaction."""
@@ -479,6 +568,20 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
+def _ticket(row: tuple[Any, ...]) -> Ticket:
+    ticket_id, chat_id, language, opened_at, post, topic, answered_at, closed_at = row
+    return Ticket(
+        id=ticket_id,
+        chat_id=chat_id,
+        language=language,
+        opened_at=_moment(opened_at),
+        support_message_id=post,
+        topic_id=topic,
+        answered_at=None if answered_at is None else _moment(answered_at),
+        closed_at=None if closed_at is None else _moment(closed_at),
+    )
+
+
 def _in_transaction(work: Work[_T]) -> Work[_T]:
     """Returns ``work`` made one write transaction, to run in one hop."""
 
@@ -650,4 +753,27 @@ _LAST_STATES = f"""
     ) WHERE recency = 1 GROUP BY state
 """
 _STARTED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD}"
+_TICKETS = "SELECT id, chat_id, language, opened_at, support_message_id, topic_id, answered_at, closed_at FROM tickets"
+_OPEN_TICKET = """
+    INSERT INTO tickets (chat_id, language, opened_at) VALUES (?, ?, ?)
+    ON CONFLICT (chat_id) WHERE closed_at IS NULL DO NOTHING
+"""
+_TICKET_FOR_REPLY = f"""
+    {_TICKETS} WHERE closed_at IS NULL AND (support_message_id = ? OR id IN (
+        SELECT ticket_id FROM ticket_messages WHERE direction = ? AND copy_id = ?
+    ))
+"""
+_RELAY = """
+    INSERT INTO ticket_messages (ticket_id, direction, source_message_id, at) VALUES (?, ?, ?, ?)
+    ON CONFLICT DO NOTHING
+"""
+_ANSWERED = "UPDATE tickets SET answered_at = coalesce(answered_at, ?) WHERE id = ?"
+_TICKET_COUNTS = """
+    SELECT count(*), count(answered_at), count(closed_at) FROM tickets WHERE opened_at >= ? AND opened_at < ?
+"""
+_JOURNEYS = """
+    SELECT e.chat_id, e.state, e.at, json_extract(c.conversation, ?)
+    FROM flow_events e LEFT JOIN chats c ON c.chat_id = e.chat_id
+    WHERE e.flow_id = ? AND e.at >= ? AND e.at < ? ORDER BY e.chat_id, e.at, e.id
+"""
 _CONFIRMED = f"SELECT count(DISTINCT chat_id) FROM flow_events WHERE {_PERIOD} AND state IN ({{marks}})"

@@ -3,8 +3,9 @@
 Everything is copied in one PostgreSQL transaction: settings and conversations, pending reminders (with
 their ids, so a reminder in flight is still consumed once), unsent messages, the funnel's events, the
 update ids of the last two days (so an update Telegram delivers again is still applied once), the updates
-still in the inbox (fetched from Telegram, not yet handled), and the flow releases with the button meanings
-of every version served (so buttons on people's screens keep working on PostgreSQL). The
+still in the inbox (fetched from Telegram, not yet handled), the flow releases with the button meanings
+of every version served (so buttons on people's screens keep working on PostgreSQL), and people's questions
+to the operators (tickets). The
 target must be empty unless ``overwrite`` is given. The bot must be stopped while it runs.
 """
 
@@ -124,12 +125,38 @@ _TABLES = (
         "flow_versions",
         (Column("flow_id"), Column("version"), Column("meanings"), Column("served_at", _MOMENT)),
     ),
+    # People's questions to the operators, open or closed, and which of their messages were relayed.
+    _Table(
+        "tickets",
+        (
+            Column("id"),
+            Column("chat_id"),
+            Column("language"),
+            Column("opened_at", _MOMENT),
+            Column("support_message_id"),
+            Column("topic_id"),
+            Column("answered_at", _MOMENT),
+            Column("closed_at", _MOMENT),
+        ),
+        order="id",
+    ),
+    _Table(
+        "ticket_messages",
+        (
+            Column("ticket_id"),
+            Column("direction"),
+            Column("source_message_id"),
+            Column("copy_id"),
+            Column("at", _MOMENT),
+        ),
+    ),
 )
 # New rows continue after the copied ids, never reusing one (SQLite never does, even of a deleted row).
 _SEQUENCES = (
     ("reminders", "id", "'reminders_id_seq'"),
     ("outbox", "id", "pg_get_serial_sequence('outbox', 'id')"),
     ("flow_releases", "number", "pg_get_serial_sequence('flow_releases', 'number')"),
+    ("tickets", "id", "pg_get_serial_sequence('tickets', 'id')"),
 )
 
 

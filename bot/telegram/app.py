@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,11 @@ from telegram import Update
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callbacks import AskPerson, ForgetChoice, encode
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, Limits, load_flows
+from bot.handoff.desk import SupportChat, SupportDesk
 from bot.runtime.reload import FlowSource
 from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
@@ -34,6 +37,7 @@ from bot.telegram.ratelimit import rate_limiter
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.resources import BotRuntime
 from bot.telegram.screenbot import ScreenBot
+from bot.telegram.support import SupportHandlers
 from bot.telegram.webhook import Webhook
 
 __all__ = [
@@ -94,8 +98,37 @@ def build_bot(settings: Settings, bundle: FlowBundle, clock: Clock) -> TelegramB
         .post_shutdown(runtime.post_shutdown)
         .build()
     )
-    _register_handlers(application, ChatHandlers(service, runtime.delivery), settings.admin_ids)
+    handlers = ChatHandlers(service, runtime.delivery)
+    if settings.support_chat_id is not None:
+        language = settings.support_language or service.engine.bundle.languages.default
+        chat = SupportChat(settings.support_chat_id, settings.support_operator_ids, language)
+        service.handoff = True
+        # First: the private chats' own callbacks take whatever these leave (the first match wins).
+        _register_support(
+            application, SupportHandlers(SupportDesk(chat, service), runtime.delivery, handlers)
+        )
+    _register_handlers(application, handlers, settings.admin_ids)
     return TelegramBot(application, runtime)
+
+
+def _register_support(application: AnyApplication, support: SupportHandlers) -> None:
+    """Registers asking a person ahead of the rest: the button and questions in private chats, and /tickets,
+    /close and replies in the operators' support chat (the one group the bot serves; a reply is no button)."""
+    in_support = filters.Chat(chat_id=support.desk.support.chat_id)
+    replies = in_support & filters.REPLY & filters.TEXT & ~filters.COMMAND
+    asked = "|".join(re.escape(encode(AskPerson(solved))) for solved in (False, True))
+    # The confirmation's button carries the step it was made for: forget|yes|<step>.
+    forget = re.escape(encode(ForgetChoice(confirmed=True))) + r"(?:\|\d+)?"
+    private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    for handler in (
+        CommandHandler("tickets", support.tickets_command, filters=in_support),
+        CommandHandler("close", support.close_command, filters=in_support),
+        MessageHandler(replies, support.operator_reply),
+        CallbackQueryHandler(support.ask_button, pattern=f"^(?:{asked})$"),
+        CallbackQueryHandler(support.forget_button, pattern=f"^{forget}$"),
+        MessageHandler(private_text, support.person_message),
+    ):
+        application.add_handler(handler)
 
 
 def _register_handlers(application: AnyApplication, handlers: ChatHandlers, admin_ids: Set[int]) -> None:

@@ -55,23 +55,32 @@ def database(
     return path
 
 
-def test_the_drawn_funnel_names_each_state_with_how_many_reached_and_stopped_there(
+def test_the_drawn_funnel_titles_each_screen_reached_with_how_many_reached_and_stopped_there(
     database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     drawing = tmp_path / "funnel.svg"
     assert main(["stats", "--since", "7d", "--draw", str(drawing)]) == 0
     assert "Conversations started: 3" in capsys.readouterr().out, "the table is printed as before"
     svg = drawing.read_text(encoding="utf-8")
+    # Titles are the screens' first lines without markup; a placeholder is filled per person, so "…".
     assert nodes(svg) == {
-        "welcome": ["welcome", "reached 3 (100%)", "stopped here 1"],
-        "request": ["request", "reached 2 (67%)", "stopped here 1"],
-        "waiting": ["waiting", "reached 1 (33%)", "stopped here 1"],
-        "support": ["support", "nobody"],
-        "done": ["done", "nobody"],
-        "thanks": ["thanks", "nobody"],
+        "welcome": ["Hello. Which eSIM?", "3 in, 1 stopped"],
+        "request": ["Ask … for a", "refund: …", "2 in, 1 stopped"],
+        "waiting": ["Waiting for the", "email.", "1 in, 1 stopped"],
     }
     assert "A small flow the broken cases are made from" in svg
     assert "3 started, 0 confirmed" in svg
+    assert "3 screens nobody reached" in svg
+
+
+def test_the_titles_are_in_the_language_asked_for(database: Path, tmp_path: Path) -> None:
+    drawing = tmp_path / "funnel.svg"
+    assert main(["stats", "--lang", "fr", "--draw", str(drawing)]) == 0
+    assert nodes(drawing.read_text(encoding="utf-8"))["welcome"] == [
+        "Bonjour. Quelle",
+        "eSIM ?",
+        "3 in, 1 stopped",
+    ]
 
 
 def test_a_png_is_drawn_too(database: Path, tmp_path: Path) -> None:

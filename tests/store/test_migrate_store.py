@@ -19,10 +19,12 @@ from bot.store import (
     InboxUpdate,
     NewReminder,
     OutboxMessage,
+    Relay,
     Reminder,
     SqliteStore,
     Store,
     StoredConversation,
+    Ticket,
     UserSettings,
 )
 from bot.store.postgres import PostgresStore
@@ -48,6 +50,8 @@ Snapshot = tuple[
     list[InboxUpdate],
     FlowRelease | None,
     dict[str, str],
+    list[Ticket],
+    Ticket | None,
 ]
 FILES = {"flows/cancel_esim.yaml": "states: {}", "locales/zh-Hans.yaml": "welcome: 你好"}
 
@@ -93,6 +97,11 @@ async def seed(path: Path) -> None:
         # A reminder scheduled then cancelled: SQLite never gives its id again, nor must PostgreSQL.
         await store.commit(Commit(chat_id=2, schedule=[NewReminder("extra", START, 1)]), START)
         await store.commit(Commit(chat_id=2, cancel_reminders=frozenset({"extra"})), START)
+        # An open question to the operators, whose follow-up was relayed to the support chat.
+        ticket = await store.open_ticket(1, "zh-Hans", START)
+        await store.post_ticket(ticket.id, support_message_id=80, topic_id=5)
+        await store.relay(ticket.id, Relay.QUESTION, 95, START)
+        await store.relayed(ticket.id, Relay.QUESTION, 95, copy_id=81)
         # Two flow versions served, and an update fetched from Telegram but not handled yet.
         for number in (2, 3):
             meanings = f'{{"version": "{number}"}}'
@@ -111,6 +120,8 @@ async def snapshot(store: Store) -> Snapshot:
         await store.inbox_pending(10),
         await store.current_release(),
         await store.flow_history("cancel_esim"),
+        await store.open_tickets(),
+        await store.ticket_for_reply(81),
     )
 
 
@@ -148,11 +159,13 @@ def test_every_chat_reminder_message_and_statistic_arrives(
     chat = moved[0][0]
     assert chat is not None
     assert (chat.settings.timezone_chosen, chat.reminder_message_id) == (True, 93)
-    inbox, release, history = moved[5:]
+    inbox, release, history, _tickets, replied = moved[5:]
     assert [update.update_id for update in inbox] == [502]
     assert release is not None
     assert (release.version, dict(release.files)) == ("3", FILES)
     assert sorted(history) == ["2", "3"], "buttons of both versions keep their meaning on PostgreSQL"
+    assert replied is not None, "an operator's reply to the relayed follow-up still finds its ticket"
+    assert replied.topic_id == 5
 
 
 def test_the_moved_bot_carries_on_where_it_stopped(

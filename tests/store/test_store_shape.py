@@ -16,6 +16,8 @@ from bot.store import (
     Reports,
     SqliteStore,
     Store,
+    TicketRelays,
+    Tickets,
 )
 from bot.store.postgres import PostgresStore
 from tests.e2e.process import ROOT
@@ -32,7 +34,7 @@ def test_importing_the_store_and_both_backends_loads_nothing_of_the_flows_or_the
     assert loaded == "[]"
 
 
-ROLES = (ChatStore, Outbox, ReminderQueue, Inbox, Coordination, Reports, FlowReleases)
+ROLES = (ChatStore, Outbox, ReminderQueue, Inbox, Coordination, Reports, FlowReleases, Tickets, TicketRelays)
 
 
 def test_the_store_is_its_small_roles_and_nothing_else() -> None:

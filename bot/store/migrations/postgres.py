@@ -241,4 +241,37 @@ _COMMIT_IN_ONE_CALL = Migration(
     ),
 )
 
-POSTGRES_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _FLOW_RELEASES, _COMMIT_IN_ONE_CALL)
+_TICKETS = Migration(
+    version=4,
+    description="tickets: people's questions to the operators, and each message relayed for them, once",
+    statements=(
+        """
+        CREATE TABLE tickets (
+            id BIGSERIAL PRIMARY KEY,
+            chat_id BIGINT NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE,
+            language TEXT NOT NULL,
+            opened_at TIMESTAMPTZ NOT NULL,
+            support_message_id BIGINT,
+            topic_id BIGINT,
+            answered_at TIMESTAMPTZ,
+            closed_at TIMESTAMPTZ
+        )
+        """,
+        # One open ticket per person, whichever instance opens it.
+        "CREATE UNIQUE INDEX tickets_open_per_chat ON tickets (chat_id) WHERE closed_at IS NULL",
+        "CREATE INDEX tickets_by_post ON tickets (support_message_id)",
+        """
+        CREATE TABLE ticket_messages (
+            ticket_id BIGINT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            direction TEXT NOT NULL,
+            source_message_id BIGINT NOT NULL,
+            copy_id BIGINT,
+            at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (ticket_id, direction, source_message_id)
+        )
+        """,
+        "CREATE INDEX ticket_messages_by_copy ON ticket_messages (copy_id)",
+    ),
+)
+
+POSTGRES_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _FLOW_RELEASES, _COMMIT_IN_ONE_CALL, _TICKETS)

@@ -152,6 +152,39 @@ _FLOW_RELEASES = Migration(
     ),
 )
 
+_TICKETS = Migration(
+    version=8,
+    description="tickets: people's questions to the operators, and each message relayed for them, once",
+    statements=(
+        """
+        CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE,
+            language TEXT NOT NULL,
+            opened_at INTEGER NOT NULL,
+            support_message_id INTEGER,
+            topic_id INTEGER,
+            answered_at INTEGER,
+            closed_at INTEGER
+        )
+        """,
+        # One open ticket per person, whichever instance opens it.
+        "CREATE UNIQUE INDEX tickets_open_per_chat ON tickets (chat_id) WHERE closed_at IS NULL",
+        "CREATE INDEX tickets_by_post ON tickets (support_message_id)",
+        """
+        CREATE TABLE ticket_messages (
+            ticket_id INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            direction TEXT NOT NULL,
+            source_message_id INTEGER NOT NULL,
+            copy_id INTEGER,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (ticket_id, direction, source_message_id)
+        )
+        """,
+        "CREATE INDEX ticket_messages_by_copy ON ticket_messages (copy_id)",
+    ),
+)
+
 SQLITE_MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _QUIET_HOURS,
@@ -160,4 +193,5 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
     _INBOX,
     _SHARED_WORK,
     _FLOW_RELEASES,
+    _TICKETS,
 )

@@ -1,0 +1,239 @@
+"""The operators' side of asking a person: the support chat's open questions, and answers relayed back.
+
+An operator answers a person by replying, in the support chat, to the question's post (or to a follow-up the
+bot relayed there). The answer reaches the person through their chat's outbox, committed with the operator's
+update id: a redelivered update, a restart or a second instance never sends it twice, and a crash before it
+is sent leaves it in the outbox, sent once the bot is back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.callbacks import AskPerson, encode
+from bot.engine.screens import ScreenButton
+from bot.flows.model import Flow
+from bot.handoff.screening import looks_like_a_code
+from bot.runtime.messages import OutgoingMessage, QueuedMessage, payloads
+from bot.runtime.service import ChatService
+from bot.runtime.typed import TIMEZONE_ANSWER_WINDOW
+from bot.screen_titles import screen_title
+from bot.stats import age_text
+from bot.store import Commit, DuplicateUpdate, Relay, Store, Ticket
+
+__all__ = ["DeskReply", "Question", "SupportChat", "SupportDesk"]
+
+
+@dataclass(frozen=True, slots=True)
+class SupportChat:
+    """The operators' Telegram group, who in it may answer, and the language the bot speaks there."""
+
+    chat_id: int
+    operators: frozenset[int]
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A person's message for the support chat: what they read back, and the post the operators read."""
+
+    to_person: OutgoingMessage | None = None
+    to_support: OutgoingMessage | None = None
+    ticket: Ticket | None = None
+    message_id: int = 0
+    """The person's message, whose copy in the support chat operators reply to."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeskReply:
+    """What an operator's message leads to: a line in the support chat, and messages to a person."""
+
+    to_support: str | None = None
+    to_person: tuple[QueuedMessage, ...] = ()
+
+
+def _answers(flow: Flow, variables: Mapping[str, str | None]) -> str:
+    """Returns the person's answers in the flow, a provider by its name: "provider: Airalo · status: active"."""
+    shown = []
+    for name, value in variables.items():
+        if value is None:
+            continue
+        provider = (
+            flow.providers.get(value) if flow.variables.get(name) and flow.variables[name].table else None
+        )
+        shown.append(f"{name}: {provider.name if provider else value}")
+    return " · ".join(shown)
+
+
+class SupportDesk:
+    """Answers the support chat: open questions on /tickets, operators' replies relayed to the person."""
+
+    def __init__(self, support: SupportChat, service: ChatService) -> None:
+        self.support = support
+        self.service = service
+        self.store: Store = service.store
+        self.clock = service.clock
+
+    def _text(self, key: str, values: dict[str, str] | None = None) -> str:
+        return self.service.engine.renderer.plain(self.support.language, f"ui.handoff.{key}", values)
+
+    def allowed(self, user_id: int | None) -> bool:
+        """Tells whether this member of the support chat may answer people."""
+        return user_id is not None and user_id in self.support.operators
+
+    async def open_tickets(self, user_id: int | None) -> str:
+        """Returns the open questions, oldest first, each with its age (refused to those not allowed)."""
+        if not self.allowed(user_id):
+            return self._text("not_allowed")
+        tickets = await self.store.open_tickets()
+        if not tickets:
+            return self._text("no_tickets")
+        now = self.clock.now()
+        lines = [self._text("tickets", {"count": str(len(tickets))})]
+        lines += [self._ticket_line(ticket, now - ticket.opened_at) for ticket in tickets]
+        return "\n".join(lines)
+
+    def _ticket_line(self, ticket: Ticket, age: timedelta) -> str:
+        mark = "✅" if ticket.answered_at is not None else "⏳"
+        return f"{mark} #{ticket.id} · {ticket.language} · {age_text(age)}"
+
+    async def _where(self, chat_id: int, language: str) -> tuple[str, str]:
+        """Returns the step the person is at (its title in ``language``) and their answers in the flow."""
+        engine = self.service.engine
+        record = await self.store.load_chat(chat_id)
+        conversation = record.conversation if record is not None else None
+        if conversation is None or conversation.state not in engine.bundle.flow.states:
+            return "-", "-"
+        step = screen_title(engine.bundle, language, conversation.state)
+        return step, _answers(engine.bundle.flow, conversation.variables) or "-"
+
+    async def ticket_post(self, ticket: Ticket, question: str) -> OutgoingMessage:
+        """Returns the ticket's post for the support chat, in the operators' language: the question, the step
+        the person is at and their answers in the flow (nothing else: the bot never has their phone number)."""
+        step, answers = await self._where(ticket.chat_id, self.support.language)
+        values = {
+            "ticket": str(ticket.id),
+            "language": ticket.language,
+            "step": step,
+            "answers": answers,
+            "question": question,
+        }
+        return OutgoingMessage(self.support.chat_id, self._text("ticket", values))
+
+    async def ask(self, chat_id: int, language: str) -> OutgoingMessage:
+        """Opens the person's question and returns what they read before typing it: what will be shared
+        with the operators, and never to send a code."""
+        await self.store.open_ticket(chat_id, language, self.clock.now())
+        step, answers = await self._where(chat_id, language)
+        prompt = self.service.engine.renderer.plain(
+            language, "ui.handoff.ask_prompt", {"step": step, "answers": answers}
+        )
+        return OutgoingMessage(chat_id, prompt)
+
+    async def _answers_where(self, chat_id: int) -> bool:
+        """Tells whether the person was just asked where they are: their message answers that, not the question."""
+        record = await self.store.load_chat(chat_id)
+        asked = record.settings.timezone_asked_at if record is not None else None
+        return asked is not None and self.clock.now() - asked <= TIMEZONE_ANSWER_WINDOW
+
+    async def person_message(self, chat_id: int, message_id: int, text: str) -> Question | None:
+        """Returns what a person's message to their open question leads to; None without one (the flow
+        handles the message). A message that looks like a code is held back, and each is relayed once."""
+        ticket = await self.store.open_ticket_of(chat_id)
+        if ticket is None or await self._answers_where(chat_id):
+            return None
+        plain = self.service.engine.renderer.plain
+        if looks_like_a_code(text):
+            return Question(
+                to_person=OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.code_held"))
+            )
+        if not await self.store.relay(ticket.id, Relay.QUESTION, message_id, self.clock.now()):
+            return Question()  # relayed when this update was handled before
+        if ticket.support_message_id is None:
+            post = await self.ticket_post(ticket, text)
+        else:
+            values = {"ticket": str(ticket.id), "question": text}
+            post = OutgoingMessage(self.support.chat_id, self._text("follow_up", values))
+        forwarded = OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.forwarded"))
+        return Question(forwarded, post, ticket, message_id)
+
+    async def _ticket_answered(self, reply_to: int | None, topic_id: int | None) -> Ticket | None:
+        """Returns the open question an operator's message is about: the one replied to, or the topic's."""
+        ticket = await self.store.ticket_for_reply(reply_to) if reply_to is not None else None
+        if ticket is None and topic_id is not None:
+            ticket = await self.store.ticket_in_topic(topic_id)
+        return ticket
+
+    async def operator_reply(
+        self,
+        user_id: int | None,
+        reply_to: int,
+        message_id: int,
+        text: str,
+        update_id: int,
+        topic_id: int | None = None,
+    ) -> DeskReply:
+        """Relays an operator's reply to a question (or message in its forum topic) to its person, once;
+        refuses one not allowed."""
+        ticket = await self._ticket_answered(reply_to, topic_id)
+        if ticket is None:
+            return DeskReply()  # the operators talking among themselves
+        if not self.allowed(user_id):
+            return DeskReply(self._text("not_allowed"))
+        now = self.clock.now()
+        plain = self.service.engine.renderer.plain
+        solved = ScreenButton(
+            plain(ticket.language, "ui.handoff.solved_button"), data=encode(AskPerson(solved=True))
+        )
+        answer = OutgoingMessage(
+            ticket.chat_id, plain(ticket.language, "ui.handoff.answer", {"text": text}), ((solved,),)
+        )
+        queued = await self._to_person(ticket, answer, update_id)
+        if queued is None:
+            return DeskReply()  # relayed when this update was handled before
+        await self.store.relay(ticket.id, Relay.ANSWER, message_id, now)
+        return DeskReply(self._text("sent"), queued)
+
+    async def _to_person(
+        self, ticket: Ticket, message: OutgoingMessage, update_id: int
+    ) -> tuple[QueuedMessage, ...] | None:
+        """Commits a message to the person's outbox with the operator's update id; None if handled before."""
+        commit = Commit(chat_id=ticket.chat_id, update_id=update_id, outbox=payloads((message,)))
+        try:
+            stored = await self.store.commit(commit, self.clock.now())
+        except DuplicateUpdate:
+            return None
+        return tuple(QueuedMessage(row.id, message) for row in stored)
+
+    async def close(
+        self, user_id: int | None, reply_to: int | None, update_id: int, topic_id: int | None = None
+    ) -> DeskReply:
+        """Closes the question an operator's /close replies to (or is written in the topic of), and tells
+        the person."""
+        if not self.allowed(user_id):
+            return DeskReply(self._text("not_allowed"))
+        ticket = await self._ticket_answered(reply_to, topic_id)
+        if ticket is None:
+            return DeskReply(self._text("close_how"))
+        plain = self.service.engine.renderer.plain
+        closed = OutgoingMessage(ticket.chat_id, plain(ticket.language, "ui.handoff.closed"))
+        queued = await self._to_person(ticket, closed, update_id)
+        if queued is None:
+            return DeskReply()
+        await self.store.close_ticket(ticket.id, self.clock.now())
+        return DeskReply(self._text("closed_support", {"ticket": str(ticket.id)}), queued)
+
+    def forgotten(self, ticket: Ticket) -> OutgoingMessage:
+        """Returns what the support chat reads when a person with an open question deletes their data."""
+        return OutgoingMessage(self.support.chat_id, self._text("forgotten", {"ticket": str(ticket.id)}))
+
+    async def solved(self, chat_id: int, language: str) -> tuple[OutgoingMessage, OutgoingMessage | None]:
+        """Closes the person's question as solved: what they read, and what the support chat reads."""
+        plain = self.service.engine.renderer.plain
+        ticket = await self.store.open_ticket_of(chat_id)
+        if ticket is None or not await self.store.close_ticket(ticket.id, self.clock.now()):
+            return OutgoingMessage(chat_id, plain(language, "ui.handoff.solved")), None
+        told = OutgoingMessage(self.support.chat_id, self._text("solved_support", {"ticket": str(ticket.id)}))
+        return OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.solved")), told

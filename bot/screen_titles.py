@@ -1,0 +1,76 @@
+"""A screen's title as an operator reads it: the first line of its text, without emoji, in a font that has it.
+
+Graphviz draws the funnel's labels with one font; a character that font lacks would show as an empty box,
+so emoji are left out and a title with another missing character falls back to the state's id.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+import textwrap
+from dataclasses import dataclass
+
+from bot.flows import FlowBundle
+
+__all__ = ["LabelFont", "drawable", "label_font", "screen_title"]
+
+# Emoji, their joiners and variation selectors, and the symbol blocks buttons use (✅ ➡️ ⬅️ 🔄): drawn by
+# few fonts, so left out rather than risk a box.
+_EMOJI = re.compile(
+    "[\u200d\u20e3\ufe0e\ufe0f\u2190-\u21ff\u2300-\u23ff\u2460-\u24ff\u25a0-\u27bf\u2900-\u297f"
+    "\u2b00-\u2bff\U0001f000-\U0001faff\U000e0000-\U000e007f]"
+)
+# Fontconfig's names for languages whose code it does not know as such.
+_FONTCONFIG_LANGUAGES = {"zh-Hans": "zh-cn", "zh-Hant": "zh-tw"}
+
+
+@dataclass(frozen=True, slots=True)
+class LabelFont:
+    """The font Graphviz draws a language's labels with, and the characters it has."""
+
+    family: str
+    ranges: tuple[tuple[int, int], ...]
+
+    def draws(self, character: str) -> bool:
+        """Tells whether the font has a glyph for ``character`` (spaces and line ends always pass)."""
+        code = ord(character)
+        return character in " \n" or any(low <= code <= high for low, high in self.ranges)
+
+
+def label_font(language: str) -> LabelFont | None:
+    """Returns the sans-serif font fontconfig picks for ``language`` (None without fontconfig)."""
+    if shutil.which("fc-match") is None:
+        return None
+    pattern = f"sans-serif:lang={_FONTCONFIG_LANGUAGES.get(language, language.lower())}"
+    found = subprocess.run(
+        ["fc-match", "-f", "%{family[0]}\n%{charset}", pattern], capture_output=True, text=True, check=False
+    )
+    family, _, charset = found.stdout.partition("\n")
+    ranges = []
+    for part in charset.split():
+        low, _, high = part.partition("-")
+        ranges.append((int(low, 16), int(high or low, 16)))
+    return LabelFont(family.strip(), tuple(ranges)) if family.strip() else None
+
+
+def drawable(text: str, font: LabelFont | None) -> str | None:
+    """Returns ``text`` without emoji, or None if the font lacks one of its other characters."""
+    kept = " ".join(_EMOJI.sub("", text).split())
+    if font is not None and not all(font.draws(character) for character in kept):
+        return None
+    return kept
+
+
+def screen_title(bundle: FlowBundle, language: str, state: str, font: LabelFont | None = None) -> str:
+    """Returns a screen's title as the person reads it (its text's first line), or its id if undrawable."""
+    variants = bundle.flow.states[state].text
+    key = variants if isinstance(variants, str) else variants[-1].text
+    lines = bundle.texts.get(language, key).strip().splitlines()
+    plain = re.sub(r"<[^>]+>", "", lines[0]) if lines else ""
+    # Placeholders are filled per person; the picture is about everyone.
+    plain = html.unescape(re.sub(r"\{[^}]*\}", "…", plain))
+    title = drawable(plain, font)
+    return textwrap.shorten(title, width=36, placeholder=" …") if title else state
