@@ -67,7 +67,7 @@ def test_the_console_sends_what_is_typed_to_the_bot_and_quits_on_q() -> None:
     assert "Type a button's number" in result.stdout
     # Off-topic text gets the start screen anew (issue 17), and the one above loses its buttons.
     assert "(message #1 no longer has buttons)" in result.stdout, "typed text gets the bot's answer"
-    assert result.stdout.split("#2", 1)[-1].count("[1] Let's start") == 1
+    assert result.stdout.split("\n#2\n", 1)[-1].count("[1] Let's start") == 1
     assert "There is no button 99." in result.stdout
 
 
