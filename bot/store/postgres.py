@@ -11,6 +11,7 @@ constraint or by ``esim_require``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -57,6 +58,11 @@ __all__ = ["MIGRATION_LOCK", "PostgresStore", "migrate"]
 
 Connection = AsyncConnection[TupleRow]
 Params = Sequence[object] | Mapping[str, object]
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT = 10.0
+"""Seconds a closing pool may take before the store gives up waiting for it."""
 
 MIGRATION_LOCK = -(2**62) + 12
 """The advisory lock key instances take while upgrading the schema: far from any Telegram chat id,
@@ -143,10 +149,18 @@ class PostgresStore(Store):
         self._pool = pool
 
     async def close(self) -> None:
-        """Closes the pool."""
+        """Closes the pool; a close that does not finish in time is given up, so that stopping never hangs."""
         pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        if pool is None:
+            return
+        try:
+            # psycopg_pool's close waits for the pool's own lock, with no bound of its own: rarely (about one
+            # test run in ten) it never came back, and a bot that cannot stop is worse than a warning.
+            await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            logger.warning(
+                "the PostgreSQL connections did not close within %s s; stopping anyway", CLOSE_TIMEOUT
+            )
 
     def _connection(self) -> Any:
         if self._pool is None:
