@@ -68,11 +68,15 @@ async def test_a_student_back_in_shanghai_who_bought_through_trip_com(
     assert request.has_button("复制消息"), "one tap copies the Chinese request"
     waiting = await walk(student, transcript, "sent")
     question = transcript.saw("(the question that follows)", await asked_where(student, waiting))
-    assert "上海时间" in waiting.text
-    assert "努美阿" not in waiting.text, "Shanghai first, never a Nouméa time"
-    assert "✓ 🇨🇳 中国（上海）" in question.button_labels
+    # Nothing said yet of where they are: when, without a clock time in a guessed zone (Shanghai or Nouméa).
+    assert "⏰ 下次提醒：1周后。" in waiting.text
+    assert "上海时间" not in waiting.text
+    assert "努美阿" not in waiting.text
+    assert "🇨🇳 中国（上海）" in question.button_labels
+    assert not any(label.startswith("✓") for label in question.button_labels)
     placed = transcript.saw("🇨🇳 中国（上海）", await student.tap("中国（上海）"))
     assert "之后的提醒按上海时间发送" in placed.text
+    assert "⏰ 下次提醒：12月14日周一 20:00（上海时间）。" in placed.text
     shown = len(student.messages)
     clock.advance(timedelta(days=7, minutes=1))  # Trip.com publishes no time: a weekly check-in
     await student.wait_for_messages(shown + 1)
@@ -121,13 +125,16 @@ async def test_an_australian_home_in_perth_with_an_opt_tourism_card(
     form = await walk(tourist, transcript, "close")
     assert "https://www.helia.nc/reclamations" in [button.url for button in form.buttons]
     waiting = await walk(tourist, transcript, "sent")
-    assert "(Sydney time)" in waiting.text
+    # "Back home" in English names no place: no Sydney (nor Nouméa) time before they say where.
+    assert "⏰ Next reminder: in 1 day." in waiting.text
+    assert "Sydney" not in waiting.text
     assert "Nouméa" not in waiting.text
     question = transcript.saw("(the question that follows)", await asked_where(tourist, waiting))
     assert question.has_button(lambda b: b.data == "where|type")
     transcript.saw("🌍 Somewhere else…", await tourist.tap(lambda b: b.data == "where|type"))
     placed = transcript.saw("types “Perth”", await tourist.say("Perth"))
-    assert "Perth time" in placed.text
+    assert "Reminders now follow Perth time (it's 10:00 there)" in placed.text
+    assert "⏰ Next reminder: tomorrow at 10:00 (Perth time)." in placed.text
     transcript.save()
 
 
