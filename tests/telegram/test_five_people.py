@@ -1,4 +1,5 @@
-"""The five people of issue 15, walked through Telegram in their own language, read as they would read it.
+"""The five people of issue 15 (and a stolen phone with an OPT card and a travel eSIM), walked through Telegram in
+their own language, read as they would read it.
 
 Each walk asserts what that person must see and must never see. With ``ESIM_TRANSCRIPTS=<file>`` set, the key
 screens of each walk are also appended to that file (Markdown), for a person to read.
@@ -159,6 +160,41 @@ async def test_a_tourist_whose_phone_was_stolen(api: FakeBotApi, clock: FakeCloc
     assert "removing the eSIM" not in follow.text
     done = await walk(tourist, transcript, "confirmed")
     assert done.has_button(by_id("helpful_yes"))
+    transcript.save()
+
+
+async def test_a_tourist_back_in_sydney_whose_phone_with_an_opt_card_and_a_travel_esim_was_stolen(
+    api: FakeBotApi, clock: FakeClock
+) -> None:
+    clock.set(datetime(2026, 12, 6, 22, 0, tzinfo=UTC))  # 09:00 in Sydney, 11:00 in Nouméa
+    tourist = api.user(1506, language_code="en")
+    transcript = Transcript("Back in Sydney, a stolen phone with an OPT card and a travel eSIM (en)")
+    transcript.saw("/start lost", await tourist.say("/start lost"))
+    lines = await walk(tourist, transcript, "go")
+    assert lines.has_button(by_id("opt_travel")), "two lines on one phone, in one pass"
+    opt = await walk(tourist, transcript, "opt_travel")
+    assert "We found no published OPT procedure" in opt.text
+    assert "another phone or a computer" in opt.text
+    assert "not confirmed" in opt.text, "the form is a way to ask, not a confirmed way to block"
+    assert "https://www.helia.nc/reclamations" in [button.url for button in opt.buttons]
+    assert not opt.has_button(by_id("done")), "the travel eSIM comes next"
+    travel = await walk(tourist, transcript, "next")
+    request = await walk(tourist, transcript, "holafly")
+    for screen in (opt, travel, request):
+        for unwanted in ("Keep the eSIM", "Delete the eSIM", "delete the eSIM", "Keep the SIM card"):
+            assert unwanted not in screen.text, "nothing to keep or delete on a phone that is gone"
+    assert "help@holafly.com" in request.text
+    waiting = await walk(tourist, transcript, "sent")
+    assert "⏰ Next reminder: in 1 week." in waiting.text
+    assert "Nouméa" not in waiting.text
+    assert "Sydney" not in waiting.text, "not said yet: English is no place"
+    question = transcript.saw("(the question that follows)", await asked_where(tourist, waiting))
+    assert "Nouméa" not in question.text
+    placed = transcript.saw("🇦🇺 Australia (Sydney)", await tourist.tap("🇦🇺 Australia (Sydney)"))
+    assert "Reminders now follow Sydney time (it's 09:00 there)" in placed.text
+    assert "⏰ Next reminder: Mon, Dec 14, 09:00 (Sydney time)." in placed.text
+    status = transcript.saw("/status", await tourist.say("/status"))
+    assert "next reminder: Mon, Dec 14, 09:00 (Sydney time)" in status.text
     transcript.save()
 
 
