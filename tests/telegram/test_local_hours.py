@@ -180,3 +180,20 @@ async def test_a_place_the_bot_does_not_know_can_be_typed_again(api: FakeBotApi)
     assert "Atlantis" in unknown.text
     placed = await user.say("Perth")
     assert "Perth time" in placed.text
+
+
+async def test_reminders_turned_back_on_before_the_place_is_given_show_no_guessed_clock(
+    api: FakeBotApi, clock: FakeClock
+) -> None:
+    clock.set(SHANGHAI_2230)
+    user = api.user(1012, language_code="en")
+    await submit(user)  # back home, country not named: no zone given
+    stopped = await user.say("/stop")
+    back = await user.tap("Turn reminders back on", on=stopped)
+    assert "Reminders are back on" in back.text
+    assert "Next reminder: in 1 day." in back.text
+    assert " time)" not in back.text, "no clock time in a guessed zone (Sydney for English)"
+    status = await user.say("/status")
+    assert "next reminder: in 1 day" in status.text
+    placed = await user.say("/timezone Perth")
+    assert "Next reminder: Thu, Nov 26, 08:00 (Perth time)." in placed.text
