@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
 from bot.callbacks import ForgetChoice, LanguageChoice, encode
-from bot.engine import CancelReminders
 from bot.engine.screens import Markup, ScreenButton
 from bot.runtime.chat import (
     FORGET,
@@ -108,10 +107,12 @@ async def status_command(chat: Chat, argument: str) -> Result:
 
 
 async def stop_command(chat: Chat, argument: str) -> Result:
-    """Stops every reminder until the person turns them back on (a button, /start, or waiting anew)."""
+    """Stops every reminder until the person turns them back on (a button, /start, or waiting anew).
+
+    The pending ones are kept, unsent while stopped, so that turning them back on keeps their moment.
+    """
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
-    shown = at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows)
-    return shown.adding((CancelReminders(None),))
+    return at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows)
 
 
 async def forget_command(chat: Chat, argument: str) -> Result:
