@@ -24,6 +24,7 @@ from bot.runtime.chat import (
     FORGET,
     Chat,
     Result,
+    asked_again,
     at_hand,
     made_for_now,
     next_reminder_line,
@@ -139,7 +140,8 @@ def reminder_button(
     answered = OutgoingMessage(chat.id, f"{step.screen.text}\n\n{line}", rows, message_id, shows_screen=True)
     due = chat.settings.sendable_from(chat.now + snoozed.delay)
     toast = chat.text("ui.reminder.snoozed", {"when": chat.when(due)})
-    return Result(chat.settings, conversation, (answered,), toast=toast).adding(step.effects)
+    settings = asked_again(chat, step.effects)
+    return Result(settings, conversation, (answered,), toast=toast).adding(step.effects)
 
 
 def stop_button(chat: Chat, conversation: Conversation, *, edit: int | None) -> Result:

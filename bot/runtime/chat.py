@@ -29,6 +29,7 @@ __all__ = [
     "Result",
     "anew",
     "ask",
+    "asked_again",
     "at_hand",
     "made_for_now",
     "next_reminder_line",
@@ -208,7 +209,16 @@ def step_result(chat: Chat, step: StepResult, *, edit: int | None, shows_screen:
     screen = _offered(chat, conversation, wired(step.screen))
     message = chat.show(screen, edit=edit, shows_screen=shows_screen)
     messages = (*stripped(chat, keep=edit), message) if shows_screen else (message,)
-    return Result(chat.settings, conversation, messages, toast=step.toast).adding(step.effects)
+    settings = asked_again(chat, step.effects)
+    return Result(settings, conversation, messages, toast=step.toast).adding(step.effects)
+
+
+def asked_again(chat: Chat, effects: Sequence[Effect]) -> UserSettings:
+    """Returns the chat's settings after a step of the person's: one that asks for a reminder again
+    (waiting anew, snoozing) turns stopped reminders back on. Moving a kept reminder (a new zone) does not."""
+    if chat.settings.reminders_stopped and any(isinstance(e, ScheduleReminder) for e in effects):
+        return replace(chat.settings, reminders_stopped=False)
+    return chat.settings
 
 
 def anew(chat: Chat, *, asking: str | None = None) -> Chat:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from bot.engine import CancelReminders, EnteredState, ScheduleReminder
@@ -45,13 +44,6 @@ def to_commit(
             events.append(
                 FlowEvent(chat_id, conversation.flow_id, conversation.flow_version, effect.state, now)
             )
-    asked_again = consumed_reminder_id is None and any(
-        isinstance(e, ScheduleReminder) for e in result.effects
-    )
-    if settings.reminders_stopped and asked_again:
-        # The person asking for a reminder again (waiting anew, snoozing) undoes an earlier /stop; a
-        # reminder falling due never does (one claimed just before /stop is only kept for later).
-        settings = replace(settings, reminders_stopped=False)
     return Commit(
         chat_id=chat_id,
         update_id=update_id,
