@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -414,6 +415,29 @@ async def test_stopped_and_blocked_chats_get_nothing(
     await recipient.wait_for(1)
 
     assert recipient.names == [(3, "nudge")]
+
+
+async def test_a_stopped_chats_overdue_reminder_is_kept_without_waking_the_scheduler_until_turned_on(
+    store: Store, clock: FakeClock, recipient: Recipient, make_scheduler: Callable[..., ReminderScheduler]
+) -> None:
+    now = clock.now()
+    stopped = UserSettings(chat_id=1, language="en", reminders_stopped=True)
+    kept = Commit(chat_id=1, settings=stopped, schedule=[NewReminder("nudge", now - timedelta(days=2), 1)])
+    await store.commit(kept, now)
+    observed = ObservedStore(store)
+    scheduler = make_scheduler()
+
+    await scheduler.start()
+    assert await clock.wait_for_sleeper() is None, "asleep until told of a reminder, not every tick"
+    clock.advance(timedelta(days=1))
+    await asyncio.sleep(0.05)
+    assert len(observed.limits) == 1, "one read, no spinning on the kept reminder"
+    assert recipient.fired == []
+
+    await store.commit(Commit(chat_id=1, settings=replace(stopped, reminders_stopped=False)), clock.now())
+    scheduler.notify(now - timedelta(days=2))
+    await recipient.wait_for(1)
+    assert recipient.names == [(1, "nudge")]
 
 
 async def test_after_stop_nothing_fires(
