@@ -32,6 +32,7 @@ __all__ = [
     "asked_again",
     "at_hand",
     "made_for_now",
+    "next_reminder_at",
     "next_reminder_line",
     "resume_rows",
     "screen_of",
@@ -357,9 +358,14 @@ def resume_rows(chat: Chat, conversation: Conversation) -> Rows:
 
 def next_reminder_line(chat: Chat, effects: Sequence[Effect]) -> str | None:
     """Returns "⏰ Next reminder: …" for the soonest reminder ``effects`` schedule, or None."""
+    due = next_reminder_at(chat, effects)
+    return None if due is None else chat.text("ui.next_reminder", {"when": chat.when(due)})
+
+
+def next_reminder_at(chat: Chat, effects: Sequence[Effect]) -> datetime | None:
+    """Returns when the soonest reminder ``effects`` schedule will come, or None."""
     scheduled = [effect.delay for effect in effects if isinstance(effect, ScheduleReminder)]
     if not scheduled:
         return None
     # The moment the commit will store (bot.runtime.commit): moved out of the chat's quiet hours.
-    due = chat.settings.sendable_from(chat.now + min(scheduled))
-    return chat.text("ui.next_reminder", {"when": chat.when(due)})
+    return chat.settings.sendable_from(chat.now + min(scheduled))

@@ -18,13 +18,14 @@ from bot.runtime.chat import (
     anew,
     ask,
     at_hand,
+    next_reminder_at,
     resume_rows,
     start_over,
     stripped,
     where_of,
 )
 from bot.runtime.messages import Rows
-from bot.runtime.over import confirm_start_over, continue_or_start_over, under_way
+from bot.runtime.over import confirm_start_over, continue_or_start_over, resumed_reminders, under_way
 from bot.runtime.where import set_timezone, where_prompt
 
 __all__ = ["COMMAND_UNITS", "CommandUnit", "command_unit"]
@@ -94,6 +95,9 @@ async def status_command(chat: Chat, argument: str) -> Result:
     pending = await chat.pending_reminders()
     if chat.settings.reminders_stopped:
         reminders = chat.text("ui.status.reminders_stopped")
+        kept = next_reminder_at(chat, await resumed_reminders(chat, conversation))
+        if kept is not None:
+            reminders = f"{reminders}\n{chat.text('ui.status.kept_line', {'when': chat.when(kept)})}"
     elif pending:
         lines = (chat.text("ui.status.reminder_line", {"when": chat.when(r.due_at)}) for r in pending)
         reminders = "\n".join(lines)

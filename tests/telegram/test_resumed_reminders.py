@@ -46,15 +46,32 @@ async def reminder_comes_at(user: FakeUser, clock: FakeClock, moment: datetime) 
 
 @pytest.mark.usefixtures("running_bot")
 @pytest.mark.parametrize(
-    ("code", "back_on", "said"),
+    ("code", "stopped", "back_on", "said"),
     [
-        ("en", "Turn reminders back on", "⏰ Next reminder: Tue, Dec 1, 12:00 (Nouméa time)."),
-        ("fr", "Réactiver les rappels", "⏰ Prochain rappel : mar. 1 déc., 12:00 (heure de Nouméa)."),
-        ("zh-hans", "重新开启提醒", "⏰ 下次提醒：12月1日周二 12:00（努美阿时间）。"),
+        (
+            "en",
+            "Reminders are stopped. Send /start to pick up the guide again.\n"
+            "• next reminder once turned back on: Tue, Dec 1, 12:00 (Nouméa time)",
+            "Turn reminders back on",
+            "⏰ Next reminder: Tue, Dec 1, 12:00 (Nouméa time).",
+        ),
+        (
+            "fr",
+            "Les rappels sont arrêtés. Envoyez /start pour reprendre le guide.\n"
+            "• prochain rappel une fois réactivés : mar. 1 déc., 12:00 (heure de Nouméa)",
+            "Réactiver les rappels",
+            "⏰ Prochain rappel : mar. 1 déc., 12:00 (heure de Nouméa).",
+        ),
+        (
+            "zh-hans",
+            "提醒已停止。发送 /start 可以继续指南。\n• 重新开启后的下次提醒：12月1日周二 12:00（努美阿时间）",
+            "重新开启提醒",
+            "⏰ 下次提醒：12月1日周二 12:00（努美阿时间）。",
+        ),
     ],
 )
 async def test_a_weekly_wait_stopped_on_day_2_and_turned_back_on_on_day_3_still_reminds_on_day_7_at_noon(
-    api: FakeBotApi, clock: FakeClock, code: str, back_on: str, said: str
+    api: FakeBotApi, clock: FakeClock, code: str, stopped: str, back_on: str, said: str
 ) -> None:
     user = api.user(1501, language_code=code)
     waiting = await waiting_on_airalo(user)
@@ -62,9 +79,10 @@ async def test_a_weekly_wait_stopped_on_day_2_and_turned_back_on_on_day_3_still_
     clock.advance(2 * DAY)
     await user.say("/stop")
     clock.advance(DAY)
-    back = await user.tap(back_on, on=await user.say("/status"))
+    status = await user.say("/status")
+    assert stopped in status.text, "off, and when the kept one would come"
+    back = await user.tap(back_on, on=status)
     assert said in back.text, "the moment kept, not a week from now"
-    assert said.removeprefix("⏰ ").rstrip(".。")[-20:] in (await user.say("/status")).text
     reminder = await reminder_comes_at(user, clock, A_WEEK_LATER)
     assert "Airalo" in reminder.text
     assert reminder.button_labels[0].startswith("📬"), "the reminder's own answers"
@@ -80,7 +98,9 @@ async def test_turned_back_on_after_the_kept_moment_passed_the_next_comes_one_pa
     await user.say("/stop")
     clock.set(A_WEEK_LATER + timedelta(days=2))  # Thursday: Tuesday's reminder was missed while stopped
     await nothing_more_happens()
-    back = await user.tap("Turn reminders back on", on=await user.say("/status"))
+    status = await user.say("/status")
+    assert "once turned back on: Tue, Dec 8, 12:00 (Nouméa time)" in status.text
+    back = await user.tap("Turn reminders back on", on=status)
     assert "Next reminder: Tue, Dec 8, 12:00 (Nouméa time)" in back.text
     shown = len(user.messages)
     await nothing_more_happens()
