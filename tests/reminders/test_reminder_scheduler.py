@@ -457,6 +457,54 @@ async def test_after_stop_nothing_fires(
     assert await store.next_due_at() is not None
 
 
+class ConnectionWait:
+    """Makes the store's claim wait the way psycopg_pool waits for a free connection: in asyncio.wait_for.
+
+    On Python 3.11, wait_for returns normally when it is cancelled just as what it waits for finishes (the
+    cancellation is lost; 3.12 fixed it): a pool handing the scheduler a connection as stop() cancels it.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.waiting = asyncio.Event()
+        self.connection_free = asyncio.Event()
+        original = store.claim_due_reminders
+
+        async def claim_due_reminders(now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
+            self.waiting.set()
+            await asyncio.wait_for(self.connection_free.wait(), PATIENCE)
+            return await original(now, limit, lease)
+
+        store.claim_due_reminders = claim_due_reminders  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("due", [False, True], ids=["nothing due", "a reminder due"])
+async def test_stop_ends_the_scheduler_even_when_a_store_call_loses_the_cancellation(
+    store: Store,
+    clock: FakeClock,
+    recipient: Recipient,
+    make_scheduler: Callable[..., ReminderScheduler],
+    caplog: pytest.LogCaptureFixture,
+    due: bool,
+) -> None:
+    if due:
+        await schedule(store, 1, "nudge", clock.now(), clock.now())
+    pool = ConnectionWait(store)
+    scheduler = make_scheduler()
+    await scheduler.start()
+    await pool.waiting.wait()
+    await asyncio.sleep(0)  # the wait for a connection has begun
+
+    pool.connection_free.set()
+    started = asyncio.get_running_loop().time()
+    with caplog.at_level(logging.WARNING, logger="bot.reminders"):
+        await scheduler.stop(grace=timedelta(seconds=2))
+
+    assert "did not stop" not in caplog.text
+    assert asyncio.get_running_loop().time() - started < 1, "stopped at once, not after the grace period"
+    assert clock.sleepers == [], "nothing left sleeping on the clock"
+    assert recipient.fired == [], "nothing handed over after stop"
+
+
 async def test_stop_lets_a_reminder_being_sent_finish(
     store: Store, clock: FakeClock, recipient: Recipient, make_scheduler: Callable[..., ReminderScheduler]
 ) -> None:
