@@ -152,3 +152,16 @@ async def test_a_restart_between_stop_and_resume_loses_nothing(
         assert "Next reminder: today at 12:01 (Nouméa time)" in resumed.text
         reminder = await reminder_comes_at(user, clock, NOON_IN_NOUMEA + 2 * DAY + timedelta(minutes=1))
         assert reminder.has_button("Got the confirmation")
+
+
+@pytest.mark.usefixtures("running_bot")
+async def test_starting_over_while_stopped_does_not_speak_of_pending_reminders(api: FakeBotApi) -> None:
+    user = api.user(1505)
+    await waiting_on_airalo(user)
+    await user.say("/stop")
+    confirm = await user.say("/restart")
+    assert "Start over from the beginning?" in confirm.text
+    assert "reminders" not in confirm.text, "none is pending: they are off, kept only for turning them on"
+    started = await user.tap("Yes, start over", on=confirm)
+    assert started.has_button(by_id("go"))
+    assert "No reminders pending." in (await user.say("/status")).text, "the kept one went with the old start"
