@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
 from bot.callbacks import ForgetChoice, LanguageChoice, encode
+from bot.engine.conversation import Conversation
 from bot.engine.screens import Markup, ScreenButton
 from bot.runtime.chat import (
     FORGET,
@@ -92,22 +93,26 @@ async def status_command(chat: Chat, argument: str) -> Result:
     if conversation is None:
         return start_over(chat)
     where = where_of(chat, conversation)
-    pending = await chat.pending_reminders()
-    if chat.settings.reminders_stopped:
-        reminders = chat.text("ui.status.reminders_stopped")
-        kept = next_reminder_at(chat, await resumed_reminders(chat, conversation))
-        if kept is not None:
-            reminders = f"{reminders}\n{chat.text('ui.status.kept_line', {'when': chat.when(kept)})}"
-    elif pending:
-        lines = (chat.text("ui.status.reminder_line", {"when": chat.when(r.due_at)}) for r in pending)
-        reminders = "\n".join(lines)
-    else:
-        reminders = chat.text("ui.status.no_reminders")
+    reminders = await _reminder_lines(chat, conversation)
     if chat.handoff and await chat.open_question():
         reminders = f"{reminders}\n{chat.text('ui.handoff.status_line')}"
     # The screen's first line and the reminder lines are Telegram HTML already: inserted as they are.
     status = chat.text("ui.status.text", {"screen": where, "reminders": Markup(reminders)})
     return at_hand(chat, status, above=resume_rows if chat.settings.reminders_stopped else None, where=False)
+
+
+async def _reminder_lines(chat: Chat, conversation: Conversation) -> str:
+    """Returns /status's reminder lines: when each comes, or, while stopped, when the next would once on."""
+    if chat.settings.reminders_stopped:
+        stopped = chat.text("ui.status.reminders_stopped")
+        kept = next_reminder_at(chat, await resumed_reminders(chat, conversation))
+        if kept is None:
+            return stopped
+        return f"{stopped}\n{chat.text('ui.status.kept_line', {'when': chat.when(kept)})}"
+    pending = await chat.pending_reminders()
+    if not pending:
+        return chat.text("ui.status.no_reminders")
+    return "\n".join(chat.text("ui.status.reminder_line", {"when": chat.when(r.due_at)}) for r in pending)
 
 
 async def stop_command(chat: Chat, argument: str) -> Result:
