@@ -394,7 +394,9 @@ class PostgresStore(Store):
     async def pending_questions(self, limit: int) -> list[PendingQuestion]:
         """Returns questions recorded and not yet posted, oldest first."""
         rows = await self._fetchall(_PENDING_QUESTIONS, (limit,))
-        return [PendingQuestion(_ticket(tuple(row)), source, text, _utc(at)) for *row, source, text, at in rows]
+        return [
+            PendingQuestion(_ticket(tuple(row)), source, text, _utc(at)) for *row, source, text, at in rows
+        ]
 
     async def relayed(
         self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int | None

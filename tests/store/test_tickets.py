@@ -131,10 +131,10 @@ async def test_a_question_waiting_to_be_posted_survives_a_restart_and_goes_with_
     async with new_store() as store:
         await person(store)
         ticket = await store.open_ticket(CHAT, "zh-Hans", at(0))
-        await store.relay(ticket.id, Relay.QUESTION, 12, at(1), "我在法国，怎么注销？")
+        await store.relay(ticket.id, Relay.QUESTION, 12, at(1), "我在法国, 怎么注销?")
     async with new_store() as store:
         [waiting] = await store.pending_questions(10)
-        assert (waiting.ticket, waiting.text) == (ticket, "我在法国，怎么注销？")
+        assert (waiting.ticket, waiting.text) == (ticket, "我在法国, 怎么注销?")
         await store.forget(CHAT)
         assert await store.pending_questions(10) == [], "forgetting a person drops what they had not sent"
 
