@@ -207,11 +207,9 @@ class SupportDesk:
             ticket.chat_id, plain(ticket.language, "ui.handoff.answer", {"text": text}), ((solved,),)
         )
         queued = await self._to_person(ticket, answer, update_id)
-        # Recorded after the commit, and again when the update is handled again: a crash in between still
-        # counts the answer, and tells the operators it is on its way.
-        recorded = await self.store.relay(ticket.id, Relay.ANSWER, message_id, now)
-        if queued is None and not recorded:
-            return DeskReply()  # relayed when this update was handled before
+        # Recorded after the commit, and again when the update is handled again (after a crash): the answer
+        # counts, and the operators are told it is on its way, twice rather than never.
+        await self.store.relay(ticket.id, Relay.ANSWER, message_id, now)
         return DeskReply(self._text("sent"), queued or ())
 
     async def _to_person(
