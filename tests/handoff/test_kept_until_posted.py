@@ -19,7 +19,7 @@ from tests.telegram.conftest import nothing_more_happens
 FRENCH = LANGUAGES[1]
 
 
-async def waiting(database: Path) -> list[tuple[int, str]]:
+async def waiting(database: str) -> list[tuple[int, str]]:
     """Returns the questions the store keeps for the support chat: ticket and text."""
     async with SqliteStore(database) as store:
         return [(question.ticket.id, question.text) for question in await store.pending_questions(10)]
