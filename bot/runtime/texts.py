@@ -34,7 +34,22 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ui.handoff.closed_support": frozenset({"ticket"}),
     "ui.handoff.solved_support": frozenset({"ticket"}),
     "ui.handoff.forgotten": frozenset({"ticket"}),
+    "report.period": frozenset({"since", "until"}),
+    "report.summary": frozenset({"period", "started", "confirmed"}),
+    "report.questions_summary": frozenset({"opened", "answered", "closed", "open"}),
+    "report.days_hours": frozenset({"days", "hours"}),
+    "report.hours": frozenset({"hours"}),
+    "report.minutes": frozenset({"minutes"}),
+    "report.picture.caption": frozenset({"title", "since", "until", "started", "confirmed"}),
+    "report.picture.left_out": frozenset({"count"}),
+    "report.picture.left_out_few": frozenset({"count", "fewest"}),
+    "report.picture.counts": frozenset({"reached", "stopped"}),
 }
+_REPORT_COLUMNS = (
+    "screen", "state", "reached", "of_started", "stopped_here", "of_reached", "provider", "requests",
+    "confirmed", "still_waiting", "given_up", "median", "within_90", "ticket", "language", "open_for", "answered",
+)  # fmt: skip
+"""The columns of the operators' report page (``esim-bot stats --html``)."""
 
 _KEYS = (
     "ui.language.name",
@@ -114,6 +129,28 @@ _KEYS = (
     "ui.handoff.close_how",
     "ui.handoff.status_line",
     "ui.handoff.forgotten",
+    # The operators' report (bot/stats_page.py, bot/diagram.py), in the language of `stats --lang`.
+    "report.period",
+    "report.summary",
+    "report.stops",
+    "report.nobody_stopped",
+    "report.outcomes",
+    "report.outcomes_note",
+    "report.no_requests",
+    "report.questions",
+    "report.questions_summary",
+    "report.screens",
+    *(f"report.column.{column}" for column in _REPORT_COLUMNS),
+    "report.yes",
+    "report.not_yet",
+    "report.days_hours",
+    "report.hours",
+    "report.minutes",
+    "report.picture.caption",
+    "report.picture.legend",
+    "report.picture.left_out",
+    "report.picture.left_out_few",
+    "report.picture.counts",
 )
 
 UI_TEXTS = tuple(UiText(key, _PLACEHOLDERS.get(key, frozenset())) for key in _KEYS)
