@@ -7,7 +7,8 @@ posted again only when a crash falls between Telegram's answer and its record, w
 
 One poster at a time keeps them in order and never posts one twice: within a process a lock, across
 processes the store's lease ``support-questions`` (renewed while a post is on its way), given up only once
-nothing is left, or once Telegram makes it wait.
+nothing is left, or once Telegram makes it wait. The bot's other lines in the support chat (what an operator's
+command or reply leads to) are said here too, directly: nothing is lost if one of them is.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _now() -> datetime:
 
 
 class QuestionRelay:
-    """Posts the questions waiting in the store in the support chat, oldest first."""
+    """Posts the questions waiting in the store in the support chat, oldest first, and says the bot's lines there."""
 
     def __init__(self, desk: SupportDesk, bot: ScreenBot, holder: str) -> None:
         self.desk = desk
@@ -100,7 +101,7 @@ class QuestionRelay:
         try:
             async with self._lease_kept():
                 topic = await self._topic_for(ticket)
-                copy = await self._say((await self.desk.post_of(question)).text, topic)
+                copy = await self.say((await self.desk.post_of(question)).text, topic)
         except Forbidden as exc:
             logger.warning("the support chat refuses the bot's questions; they wait (%s)", exc.message)
             return False
@@ -117,7 +118,7 @@ class QuestionRelay:
         await self.store.relayed(ticket.id, Relay.QUESTION, question.source_message_id, copy)
         return True
 
-    async def _say(self, text: str, topic: int | None) -> int:
+    async def say(self, text: str, topic: int | None = None) -> int:
         """Says ``text`` in the support chat, in a forum topic when given; returns the message's id."""
         chat_id = self.desk.support.chat_id
         if topic is None:

@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.callbacks import AskPerson, encode
 from bot.handoff.desk import DeskReply, SupportDesk
-from bot.runtime.messages import OutgoingMessage
 from bot.runtime.service import choose_language
 from bot.telegram.delivery import Delivery
 from bot.telegram.handlers import ChatHandlers
@@ -37,16 +35,6 @@ class SupportHandlers:
         """The private chats' own callbacks, for what is not a question to a person."""
         self.relays = QuestionRelay(desk, delivery.bot, delivery.holder)
 
-    async def _say(self, text: str, topic: int | None = None) -> int:
-        """Says ``text`` in the support chat, in a forum topic when given; returns the message's id."""
-        chat_id = self.desk.support.chat_id
-        if topic is None:
-            return await self.delivery.bot.show(OutgoingMessage(chat_id, text))
-        sent = await self.delivery.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=topic
-        )
-        return sent.message_id
-
     async def ask_button(self, update: Update, context: Context) -> None:
         """Opens a person's question and tells them what will be shared, and never to send codes; or, under
         an answer, closes it as solved and tells the support chat."""
@@ -63,7 +51,7 @@ class SupportHandlers:
             to_person, to_support = await self.desk.solved(chat.id, language)
             await asyncio.gather(query.answer(), self.delivery.deliver_direct((to_person,)))
             if to_support is not None:
-                await self._say(to_support.text, ticket.topic_id if ticket else None)
+                await self.relays.say(to_support.text, ticket.topic_id if ticket else None)
             return
         prompt = await self.desk.ask(chat.id, language)
         await asyncio.gather(query.answer(), self.delivery.deliver_direct((prompt,)))
@@ -74,7 +62,7 @@ class SupportHandlers:
         ticket = await self.desk.store.open_ticket_of(chat.id) if chat is not None else None
         await self.flow.choice_button(update, context)
         if chat is not None and ticket is not None and await self.desk.store.load_chat(chat.id) is None:
-            await self._say(self.desk.forgotten(ticket).text, ticket.topic_id)
+            await self.relays.say(self.desk.forgotten(ticket).text, ticket.topic_id)
 
     async def close_command(self, update: Update, context: Context) -> None:
         """Closes the question an operator's /close replies to, and tells the person."""
@@ -107,7 +95,7 @@ class SupportHandlers:
         """Lists the open questions with their age, to an operator allowed to answer them."""
         user, message = update.effective_user, update.effective_message
         topic = message.message_thread_id if message is not None and message.is_topic_message else None
-        await self._say(await self.desk.open_tickets(user.id if user else None), topic)
+        await self.relays.say(await self.desk.open_tickets(user.id if user else None), topic)
 
     async def operator_reply(self, update: Update, context: Context) -> None:
         """Relays an operator's reply to a question to the person who asked it."""
@@ -133,4 +121,4 @@ class SupportHandlers:
             async with self.delivery.service.locks.hold(reply.to_person[0].message.chat_id):
                 await self.delivery.deliver(reply.to_person)
         if reply.to_support is not None:
-            await self._say(reply.to_support, topic)
+            await self.relays.say(reply.to_support, topic)
