@@ -56,3 +56,24 @@ async def test_a_question_the_support_chat_refused_is_posted_once_at_the_next_st
     assert len(operators.messages) == 3, "each question posted once, then the line saying the answer went"
     assert answer.text.endswith("Oui, le formulaire Helia")
     assert await waiting(settings.database) == [], "the texts are forgotten once posted"
+
+
+async def test_a_question_too_long_for_one_post_is_posted_cut_short_rather_than_lost(
+    api: FakeBotApi, tmp_path: Path, clock: FakeClock
+) -> None:
+    operators = api.group(SUPPORT_CHAT, user_id=OPERATOR, title="Support")
+    settings = bot_settings(api, tmp_path, operators_speak="en")
+    person = api.user(503, language_code="fr")
+    # Telegram takes up to 4096 characters from a person; the post adds its heading, the step and the answers.
+    question = "Ma ligne OPT & <Orange> : " + "pourquoi ? " * 370
+    async with polling(build_bot(settings, load_default_flow(settings), clock).application):
+        await person.tap(FRENCH.ask, on=await to_opt_abroad(person))
+        await person.say(question)
+        (post,) = await operators.wait_for_messages(1)
+
+    assert post.text.startswith("🙋 Question #1 (fr)")
+    assert "Ma ligne OPT & <Orange> : pourquoi ? pourquoi ?" in post.text
+    assert post.text.count("pourquoi") < 370
+    assert "…" in post.text
+    assert len(post.text) <= 4096
+    assert await waiting(settings.database) == []
