@@ -1,5 +1,5 @@
 """What operators read in the report, in their language: a screen's title (the first line of its text, without
-emoji, in a font that has it), and the report's own words (the locales' ``report.*`` texts).
+emoji, in a font that has it), and the report's own words (the locales' ``ui.report.*`` texts).
 
 Graphviz draws the funnel's labels with one font; a character that font lacks would show as an empty box,
 so emoji are left out and a title with another missing character falls back to the state's id.
@@ -80,10 +80,10 @@ def screen_title(bundle: FlowBundle, language: str, state: str, font: LabelFont 
 
 
 def report_text(bundle: FlowBundle, language: str, key: str, **values: str | int) -> str:
-    """Returns the report's text ``report.<key>`` in ``language`` with ``values`` filled in, as HTML (a value
+    """Returns the report's text ``ui.report.<key>`` in ``language`` with ``values`` filled in, as HTML (a value
     is escaped unless it is Markup)."""
     given = {name: value if isinstance(value, str) else str(value) for name, value in values.items()}
-    return fill(bundle.texts.get(language, f"report.{key}"), given.get)
+    return fill(bundle.texts.get(language, f"ui.report.{key}"), given.get)
 
 
 def report_duration(bundle: FlowBundle, language: str, duration: timedelta | None) -> str:

@@ -2,7 +2,7 @@
 
 Everything is inline (the picture as SVG, the style): the page loads nothing, so it reads the same offline,
 attached to a mail, or behind a strict content security policy, which the page also declares. Its words are
-the locales' ``report.*`` texts, in the operator's language.
+the locales' ``ui.report.*`` texts, in the operator's language.
 """
 
 from __future__ import annotations

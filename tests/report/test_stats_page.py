@@ -47,7 +47,7 @@ class Words:
 LANGUAGES = [
     Words(
         "en",
-        ("Where people stop most", "Requests per provider", "Questions to a person", "Every screen"),
+        ("Where people stop most", "Requests per seller or carrier", "Questions to a person", "Every screen"),
         "{opened} asked in this period, {answered} answered, {closed} closed; {open} open now.",
         ("yes", "not yet"),
     ),
@@ -55,7 +55,7 @@ LANGUAGES = [
         "fr",
         (
             "Où les gens s'arrêtent le plus",
-            "Demandes par fournisseur",
+            "Demandes par vendeur ou opérateur",
             "Questions à une personne",
             "Tous les écrans",
         ),
@@ -64,7 +64,7 @@ LANGUAGES = [
     ),
     Words(
         "zh-Hans",
-        ("用户最常停在哪里", "各服务商的申请", "向真人客服提的问题", "所有页面"),
+        ("用户最常停在哪里", "向各卖家或运营商发出的申请", "向真人客服提的问题", "所有页面"),
         "本期共提问 {opened} 个，已回复 {answered} 个，已关闭 {closed} 个；目前仍有 {open} 个未结。",
         ("是", "还没有"),
     ),
@@ -221,5 +221,5 @@ def test_a_page_of_an_empty_database_says_so(tmp_path: Path, monkeypatch: pytest
     assert main(["stats", "--html", str(written)]) == 0
     text = written.read_text(encoding="utf-8")
     assert '<b id="started">0</b>' in text
-    assert "No request was sent to a provider in this period." in text
+    assert "No request was sent to a seller or carrier in this period." in text
     assert "Nobody stopped yet." in text
