@@ -369,9 +369,12 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
         bundle = _bundle(settings)
     except FlowValidationError as exc:
         return _print_problems(exc)
+    # The operators' language: the one they answer people in, unless told another.
+    args.lang = args.lang or settings.support_language
     if args.lang is not None and args.lang not in bundle.texts.by_language:
+        given = "--lang" if args.lang != settings.support_language else "BOT_SUPPORT_LANGUAGE"
         print(
-            f"--lang: no texts in '{args.lang}' (locales has {', '.join(bundle.texts.by_language)})",
+            f"{given}: no texts in '{args.lang}' (locales has {', '.join(bundle.texts.by_language)})",
             file=sys.stderr,
         )
         return 2
@@ -489,7 +492,9 @@ def _stats_arguments(stats: argparse.ArgumentParser) -> None:
     )
     stats.add_argument("--html", metavar="FILE", help="also write the report as one self-contained page")
     stats.add_argument(
-        "--lang", help="the operator's language for screen names (default: the flow's default)"
+        "--lang",
+        help="the operators' language for the picture and the page (default: BOT_SUPPORT_LANGUAGE, else the "
+        "flow's default)",
     )
 
 

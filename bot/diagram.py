@@ -18,7 +18,7 @@ from transitions.extensions import GraphMachine
 from bot.flows import FlowBundle
 from bot.flows.graph import Edge, Location, Trigger, edges
 from bot.flows.model import Flow
-from bot.screen_titles import drawable, label_font, screen_title
+from bot.screen_titles import LabelFont, drawable, label_font, report_text, screen_title
 from bot.stats import FunnelReport
 
 __all__ = [
@@ -143,11 +143,11 @@ def _fill(reached: int, stopped: int, final: bool) -> str:
     return _STOP_FILLS[min(math.ceil(share * (len(_STOP_FILLS) - 1)), len(_STOP_FILLS) - 1)]
 
 
-def _screen_label(title: str, reached: int, stopped: int) -> str:
+def _screen_label(title: str, counts: str) -> str:
+    """Returns a screen's Graphviz label: its title on two lines at most, and ``counts`` (HTML) below."""
     wrapped = "<BR/>".join(
         html.escape(line) for line in textwrap.wrap(title, 18, max_lines=2, placeholder=" …")
     )
-    counts = f"{reached} in, {stopped} stopped"
     return f'<{wrapped}<BR/><FONT POINT-SIZE="9" COLOR="#444444">{counts}</FONT>>'
 
 
@@ -185,21 +185,43 @@ def funnel_graph(bundle: FlowBundle, report: FunnelReport, language: str | None 
         if name in counts:
             title = screen_title(bundle, language, name, font)
             reached, stopped = counts[name].reached, counts[name].dropped_off
-            graph.node(
-                name, _screen_label(title, reached, stopped), fillcolor=_fill(reached, stopped, state.final)
-            )
+            shown = report_text(bundle, language, "picture.counts", reached=reached, stopped=stopped)
+            graph.node(name, _screen_label(title, shown), fillcolor=_fill(reached, stopped, state.final))
     _draw_steps(graph, flow, report, frozenset(counts))
-    left_out = len(flow.states) - len(counts)
-    few = "nobody reached" if fewest == 1 else f"reached by fewer than {fewest} people"
-    stats = report.stats
-    graph.graph_attr["label"] = (
-        f"{drawable(flow.title, font) or flow.id}: {stats.since:%Y-%m-%d} to {stats.until:%Y-%m-%d} UTC, "
-        f"{stats.started} started, {stats.confirmed} confirmed\n"
-        "Colour: share of those who reached a screen who stopped there (green: finished). "
-        "Line width: people who went that way; faint: back.\n"
-        f"Not drawn: start over, and {left_out} screens {few}.\n"
+    graph.graph_attr["label"] = _caption(
+        bundle, report, language, font, len(flow.states) - len(counts), fewest
     )
     return graph
+
+
+def _caption(
+    bundle: FlowBundle,
+    report: FunnelReport,
+    language: str,
+    font: LabelFont | None,
+    left_out: int,
+    fewest: int,
+) -> str:
+    """Returns the picture's caption in ``language``: what it shows, how to read it, what it leaves out."""
+    stats = report.stats
+    lines = [
+        report_text(
+            bundle,
+            language,
+            "picture.caption",
+            title=drawable(bundle.flow.title, font) or bundle.flow.id,
+            since=f"{stats.since:%Y-%m-%d}",
+            until=f"{stats.until:%Y-%m-%d}",
+            started=stats.started,
+            confirmed=stats.confirmed,
+        ),
+        report_text(bundle, language, "picture.legend"),
+        report_text(bundle, language, "picture.left_out", count=left_out)
+        if fewest == 1
+        else report_text(bundle, language, "picture.left_out_few", count=left_out, fewest=fewest),
+    ]
+    # A plain Graphviz label: the texts' HTML entities become their characters; each line ends with "\n".
+    return "".join(f"{html.unescape(line)}\n" for line in lines)
 
 
 def _draw_steps(graph: Digraph, flow: Flow, report: FunnelReport, drawn: frozenset[str]) -> None:

@@ -1,4 +1,5 @@
-"""A screen's title as an operator reads it: the first line of its text, without emoji, in a font that has it.
+"""What operators read in the report, in their language: a screen's title (the first line of its text, without
+emoji, in a font that has it), and the report's own words (the locales' ``ui.report.*`` texts).
 
 Graphviz draws the funnel's labels with one font; a character that font lacks would show as an empty box,
 so emoji are left out and a title with another missing character falls back to the state's id.
@@ -12,10 +13,12 @@ import shutil
 import subprocess
 import textwrap
 from dataclasses import dataclass
+from datetime import timedelta
 
+from bot.engine.screens import fill
 from bot.flows import FlowBundle
 
-__all__ = ["LabelFont", "drawable", "label_font", "screen_title"]
+__all__ = ["LabelFont", "drawable", "label_font", "report_duration", "report_text", "screen_title"]
 
 # Emoji, their joiners and variation selectors, and the symbol blocks buttons use (✅ ➡️ ⬅️ 🔄): drawn by
 # few fonts, so left out rather than risk a box.
@@ -74,3 +77,23 @@ def screen_title(bundle: FlowBundle, language: str, state: str, font: LabelFont 
     plain = html.unescape(re.sub(r"\{[^}]*\}", "…", plain))
     title = drawable(plain, font)
     return textwrap.shorten(title, width=36, placeholder=" …") if title else state
+
+
+def report_text(bundle: FlowBundle, language: str, key: str, **values: str | int) -> str:
+    """Returns the report's text ``ui.report.<key>`` in ``language`` with ``values`` filled in, as HTML (a value
+    is escaped unless it is Markup)."""
+    given = {name: value if isinstance(value, str) else str(value) for name, value in values.items()}
+    return fill(bundle.texts.get(language, f"ui.report.{key}"), given.get)
+
+
+def report_duration(bundle: FlowBundle, language: str, duration: timedelta | None) -> str:
+    """Returns a duration as the report shows it in ``language`` ("3 d 4 h", "5 h", "20 min"; "-": none)."""
+    if duration is None:
+        return "-"
+    minutes = int(duration / timedelta(minutes=1))
+    if minutes < 60:
+        return report_text(bundle, language, "minutes", minutes=minutes)
+    hours = round(duration / timedelta(hours=1))
+    if hours < 24:
+        return report_text(bundle, language, "hours", hours=hours)
+    return report_text(bundle, language, "days_hours", days=hours // 24, hours=hours % 24)

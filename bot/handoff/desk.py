@@ -1,9 +1,13 @@
 """The operators' side of asking a person: the support chat's open questions, and answers relayed back.
 
-An operator answers a person by replying, in the support chat, to the question's post (or to a follow-up the
-bot relayed there). The answer reaches the person through their chat's outbox, committed with the operator's
-update id: a redelivered update, a restart or a second instance never sends it twice, and a crash before it
-is sent leaves it in the outbox, sent once the bot is back.
+A person's question is recorded in the store with its text, the person's update committed with the line
+telling them it is sent; the question is then posted in the support chat from the store
+(bot/telegram/relays.py), and its text forgotten once it is. An operator answers a person by replying, in
+the support chat, to the question's post (or to a follow-up the bot relayed there). The answer reaches the
+person through their chat's outbox, committed with the operator's update id. Either way a redelivered
+update, a restart or a second instance never relays a message twice, and a crash before it is sent leaves
+it in the store, sent once the bot is back (twice only if the crash falls between Telegram's answer and its
+record, as for every message).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from bot.runtime.service import ChatService
 from bot.runtime.typed import TIMEZONE_ANSWER_WINDOW
 from bot.screen_titles import screen_title
 from bot.stats import age_text
-from bot.store import Commit, DuplicateUpdate, Relay, Store, Ticket
+from bot.store import Commit, DuplicateUpdate, PendingQuestion, Relay, Store, Ticket
 
 __all__ = ["DeskReply", "Question", "SupportChat", "SupportDesk"]
 
@@ -33,17 +37,19 @@ class SupportChat:
     chat_id: int
     operators: frozenset[int]
     language: str
+    longest_message: int
+    """The most characters a message may have (Telegram's limit, as the edge knows it)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Question:
-    """A person's message for the support chat: what they read back, and the post the operators read."""
+    """What a person's message to their open question leads to: a question recorded for the support chat, and
+    what the person reads (told at once when held back as a code; from their outbox when sent)."""
 
-    to_person: OutgoingMessage | None = None
-    to_support: OutgoingMessage | None = None
-    ticket: Ticket | None = None
-    message_id: int = 0
-    """The person's message, whose copy in the support chat operators reply to."""
+    held: OutgoingMessage | None = None
+    to_person: tuple[QueuedMessage, ...] = ()
+    recorded: bool = False
+    """Whether a question waits in the store to be posted (this message's, or one from before a restart)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +115,31 @@ class SupportDesk:
         step = screen_title(engine.bundle, language, conversation.state)
         return step, _answers(engine.bundle.flow, conversation.variables) or "-"
 
-    async def ticket_post(self, ticket: Ticket, question: str) -> OutgoingMessage:
-        """Returns the ticket's post for the support chat, in the operators' language: the question, the step
-        the person is at and their answers in the flow (nothing else: the bot never has their phone number)."""
+    async def post_of(self, question: PendingQuestion) -> OutgoingMessage:
+        """Returns what the support chat reads of a question: the ticket's post, in the operators' language,
+        with the step the person is at and their answers in the flow (nothing else: the bot never has their
+        phone number); once the ticket is posted, a follow-up."""
+        ticket = question.ticket
+        if ticket.support_message_id is not None:
+            values = {"ticket": str(ticket.id), "question": question.text}
+            return self._fitting("follow_up", values)
         step, answers = await self._where(ticket.chat_id, self.support.language)
         values = {
             "ticket": str(ticket.id),
             "language": ticket.language,
             "step": step,
             "answers": answers,
-            "question": question,
+            "question": question.text,
         }
-        return OutgoingMessage(self.support.chat_id, self._text("ticket", values))
+        return self._fitting("ticket", values)
+
+    def _fitting(self, key: str, values: dict[str, str]) -> OutgoingMessage:
+        """Returns the support chat's message, the question cut short ("…") when it would not fit in one."""
+        text = self._text(key, values)
+        excess = len(text) - self.support.longest_message
+        if excess > 0:
+            text = self._text(key, {**values, "question": values["question"][: -excess - 1] + "…"})
+        return OutgoingMessage(self.support.chat_id, text)
 
     async def ask(self, chat_id: int, language: str) -> OutgoingMessage:
         """Opens the person's question and returns what they read before typing it: what will be shared
@@ -138,26 +157,23 @@ class SupportDesk:
         asked = record.settings.timezone_asked_at if record is not None else None
         return asked is not None and self.clock.now() - asked <= TIMEZONE_ANSWER_WINDOW
 
-    async def person_message(self, chat_id: int, message_id: int, text: str) -> Question | None:
+    async def person_message(
+        self, chat_id: int, message_id: int, text: str, update_id: int
+    ) -> Question | None:
         """Returns what a person's message to their open question leads to; None without one (the flow
-        handles the message). A message that looks like a code is held back, and each is relayed once."""
+        handles the message). A message that looks like a code is held back; any other is recorded, with its
+        text, to be posted once, and the person told with their update's commit (once too)."""
         ticket = await self.store.open_ticket_of(chat_id)
         if ticket is None or await self._answers_where(chat_id):
             return None
         plain = self.service.engine.renderer.plain
         if looks_like_a_code(text):
-            return Question(
-                to_person=OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.code_held"))
-            )
-        if not await self.store.relay(ticket.id, Relay.QUESTION, message_id, self.clock.now()):
-            return Question()  # relayed when this update was handled before
-        if ticket.support_message_id is None:
-            post = await self.ticket_post(ticket, text)
-        else:
-            values = {"ticket": str(ticket.id), "question": text}
-            post = OutgoingMessage(self.support.chat_id, self._text("follow_up", values))
+            return Question(held=OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.code_held")))
+        # Recorded before the commit: a crash in between leaves the question to post, and the update (handled
+        # again) commits the line telling the person.
+        await self.store.relay(ticket.id, Relay.QUESTION, message_id, self.clock.now(), text)
         forwarded = OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.forwarded"))
-        return Question(forwarded, post, ticket, message_id)
+        return Question(to_person=await self._to_person(ticket, forwarded, update_id) or (), recorded=True)
 
     async def _ticket_answered(self, reply_to: int | None, topic_id: int | None) -> Ticket | None:
         """Returns the open question an operator's message is about: the one replied to, or the topic's."""
@@ -191,10 +207,10 @@ class SupportDesk:
             ticket.chat_id, plain(ticket.language, "ui.handoff.answer", {"text": text}), ((solved,),)
         )
         queued = await self._to_person(ticket, answer, update_id)
-        if queued is None:
-            return DeskReply()  # relayed when this update was handled before
+        # Recorded after the commit, and again when the update is handled again (after a crash): the answer
+        # counts, and the operators are told it is on its way, twice rather than never.
         await self.store.relay(ticket.id, Relay.ANSWER, message_id, now)
-        return DeskReply(self._text("sent"), queued)
+        return DeskReply(self._text("sent"), queued or ())
 
     async def _to_person(
         self, ticket: Ticket, message: OutgoingMessage, update_id: int

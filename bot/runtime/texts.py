@@ -36,7 +36,22 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ui.handoff.closed_support": frozenset({"ticket"}),
     "ui.handoff.solved_support": frozenset({"ticket"}),
     "ui.handoff.forgotten": frozenset({"ticket"}),
+    "ui.report.period": frozenset({"since", "until"}),
+    "ui.report.summary": frozenset({"period", "started", "confirmed"}),
+    "ui.report.questions_summary": frozenset({"opened", "answered", "closed", "open"}),
+    "ui.report.days_hours": frozenset({"days", "hours"}),
+    "ui.report.hours": frozenset({"hours"}),
+    "ui.report.minutes": frozenset({"minutes"}),
+    "ui.report.picture.caption": frozenset({"title", "since", "until", "started", "confirmed"}),
+    "ui.report.picture.left_out": frozenset({"count"}),
+    "ui.report.picture.left_out_few": frozenset({"count", "fewest"}),
+    "ui.report.picture.counts": frozenset({"reached", "stopped"}),
 }
+_REPORT_COLUMNS = (
+    "screen", "state", "reached", "of_started", "stopped_here", "of_reached", "provider", "requests",
+    "confirmed", "still_waiting", "given_up", "median", "within_90", "ticket", "language", "open_for", "answered",
+)  # fmt: skip
+"""The columns of the operators' report page (``esim-bot stats --html``)."""
 
 _KEYS = (
     "ui.language.name",
@@ -119,6 +134,28 @@ _KEYS = (
     "ui.handoff.close_how",
     "ui.handoff.status_line",
     "ui.handoff.forgotten",
+    # The operators' report (bot/stats_page.py, bot/diagram.py), in the language of `stats --lang`.
+    "ui.report.period",
+    "ui.report.summary",
+    "ui.report.stops",
+    "ui.report.nobody_stopped",
+    "ui.report.outcomes",
+    "ui.report.outcomes_note",
+    "ui.report.no_requests",
+    "ui.report.questions",
+    "ui.report.questions_summary",
+    "ui.report.screens",
+    *(f"ui.report.column.{column}" for column in _REPORT_COLUMNS),
+    "ui.report.yes",
+    "ui.report.not_yet",
+    "ui.report.days_hours",
+    "ui.report.hours",
+    "ui.report.minutes",
+    "ui.report.picture.caption",
+    "ui.report.picture.legend",
+    "ui.report.picture.left_out",
+    "ui.report.picture.left_out_few",
+    "ui.report.picture.counts",
 )
 
 UI_TEXTS = tuple(UiText(key, _PLACEHOLDERS.get(key, frozenset())) for key in _KEYS)

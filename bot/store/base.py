@@ -13,7 +13,9 @@ frozen records of ``bot/store/records.py``; the chats table's columns are descri
 contract suite, ``tests/store``; :func:`bot.store.open_store` picks one from ``BOT_DATABASE``.
 
 All datetimes are timezone-aware; the store returns them in UTC. Texts that users typed are never
-stored, not even in the inbox (its updates are kept without them). The store knows nothing of
+stored, not even in the inbox (its updates are kept without them), with one exception that people agree
+to: a question to the operators (:class:`TicketRelays`), kept only until it is posted in the support chat
+(and, in the inbox, a message to an open question only until it is handled). The store knows nothing of
 the engine: a conversation crosses into it as :class:`StoredConversation`, plain data.
 
 What a backend promises when several writers share it (tasks of one process, or several processes):
@@ -77,6 +79,7 @@ from bot.store.records import (
     Journey,
     NewReminder,
     OutboxMessage,
+    PendingQuestion,
     Relay,
     ReleaseHead,
     Reminder,
@@ -108,6 +111,7 @@ __all__ = [
     "NewReminder",
     "Outbox",
     "OutboxMessage",
+    "PendingQuestion",
     "Relay",
     "ReleaseHead",
     "Reminder",
@@ -340,13 +344,16 @@ class Tickets(ABC):
 class TicketRelays(ABC):
     """The messages relayed between a person and the support chat for a ticket, each recorded once.
 
-    Recording a message before it is relayed is the claim: of two instances handling the same message,
-    only the one ``relay`` answers True for sends it.
+    Recording a message before it is relayed is the claim: of two instances handling the same message, only
+    the one ``relay`` answers True for commits what follows from it. A person's question is recorded with its
+    text and kept, text and all, until ``relayed`` says it was posted (whoever posts it: the instance that
+    recorded it, or another after a crash; ``pending_questions`` lists what is left). An operator's answer
+    needs no text here: it waits in the person's outbox, committed with the operator's update.
     """
 
     @abstractmethod
-    async def post_ticket(self, ticket_id: int, support_message_id: int, topic_id: int | None) -> None:
-        """Records where the ticket was posted in the support chat."""
+    async def record_topic(self, ticket_id: int, topic_id: int) -> None:
+        """Records the forum topic opened for the ticket in the support chat."""
 
     @abstractmethod
     async def ticket_for_reply(self, support_message_id: int) -> Ticket | None:
@@ -357,12 +364,22 @@ class TicketRelays(ABC):
         """Returns the open ticket whose forum topic this is, in a support chat that is a forum."""
 
     @abstractmethod
-    async def relay(self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime) -> bool:
-        """Records a message to relay; False if it was recorded before (relayed, or being relayed, once)."""
+    async def relay(
+        self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime, text: str | None = None
+    ) -> bool:
+        """Records a message to relay, with ``text`` when it waits here to be posted (a person's question);
+        False if it was recorded before (relayed, or waiting to be, once)."""
 
     @abstractmethod
-    async def relayed(self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int) -> None:
-        """Records the id of a relayed message's copy in the other chat."""
+    async def pending_questions(self, limit: int) -> list[PendingQuestion]:
+        """Returns up to ``limit`` questions recorded with their text and not yet posted, oldest first."""
+
+    @abstractmethod
+    async def relayed(
+        self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int | None
+    ) -> None:
+        """Records the id of a relayed message's copy in the other chat (None: given up) and forgets its text;
+        a question's first copy becomes the ticket's post, which operators reply to."""
 
 
 class Store(

@@ -35,6 +35,7 @@ from bot.store.base import (
     InboxUpdate,
     Journey,
     OutboxMessage,
+    PendingQuestion,
     Relay,
     ReleaseHead,
     Reminder,
@@ -371,30 +372,41 @@ class PostgresStore(Store):
         row = await self._fetchone(f"{_TICKETS} WHERE topic_id = %s AND closed_at IS NULL", (topic_id,))
         return None if row is None else _ticket(row)
 
-    async def post_ticket(self, ticket_id: int, support_message_id: int, topic_id: int | None) -> None:
-        """Records where the ticket was posted in the support chat."""
-        sql = "UPDATE tickets SET support_message_id = %s, topic_id = %s WHERE id = %s"
-        await self._rowcount(sql, (support_message_id, topic_id, ticket_id))
+    async def record_topic(self, ticket_id: int, topic_id: int) -> None:
+        """Records the forum topic opened for the ticket."""
+        await self._rowcount("UPDATE tickets SET topic_id = %s WHERE id = %s", (topic_id, ticket_id))
 
-    async def relay(self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime) -> bool:
-        """Records a message to relay; False if it was recorded before."""
+    async def relay(
+        self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime, text: str | None = None
+    ) -> bool:
+        """Records a message to relay (with its text while it waits); False if it was recorded before."""
         at = _aware(now, "now")
+        params = (ticket_id, direction.value, source_message_id, at, text)
         connection: Connection
         async with self._connection() as connection, connection.transaction():
-            cursor = await connection.execute(_RELAY, (ticket_id, direction.value, source_message_id, at))
+            cursor = await connection.execute(_RELAY, params)
             if cursor.rowcount == 0:
                 return False
             if direction is Relay.ANSWER:
                 await connection.execute(_ANSWERED, (at, ticket_id))
             return True
 
-    async def relayed(self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int) -> None:
-        """Records the id of a relayed message's copy in the other chat."""
-        sql = """
-            UPDATE ticket_messages SET copy_id = %s
-            WHERE ticket_id = %s AND direction = %s AND source_message_id = %s
-        """
-        await self._rowcount(sql, (copy_id, ticket_id, direction.value, source_message_id))
+    async def pending_questions(self, limit: int) -> list[PendingQuestion]:
+        """Returns questions recorded and not yet posted, oldest first."""
+        rows = await self._fetchall(_PENDING_QUESTIONS, (limit,))
+        return [
+            PendingQuestion(_ticket(tuple(row)), source, text, _utc(at)) for *row, source, text, at in rows
+        ]
+
+    async def relayed(
+        self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int | None
+    ) -> None:
+        """Records the relayed copy's id and forgets the text; a question's first copy is the ticket's post."""
+        connection: Connection
+        async with self._connection() as connection, connection.transaction():
+            await connection.execute(_RELAYED, (copy_id, ticket_id, direction.value, source_message_id))
+            if direction is Relay.QUESTION and copy_id is not None:
+                await connection.execute(_FIRST_POST, (copy_id, ticket_id))
 
     async def close_ticket(self, ticket_id: int, now: datetime) -> bool:
         """Closes the ticket; False if it was closed already."""
@@ -825,9 +837,20 @@ _TICKET_FOR_REPLY = f"""
     ))
 """
 _RELAY = """
-    INSERT INTO ticket_messages (ticket_id, direction, source_message_id, at) VALUES (%s, %s, %s, %s)
+    INSERT INTO ticket_messages (ticket_id, direction, source_message_id, at, text) VALUES (%s, %s, %s, %s, %s)
     ON CONFLICT DO NOTHING
 """
+_PENDING_QUESTIONS = """
+    SELECT t.id, t.chat_id, t.language, t.opened_at, t.support_message_id, t.topic_id, t.answered_at,
+           t.closed_at, m.source_message_id, m.text, m.at
+    FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+    WHERE m.text IS NOT NULL ORDER BY m.at, m.ticket_id, m.source_message_id LIMIT %s
+"""
+_RELAYED = """
+    UPDATE ticket_messages SET copy_id = %s, text = NULL
+    WHERE ticket_id = %s AND direction = %s AND source_message_id = %s
+"""
+_FIRST_POST = "UPDATE tickets SET support_message_id = coalesce(support_message_id, %s) WHERE id = %s"
 _ANSWERED = "UPDATE tickets SET answered_at = coalesce(answered_at, %s) WHERE id = %s"
 _TICKET_COUNTS = """
     SELECT count(*), count(answered_at), count(closed_at) FROM tickets WHERE opened_at >= %s AND opened_at < %s

@@ -21,6 +21,7 @@ __all__ = [
     "Journey",
     "NewReminder",
     "OutboxMessage",
+    "PendingQuestion",
     "Relay",
     "ReleaseHead",
     "Reminder",
@@ -314,6 +315,18 @@ class Ticket:
     """The person's topic when the support chat is a forum."""
     answered_at: datetime | None = None
     closed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingQuestion:
+    """A person's message for the support chat, kept with its text from the moment it is recorded until it is
+    posted there: what the person agreed to share, kept no longer than it takes to relay it."""
+
+    ticket: Ticket
+    source_message_id: int
+    """The person's message, in their chat."""
+    text: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from bot.store.base import (
     InboxUpdate,
     Journey,
     OutboxMessage,
+    PendingQuestion,
     Relay,
     ReleaseHead,
     Reminder,
@@ -281,15 +282,16 @@ class SqliteStore(Store):
         row = await self._run(lambda db: db.execute(sql, (topic_id,)).fetchone())
         return None if row is None else _ticket(row)
 
-    async def post_ticket(self, ticket_id: int, support_message_id: int, topic_id: int | None) -> None:
-        """Records where the ticket was posted in the support chat."""
-        sql = "UPDATE tickets SET support_message_id = ?, topic_id = ? WHERE id = ?"
-        params = (support_message_id, topic_id, ticket_id)
-        await self._run(_in_transaction(lambda db: db.execute(sql, params)))
+    async def record_topic(self, ticket_id: int, topic_id: int) -> None:
+        """Records the forum topic opened for the ticket."""
+        sql = "UPDATE tickets SET topic_id = ? WHERE id = ?"
+        await self._run(_in_transaction(lambda db: db.execute(sql, (topic_id, ticket_id))))
 
-    async def relay(self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime) -> bool:
-        """Records a message to relay; False if it was recorded before."""
-        params = (ticket_id, direction.value, source_message_id, _micros(now))
+    async def relay(
+        self, ticket_id: int, direction: Relay, source_message_id: int, now: datetime, text: str | None = None
+    ) -> bool:
+        """Records a message to relay (with its text while it waits); False if it was recorded before."""
+        params = (ticket_id, direction.value, source_message_id, _micros(now), text)
 
         def record(db: sqlite3.Connection) -> bool:
             if db.execute(_RELAY, params).rowcount == 0:
@@ -300,11 +302,25 @@ class SqliteStore(Store):
 
         return await self._run(_in_transaction(record))
 
-    async def relayed(self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int) -> None:
-        """Records the id of a relayed message's copy in the other chat."""
-        sql = "UPDATE ticket_messages SET copy_id = ? WHERE ticket_id = ? AND direction = ? AND source_message_id = ?"
+    async def pending_questions(self, limit: int) -> list[PendingQuestion]:
+        """Returns questions recorded and not yet posted, oldest first."""
+        rows = await self._run(lambda db: db.execute(_PENDING_QUESTIONS, (limit,)).fetchall())
+        return [
+            PendingQuestion(_ticket(tuple(row)), source, text, _moment(at)) for *row, source, text, at in rows
+        ]
+
+    async def relayed(
+        self, ticket_id: int, direction: Relay, source_message_id: int, copy_id: int | None
+    ) -> None:
+        """Records the relayed copy's id and forgets the text; a question's first copy is the ticket's post."""
         params = (copy_id, ticket_id, direction.value, source_message_id)
-        await self._run(_in_transaction(lambda db: db.execute(sql, params)))
+
+        def record(db: sqlite3.Connection) -> None:
+            db.execute(_RELAYED, params)
+            if direction is Relay.QUESTION and copy_id is not None:
+                db.execute(_FIRST_POST, (copy_id, ticket_id))
+
+        await self._run(_in_transaction(record))
 
     async def close_ticket(self, ticket_id: int, now: datetime) -> bool:
         """Closes the ticket; False if it was closed already."""
@@ -764,9 +780,20 @@ _TICKET_FOR_REPLY = f"""
     ))
 """
 _RELAY = """
-    INSERT INTO ticket_messages (ticket_id, direction, source_message_id, at) VALUES (?, ?, ?, ?)
+    INSERT INTO ticket_messages (ticket_id, direction, source_message_id, at, text) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING
 """
+_PENDING_QUESTIONS = """
+    SELECT t.id, t.chat_id, t.language, t.opened_at, t.support_message_id, t.topic_id, t.answered_at,
+           t.closed_at, m.source_message_id, m.text, m.at
+    FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+    WHERE m.text IS NOT NULL ORDER BY m.at, m.ticket_id, m.source_message_id LIMIT ?
+"""
+_RELAYED = """
+    UPDATE ticket_messages SET copy_id = ?, text = NULL
+    WHERE ticket_id = ? AND direction = ? AND source_message_id = ?
+"""
+_FIRST_POST = "UPDATE tickets SET support_message_id = coalesce(support_message_id, ?) WHERE id = ?"
 _ANSWERED = "UPDATE tickets SET answered_at = coalesce(answered_at, ?) WHERE id = ?"
 _TICKET_COUNTS = """
     SELECT count(*), count(answered_at), count(closed_at) FROM tickets WHERE opened_at >= ? AND opened_at < ?

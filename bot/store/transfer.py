@@ -5,8 +5,7 @@ their ids, so a reminder in flight is still consumed once), unsent messages, the
 update ids of the last two days (so an update Telegram delivers again is still applied once), the updates
 still in the inbox (fetched from Telegram, not yet handled), the flow releases with the button meanings
 of every version served (so buttons on people's screens keep working on PostgreSQL), and people's questions
-to the operators (tickets). The
-target must be empty unless ``overwrite`` is given. The bot must be stopped while it runs.
+to the operators (tickets, with a question not yet posted). The target must be empty unless ``overwrite`` is given. The bot must be stopped while it runs.
 """
 
 from __future__ import annotations
@@ -148,6 +147,9 @@ _TABLES = (
             Column("source_message_id"),
             Column("copy_id"),
             Column("at", _MOMENT),
+            # A question not yet posted in the support chat keeps its text until it is: copied too, so
+            # that the PostgreSQL instances post it.
+            Column("text"),
         ),
     ),
 )

@@ -101,12 +101,14 @@ def build_bot(settings: Settings, bundle: FlowBundle, clock: Clock) -> TelegramB
     handlers = ChatHandlers(service, runtime.delivery)
     if settings.support_chat_id is not None:
         language = settings.support_language or service.engine.bundle.languages.default
-        chat = SupportChat(settings.support_chat_id, settings.support_operator_ids, language)
-        service.handoff = True
-        # First: the private chats' own callbacks take whatever these leave (the first match wins).
-        _register_support(
-            application, SupportHandlers(SupportDesk(chat, service), runtime.delivery, handlers)
+        chat = SupportChat(
+            settings.support_chat_id, settings.support_operator_ids, language, MessageLimit.MAX_TEXT_LENGTH
         )
+        service.handoff = True
+        support = SupportHandlers(SupportDesk(chat, service), runtime.delivery, handlers)
+        runtime.also_swept.append(support.relays.post_pending)
+        # First: the private chats' own callbacks take whatever these leave (the first match wins).
+        _register_support(application, support)
     _register_handlers(application, handlers, settings.admin_ids)
     return TelegramBot(application, runtime)
 
@@ -181,7 +183,7 @@ def run(
         store=runtime.store,
         holder=runtime.delivery.holder,
         allowed_updates=ALLOWED_UPDATES,
-        inbox_copy=InboxCopy(built.application, runtime.service),
+        inbox_copy=InboxCopy(built.application, runtime.service, settings.support_chat_id),
         webhook=webhook,
     )
     on_hangup = functools.partial(runtime.reloader.request, "SIGHUP")

@@ -111,7 +111,10 @@ class InboxPolling:
             # Telegram's ids grow: one at or below the newest kept is in the inbox already (kept, then a crash).
             fresh = [item for item in updates or () if _newer(item, self._newest)]
             parsed = [(item, self._parsed(item["update_id"], item)) for item in fresh]
-            copies = [(update, self._copy(item, update)) for item, update in parsed if update is not None]
+            relayed = await self._relayed([update for _, update in parsed if update is not None])
+            copies = [
+                (update, self._copy(item, update, relayed)) for item, update in parsed if update is not None
+            ]
             kept = [InboxUpdate(update.update_id, copy) for update, copy in copies if copy is not None]
             if fresh and await self._keep(kept):
                 self._newest = fresh[-1]["update_id"]
@@ -214,10 +217,20 @@ class InboxPolling:
             logger.error("update %s set aside: python-telegram-bot cannot read it (%s)", update_id, _why(exc))
             return None
 
-    def _copy(self, payload: Mapping[str, Any], update: Update) -> dict[str, Any] | None:
+    async def _relayed(self, updates: Sequence[Update]) -> frozenset[int]:
+        """Returns the chats whose typed text the inbox keeps (bot.telegram.kept); none when the store fails."""
+        try:
+            return await self.copy.relayed_chats(updates)
+        except Exception as exc:  # the batch is still kept, without the texts: polling goes on
+            logger.warning("could not tell which chats relay their messages (%s)", _why(exc))
+            return frozenset()
+
+    def _copy(
+        self, payload: Mapping[str, Any], update: Update, relayed: frozenset[int]
+    ) -> dict[str, Any] | None:
         """Returns what the inbox keeps of an update; None (logged by id) when there is nothing to keep."""
         try:
-            return self.copy.of(payload, update)
+            return self.copy.of(payload, update, relayed)
         except Exception as exc:  # as in _parsed: handled without a copy rather than stopping polling
             logger.error(
                 "update %s handled without a copy: its copy failed (%s)", update.update_id, _why(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Set
+from collections.abc import Awaitable, Callable, Coroutine, Set
 from datetime import timedelta
 from typing import Any
 
@@ -56,6 +56,8 @@ class BotRuntime:
         self.reloader = Reloader(service, flows, on_swapped=self._swapped, on_refused=self._refused)
         self.scheduler: ReminderScheduler | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.also_swept: list[Callable[[], Awaitable[None]]] = []
+        """What else waits in the store to be sent, swept with the outbox (questions for the support chat)."""
 
     async def post_init(self, application: AnyApplication) -> None:
         """Opens the store, re-sends what a crash left unsent, registers the menu and starts reminders."""
@@ -71,6 +73,8 @@ class BotRuntime:
         sent = await self.delivery.sweep()
         if sent:
             logger.info("sent %d messages left over from before the restart", sent)
+        for sweep in self.also_swept:
+            await sweep()
         await self._register_commands(_menus(self.service, self.service.engine))
         await scheduler.start()
         every = SHARED_SWEEP_EVERY if self.store.serves_several_processes else SWEEP_EVERY
@@ -142,6 +146,8 @@ class BotRuntime:
             await asyncio.sleep(every.total_seconds())
             try:
                 await self.delivery.sweep()
+                for sweep in self.also_swept:
+                    await sweep()
             except Exception:
                 logger.exception("outbox sweep failed")
 

@@ -11,17 +11,14 @@ from __future__ import annotations
 import asyncio
 
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.callbacks import AskPerson, encode
 from bot.handoff.desk import DeskReply, SupportDesk
-from bot.runtime.messages import OutgoingMessage
 from bot.runtime.service import choose_language
-from bot.store import Relay, Ticket
 from bot.telegram.delivery import Delivery
 from bot.telegram.handlers import ChatHandlers
+from bot.telegram.relays import QuestionRelay
 
 __all__ = ["SupportHandlers"]
 
@@ -36,33 +33,7 @@ class SupportHandlers:
         self.delivery = delivery
         self.flow = flow
         """The private chats' own callbacks, for what is not a question to a person."""
-        self._forum: bool | None = None
-        """Whether the support chat is a forum: learnt from the first topic Telegram creates or refuses."""
-
-    async def _say(self, text: str, topic: int | None = None) -> int:
-        """Says ``text`` in the support chat, in a forum topic when given; returns the message's id."""
-        chat_id = self.desk.support.chat_id
-        if topic is None:
-            return await self.delivery.bot.show(OutgoingMessage(chat_id, text))
-        sent = await self.delivery.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=topic
-        )
-        return sent.message_id
-
-    async def _topic_for(self, ticket: Ticket) -> int | None:
-        """Returns the question's forum topic, opening it for its first post when the chat is a forum."""
-        if ticket.topic_id is not None or ticket.support_message_id is not None or self._forum is False:
-            return ticket.topic_id
-        name = f"#{ticket.id} · {ticket.language}"
-        try:
-            topic = await self.delivery.bot.create_forum_topic(self.desk.support.chat_id, name)
-        except BadRequest as exc:
-            if "not a forum" not in exc.message.lower():
-                raise
-            self._forum = False
-            return None
-        self._forum = True
-        return topic.message_thread_id
+        self.relays = QuestionRelay(desk, delivery.bot, delivery.holder)
 
     async def ask_button(self, update: Update, context: Context) -> None:
         """Opens a person's question and tells them what will be shared, and never to send codes; or, under
@@ -80,7 +51,7 @@ class SupportHandlers:
             to_person, to_support = await self.desk.solved(chat.id, language)
             await asyncio.gather(query.answer(), self.delivery.deliver_direct((to_person,)))
             if to_support is not None:
-                await self._say(to_support.text, ticket.topic_id if ticket else None)
+                await self.relays.say(to_support.text, ticket.topic_id if ticket else None)
             return
         prompt = await self.desk.ask(chat.id, language)
         await asyncio.gather(query.answer(), self.delivery.deliver_direct((prompt,)))
@@ -91,7 +62,7 @@ class SupportHandlers:
         ticket = await self.desk.store.open_ticket_of(chat.id) if chat is not None else None
         await self.flow.choice_button(update, context)
         if chat is not None and ticket is not None and await self.desk.store.load_chat(chat.id) is None:
-            await self._say(self.desk.forgotten(ticket).text, ticket.topic_id)
+            await self.relays.say(self.desk.forgotten(ticket).text, ticket.topic_id)
 
     async def close_command(self, update: Update, context: Context) -> None:
         """Closes the question an operator's /close replies to, and tells the person."""
@@ -100,6 +71,7 @@ class SupportHandlers:
             return
         replied = message.reply_to_message.message_id if message.reply_to_message else None
         topic = message.message_thread_id if message.is_topic_message else None
+        await self.relays.settled()  # the question replied to may be a post whose id is being recorded
         reply = await self.desk.close(user.id if user else None, replied, update.update_id, topic)
         await self._send(reply, topic)
 
@@ -108,26 +80,22 @@ class SupportHandlers:
         chat, message = update.effective_chat, update.effective_message
         if chat is None or message is None or not message.text:
             return
-        question = await self.desk.person_message(chat.id, message.message_id, message.text)
+        question = await self.desk.person_message(chat.id, message.message_id, message.text, update.update_id)
         if question is None:
             await self.flow.stray_message(update, context)
             return
-        ticket = question.ticket
-        if question.to_support is not None and ticket is not None:
-            topic = await self._topic_for(ticket)
-            copy = await self._say(question.to_support.text, topic)
-            if ticket.support_message_id is None:
-                await self.desk.store.post_ticket(ticket.id, copy, topic)
-            else:
-                await self.desk.store.relayed(ticket.id, Relay.QUESTION, question.message_id, copy)
-        if question.to_person is not None:
-            await self.delivery.deliver_direct((question.to_person,))
+        if question.recorded:
+            await self.relays.post_pending()
+        if question.held is not None:
+            await self.delivery.deliver_direct((question.held,))
+        # This chat's lock is held by the update processor, as delivery requires.
+        await self.delivery.deliver(question.to_person)
 
     async def tickets_command(self, update: Update, context: Context) -> None:
         """Lists the open questions with their age, to an operator allowed to answer them."""
         user, message = update.effective_user, update.effective_message
         topic = message.message_thread_id if message is not None and message.is_topic_message else None
-        await self._say(await self.desk.open_tickets(user.id if user else None), topic)
+        await self.relays.say(await self.desk.open_tickets(user.id if user else None), topic)
 
     async def operator_reply(self, update: Update, context: Context) -> None:
         """Relays an operator's reply to a question to the person who asked it."""
@@ -135,6 +103,7 @@ class SupportHandlers:
         if chat is None or message is None or message.reply_to_message is None or not message.text:
             return
         topic = message.message_thread_id if message.is_topic_message else None
+        await self.relays.settled()  # the question replied to may be a post whose id is being recorded
         reply = await self.desk.operator_reply(
             user.id if user else None,
             message.reply_to_message.message_id,
@@ -152,4 +121,4 @@ class SupportHandlers:
             async with self.delivery.service.locks.hold(reply.to_person[0].message.chat_id):
                 await self.delivery.deliver(reply.to_person)
         if reply.to_support is not None:
-            await self._say(reply.to_support, topic)
+            await self.relays.say(reply.to_support, topic)

@@ -73,13 +73,13 @@ def test_the_drawn_funnel_titles_each_screen_reached_with_how_many_reached_and_s
     assert "3 screens nobody reached" in svg
 
 
-def test_the_titles_are_in_the_language_asked_for(database: Path, tmp_path: Path) -> None:
+def test_the_titles_and_counts_are_in_the_language_asked_for(database: Path, tmp_path: Path) -> None:
     drawing = tmp_path / "funnel.svg"
     assert main(["stats", "--lang", "fr", "--draw", str(drawing)]) == 0
     assert nodes(drawing.read_text(encoding="utf-8"))["welcome"] == [
         "Bonjour. Quelle",
         "eSIM ?",
-        "3 in, 1 stopped",
+        "3 arrivées, 1 arrêtées",
     ]
 
 

@@ -78,10 +78,29 @@ def font_ranges(family: str) -> list[tuple[int, int]]:
     return ranges
 
 
+def caption(svg: ElementTree.Element) -> list[str]:
+    """Returns the lines written under the picture's title, outside every screen and step."""
+    graph = next(g for g in svg.iter(f"{SVG}g") if g.get("class") == "graph")
+    return [text.text or "" for text in graph.findall(f"{SVG}text")]
+
+
+# What the picture says in each language: its first screen's counts, and how to read the colours.
+CAPTIONS = {
+    "en": ("{reached} in, {stopped} stopped", "Colour: share of those who reached a screen"),
+    "fr": ("{reached} arrivées, {stopped} arrêtées", "Couleur : part des conversations arrivées"),
+    "zh-Hans": ("到达 {reached}，停下 {stopped}", "颜色：到达某页面的人中停在那里的比例"),  # noqa: RUF001
+}
+
+
 @pytest.mark.parametrize("language", ["en", "fr", "zh-Hans"])
 def test_every_label_is_in_the_operators_language_in_a_font_that_has_each_character(
-    database: Path, bundle: FlowBundle, tmp_path: Path, language: str
+    database: Path,
+    bundle: FlowBundle,
+    tmp_path: Path,
+    language: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    data = report_json(capsys)
     picture = tmp_path / "funnel.svg"
     assert main(["stats", "--lang", language, "--draw", str(picture)]) == 0
 
@@ -105,6 +124,14 @@ def test_every_label_is_in_the_operators_language_in_a_font_that_has_each_charac
     shown = "".join(screens(svg)["start"][:-1]).replace(" ", "")
     assert len(shown) >= min(len(title), 12)
     assert title.startswith(shown.removesuffix("…"))
+    counts, legend = CAPTIONS[language]
+    states = data["states"]
+    assert isinstance(states, list)
+    first = next(state for state in states if state["state"] == "start")
+    assert screens(svg)["start"][-1] == counts.format(reached=first["reached"], stopped=first["stopped_here"])
+    written = " ".join(caption(svg))
+    assert legend in written, written
+    assert f"{data['started']}" in written
 
 
 def test_the_picture_fits_a_laptop_screen_with_the_main_way_top_down(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+# The page's words are in Chinese too.
+# ruff: noqa: RUF001
 import asyncio
 import json
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +26,65 @@ def report_json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     return data
 
 
-def hours(shown: str) -> float | None:
-    """Reads a duration as the page shows it ("3 d 4 h", "5 h", "-") in hours."""
+MOMENT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
+# How each language writes a duration on the page: days and hours, hours, or minutes.
+DURATIONS = {
+    "en": (r"(\d+) d (\d+) h", r"(\d+) h", r"(\d+) min"),
+    "fr": (r"(\d+) j (\d+) h", r"(\d+) h", r"(\d+) min"),
+    "zh-Hans": (r"(\d+)天(\d+)小时", r"(\d+)小时", r"(\d+)分钟"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """What an operator reads on the page in one language: its headings, and the questions' summary."""
+
+    code: str
+    headings: tuple[str, ...]
+    tickets: str
+    answered: tuple[str, str]
+    """How the open questions' table says answered, and not yet."""
+
+
+LANGUAGES = [
+    Words(
+        "en",
+        ("Where people stop most", "Requests per seller or carrier", "Questions to a person", "Every screen"),
+        "{opened} asked in this period, {answered} answered, {closed} closed; {open} open now.",
+        ("yes", "not yet"),
+    ),
+    Words(
+        "fr",
+        (
+            "Où les gens s'arrêtent le plus",
+            "Demandes par vendeur ou opérateur",
+            "Questions à une personne",
+            "Tous les écrans",
+        ),
+        "{opened} posées pendant la période, {answered} avec une réponse, {closed} closes ; {open} encore ouvertes.",
+        ("oui", "pas encore"),
+    ),
+    Words(
+        "zh-Hans",
+        ("用户最常停在哪里", "向各卖家或运营商发出的申请", "向真人客服提的问题", "所有页面"),
+        "本期共提问 {opened} 个，已回复 {answered} 个，已关闭 {closed} 个；目前仍有 {open} 个未结。",
+        ("是", "还没有"),
+    ),
+]
+
+
+def hours(shown: str, language: str = "en") -> float | None:
+    """Reads a duration as the page shows it in ``language`` ("3 d 4 h", "5 h", "20 min", "-") in hours."""
     if shown == "-":
         return None
-    found = re.fullmatch(r"(?:(\d+) d )?(\d+) h", shown)
+    days_hours, only_hours, minutes = DURATIONS[language]
+    if found := re.fullmatch(days_hours, shown):
+        return int(found[1]) * 24 + int(found[2])
+    if found := re.fullmatch(only_hours, shown):
+        return int(found[1])
+    found = re.fullmatch(minutes, shown)
     assert found is not None, shown
-    return int(found[1] or 0) * 24 + int(found[2])
+    return int(found[1]) / 60
 
 
 async def rows(page: PageVisit, table: str) -> list[list[str]]:
@@ -36,13 +92,18 @@ async def rows(page: PageVisit, table: str) -> list[list[str]]:
     return found
 
 
+def write_page(folder: Path, capsys: pytest.CaptureFixture[str], *arguments: str) -> Path:
+    """Writes the page of the crowded database's last 30 days with ``esim-bot stats``."""
+    written = folder / "report.html"
+    assert main(["stats", "--html", str(written), *arguments]) == 0
+    capsys.readouterr()
+    return written
+
+
 @pytest.fixture
 def page(database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """The page of the crowded database's last 30 days."""
-    written = tmp_path / "report.html"
-    assert main(["stats", "--html", str(written)]) == 0
-    capsys.readouterr()
-    return written
+    return write_page(tmp_path, capsys)
 
 
 async def rendered(page: Path, profile: Path) -> tuple[list[float], int, str, list[str]]:
@@ -60,6 +121,8 @@ async def read(page: Path, profile: Path) -> dict[str, Any]:
     """Returns the numbers the page shows, as the browser laid them out."""
     async with visit(page.as_uri(), profile) as shown:
         return {
+            "headings": await shown.evaluate("[...document.querySelectorAll('h2')].map(h => h.innerText)"),
+            "columns": await shown.evaluate("[...document.querySelectorAll('th')].map(h => h.innerText)"),
             "started": await shown.evaluate("document.querySelector('#started').innerText"),
             "confirmed": await shown.evaluate("document.querySelector('#confirmed').innerText"),
             "period": await shown.evaluate("document.querySelector('#period').innerText"),
@@ -86,16 +149,25 @@ def test_the_page_renders_with_its_picture_and_loads_nothing_from_the_network(
     assert title.startswith("Stop paying for a line used in New Caledonia: ")
 
 
-def test_the_numbers_on_the_page_are_those_of_stats_json(
-    page: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("words", LANGUAGES, ids=[words.code for words in LANGUAGES])
+def test_the_page_reads_in_the_operators_language_with_the_numbers_of_stats_json(
+    database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], words: Words
 ) -> None:
     data = report_json(capsys)
-    shown = asyncio.run(read(page, tmp_path / "profile"))
+    written = write_page(tmp_path, capsys, "--lang", words.code)
+    shown = asyncio.run(read(written, tmp_path / "profile"))
     started, confirmed, period = shown["started"], shown["confirmed"], shown["period"]
     funnel, stops, outcomes = shown["funnel"], shown["stops"], shown["outcomes"]
 
+    assert shown["headings"] == list(words.headings)
+    english = {"screen", "state", "reached", "provider", "requests", "confirmed", "language", "answered"}
+    assert words.code == "en" or not english & set(shown["columns"]), "every column is named in the language"
     assert (int(started), int(confirmed)) == (data["started"], data["confirmed"])
-    assert period.startswith(f"{data['since'][:10]} {data['since'][11:16]} to {data['until'][:10]}")
+    # The page is written a moment after --json ran, maybe in the next minute.
+    since, until = [datetime.strptime(moment, "%Y-%m-%d %H:%M") for moment in MOMENT.findall(period)]
+    asked = [datetime.fromisoformat(data[end]).replace(tzinfo=None) for end in ("since", "until")]
+    assert timedelta(0) <= since - asked[0].replace(second=0, microsecond=0) <= timedelta(minutes=1)
+    assert timedelta(0) <= until - asked[1].replace(second=0, microsecond=0) <= timedelta(minutes=1)
     assert [(row[1], int(row[2]), int(row[4])) for row in funnel] == [
         (state["state"], state["reached"], state["stopped_here"]) for state in data["states"]
     ]
@@ -109,7 +181,7 @@ def test_the_numbers_on_the_page_are_those_of_stats_json(
     ]
     for row, outcome in zip(outcomes, data["outcomes"], strict=True):
         for shown_time, exact in zip(row[5:], outcome["hours_to_confirmation"].values(), strict=True):
-            shown_hours = hours(shown_time)
+            shown_hours = hours(shown_time, words.code)
             if exact is None:
                 assert shown_hours is None
             else:
@@ -117,19 +189,34 @@ def test_the_numbers_on_the_page_are_those_of_stats_json(
                 assert abs(shown_hours - exact) <= 0.5
     assert any(o["confirmed"] for o in data["outcomes"]), "the crowd had some requests confirmed"
     tickets = data["tickets"]
-    assert shown["tickets"] == (
-        f"{tickets['opened']} asked in this period, {tickets['answered']} answered, {tickets['closed']} closed;"
-        f" {len(tickets['open'])} open now."
+    assert shown["tickets"] == words.tickets.format(
+        opened=tickets["opened"],
+        answered=tickets["answered"],
+        closed=tickets["closed"],
+        open=len(tickets["open"]),
     )
     assert [row[0] for row in shown["open_tickets"]] == [f"#{t['ticket']}" for t in tickets["open"]]
     for row, ticket in zip(shown["open_tickets"], tickets["open"], strict=True):
-        shown_age = hours(row[2])
+        shown_age = hours(row[2], words.code)
         assert shown_age is not None
         assert abs(shown_age - ticket["age_hours"]) <= 0.5
-        assert row[3] == ("yes" if ticket["answered"] else "not yet")
+        assert row[3] == words.answered[0 if ticket["answered"] else 1]
     assert sum(o["requested"] for o in data["outcomes"]) == sum(
         o["confirmed"] + o["still_waiting"] + o["given_up"] for o in data["outcomes"]
     )
+
+
+def test_the_page_is_in_the_support_chats_language_unless_told_another(
+    database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_SUPPORT_LANGUAGE", "zh-Hans")
+    chinese = asyncio.run(read(write_page(tmp_path, capsys), tmp_path / "profile"))
+    told = tmp_path / "told"
+    told.mkdir()
+    french = asyncio.run(read(write_page(told, capsys, "--lang", "fr"), tmp_path / "profile-fr"))
+
+    assert chinese["headings"] == list(LANGUAGES[2].headings)
+    assert french["headings"] == list(LANGUAGES[1].headings)
 
 
 def test_a_page_of_an_empty_database_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,5 +226,5 @@ def test_a_page_of_an_empty_database_says_so(tmp_path: Path, monkeypatch: pytest
     assert main(["stats", "--html", str(written)]) == 0
     text = written.read_text(encoding="utf-8")
     assert '<b id="started">0</b>' in text
-    assert "No request was sent to a provider in this period." in text
+    assert "No request was sent to a seller or carrier in this period." in text
     assert "Nobody stopped yet." in text

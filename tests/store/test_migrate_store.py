@@ -19,6 +19,7 @@ from bot.store import (
     InboxUpdate,
     NewReminder,
     OutboxMessage,
+    PendingQuestion,
     Relay,
     Reminder,
     SqliteStore,
@@ -52,6 +53,7 @@ Snapshot = tuple[
     dict[str, str],
     list[Ticket],
     Ticket | None,
+    list[PendingQuestion],
 ]
 FILES = {"flows/cancel_esim.yaml": "states: {}", "locales/zh-Hans.yaml": "welcome: 你好"}
 
@@ -97,11 +99,13 @@ async def seed(path: Path) -> None:
         # A reminder scheduled then cancelled: SQLite never gives its id again, nor must PostgreSQL.
         await store.commit(Commit(chat_id=2, schedule=[NewReminder("extra", START, 1)]), START)
         await store.commit(Commit(chat_id=2, cancel_reminders=frozenset({"extra"})), START)
-        # An open question to the operators, whose follow-up was relayed to the support chat.
+        # An open question to the operators, posted with a follow-up; a second follow-up not posted yet.
         ticket = await store.open_ticket(1, "zh-Hans", START)
-        await store.post_ticket(ticket.id, support_message_id=80, topic_id=5)
-        await store.relay(ticket.id, Relay.QUESTION, 95, START)
-        await store.relayed(ticket.id, Relay.QUESTION, 95, copy_id=81)
+        await store.record_topic(ticket.id, 5)
+        for message_id, copy_id in ((94, 80), (95, 81)):
+            await store.relay(ticket.id, Relay.QUESTION, message_id, START, "怎么注销")
+            await store.relayed(ticket.id, Relay.QUESTION, message_id, copy_id=copy_id)
+        await store.relay(ticket.id, Relay.QUESTION, 96, START + timedelta(minutes=1), "还有一个问题")
         # Two flow versions served, and an update fetched from Telegram but not handled yet.
         for number in (2, 3):
             meanings = f'{{"version": "{number}"}}'
@@ -122,6 +126,7 @@ async def snapshot(store: Store) -> Snapshot:
         await store.flow_history("cancel_esim"),
         await store.open_tickets(),
         await store.ticket_for_reply(81),
+        await store.pending_questions(10),
     )
 
 
@@ -159,13 +164,16 @@ def test_every_chat_reminder_message_and_statistic_arrives(
     chat = moved[0][0]
     assert chat is not None
     assert (chat.settings.timezone_chosen, chat.reminder_message_id) == (True, 93)
-    inbox, release, history, _tickets, replied = moved[5:]
+    inbox, release, history, _tickets, replied, pending = moved[5:]
     assert [update.update_id for update in inbox] == [502]
     assert release is not None
     assert (release.version, dict(release.files)) == ("3", FILES)
     assert sorted(history) == ["2", "3"], "buttons of both versions keep their meaning on PostgreSQL"
     assert replied is not None, "an operator's reply to the relayed follow-up still finds its ticket"
-    assert replied.topic_id == 5
+    assert (replied.topic_id, replied.support_message_id) == (5, 80)
+    assert [(question.source_message_id, question.text) for question in pending] == [(96, "还有一个问题")], (
+        "the follow-up not posted yet is posted from PostgreSQL"
+    )
 
 
 def test_the_moved_bot_carries_on_where_it_stopped(

@@ -75,10 +75,10 @@ async def test_an_operator_reply_finds_its_ticket_by_the_post_or_a_relayed_quest
     await person(store, OTHER_CHAT)
     ticket = await store.open_ticket(CHAT, "fr", at(0))
     other = await store.open_ticket(OTHER_CHAT, "en", at(1))
-    await store.post_ticket(ticket.id, support_message_id=70, topic_id=9)
-    await store.post_ticket(other.id, support_message_id=71, topic_id=None)
-    assert await store.relay(ticket.id, Relay.QUESTION, 12, at(5))
-    await store.relayed(ticket.id, Relay.QUESTION, 12, copy_id=80)
+    await store.record_topic(ticket.id, 9)
+    for chat_ticket, message_id, copy_id in ((ticket, 11, 70), (other, 21, 71), (ticket, 12, 80)):
+        assert await store.relay(chat_ticket.id, Relay.QUESTION, message_id, at(5), "a question")
+        await store.relayed(chat_ticket.id, Relay.QUESTION, message_id, copy_id=copy_id)
 
     found = await store.ticket_for_reply(80)
     assert found is not None
@@ -94,6 +94,49 @@ async def test_an_operator_reply_finds_its_ticket_by_the_post_or_a_relayed_quest
     await store.close_ticket(ticket.id, at(9))
     assert await store.ticket_for_reply(70) is None, "a closed ticket takes no more replies"
     assert await store.ticket_in_topic(9) is None
+
+
+async def test_a_question_keeps_its_text_only_until_it_is_posted(store: Store) -> None:
+    await person(store)
+    await person(store, OTHER_CHAT)
+    ticket = await store.open_ticket(CHAT, "fr", at(0))
+    other = await store.open_ticket(OTHER_CHAT, "en", at(0))
+    await store.relay(ticket.id, Relay.QUESTION, 11, at(1), "Comment fermer ma ligne ?")
+    await store.relay(other.id, Relay.QUESTION, 21, at(2), "How do I close it?")
+    await store.relay(ticket.id, Relay.QUESTION, 12, at(3), "Et avec Orange ?")
+    await store.relay(ticket.id, Relay.ANSWER, 70, at(4))
+
+    pending = await store.pending_questions(10)
+    assert [(q.ticket.id, q.source_message_id, q.text, q.at) for q in pending] == [
+        (ticket.id, 11, "Comment fermer ma ligne ?", at(1)),
+        (other.id, 21, "How do I close it?", at(2)),
+        (ticket.id, 12, "Et avec Orange ?", at(3)),
+    ], "oldest first; an answer waits in the person's outbox, not here"
+    assert [q.source_message_id for q in await store.pending_questions(1)] == [11]
+
+    await store.relayed(ticket.id, Relay.QUESTION, 11, copy_id=300)
+    await store.relayed(ticket.id, Relay.QUESTION, 12, copy_id=302)
+    await store.relayed(other.id, Relay.QUESTION, 21, copy_id=None)  # given up: Telegram refused it
+    assert await store.pending_questions(10) == []
+    posted = await store.open_ticket_of(CHAT)
+    assert posted is not None
+    assert posted.support_message_id == 300, "the first copy is the post operators reply to"
+    assert not await store.relay(ticket.id, Relay.QUESTION, 11, at(9), "Comment fermer ma ligne ?")
+    assert await store.pending_questions(10) == [], "a question handled again is not posted again"
+
+
+async def test_a_question_waiting_to_be_posted_survives_a_restart_and_goes_with_forget(
+    new_store: StoreFactory,
+) -> None:
+    async with new_store() as store:
+        await person(store)
+        ticket = await store.open_ticket(CHAT, "zh-Hans", at(0))
+        await store.relay(ticket.id, Relay.QUESTION, 12, at(1), "我在法国, 怎么注销?")
+    async with new_store() as store:
+        [waiting] = await store.pending_questions(10)
+        assert (waiting.ticket, waiting.text) == (ticket, "我在法国, 怎么注销?")
+        await store.forget(CHAT)
+        assert await store.pending_questions(10) == [], "forgetting a person drops what they had not sent"
 
 
 async def test_tickets_last_across_a_restart(new_store: StoreFactory) -> None:

@@ -274,4 +274,19 @@ _TICKETS = Migration(
     ),
 )
 
-POSTGRES_MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _FLOW_RELEASES, _COMMIT_IN_ONE_CALL, _TICKETS)
+_QUESTIONS_KEPT_UNTIL_POSTED = Migration(
+    version=5,
+    description="a person's question keeps its text until it is posted in the support chat",
+    statements=(
+        "ALTER TABLE ticket_messages ADD COLUMN text TEXT",
+        "CREATE INDEX ticket_messages_pending ON ticket_messages (at) WHERE text IS NOT NULL",
+    ),
+)
+
+POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
+    _INITIAL,
+    _FLOW_RELEASES,
+    _COMMIT_IN_ONE_CALL,
+    _TICKETS,
+    _QUESTIONS_KEPT_UNTIL_POSTED,
+)

@@ -185,6 +185,15 @@ _TICKETS = Migration(
     ),
 )
 
+_QUESTIONS_KEPT_UNTIL_POSTED = Migration(
+    version=9,
+    description="a person's question keeps its text until it is posted in the support chat",
+    statements=(
+        "ALTER TABLE ticket_messages ADD COLUMN text TEXT",
+        "CREATE INDEX ticket_messages_pending ON ticket_messages (at) WHERE text IS NOT NULL",
+    ),
+)
+
 SQLITE_MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _QUIET_HOURS,
@@ -194,4 +203,5 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
     _SHARED_WORK,
     _FLOW_RELEASES,
     _TICKETS,
+    _QUESTIONS_KEPT_UNTIL_POSTED,
 )
