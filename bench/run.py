@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -29,7 +29,8 @@ import psutil
 
 from bench.harness import BenchApi, BotProcess, Usage, base_env, median, percentile, walk_users
 from bench.seed import pending_counts, seed_database, waiting_conversation
-from bench.stacks import PROJECT, Stack, all_stacks, baseline, variant
+from bench.stacks import PROJECT, Stack, all_stacks, baseline, on_postgres, variant
+from testkit.postgres import PostgresServer
 
 __all__ = ["main"]
 
@@ -187,10 +188,14 @@ def _snapshot(workdir: Path) -> None:
     waiting_conversation(workdir)
 
 
-def _database_env(stack: Stack, database: Path, *, rate_limit: bool) -> dict[str, str]:
+def _database_env(
+    stack: Stack, database: Path, *, rate_limit: bool, postgres: PostgresServer | None = None
+) -> dict[str, str]:
     if not stack.full_bot:
         return {}
-    env = {"BOT_DATABASE": str(database)}
+    if stack.postgres and postgres is None:
+        raise RuntimeError(f"{stack.key} needs the run's PostgreSQL server")
+    env = {"BOT_DATABASE": postgres.new_database("bench") if stack.postgres and postgres else str(database)}
     if not rate_limit:
         # 0 switches the rate limiter's overall cap off: the walking scenarios measure the bot, not the cap.
         env["BOT_MAX_MESSAGES_PER_SECOND"] = "0"
@@ -207,11 +212,17 @@ def _thread_shares(pid: int, before: Usage, after: Usage) -> dict[str, float]:
 
 
 async def run_walk(
-    stack: Stack, config: Config, workdir: Path, scenario: str, round_number: int, latency: float
+    stack: Stack,
+    config: Config,
+    workdir: Path,
+    scenario: str,
+    round_number: int,
+    latency: float,
+    postgres: PostgresServer | None = None,
 ) -> WalkRow:
     """Starts the stack, warms it up, then measures ``config.users`` users pressing through the flow."""
     name = f"{scenario}-{stack.key}-{round_number}"
-    extra = _database_env(stack, workdir / f"{name}.sqlite3", rate_limit=False)
+    extra = _database_env(stack, workdir / f"{name}.sqlite3", rate_limit=False, postgres=postgres)
     async with BenchApi(latency=latency) as api:
         process = await _start(stack, api, workdir, name, extra)
         startup = (api.first_get_updates or float("nan")) - process.started_at
@@ -531,7 +542,11 @@ def stacks_for(config: Config) -> dict[str, Stack]:
     known = all_stacks(config.ptb_concurrency, config.bot_concurrency)
     chosen: dict[str, Stack] = {}
     for key in config.stacks:
-        if key.startswith("c+"):
+        if key.endswith("@pg"):
+            chosen[key] = on_postgres(
+                stacks_for(replace(config, stacks=(key.removesuffix("@pg"),)))[key[:-3]]
+            )
+        elif key.startswith("c+"):
             chosen[key] = variant(key, config.bot_concurrency)
         elif key == "c0" and config.baseline is not None:
             chosen[key] = baseline(config.baseline, config.bot_concurrency)
@@ -539,7 +554,8 @@ def stacks_for(config: Config) -> dict[str, Stack]:
             chosen[key] = known[key]
         else:
             raise ValueError(
-                f"unknown stack {key!r}; known: {', '.join(known)}, c+<tweak>[+<tweak>...], c0 (with --baseline)"
+                f"unknown stack {key!r}; known: {', '.join(known)}, c+<tweak>[+<tweak>...], c0 (with --baseline),"
+                " and any of c, c+..., c0 followed by @pg (on PostgreSQL)"
             )
     return chosen
 
@@ -552,7 +568,17 @@ def _rotated(keys: Sequence[str], round_number: int) -> list[str]:
 
 async def run(config: Config, workdir: Path) -> Results:
     """Runs every scenario asked for and returns what was measured."""
-    stacks = stacks_for(config)
+    with contextlib.ExitStack() as servers:
+        stacks = stacks_for(config)
+        postgres = None
+        if any(stack.postgres for stack in stacks.values()):
+            postgres = servers.enter_context(PostgresServer())
+        return await _run(config, workdir, stacks, postgres)
+
+
+async def _run(
+    config: Config, workdir: Path, stacks: dict[str, Stack], postgres: PostgresServer | None
+) -> Results:
     results = Results()
     chosen = [stacks[key] for key in config.stacks]
     try:
@@ -571,7 +597,7 @@ async def run(config: Config, workdir: Path) -> Results:
             for key in _rotated([s.key for s in chosen], round_number):
                 stack = stacks[key]
                 try:
-                    row = await run_walk(stack, config, workdir, scenario, round_number, latency)
+                    row = await run_walk(stack, config, workdir, scenario, round_number, latency, postgres)
                 except Exception as exc:
                     results.problems.append(f"{scenario} {stack.title}: {exc}")
                     log(f"{scenario} {key} round {round_number}: FAILED {exc}")
@@ -642,7 +668,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, help="rounds per scenario, stacks alternating (default 2)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call in 'realistic'")
     parser.add_argument("--think", type=float, default=0.0, help="seconds a user waits before each press")
-    parser.add_argument("--stacks", default="a,a2,b,c", help="comma-separated: a, a2, b, c, c+<tweak>, c0")
+    parser.add_argument(
+        "--stacks",
+        default="a,a2,b,c",
+        help="comma-separated: a, a2, b, c, c+<tweak>, c0; <c stack>@pg: on PostgreSQL",
+    )
     parser.add_argument(
         "--scenarios", default="saturation,realistic,startup,dispatch", help="comma-separated scenarios"
     )
