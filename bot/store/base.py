@@ -187,6 +187,23 @@ class Outbox(ABC):
         the pending messages, oldest first; None while another holder's claim runs."""
 
     @abstractmethod
+    async def record_delivery_and_claim(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None,
+        *,
+        holder: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> list[OutboxMessage] | None:
+        """Does ``record_delivery``, then what ``holder`` does next with the chat's outbox, at once: claims it
+        again (as ``claim_outbox``) and returns the messages still pending, or, when none is, gives the claim
+        up (as ``release_outbox(unless_pending=True)``) and returns []; None when another holder's claim runs
+        (or the chat is gone). One trip to the store where a holder took three."""
+
+    @abstractmethod
     async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
         """Gives up ``holder``'s claim on the chat's outbox; with ``unless_pending``, only if no message is
         pending (False then: the claim is kept, to send what came in)."""

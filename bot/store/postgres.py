@@ -261,6 +261,41 @@ class PostgresStore(Store):
             return
         await self._rowcount(_RECORD_DELIVERY, (outbox_id, screen_message_id, reminder_message_id, chat_id))
 
+    async def record_delivery_and_claim(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None,
+        *,
+        holder: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> list[OutboxMessage] | None:
+        """Records the delivery and claims the outbox again, or gives it up when nothing is pending, in one
+        statement on the chat's row (so it meets a commit of the chat as ``release_outbox`` does)."""
+        params = {
+            "outbox_id": outbox_id,
+            "chat_id": chat_id,
+            "screen": screen_message_id,
+            "reminder": reminder_message_id,
+            "holder": holder,
+            "now": _aware(now, "now"),
+            "lease": lease,
+        }
+        rows = await self._fetchall(_RECORD_DELIVERY_AND_CLAIM, params)
+        if not rows:
+            return None  # the chat is gone
+        if rows[0][0] is None:
+            return []  # nothing was pending: the claim is given up
+        if rows[0][0] != holder:
+            return None
+        return [
+            OutboxMessage(message_id, chat_id, frozen_payload(payload))
+            for _holder, message_id, payload in rows
+            if message_id is not None
+        ]
+
     async def set_blocked(self, chat_id: int, blocked: bool) -> None:
         """Records the block; a blocked chat keeps no reminders and no unsent messages."""
         connection: Connection
@@ -768,6 +803,36 @@ _CLAIM_OUTBOX = """
         RETURNING chat_id
     )
     SELECT outbox.id, outbox.payload FROM claimed LEFT JOIN outbox ON outbox.chat_id = claimed.chat_id
+    ORDER BY outbox.id
+"""
+# Rows of the chat's pending messages besides the one delivered, under this holder's renewed claim; one row with
+# a NULL holder when the claim was given up (nothing pending); another holder: the claim runs elsewhere; no row:
+# the chat is gone. The snapshot does not see the DELETE of the same statement, hence "id <> the delivered one".
+_RECORD_DELIVERY_AND_CLAIM = """
+    WITH sent AS (
+        DELETE FROM outbox WHERE id = %(outbox_id)s
+    ), pending AS (
+        SELECT EXISTS (SELECT FROM outbox WHERE chat_id = %(chat_id)s AND id <> %(outbox_id)s) AS any
+    ), claimed AS (
+        UPDATE chats SET
+            screen_message_id = coalesce(%(screen)s, screen_message_id),
+            reminder_message_id = coalesce(%(reminder)s, reminder_message_id),
+            version = version + CASE WHEN %(screen)s::bigint IS NULL AND %(reminder)s::bigint IS NULL
+                THEN 0 ELSE 1 END,
+            outbox_holder = CASE
+                WHEN NOT (outbox_holder IS NULL OR outbox_holder = %(holder)s OR outbox_lease_until <= %(now)s)
+                    THEN outbox_holder
+                WHEN pending.any THEN %(holder)s END,
+            outbox_lease_until = CASE
+                WHEN NOT (outbox_holder IS NULL OR outbox_holder = %(holder)s OR outbox_lease_until <= %(now)s)
+                    THEN outbox_lease_until
+                WHEN pending.any THEN %(now)s + %(lease)s END
+        FROM pending WHERE chat_id = %(chat_id)s
+        RETURNING chats.chat_id, chats.outbox_holder
+    )
+    SELECT claimed.outbox_holder, outbox.id, outbox.payload FROM claimed
+    LEFT JOIN outbox ON claimed.outbox_holder = %(holder)s AND outbox.chat_id = claimed.chat_id
+        AND outbox.id <> %(outbox_id)s
     ORDER BY outbox.id
 """
 # No row: the claim is not (or no longer) this holder's; otherwise whether it was given up.
