@@ -12,10 +12,11 @@ constraint or by ``esim_require``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -162,10 +163,22 @@ class PostgresStore(Store):
                 "the PostgreSQL connections did not close within %s s; stopping anyway", CLOSE_TIMEOUT
             )
 
-    def _connection(self) -> Any:
-        if self._pool is None:
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """Lends a connection of the pool for one call.
+
+        The pool's own ``connection()`` also enters the connection's context, which commits on the way out:
+        a lock and a check per call for nothing, every connection being in autocommit (a transaction block
+        commits or rolls back itself, and the pool rolls back any left open when it gets the connection back).
+        """
+        pool = self._pool
+        if pool is None:
             raise StoreError("the store is not open")
-        return self._pool.connection()
+        connection = await pool.getconn()
+        try:
+            yield connection
+        finally:
+            await pool.putconn(connection)
 
     async def _fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         connection: Connection

@@ -131,6 +131,11 @@ class Delivery:
         """Sends what was committed but never sent (after a crash or a failure); returns how many it found."""
         pending = await self.service.outbox.pending(limit)
         chats = dict.fromkeys(queued.message.chat_id for queued in pending)
+        if self.service.store.serves_several_processes:
+            # A chat whose lock is held (or awaited) here is being handled: its holder delivers every message
+            # pending for it under the outbox claim, and a later sweep finds any it could not. Waiting for the
+            # lock to read them again would cost a store trip per chat busy now, for nothing.
+            chats = {chat_id: None for chat_id in chats if not self.service.locks.busy(chat_id)}
         await asyncio.gather(*(self._sweep_chat(chat_id, limit) for chat_id in chats))
         return len(pending)
 
