@@ -111,14 +111,20 @@ def _name(key: Key) -> str:
 
 
 async def _profiled_run(
-    workdir: Path, name: str, warmup: int, users: int, database: str | None = None
+    workdir: Path, name: str, warmup: int, users: int, database: str | None = None, *, cpu_clock: bool = False
 ) -> tuple[Path, int]:
     """Runs (c) under cProfile for ``warmup`` users and then ``users`` more; returns the profile and updates.
 
     ``database`` is a PostgreSQL URL; without it, the bot keeps a SQLite file in ``workdir``."""
     stack = all_stacks(16, 64)["c"]
     output = workdir / f"{name}.prof"
-    command = (sys.executable, "-m", "bench.profiled_bot", str(output))
+    command = (
+        sys.executable,
+        "-m",
+        "bench.profiled_bot",
+        str(output),
+        *(["--cpu-clock"] if cpu_clock else []),
+    )
     async with BenchApi() as api:
         env = base_env()
         env.update(stack.env)
@@ -221,14 +227,18 @@ def summary(costs: dict[Key, Cost], updates: int, top: int) -> str:
     return "\n".join(lines)
 
 
-async def profile(users: int, warmup: int, top: int, *, postgres: bool = False) -> str:
+async def profile(
+    users: int, warmup: int, top: int, *, postgres: bool = False, cpu_clock: bool = False
+) -> str:
     """Runs the two profiled runs and returns the summary of their difference."""
     with tempfile.TemporaryDirectory(prefix="esim-profile-") as directory, contextlib.ExitStack() as servers:
         workdir = Path(directory)
         server = servers.enter_context(PostgresServer()) if postgres else None
         urls = [server.new_database("profile") if server else None for _ in range(2)]
-        baseline, _ = await _profiled_run(workdir, "baseline", warmup, 0, urls[0])
-        measured, updates = await _profiled_run(workdir, "measured", warmup, users, urls[1])
+        baseline, _ = await _profiled_run(workdir, "baseline", warmup, 0, urls[0], cpu_clock=cpu_clock)
+        measured, updates = await _profiled_run(
+            workdir, "measured", warmup, users, urls[1], cpu_clock=cpu_clock
+        )
         costs = _difference(_costs(baseline), _costs(measured))
     return summary(costs, updates, top)
 
@@ -240,8 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--postgres", action="store_true", help="the bot on a throwaway PostgreSQL server")
+    parser.add_argument("--cpu-clock", action="store_true", help="time with the main thread's CPU clock")
     args = parser.parse_args(argv)
-    print(asyncio.run(profile(args.users, args.warmup, args.top, postgres=args.postgres)))
+    print(
+        asyncio.run(
+            profile(args.users, args.warmup, args.top, postgres=args.postgres, cpu_clock=args.cpu_clock)
+        )
+    )
     return 0
 
 
