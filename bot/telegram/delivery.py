@@ -23,6 +23,8 @@ __all__ = ["Delivery"]
 logger = logging.getLogger(__name__)
 
 CONNECT_ATTEMPTS = 3
+RENEW_EVERY = OUTBOX_LEASE.total_seconds() / 3
+"""Seconds between renewals of a chat's outbox claim while one of its messages is on its way."""
 
 
 def _is(exc: TelegramError, *phrases: str) -> bool:
@@ -96,28 +98,40 @@ class Delivery:
         So the claim can be short (OUTBOX_LEASE): if this process dies mid-send, another sends the message
         soon after, and a slow answer from Telegram never lets another process send it a second time.
         """
-        renewing = asyncio.create_task(self._renew_claim(chat_id), name=f"outbox-claim-{chat_id}")
+        # Most messages are sent well within a third of the lease: a timer, not a task, waits for that, so a
+        # quick send costs no task to create and cancel (one per message, on the busiest path).
+        renewing: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            RENEW_EVERY,
+            lambda: renewing.append(
+                asyncio.create_task(self._renew_claim(chat_id), name=f"outbox-claim-{chat_id}")
+            ),
+        )
         try:
             yield
         finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            timer.cancel()
+            for task in renewing:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _renew_claim(self, chat_id: int) -> None:
-        every = OUTBOX_LEASE.total_seconds() / 3
+        """Renews the claim now, then every RENEW_EVERY, until cancelled or the claim is found lost."""
         while True:
-            await asyncio.sleep(every)
             try:
                 still = await self.service.outbox.claim(chat_id, self.holder)
             except Exception as exc:
                 logger.warning(
                     "could not renew the outbox claim of chat %s (%s)", chat_id, type(exc).__name__
                 )
-                continue
-            if still is None:
-                logger.warning("the outbox claim of chat %s ran out while a message was on its way", chat_id)
-                return
+            else:
+                if still is None:
+                    logger.warning(
+                        "the outbox claim of chat %s ran out while a message was on its way", chat_id
+                    )
+                    return
+            await asyncio.sleep(RENEW_EVERY)
 
     async def deliver_direct(self, messages: Iterable[OutgoingMessage]) -> None:
         """Sends messages that are not in the outbox (nothing is recorded about them)."""
