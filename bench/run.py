@@ -82,6 +82,9 @@ class WalkRow:
     exit_code: int | None = None
     thread_cpu_share: dict[str, float] = field(default_factory=dict)
     handed_out_per_update: float = float("nan")
+    store_trips_per_update: float = float("nan")
+    """PostgreSQL only: the bot's transactions on its database over the whole run (start-up and warm-up
+    included) per update handled; each call of the store is one, so this counts its round trips."""
 
     @property
     def ok(self) -> bool:
@@ -223,12 +226,16 @@ async def run_walk(
     """Starts the stack, warms it up, then measures ``config.users`` users pressing through the flow."""
     name = f"{scenario}-{stack.key}-{round_number}"
     extra = _database_env(stack, workdir / f"{name}.sqlite3", rate_limit=False, postgres=postgres)
+    warmed = 0
     async with BenchApi(latency=latency) as api:
         process = await _start(stack, api, workdir, name, extra)
         startup = (api.first_get_updates or float("nan")) - process.started_at
         try:
             warm = [1_000_000 + i for i in range(config.warmup_users)]
-            await walk_users(api, warm, clicks=config.clicks, path=stack.path, timeout=config.step_timeout)
+            warmup = await walk_users(
+                api, warm, clicks=config.clicks, path=stack.path, timeout=config.step_timeout
+            )
+            warmed = warmup.updates
             mark = len(api.latencies)
             errors_before = api.errors()
             me = psutil.Process()
@@ -272,7 +279,22 @@ async def run_walk(
         exit_code=exit_code,
         thread_cpu_share=_thread_shares(process.pid, before, after),
         handed_out_per_update=handed_out / updates,
+        store_trips_per_update=_transactions(extra["BOT_DATABASE"]) / (updates + warmed)
+        if stack.postgres
+        else float("nan"),
     )
+
+
+def _transactions(url: str) -> int:
+    """Returns how many transactions a PostgreSQL database saw (read once its users have disconnected:
+    a server process reports its counts when it ends)."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        row = connection.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 async def run_startup(stack: Stack, workdir: Path, round_number: int, conversations: int) -> StartupRow:
@@ -429,6 +451,7 @@ def walk_table(results: Results, scenario: str, stacks: dict[str, Stack]) -> lis
     ]
     rates: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    trips: list[str] = []
     for key, stack in stacks.items():
         mine = [row for row in rows if row.stack == key]
         if not mine:
@@ -442,7 +465,16 @@ def walk_table(results: Results, scenario: str, stacks: dict[str, Stack]) -> lis
             f"{_fmt(_median_of(mine, 'peak_rss_mb'), 0)} | {_fmt(_median_of(mine, 'bench_cpu_share') * 100, 0)}% | "
             f"{_fmt(_median_of(mine, 'handed_out_per_update'), 2)} | {complete[0]}/{complete[1]} |"
         )
+        if stack.postgres:
+            trips.append(
+                f"- ({key}): {_median_of(mine, 'store_trips_per_update'):.2f} store round trips per update"
+            )
     lines.append("")
+    lines += trips
+    for key in rates:
+        sqlite_key = "c" if key.endswith("@pg") else None
+        if sqlite_key is not None and sqlite_key in cpu and cpu[sqlite_key] > 0:
+            lines.append(f"- ({key})/({sqlite_key}): CPU per update {cpu[key] / cpu[sqlite_key]:.2f}x")
     for key in rates:
         for base in ("a", "b"):
             if key.startswith("c") and base in rates and rates[base] > 0:
