@@ -10,12 +10,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import cache
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
-from babel.dates import get_timezone_location
+from babel.dates import format_timedelta, get_timezone_location
 
 from bot.flows.languages import Languages, PlaceWords
 from bot.localtime import format_when
@@ -71,6 +71,18 @@ class Places:
     def when(self, moment: datetime, zone: tzinfo, zone_name: str, language: str, now: datetime) -> str:
         """Returns a moment as the person reads it, naming its zone: "demain à 09:00 (heure de Paris)"."""
         return self.moment(self.day_and_time(moment, zone, language, now), zone_name, language)
+
+    def after(self, delay: timedelta, language: str) -> str:
+        """Returns how long until a moment, without a clock time: "in 1 week", "dans 1 jour", "1天后".
+
+        For a person whose zone is not known yet: the day and hour depend on where they are.
+        """
+        locale = _locale(language, self._fallback)
+        # At least a minute: a reminder due now or overdue is "in 1 minute", never "in 0 seconds".
+        ahead = max(delay, timedelta(minutes=1))
+        return str(
+            format_timedelta(ahead, granularity="minute", threshold=1, add_direction=True, locale=locale)
+        )
 
     @property
     def _fallback(self) -> str:

@@ -19,6 +19,7 @@ from bot.flows import FlowBundle
 from bot.flows.model import Flow
 from bot.startup import opened_store
 from bot.store import FunnelStats, Journey, Store, Ticket, TicketCounts
+from bot.store.sqlite import SqliteStore
 
 __all__ = ["FunnelReport", "Outcome", "Step", "age_text", "funnel_from", "funnel_report"]
 
@@ -271,6 +272,10 @@ async def funnel_report(
     database: str | Path | None, bundle: FlowBundle, since: datetime, until: datetime
 ) -> FunnelReport:
     """Reads the funnel of ``bundle``'s flow from the database (None: there is none yet, nothing to count)."""
-    # An empty in-memory store gives the empty report without creating a file where none was.
-    async with opened_store(database or Path(":memory:")) as store:
+    if database is None:
+        # An empty in-memory store gives the empty report without creating a file where none was (through
+        # opened_store, a Path(":memory:") was probed as a file and left one named so in the working folder).
+        async with SqliteStore(":memory:") as empty:
+            return await funnel_from(empty, bundle, since, until)
+    async with opened_store(database) as store:
         return await funnel_from(store, bundle, since, until)

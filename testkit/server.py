@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Self
 from aiohttp import web
 
 from testkit.chats import ApiError, Chat, FloodLimits, StoredMessage, inline_markup, text_of
-from testkit.updates import UpdateQueue
+from testkit.updates import CONFLICT, UpdateQueue
 
 if TYPE_CHECKING:
     from testkit.users import FakeUser
@@ -351,6 +351,16 @@ class FakeBotApi:
             if call.method == method and (chat_id is None or call.chat_id == chat_id)
         ]
 
+    @property
+    def conflicts(self) -> list[ApiCall]:
+        """The long polls a newer getUpdates ended (409, as Telegram does) while their client still listened:
+        two pollers on one token, which several instances must never be."""
+        return [
+            call
+            for call in self.calls_to("getUpdates")
+            if call.status == 409 and call.description == CONFLICT
+        ]
+
     def commands(self, language_code: str = "") -> list[tuple[str, str]]:
         """Returns the command menu set for ``language_code`` (all chats) as (command, description)."""
         menu = self._commands.get(language_code, [])
@@ -510,6 +520,12 @@ class FakeBotApi:
             if limited and chat_id is not None:
                 self._limits.count(chat_id, arrived)
         except ApiError as error:
+            if error.description == CONFLICT and (
+                request.transport is None or request.transport.is_closing()
+            ):
+                # Ended by a newer poll after its own process had gone (killed): nobody reads this 409.
+                self._record(method, params, arrived, chat_id, 0, "ended after the client had gone", None)
+                return _json_response(error.payload(), error.status)
             self._record(method, params, arrived, chat_id, error.status, error.description, None)
             return _json_response(error.payload(), error.status)
         self._record(method, params, arrived, chat_id, 200, None, result)

@@ -15,9 +15,12 @@ from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from testkit.chats import ApiError
 
-__all__ = ["UpdateQueue"]
+__all__ = ["CONFLICT", "UpdateQueue"]
 
 JSONDict = dict[str, Any]
+
+# What Telegram answers a long poll that another getUpdates call ended (two pollers on one token).
+CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 
 
 @dataclasses.dataclass(slots=True)
@@ -42,6 +45,9 @@ class UpdateQueue:
         self._closing = False
         # Per chat, when each update handed out and not yet answered was handed out, oldest first.
         self._unanswered: dict[int, deque[float]] = {}
+        # As on Telegram, a getUpdates ends the one still waiting (409): only the newest poll may wait.
+        self._polls = itertools.count(1)
+        self._newest_poll = 0
 
     def __len__(self) -> int:
         """Returns how many updates the bot has not confirmed yet."""
@@ -84,6 +90,9 @@ class UpdateQueue:
                 "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
                 "delete the webhook first",
             )
+        poll = self._newest_poll = next(self._polls)
+        if self._ready is not None:
+            self._ready.set()  # a long poll still waiting learns it has been overtaken
         self._confirm(int(params.get("offset", 0) or 0))
         if "allowed_updates" in params:
             self._allowed = list(params["allowed_updates"] or [])
@@ -99,6 +108,8 @@ class UpdateQueue:
                 self._ready.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._ready.wait(), remaining)
+                if poll != self._newest_poll:
+                    raise ApiError(409, CONFLICT)
                 ready = self._available(limit)
         now = time.monotonic()
         return [self._hand_out(update, now) for update in ready]

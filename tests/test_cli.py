@@ -125,12 +125,14 @@ def test_stats_on_a_fresh_checkout_prints_an_empty_report_and_creates_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     checkout = fresh_checkout(tmp_path, monkeypatch)
+    before = sorted(path.name for path in checkout.iterdir())
     assert main(["stats"]) == 0
     printed = capsys.readouterr()
     assert "Conversations started: 0; confirmed by the provider: 0" in printed.out
     assert "(no conversations in this period)" in printed.out
     assert printed.err == "(no database at data/esim-bot.sqlite3 yet: nothing to count)\n"
     assert not (checkout / "data").exists()
+    assert sorted(path.name for path in checkout.iterdir()) == before
 
 
 def test_stats_on_an_empty_database_file_prints_an_empty_report(

@@ -76,10 +76,15 @@ class _Stepper:
 
 @dataclass(frozen=True, slots=True)
 class AssumedZone:
-    """The zone a person's answers place them in; ``known`` when the answers settle it."""
+    """The zone a person's answers place them in; ``known`` when the answers settle it.
+
+    ``named`` when the answers name the place (in New Caledonia, back home in France): its times may be
+    shown. A guess from the person's language (``away_from``) is not: no clock time until they say.
+    """
 
     zone: str
     known: bool
+    named: bool
 
 
 class FlowEngine:
@@ -235,9 +240,10 @@ class FlowEngine:
             if not holds(conversation.variables):
                 continue
             if guess.zone is not None:
-                return AssumedZone(guess.zone, guess.known)
+                return AssumedZone(guess.zone, guess.known, named=True)
             offered = self.places.offered_zones(conversation.language)
-            return AssumedZone(next((z for z in offered if z != guess.away_from), offered[0]), guess.known)
+            likeliest = next((z for z in offered if z != guess.away_from), offered[0])
+            return AssumedZone(likeliest, guess.known, named=False)
         return None
 
     def answer_reminder(self, conversation: Conversation, pressed: ReminderPress) -> StepResult:

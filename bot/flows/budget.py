@@ -269,11 +269,16 @@ class PhoneBudget:
         language = locale.language
         zones = self.places.offered_zones(language)
         zone = max((self.places.zone_label(z, language) for z in zones), key=len)
-        lines = display_lines(prompt.replace("{zone}", zone).replace("{now}", "22:30"), self.budget.columns)
+        # Asked naming the zone the answers give (back home in France), or without one (a guess).
+        for key, asked, text in (
+            ("prompt", "", prompt.replace("{zone}", zone).replace("{now}", "22:30")),
+            ("ask", " without a zone", locale.texts.get("ui.where.ask", "")),
+        ):
+            lines = display_lines(text, self.budget.columns)
+            if lines > self.budget.lines:
+                message = f"'where are you now?'{asked} is {lines} lines at {self.budget.columns} columns, over {self.origin} ({self.budget.lines} lines)"
+                self.problems.append(locale.located.problem(("ui", "where", key), message))
         where = ("ui", "where", "prompt")
-        if lines > self.budget.lines:
-            message = f"'where are you now?' is {lines} lines at {self.budget.columns} columns, over {self.origin} ({self.budget.lines} lines)"
-            self.problems.append(locale.located.problem(where, message))
         # A zone chosen elsewhere stays in view with its check mark: one more place, as wide as the widest.
         labels = ["✓ " + self.places.place_label(z, language) for z in zones]
         rows = (

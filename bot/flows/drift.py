@@ -14,13 +14,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.flows.budget import plain_text
 from bot.flows.claims import has_hedge
 from bot.flows.errors import Problem
 from bot.flows.texts import LocaleFile
 
 __all__ = ["Marks", "drift_problems", "marks_of", "menu_names", "names_pattern"]
 
-_TAG = re.compile(r"<[^>]+>")
+_LABEL_END = re.compile(r"</(?:b|strong)>(?!\s*→)")
 _URL = re.compile(r"https?://[^\s\"'<>)]+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -64,8 +65,9 @@ def names_pattern(names: Iterable[str]) -> re.Pattern[str]:
 
 
 def marks_of(text: str, names: re.Pattern[str]) -> Marks:
-    """Returns the marks of a text; ``names`` finds the provider and menu names to look for."""
-    plain = _TAG.sub("", text)
+    """Returns the marks of a text as a person reads it (entities decoded: ``&#39;`` is an apostrophe, not the
+    number 39); ``names`` finds the provider and menu names to look for."""
+    plain = plain_text(text)
     urls = frozenset(url.rstrip(".,;:") for url in _URL.findall(plain))
     emails = frozenset(_EMAIL.findall(plain))
     rest = _EMAIL.sub(" ", _URL.sub(" ", plain))
@@ -81,26 +83,17 @@ def marks_of(text: str, names: re.Pattern[str]) -> Marks:
 
 
 def menu_names(text: str) -> set[str]:
-    """Returns the items of every menu path (``A → B → C``) written in a text, as written."""
+    """Returns the items of every menu path (``A → B → C``) written in a text, as written.
+
+    A bold label not followed by an arrow ends its path: in ``→ <b>Data Roaming</b> off`` the item is
+    "Data Roaming", not "Data Roaming off".
+    """
     if "→" not in text:
         return set()
     found: set[str] = set()
-    for path in _PATH.findall(_TAG.sub("", text)):
+    for path in _PATH.findall(plain_text(_LABEL_END.sub("\n", text))):
         found |= {item.strip(" “”\"'«»") for item in path.split("→")}
     return {name for name in found if len(name) > 2 and name.isascii() and name[:1].isupper()}
-
-
-def _kept_names(original: str, translations: Iterable[str]) -> set[str]:
-    """Returns the menu items of a text that some translation keeps as written (an app's English menu).
-
-    A phone's own menus are translated with the phone's language, so a name only one language writes is
-    not a drift; one that a translation keeps must be kept by every translation.
-    """
-    names = menu_names(original)
-    if not names:
-        return set()
-    pattern = names_pattern(names)
-    return {name for text in translations for name in pattern.findall(text)}
 
 
 def _differences(reference: Marks, other: Marks) -> list[str]:
@@ -148,7 +141,9 @@ def drift_problems(
         translations = [(f, text) for f, text in translations if text != original]
         if not translations:
             continue
-        kept = _kept_names(original, (text for _, text in translations))
+        # Menu labels are facts in English only (the facts list phones' and apps' labels in other languages as
+        # NOT FOUND): a translation keeps each one as written, and may put its own words beside it.
+        kept = menu_names(original)
         names = names_pattern(brands | kept) if kept else brand_names
         ours = marks_of(original, names)
         for locale, text in translations:

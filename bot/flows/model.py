@@ -388,15 +388,19 @@ class Reminder(_Frozen):
 class ZoneGuess(_Frozen):
     """Where the answers so far place a person, for their reminders' hours until they say where they are.
 
-    ``zone`` names it; ``away_from`` takes the first place the person's language offers that is not this
-    zone (someone "back home" whose country is not known); ``known`` means the answers settle it, so the
-    bot does not ask "where are you now?".
+    ``zone`` names it (the answers name the place, such as a home country: its times are shown);
+    ``away_from`` takes the first place the person's language offers that is not this zone (someone "back
+    home" whose country is not known): a guess, so no clock time is shown in it until they say where they
+    are; ``known`` means the answers settle it, so the bot does not ask "where are you now?".
     """
 
     when: Condition
-    zone: Zone | None = Field(default=None, description="An IANA time zone, e.g. Europe/Paris")
+    zone: Zone | None = Field(
+        default=None, description="An IANA time zone the answers name, e.g. Europe/Paris: its times are shown"
+    )
     away_from: Zone | None = Field(
-        default=None, description="The language's first offered place other than this IANA zone"
+        default=None,
+        description="A guess: the language's first offered place other than this IANA zone (no time shown in it)",
     )
     known: bool = Field(default=False, description="The answers settle it: the bot does not ask")
 

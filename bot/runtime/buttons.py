@@ -137,8 +137,7 @@ def reminder_button(
     line = next_reminder_line(chat, (snoozed,))
     rows = screen_of(chat, conversation).rows
     answered = OutgoingMessage(chat.id, f"{step.screen.text}\n\n{line}", rows, message_id, shows_screen=True)
-    due = chat.settings.sendable_from(chat.now + snoozed.delay)
-    toast = chat.text("ui.reminder.snoozed", {"when": chat.when(due)})
+    toast = chat.text("ui.reminder.snoozed", {"when": chat.when(chat.now + snoozed.delay)})
     return Result(chat.settings, conversation, (answered,), toast=toast).adding(step.effects)
 
 

@@ -148,9 +148,23 @@ class Chat:
         """Returns the chat's time zone."""
         return zone_or_default(self.settings.timezone)
 
+    @property
+    def placed(self) -> bool:
+        """Tells whether the chat's zone is one the person gave: picked, typed, or named by their answers
+        (in New Caledonia; back home in France). A zone guessed from their language is not."""
+        if self.settings.timezone_chosen:
+            return True
+        guess = None if self.conversation is None else self.engine.assumed_zone(self.conversation)
+        return guess is not None and guess.named and guess.zone == self.settings.timezone
+
     def when(self, moment: datetime) -> str:
-        """Returns a moment as the person reads it, true in their zone and naming it: "tomorrow at 09:00 (Shanghai time)"."""
-        return self.engine.places.when(moment, self.zone, self.settings.timezone, self.language, self.now)
+        """Returns when a reminder due at ``moment`` comes, after the quiet hours, as the person reads it:
+        "tomorrow at 09:00 (Shanghai time)"; only "in 1 week" until they give their zone (never a clock
+        time in a guessed one)."""
+        if not self.placed:
+            return self.engine.places.after(moment - self.now, self.language)
+        due = self.settings.sendable_from(moment)
+        return self.engine.places.when(due, self.zone, self.settings.timezone, self.language, self.now)
 
     def clock(self) -> str:
         """Returns the person's local time now, as "22:30"."""
@@ -350,6 +364,4 @@ def next_reminder_line(chat: Chat, effects: Sequence[Effect]) -> str | None:
     scheduled = [effect.delay for effect in effects if isinstance(effect, ScheduleReminder)]
     if not scheduled:
         return None
-    # The moment the commit will store (bot.runtime.commit): moved out of the chat's quiet hours.
-    due = chat.settings.sendable_from(chat.now + min(scheduled))
-    return chat.text("ui.next_reminder", {"when": chat.when(due)})
+    return chat.text("ui.next_reminder", {"when": chat.when(chat.now + min(scheduled))})

@@ -22,7 +22,8 @@ def to_commit(
     update_id: int | None = None,
     consumed_reminder_id: int | None = None,
 ) -> Commit:
-    """Returns the commit that applies ``result``; its reminders are due outside the chat's quiet hours."""
+    """Returns the commit that applies ``result``; its reminders are due outside the chat's quiet hours
+    (once the person has given their zone)."""
     settings = result.settings
     cancel_all = False
     cancelled: set[str] = set()
@@ -39,7 +40,12 @@ def to_commit(
                 for name in effect.names:
                     scheduled.pop(name, None)
         elif isinstance(effect, ScheduleReminder):
-            due = settings.sendable_from(now + effect.delay)
+            due = now + effect.delay
+            if settings.timezone_chosen:
+                due = settings.sendable_from(due)
+            # A zone the person has not given yet may still change: the reminder keeps its plain moment, and
+            # the quiet hours of the zone known when it falls due apply then (bot.runtime.due). Moved out of
+            # a guessed zone's night now, it would come a day late once they say where they are.
             scheduled[effect.name] = NewReminder(effect.name, due, effect.sequence)
         elif isinstance(effect, EnteredState) and conversation is not None:
             events.append(

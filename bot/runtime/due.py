@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.engine import ScheduleReminder
 from bot.runtime.chat import Chat, Result, anew, step_result, stripped
 from bot.runtime.messages import OutgoingMessage, wired
@@ -24,10 +22,11 @@ def reminder_due(chat: Chat, reminder: Reminder) -> Result | None:
     step = chat.engine.reminder_due(conversation, reminder.name, reminder.sequence)
     if step is None:
         return None  # the conversation moved on
-    if chat.settings.sendable_from(chat.now) > chat.now:
-        # It fell due while the bot was down: the same reminder again, which the commit puts after the
-        # quiet hours like any other.
-        later = ScheduleReminder(reminder.name, timedelta(0), reminder.sequence)
+    morning = chat.settings.sendable_from(chat.now)
+    if morning > chat.now:
+        # It fell due in the quiet hours (while the bot was down, or kept at its plain moment while the
+        # zone was not known): the same reminder again, when they end.
+        later = ScheduleReminder(reminder.name, morning - chat.now, reminder.sequence)
         return Result(chat.settings, conversation).adding((later,))
     if step.conversation.state != conversation.state:
         return step_result(chat, step, edit=None)  # the last one: the conversation moves on, shown anew

@@ -72,6 +72,7 @@ _KEYS = (
     "ui.reminder.stopped",
     *(f"ui.commands.{command}" for command in COMMANDS),
     "ui.where.prompt",
+    "ui.where.ask",
     "ui.where.other",
     "ui.where.type",
     "ui.where.set",

@@ -42,9 +42,10 @@ def where_rows(chat: Chat) -> Rows:
     """Returns the likeliest places for the chat's language (its zone checked) and "somewhere else";
     two places share a row only when both labels fit half a phone's width."""
     found = chat.engine.places
-    current = chat.settings.timezone
+    # A zone only guessed from the language gets no check mark: the person has not said it.
+    current = chat.settings.timezone if chat.placed else None
     offered = found.offered_zones(chat.language)
-    if current not in offered and chat.settings.timezone_chosen:
+    if current is not None and current not in offered and chat.settings.timezone_chosen:
         offered = (current, *offered)  # a zone they chose, and its check mark, stay in view
 
     def place(zone: str) -> ScreenButton:
@@ -59,7 +60,10 @@ def where_rows(chat: Chat) -> Rows:
 
 
 def where_question(chat: Chat) -> str:
-    """Returns "where are you now?", naming the zone used until the person answers and its time now."""
+    """Returns "where are you now?", naming the zone used until the person answers and its time now, when
+    their answers named it (back home in France); a zone guessed from their language goes unnamed."""
+    if not chat.placed:
+        return chat.text("ui.where.ask")
     values = {
         "zone": chat.engine.places.zone_label(chat.settings.timezone, chat.language),
         "now": chat.clock(),
@@ -77,16 +81,17 @@ def ask_where(chat: Chat, result: Result, effects: Sequence[Effect]) -> Result:
     person has said where they are, "where are you now?" follows as a short message of its own.
 
     Until they answer, the zone is where their answers place them (the flow's ``zones``: someone back in
-    France reads Paris times), else the likeliest for their language, named in every time shown: never a
-    silent Nouméa for someone who may be back home. Answers that settle it ("in New Caledonia") are not
-    asked again.
+    France reads Paris times, named), else the likeliest for their language, which is never shown as a
+    clock time ("Next reminder: in 1 week"): a French speaker in Lyon is not first told a Nouméa time,
+    nor a Chinese speaker still in Nouméa a Shanghai one. Answers that settle it ("in New Caledonia")
+    are not asked again.
     """
     if not any(isinstance(effect, ScheduleReminder) for effect in effects):
         return result
     settings = result.settings
     if not settings.timezone_chosen:
         settings = assumed_settings(chat, result.conversation, settings)
-    placed = replace(chat, settings=settings)
+    placed = replace(chat, settings=settings, conversation=result.conversation)
     line = next_reminder_line(placed, effects)
     messages = tuple(
         replace(m, text=f"{m.text}\n\n{line}") if m.shows_screen and line else m for m in result.messages

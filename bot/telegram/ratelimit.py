@@ -82,11 +82,14 @@ class SharedRateLimiter(BaseRateLimiter[int]):
         loop = asyncio.get_running_loop()
         tolerance = self.interval.total_seconds() / 2
         while True:
-            asked = loop.time()
             wait = (await self.store.reserve_send_slot(self.interval, pause)).total_seconds()
+            # Counted from the answer, not the question: the store measured ``wait`` somewhere between the
+            # two, so counting from the question would send early by the time the question took to arrive
+            # (a slow store under load would let messages bunch up). Late by the answer's way back is safe.
+            answered = loop.time()
             pause = timedelta(0)
-            await asyncio.sleep(max(0.0, asked + wait - loop.time()))
-            if loop.time() - (asked + wait) <= tolerance:
+            await asyncio.sleep(max(0.0, answered + wait - loop.time()))
+            if loop.time() - (answered + wait) <= tolerance:
                 return
 
 

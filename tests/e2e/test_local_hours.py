@@ -92,8 +92,8 @@ async def test_a_reminder_scheduled_in_shanghai_survives_sigkill_and_arrives_onc
         student = api.user(701, language_code="zh-hans")
         await student.send("/start")
         await student.wait_for_reply(timeout=30)
-        # A carrier back home, and back home: reminded daily, Shanghai assumed for a Chinese speaker.
-        for button in ("go", "home", "other", "home", "end", "next"):
+        # A carrier back home in China, and back home: reminded daily, in Shanghai time (the answers name it).
+        for button in ("go", "home", "china", "home", "end", "next"):
             await tap(student, button)
         waiting = await tap(student, "sent")
         assert "11月26日周四 08:00（上海时间）" in waiting

@@ -46,6 +46,7 @@ async def test_instances_started_together_on_an_empty_database_share_the_work(
         screen = await user.tap("Let's start")
         assert screen.message_id == first.message_id
         assert all(bot.process is not None and bot.process.returncode is None for bot in bots)
+        assert api.conflicts == []  # never two pollers at once
 
 
 async def test_when_the_polling_instance_is_killed_another_takes_over_and_nothing_is_lost(
@@ -76,6 +77,7 @@ async def test_when_the_polling_instance_is_killed_another_takes_over_and_nothin
         screen = await user.tap("My carrier back home")
         assert screen.message_id == first.message_id
         assert len(user.messages) == 1  # every press applied once, on the one message
+        assert api.conflicts == []  # the successor's polls never met the dead poller's
 
 
 async def test_another_instance_polls_within_two_seconds_of_the_pollers_death(
@@ -105,6 +107,7 @@ async def test_another_instance_polls_within_two_seconds_of_the_pollers_death(
         screen = await user.wait_for_reply(timeout=TAKEOVER_SECONDS)
         assert screen.message_id == first.message_id
         assert len(user.messages) == 1  # the press applied once, on the one message
+        assert api.conflicts == []
         assert [bot for bot in bots if bot is not poller and ELECTED in bot.printed] != []
 
 
@@ -127,6 +130,7 @@ async def test_a_poller_paused_past_its_lease_asks_telegram_nothing_when_it_wake
         successor = next(bot for bot in bots if bot is not poller)
         assert poller.process is not None
 
+        paused_at = time.monotonic()
         os.kill(poller.process.pid, signal.SIGSTOP)
         try:
             await successor.wait_for_output(ELECTED, timeout=TAKEOVER_SECONDS)
@@ -138,6 +142,8 @@ async def test_a_poller_paused_past_its_lease_asks_telegram_nothing_when_it_wake
 
         # The last batch's confirmation (getUpdates with limit=1) would end the successor's long poll.
         assert [call.params for call in api.calls_to("getUpdates") if "limit" in call.params] == []
+        # Only the paused poller's own long poll may have been ended (by its successor), never the successor's.
+        assert [call.time < paused_at for call in api.conflicts] in ([], [True])
         woke = poller.printed[poller.printed.index("stopped polling Telegram") :].splitlines()[0]
         assert "ran out before this instance could renew it" in woke
         assert "another instance took over" not in poller.printed

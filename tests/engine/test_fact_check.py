@@ -146,3 +146,34 @@ def test_airmoney_is_not_promised_at_once_and_links_are_the_facts_pages(
     nomad = walk(default_engine, language, "travel", "direct", "nomad", "active").urls()
     assert "https://www.getnomad.app/help-center" not in nomad
     assert any("9886352" in url for url in nomad)
+
+
+ENGLISH_LABELS_NOTE = {
+    "fr": "Libellés en anglais : en français, nous ne les avons pas trouvés publiés",
+    "zh-Hans": "这些是英文界面的名称；中文界面的名称我们没有找到公开资料",  # noqa: RUF001
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "zh-Hans"])
+@pytest.mark.parametrize(
+    ("phone", "labels"),
+    [
+        ("iphone", ("Settings", "Cellular", "Delete eSIM", "Remove Cellular Plan")),
+        ("samsung", ("Settings", "Connections", "SIM manager", "Remove")),
+        ("pixel", ("Settings", "Network & internet", "SIMs", "Delete SIM")),
+        ("huawei", ("Settings", "Mobile network", "SIM management")),
+    ],
+)
+def test_phone_menu_labels_are_the_english_ones_the_facts_give_not_unverified_translations(
+    default_engine: FlowEngine, language: str, phone: str, labels: tuple[str, ...]
+) -> None:
+    # Localized labels are NOT FOUND in the facts ([rm.localized-labels]): the English label, and our
+    # translation only as a guess, said to be one.
+    person = walk(default_engine, language, "travel", "direct", "airalo", "active", "nothing", phone)
+    assert person.state == "rm_steps"
+    text = person.screen.text.replace("&amp;", "&")
+    for label in labels:
+        assert label in text
+    assert ENGLISH_LABELS_NOTE[language] in text
+    guessed = {"fr": "sans doute", "zh-Hans": "可能是"}[language]
+    assert guessed in text, "a translation is offered only as a guess"

@@ -84,6 +84,23 @@ def test_a_moment_names_its_zone_in_each_language() -> None:
     assert found.moment("tomorrow at 09:00", "Asia/Shanghai", "en") == "tomorrow at 09:00 (Shanghai time)"
 
 
+@pytest.mark.parametrize(
+    ("delay", "language", "said"),
+    [
+        (timedelta(days=7), "en", "in 1 week"),
+        (timedelta(days=5), "fr", "dans 5 jours"),
+        (timedelta(hours=24), "zh-Hans", "1天后"),
+        (timedelta(hours=1), "en", "in 1 hour"),
+        (timedelta(days=14), "fr", "dans 2 semaines"),
+        (timedelta(seconds=-30), "en", "in 1 minute"),  # overdue: never "in 0 seconds" or "ago"
+    ],
+)
+def test_a_moment_in_a_zone_not_given_says_how_long_without_a_clock(
+    delay: timedelta, language: str, said: str
+) -> None:
+    assert places().after(delay, language) == said
+
+
 def test_each_language_is_offered_new_caledonia_and_the_likeliest_places_first() -> None:
     found = places()
     assert found.preselected("zh-Hans") == "Asia/Shanghai"

@@ -5,17 +5,18 @@ from __future__ import annotations
 from testkit import FakeUser, Screen, by_id
 
 
-async def submit(user: FakeUser, deep_link: str = "", where: str = "home") -> Screen:
+async def submit(user: FakeUser, deep_link: str = "", where: str = "home", country: str = "other") -> Screen:
     """Walks to "I've submitted it" ending a home carrier's line (daily reminders); returns the waiting screen.
 
     ``where`` is the id of the answer to "where are you now?": ``home`` (back home), ``here`` (in New
-    Caledonia, which settles the reminders' zone) or ``abroad`` (somewhere else).
+    Caledonia, which settles the reminders' zone) or ``abroad`` (somewhere else). ``country`` is the home
+    country's button id: ``other`` names no place, ``france`` places someone back home in Paris time.
     """
     await user.say(f"/start {deep_link}".strip())
     await user.tap(by_id("go"))
     if not deep_link:  # the ?start=home link has already answered who the carrier is
         await user.tap(by_id("home"))
-        await user.tap(by_id("other"))
+        await user.tap(by_id(country))
     await user.tap(by_id(where))
     await user.tap(by_id("end"))
     await user.tap(by_id("next"))

@@ -1,4 +1,5 @@
-"""The five people of issue 15, walked through Telegram in their own language, read as they would read it.
+"""The five people of issue 15 (and a stolen phone with an OPT card and a travel eSIM), walked through Telegram in
+their own language, read as they would read it.
 
 Each walk asserts what that person must see and must never see. With ``ESIM_TRANSCRIPTS=<file>`` set, the key
 screens of each walk are also appended to that file (Markdown), for a person to read.
@@ -68,11 +69,15 @@ async def test_a_student_back_in_shanghai_who_bought_through_trip_com(
     assert request.has_button("复制消息"), "one tap copies the Chinese request"
     waiting = await walk(student, transcript, "sent")
     question = transcript.saw("(the question that follows)", await asked_where(student, waiting))
-    assert "上海时间" in waiting.text
-    assert "努美阿" not in waiting.text, "Shanghai first, never a Nouméa time"
-    assert "✓ 🇨🇳 中国（上海）" in question.button_labels
+    # Nothing said yet of where they are: when, without a clock time in a guessed zone (Shanghai or Nouméa).
+    assert "⏰ 下次提醒：1周后。" in waiting.text
+    assert "上海时间" not in waiting.text
+    assert "努美阿" not in waiting.text
+    assert "🇨🇳 中国（上海）" in question.button_labels
+    assert not any(label.startswith("✓") for label in question.button_labels)
     placed = transcript.saw("🇨🇳 中国（上海）", await student.tap("中国（上海）"))
     assert "之后的提醒按上海时间发送" in placed.text
+    assert "⏰ 下次提醒：12月14日周一 20:00（上海时间）。" in placed.text
     shown = len(student.messages)
     clock.advance(timedelta(days=7, minutes=1))  # Trip.com publishes no time: a weekly check-in
     await student.wait_for_messages(shown + 1)
@@ -121,13 +126,16 @@ async def test_an_australian_home_in_perth_with_an_opt_tourism_card(
     form = await walk(tourist, transcript, "close")
     assert "https://www.helia.nc/reclamations" in [button.url for button in form.buttons]
     waiting = await walk(tourist, transcript, "sent")
-    assert "(Sydney time)" in waiting.text
+    # "Back home" in English names no place: no Sydney (nor Nouméa) time before they say where.
+    assert "⏰ Next reminder: in 1 day." in waiting.text
+    assert "Sydney" not in waiting.text
     assert "Nouméa" not in waiting.text
     question = transcript.saw("(the question that follows)", await asked_where(tourist, waiting))
     assert question.has_button(lambda b: b.data == "where|type")
     transcript.saw("🌍 Somewhere else…", await tourist.tap(lambda b: b.data == "where|type"))
     placed = transcript.saw("types “Perth”", await tourist.say("Perth"))
-    assert "Perth time" in placed.text
+    assert "Reminders now follow Perth time (it's 10:00 there)" in placed.text
+    assert "⏰ Next reminder: tomorrow at 10:00 (Perth time)." in placed.text
     transcript.save()
 
 
@@ -152,6 +160,41 @@ async def test_a_tourist_whose_phone_was_stolen(api: FakeBotApi, clock: FakeCloc
     assert "removing the eSIM" not in follow.text
     done = await walk(tourist, transcript, "confirmed")
     assert done.has_button(by_id("helpful_yes"))
+    transcript.save()
+
+
+async def test_a_tourist_back_in_sydney_whose_phone_with_an_opt_card_and_a_travel_esim_was_stolen(
+    api: FakeBotApi, clock: FakeClock
+) -> None:
+    clock.set(datetime(2026, 12, 6, 22, 0, tzinfo=UTC))  # 09:00 in Sydney, 11:00 in Nouméa
+    tourist = api.user(1506, language_code="en")
+    transcript = Transcript("Back in Sydney, a stolen phone with an OPT card and a travel eSIM (en)")
+    transcript.saw("/start lost", await tourist.say("/start lost"))
+    lines = await walk(tourist, transcript, "go")
+    assert lines.has_button(by_id("opt_travel")), "two lines on one phone, in one pass"
+    opt = await walk(tourist, transcript, "opt_travel")
+    assert "We found no published OPT procedure" in opt.text
+    assert "another phone or a computer" in opt.text
+    assert "not confirmed" in opt.text, "the form is a way to ask, not a confirmed way to block"
+    assert "https://www.helia.nc/reclamations" in [button.url for button in opt.buttons]
+    assert not opt.has_button(by_id("done")), "the travel eSIM comes next"
+    travel = await walk(tourist, transcript, "next")
+    request = await walk(tourist, transcript, "holafly")
+    for screen in (opt, travel, request):
+        for unwanted in ("Keep the eSIM", "Delete the eSIM", "delete the eSIM", "Keep the SIM card"):
+            assert unwanted not in screen.text, "nothing to keep or delete on a phone that is gone"
+    assert "help@holafly.com" in request.text
+    waiting = await walk(tourist, transcript, "sent")
+    assert "⏰ Next reminder: in 1 week." in waiting.text
+    assert "Nouméa" not in waiting.text
+    assert "Sydney" not in waiting.text, "not said yet: English is no place"
+    question = transcript.saw("(the question that follows)", await asked_where(tourist, waiting))
+    assert "Nouméa" not in question.text
+    placed = transcript.saw("🇦🇺 Australia (Sydney)", await tourist.tap("🇦🇺 Australia (Sydney)"))
+    assert "Reminders now follow Sydney time (it's 09:00 there)" in placed.text
+    assert "⏰ Next reminder: Mon, Dec 14, 09:00 (Sydney time)." in placed.text
+    status = transcript.saw("/status", await tourist.say("/status"))
+    assert "next reminder: Mon, Dec 14, 09:00 (Sydney time)" in status.text
     transcript.save()
 
 

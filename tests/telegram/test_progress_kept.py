@@ -73,7 +73,7 @@ async def test_start_over_with_a_pending_reminder_says_it_will_be_dropped(api: F
     confirm = await user.say("/restart")
     assert "your pending reminders will be dropped" in confirm.text
     await user.tap("No, keep going")
-    assert "next reminder: tomorrow at 12:00" in (await user.say("/status")).text
+    assert "next reminder: in 1 day" in (await user.say("/status")).text
 
 
 async def test_restart_mid_way_asks_and_a_fresh_conversation_does_not(api: FakeBotApi) -> None:

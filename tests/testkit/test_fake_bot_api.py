@@ -81,6 +81,44 @@ async def test_a_long_poll_returns_as_soon_as_an_update_arrives(
     assert [update["message"]["text"] for update in body["result"]] == ["hello"]
 
 
+async def test_a_second_poller_ends_the_first_ones_long_poll_with_409_as_telegram_does(
+    api: FakeBotApi, http: aiohttp.ClientSession
+) -> None:
+    first = asyncio.create_task(call(http, api, "getUpdates", timeout=30))
+    await api.wait_until(lambda: api.in_flight == 1, timeout=5)
+    await api.user(chat_id=7).send("hello")  # wait: handed to the first poll before the second arrives
+    _, handed = await asyncio.wait_for(first, 5)
+    assert [u["message"]["text"] for u in handed["result"]] == ["hello"]
+    assert api.conflicts == []
+
+    offset = handed["result"][-1]["update_id"] + 1
+    waiting = asyncio.create_task(call(http, api, "getUpdates", offset=offset, timeout=30))
+    await api.wait_until(lambda: api.in_flight == 1, timeout=5)
+    status, body = await call(http, api, "getUpdates", offset=offset, timeout=0)
+    assert (status, body["result"]) == (200, [])
+    status, ended = await asyncio.wait_for(waiting, 5)
+    assert status == 409
+    assert ended["description"].startswith("Conflict: terminated by other getUpdates request")
+    assert [call.status for call in api.conflicts] == [409]
+
+
+async def test_a_long_poll_whose_client_has_gone_is_ended_without_counting_a_conflict(
+    api: FakeBotApi,
+) -> None:
+    async with aiohttp.ClientSession() as gone:
+        abandoned = asyncio.create_task(call(gone, api, "getUpdates", timeout=30))
+        await api.wait_until(lambda: api.in_flight == 1, timeout=5)
+        abandoned.cancel()  # as a killed process's connection closes
+    await asyncio.sleep(0.1)
+    async with aiohttp.ClientSession() as successor:
+        status, _ = await call(successor, api, "getUpdates", timeout=0)
+    assert status == 200
+    await api.wait_until(lambda: api.in_flight == 0, timeout=5)
+    assert api.conflicts == []
+    descriptions = sorted(str(call.description) for call in api.calls_to("getUpdates"))
+    assert descriptions == ["None", "ended after the client had gone"]
+
+
 async def test_get_updates_honours_limit_and_allowed_updates(
     api: FakeBotApi, http: aiohttp.ClientSession
 ) -> None:
