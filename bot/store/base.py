@@ -6,7 +6,10 @@ them, so a crash at any instant leaves either all of it or none of it.
 
 The interface comes in roles, each a few methods, so that a caller names what it uses: :class:`ChatStore`,
 :class:`Outbox`, :class:`ReminderQueue`, :class:`Inbox`, :class:`Coordination`, :class:`Reports` and
-:class:`FlowReleases`; :class:`Store` is all of them with opening and closing. What they exchange are the
+:class:`FlowReleases` (and the tickets'); :class:`Store` is all of them with opening and closing. Each role is
+a protocol, so a caller that needs two names their intersection (``class _Needs(ChatStore, Outbox, Protocol)``),
+which every store satisfies; only the store's own modules, its factory and the wiring name the whole
+:class:`Store` (``tests/store/test_store_shape.py``). What they exchange are the
 frozen records of ``bot/store/records.py``; the chats table's columns are described once in
 ``bot/store/columns.py``. :class:`bot.store.sqlite.SqliteStore` (one process, embedded) and
 :class:`bot.store.postgres.PostgresStore` (any number of instances) implement :class:`Store` and pass the same
@@ -60,11 +63,11 @@ What a backend promises when several writers share it (tasks of one process, or 
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar, Protocol, Self
 
 from bot.store.records import (
     KEPT_RELEASES,
@@ -129,7 +132,7 @@ __all__ = [
 ]
 
 
-class ChatStore(ABC):
+class ChatStore(Protocol):
     """Chats: each chat's settings, conversation and screen, changed one commit at a time."""
 
     @abstractmethod
@@ -157,8 +160,12 @@ class ChatStore(ABC):
         """Forgets update ids processed before ``before``; returns how many."""
 
 
-class Outbox(ABC):
+class Outbox(Protocol):
     """Messages committed and not yet sent: delivered at least once, a chat's by one holder at a time."""
+
+    serves_several_processes: ClassVar[bool] = False
+    """Whether several bot processes may share this backend, so that delivering a chat's messages needs
+    its outbox claim; one process does without."""
 
     @abstractmethod
     async def pending_outbox(self, limit: int, chat_id: int | None = None) -> list[OutboxMessage]:
@@ -209,7 +216,7 @@ class Outbox(ABC):
         pending (False then: the claim is kept, to send what came in)."""
 
 
-class ReminderQueue(ABC):
+class ReminderQueue(Protocol):
     """Pending reminders, by due time: claimed before they are fired, postponed when sending failed."""
 
     @abstractmethod
@@ -234,7 +241,7 @@ class ReminderQueue(ABC):
         """Moves a reminder whose sending failed to ``due_at`` and counts the attempt; False if it is gone."""
 
 
-class Inbox(ABC):
+class Inbox(Protocol):
     """Updates fetched from Telegram, kept (without typed text) until their handlers are done."""
 
     @abstractmethod
@@ -254,8 +261,12 @@ class Inbox(ABC):
         """Forgets the kept updates of these ids, in one transaction; ids not kept are ignored."""
 
 
-class Coordination(ABC):
+class Coordination(Protocol):
     """What instances sharing the store coordinate through: named leases and one send budget."""
+
+    serves_several_processes: ClassVar[bool] = False
+    """Whether several bot processes may share this backend, so that they need one send budget and one
+    elected poller; one process does without."""
 
     @abstractmethod
     async def acquire_lease(self, name: str, holder: str, now: datetime, lease: timedelta) -> bool:
@@ -275,7 +286,7 @@ class Coordination(ABC):
         still space their messages."""
 
 
-class Reports(ABC):
+class Reports(Protocol):
     """What operators count: the funnel, the conversations stored, where they stand."""
 
     @abstractmethod
@@ -301,7 +312,7 @@ class Reports(ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot list where conversations stand")
 
 
-class FlowReleases(ABC):
+class FlowReleases(Protocol):
     """The flow version every instance serves, and the button meanings of the versions served."""
 
     @abstractmethod
@@ -330,7 +341,7 @@ class FlowReleases(ABC):
         """Keeps a version's meanings, served at ``served_at``, unless they are kept already."""
 
 
-class Tickets(ABC):
+class Tickets(Protocol):
     """People's questions to the operators: one open ticket per person, gone with the person's chat."""
 
     @abstractmethod
@@ -354,7 +365,7 @@ class Tickets(ABC):
         """Counts the tickets opened in ``[since, until)``: all, answered, closed."""
 
 
-class TicketRelays(ABC):
+class TicketRelays(Protocol):
     """The messages relayed between a person and the support chat for a ticket, each recorded once.
 
     Recording a message before it is relayed is the claim: of two instances handling the same message,
