@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.runtime.messages import QueuedMessage, from_outbox
-from bot.store import Store
+from bot.store import Outbox as StoredOutbox
 
 __all__ = ["OUTBOX_LEASE", "Outbox"]
 
@@ -25,7 +25,7 @@ process's sweep sends them once it lapses."""
 class Outbox:
     """Reads committed messages for delivery and records their delivery."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: StoredOutbox, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 
