@@ -9,7 +9,7 @@ the reminder in the same transaction as the message) and then sends. If it raise
 postponed with a growing delay, never into the chat's quiet hours.
 
 The store is the schedule: a batch of due reminders is claimed there for a lease
-(``Store.claim_due_reminders``), so schedulers of several processes share a backlog instead of racing
+(``ReminderQueue.claim_due_reminders``), so schedulers of several processes share a backlog instead of racing
 for it, and a reminder claimed by a process that died is claimed again once the lease lapses. Consuming
 stays the final word. What the scheduler keeps in memory is only a cache that spares work: reminders in
 flight, and ones held back when even their postponement failed. A restarted
