@@ -272,6 +272,7 @@ class PhoneBudget:
         # Asked naming the zone the answers give (back home in France), or without one (a guess).
         for key, asked, text in (
             ("prompt", "", prompt.replace("{zone}", zone).replace("{now}", "22:30")),
+            ("confirm", " confirming a zone", _named(locale.texts.get("ui.where.confirm", ""), zone)),
             ("ask", " without a zone", locale.texts.get("ui.where.ask", "")),
         ):
             lines = display_lines(text, self.budget.columns)
@@ -360,3 +361,8 @@ class PhoneBudget:
         where = "alone on its row" if columns == self.budget.label_columns else "sharing a row"
         message = f"button label '{key}' is {display_width(text) + extra} columns wide, over {self.origin} ({columns} for a button {where})"
         self.problems.append(locale.located.problem(tuple(key.split(".")), message))
+
+
+def _named(text: str, zone: str) -> str:
+    """Returns a "where" text with the longest zone name and a time in it."""
+    return text.replace("{zone}", zone).replace("{now}", "22:30")

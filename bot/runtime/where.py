@@ -59,16 +59,20 @@ def where_rows(chat: Chat) -> Rows:
     return (*rows, (ScreenButton(chat.text("ui.where.other"), data=encode(TypePlace())),))
 
 
-def where_question(chat: Chat) -> str:
+def where_question(chat: Chat, *, asked: bool = True) -> str:
     """Returns "where are you now?", naming the zone used until the person answers and its time now, when
-    their answers named it (back home in France); a zone guessed from their language goes unnamed."""
+    their answers named it (back home in France); a zone guessed from their language goes unnamed.
+
+    Not ``asked`` (under a reminder's screen, after their answers placed them): the zone is confirmed, with
+    the places to tap if it is not theirs, rather than asking again where they are.
+    """
     if not chat.placed:
         return chat.text("ui.where.ask")
     values = {
         "zone": chat.engine.places.zone_label(chat.settings.timezone, chat.language),
         "now": chat.clock(),
     }
-    return chat.text("ui.where.prompt", values)
+    return chat.text("ui.where.prompt" if asked else "ui.where.confirm", values)
 
 
 def where_prompt(chat: Chat, *, edit: int | None = None) -> OutgoingMessage:
@@ -99,7 +103,10 @@ def ask_where(chat: Chat, result: Result, effects: Sequence[Effect]) -> Result:
     # A schedule that goes on (waiting longer after the last reminder) was asked about at its start.
     first = any(isinstance(effect, ScheduleReminder) and effect.sequence == 1 for effect in effects)
     if not settings.timezone_chosen and first:
-        messages = (*messages, OutgoingMessage(chat.id, where_question(placed), where_rows(placed)))
+        messages = (
+            *messages,
+            OutgoingMessage(chat.id, where_question(placed, asked=False), where_rows(placed)),
+        )
     return replace(result, settings=settings, messages=messages)
 
 
