@@ -17,8 +17,8 @@ from bot.store import Outbox as StoredOutbox
 __all__ = ["OUTBOX_LEASE", "Outbox"]
 
 OUTBOX_LEASE = timedelta(seconds=3)
-"""How long a process's claim on a chat's unsent messages lasts: it is renewed before each message and every
-third of it while one is on its way (bot/telegram/delivery.py); if the process dies while sending, another
+"""How long a process's claim on a chat's unsent messages lasts: it is taken before the first message, renewed with
+each delivery recorded and every third of it while one is on its way (bot/telegram/delivery.py); if the process dies while sending, another
 process's sweep sends them once it lapses."""
 
 

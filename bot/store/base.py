@@ -41,8 +41,9 @@ What a backend promises when several writers share it (tasks of one process, or 
 - The outbox is delivered at least once: ``pending_outbox`` returns a message until ``record_delivery``
   or ``mark_sent`` removes it. A chat's messages are sent by whoever holds its outbox claim
   (``claim_outbox``, a lease with a holder name), in order, one holder at a time across processes; the
-  holder gives the claim up with ``release_outbox`` only once nothing is pending, so a message committed
-  meanwhile by another process is sent by the holder, never overtaking or overtaken. A holder that dies
+  holder gives the claim up with ``release_outbox`` (or ``record_delivery_and_claim``, which records a
+  delivery and claims again in one trip) only once nothing is pending, so a message committed meanwhile by
+  another process is sent by the holder, never overtaking or overtaken. A holder that dies
   leaves at most the message in flight to be sent again, after its lease lapses.
 - ``reserve_send_slot`` spaces every message of every process through one budget (Telegram allows a bot
   about 30 messages a second in all); ``acquire_lease`` elects one holder of a role (the one process that
