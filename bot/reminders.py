@@ -128,7 +128,8 @@ class ReminderScheduler:
     async def stop(self, grace: timedelta = timedelta(seconds=10)) -> None:
         """Stops scheduling, lets reminders being sent finish for up to ``grace``, then cancels them."""
         self._stopped.set()
-        self._wake.set()  # a sleep ends by itself and the loop sees it is stopped, even if the cancel is lost
+        # A sleep ends by itself and the loop sees it is stopped, even if the cancel is lost (_sleep_until_next).
+        self._wake.set()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -163,6 +164,8 @@ class ReminderScheduler:
         batch = await self._store.claim_due_reminders(now, self._batch_size, self._claim_lease)
         fresh = [reminder for reminder in batch if reminder.id not in busy]
         for reminder in fresh:
+            if self._stopped.is_set():
+                break  # stopped meanwhile (see _sleep_until_next): its claim lapses and another instance sends it
             # Capacity first: a turn is taken only when the reminder can go out at that very moment.
             await self._wait_for_capacity()
             await self._wait_for_turn(reminder.chat_id)
@@ -174,6 +177,11 @@ class ReminderScheduler:
     async def _sleep_until_next(self) -> None:
         # Cleared before reading the store, so a notify() after the read still wakes the sleep below.
         self._wake.clear()
+        if self._stopped.is_set():
+            # stop() cancels this task, but a cancellation can be lost in a store call: on Python 3.11,
+            # asyncio.wait_for (psycopg_pool's wait for a free connection) returns normally when cancelled
+            # just as its wait ends. The clear above would then erase stop()'s wake-up, and the loop sleep on.
+            return
         if self._finished != self._finished_before_read:
             return  # a reminder skipped as in flight may be due again: read once more before sleeping
         next_due = await self._store.next_due_at()

@@ -11,6 +11,7 @@ from bot.engine.conversation import (
     Effect,
     Ended,
     EnteredState,
+    KeptReminder,
     ScheduleReminder,
 )
 
@@ -20,5 +21,6 @@ __all__ = [
     "Effect",
     "Ended",
     "EnteredState",
+    "KeptReminder",
     "ScheduleReminder",
 ]

@@ -13,6 +13,7 @@ __all__ = [
     "Effect",
     "Ended",
     "EnteredState",
+    "KeptReminder",
     "ScheduleReminder",
 ]
 
@@ -58,6 +59,16 @@ class ScheduleReminder:
     name: str
     delay: timedelta
     sequence: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class KeptReminder:
+    """A reminder kept while the conversation's reminders were off: it was due in ``due_in`` (negative once
+    its moment passed), as number ``sequence``."""
+
+    name: str
+    due_in: timedelta
+    sequence: int
 
 
 @dataclass(frozen=True, slots=True)

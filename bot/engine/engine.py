@@ -8,14 +8,21 @@ in decoded: the callback data's wire form belongs to the runtime (:mod:`bot.call
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
 
 from bot.callbacks import FlowPress, ReminderAnswer, ReminderPress
 from bot.engine.compiling import BEGIN, NEW, CompiledFlow
-from bot.engine.conversation import CancelReminders, Conversation, Effect, ScheduleReminder, VariableValue
+from bot.engine.conversation import (
+    CancelReminders,
+    Conversation,
+    Effect,
+    KeptReminder,
+    ScheduleReminder,
+    VariableValue,
+)
 from bot.engine.rendering import Renderer
 from bot.engine.screens import Screen
 from bot.flows import FlowBundle
@@ -217,11 +224,20 @@ class FlowEngine:
             return StepResult(moved, self.renderer.render(moved), effects)
         following: tuple[Effect, ...] = ()
         if sequence < last:
-            every = reminder.then_every if calm and reminder.then_every is not None else pace.every
-            following = self.compiled.scheduling(name, every, sequence + 1)
+            following = self.compiled.scheduling(
+                name, self._every(conversation, name, sequence), sequence + 1
+            )
         return StepResult(
             conversation, self.renderer.render_reminder(conversation, name, sequence), following
         )
+
+    def _every(self, conversation: Conversation, name: str, sequence: int) -> timedelta:
+        """Returns how long after reminder number ``sequence`` the next one comes, at the conversation's pace
+        (the calmer ``then_every`` once the first round is over)."""
+        reminder = self.flow.reminders[name]
+        pace = self.compiled.timing(name, conversation.variables)
+        calm = reminder.then_every is not None and sequence > pace.count
+        return reminder.then_every if calm and reminder.then_every is not None else pace.every
 
     def reminders_of_state(self, conversation: Conversation) -> tuple[ScheduleReminder, ...]:
         """Returns the reminders to schedule again for a conversation whose reminders were turned back on."""
@@ -233,6 +249,32 @@ class FlowEngine:
             for name, states in self.compiled.reminder_states.items()
             if conversation.state in states
         )
+
+    def reminders_resumed(
+        self, conversation: Conversation, kept: Sequence[KeptReminder]
+    ) -> tuple[Effect, ...]:
+        """Returns what turns a conversation's reminders back on after a stop: each one kept meanwhile at
+        its own moment, or, when that moment passed while they were off, at the first moment its pace
+        reaches after now (one reminder, not one per moment missed, and the same number: it was never sent).
+        A reminder of the step that was not kept (stopped before reminders were kept) starts at the pace.
+        """
+        by_name = {
+            self.compiled.reminder_name(k.name): k
+            for k in kept
+            if self.reminder_pending(conversation, k.name)
+        }
+        effects: list[Effect] = []
+        for fresh in self.reminders_of_state(conversation):
+            reminder = by_name.get(fresh.name)
+            if reminder is None:
+                effects.append(fresh)
+                continue
+            due_in = reminder.due_in
+            if due_in <= timedelta(0):
+                every = self._every(conversation, fresh.name, reminder.sequence)
+                due_in += every * (-due_in // every + 1)
+            effects.extend(self.compiled.scheduling(fresh.name, due_in, reminder.sequence))
+        return tuple(effects)
 
     def assumed_zone(self, conversation: Conversation) -> AssumedZone | None:
         """Returns the zone the conversation's answers place the person in (the flow's ``zones``), if any."""

@@ -111,15 +111,22 @@ class _ClaimChecker:
                     message = f"provider '{name}' has no text field '{field}'{did_you_mean(field, fields)}"
                     self.report(("providers", name, "claims", field), message, key=True)
         hedged: dict[str, list[str]] = {}
+        ours: dict[str, list[str]] = {}
         for text in cited_texts(self.flow):
             if text.claims is None:
                 self.report(text.location, _no_claims(text), key=text.location[-1] != "text")
                 continue
-            for index, reference in enumerate(text.claims):
-                claim = self.claim(reference, (*text.location, index))
+            cited = [
+                self.claim(reference, (*text.location, index)) for index, reference in enumerate(text.claims)
+            ]
+            for reference, claim in zip(text.claims, cited, strict=True):
                 if claim is not None and claim.confidence is Confidence.LIKELY and isinstance(reference, str):
                     hedged.setdefault(text.key, []).append(claim.id)
+            found = [claim for claim in cited if claim is not None]
+            if found and all(claim.derived for claim in found):
+                ours.setdefault(text.key, []).extend(claim.id for claim in found)
         self.check_hedges(hedged)
+        self.check_attributions(ours)
 
     def claim(self, reference: m.ClaimRef, location: Location) -> Claim | None:
         """Checks one cited claim; returns it when it exists."""
@@ -162,6 +169,32 @@ class _ClaimChecker:
                     continue
                 listed = ", ".join(f"'{claim}'" for claim in dict.fromkeys(claims))
                 message = f"text '{key}' states likely claim {listed} with none of {locale.language}'s hedge words ({', '.join(hedges)})"
+                self.problems.append(locale.located.problem(tuple(key.split(".")), message))
+
+    def check_attributions(self, ours: Mapping[str, list[str]]) -> None:
+        """Reports a text resting only on derived claims (our own conclusions) that credits a provider with
+        them ("Airalo says"): the facts never attribute a derived claim to a provider ([wording.derived])."""
+        if not ours or self.languages is None:
+            return
+        for locale in self.locales:
+            meta = self.languages.meta[locale.language]
+            names = {provider.name for provider in self.flow.providers.values()} | set(meta.names.values())
+            phrases = [
+                pattern.replace("{provider}", name).casefold()
+                for pattern in meta.attributions
+                for name in sorted(names)
+            ]
+            for key, claims in ours.items():
+                text = locale.texts.get(key, "")
+                folded = text.casefold()
+                credited = next((phrase for phrase in phrases if phrase in folded), None)
+                if credited is None:
+                    continue
+                if len(folded) == len(text):  # quoted as written, where folding kept the positions
+                    start = folded.index(credited)
+                    credited = text[start : start + len(credited)]
+                listed = ", ".join(f"'{claim}'" for claim in dict.fromkeys(claims))
+                message = f"text '{key}' words our own conclusion as a provider's ('{credited}'): {listed} derived, which no text may attribute to a provider"
                 self.problems.append(locale.located.problem(tuple(key.split(".")), message))
 
 

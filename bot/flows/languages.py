@@ -104,6 +104,10 @@ class LanguageMeta(_Frozen):
         default_factory=list,
         description="Words that hedge a 'likely' claim ('usually'); a text citing one must hold one of them",
     )
+    attributions: list[Annotated[str, Field(pattern=r"\{provider\}")]] = Field(
+        default_factory=list,
+        description="How this language credits a provider ('{provider} says'): never for a derived claim",
+    )
     words: Words | None = Field(default=None, description="Typed words and the deep links they suggest")
 
 

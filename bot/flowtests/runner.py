@@ -161,7 +161,9 @@ async def _seen(chat: SimulatedChat, turn: Turn) -> Seen:
     """Returns what the person saw in ``turn``, and where the stored conversation stands after it."""
     record = await chat.store.load_chat(CHAT_ID)
     conversation = record.conversation if record is not None else None
-    reminders = await chat.store.reminders_of(CHAT_ID)
+    # A stopped chat's reminders are kept for turning them back on, but none of them will come.
+    stopped = record is not None and record.settings.reminders_stopped
+    reminders = [] if stopped else await chat.store.reminders_of(CHAT_ID)
     state = conversation.state if conversation is not None else None
     return Seen(turn.shown, turn.toast, state, tuple(reminders))
 

@@ -17,13 +17,14 @@ from bot.callbacks import (
     TypePlace,
     decode,
 )
-from bot.engine import CancelReminders, ScheduleReminder
+from bot.engine import ScheduleReminder
 from bot.engine.conversation import Conversation
 from bot.engine.engine import Outcome
 from bot.runtime.chat import (
     FORGET,
     Chat,
     Result,
+    asked_again,
     at_hand,
     made_for_now,
     next_reminder_line,
@@ -34,7 +35,7 @@ from bot.runtime.chat import (
     step_result,
 )
 from bot.runtime.messages import OutgoingMessage
-from bot.runtime.over import confirm_start_over, start_over_button
+from bot.runtime.over import confirm_start_over, resumed_reminders, start_over_button
 from bot.runtime.suggested import suggestion_button
 from bot.runtime.where import ask_where, set_timezone, type_place_button
 
@@ -53,11 +54,11 @@ async def button_pressed(chat: Chat, data: str, message_id: int | None) -> Resul
     if isinstance(pressed, ForgetChoice):
         return forget_button(chat, pressed, message_id)
     if isinstance(pressed, StartOverChoice):
-        return start_over_button(chat, pressed, message_id)
+        return await start_over_button(chat, pressed, message_id)
     if isinstance(pressed, Suggestion):
         return suggestion_button(chat, pressed, message_id)
     if isinstance(pressed, RemindersOn):
-        return reminders_on_button(chat, chat.conversation, pressed, message_id)
+        return await reminders_on_button(chat, chat.conversation, pressed, message_id)
     if isinstance(pressed, ReminderPress):
         return reminder_button(chat, chat.conversation, pressed, message_id)
     if isinstance(pressed, FlowPress):
@@ -138,27 +139,28 @@ def reminder_button(
     rows = screen_of(chat, conversation).rows
     answered = OutgoingMessage(chat.id, f"{step.screen.text}\n\n{line}", rows, message_id, shows_screen=True)
     toast = chat.text("ui.reminder.snoozed", {"when": chat.when(chat.now + snoozed.delay)})
-    return Result(chat.settings, conversation, (answered,), toast=toast).adding(step.effects)
+    settings = asked_again(chat, step.effects)
+    return Result(settings, conversation, (answered,), toast=toast).adding(step.effects)
 
 
 def stop_button(chat: Chat, conversation: Conversation, *, edit: int | None) -> Result:
-    """Stops every reminder, offering to turn them back on."""
+    """Stops every reminder (each is kept, unsent, for turning them back on), offering to turn them back on."""
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
     toast = chat.text("ui.reminder.stopped")
-    shown = at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows, edit=edit, toast=toast)
-    return shown.adding((CancelReminders(None),))
+    return at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows, edit=edit, toast=toast)
 
 
-def reminders_on_button(
+async def reminders_on_button(
     chat: Chat, conversation: Conversation, pressed: RemindersOn, message_id: int | None
 ) -> Result:
-    """Turns reminders back on: those of the current step are scheduled again, and it says when.
+    """Turns reminders back on, each at the moment kept for it (or the pace's next), and says when.
 
     Only the newest screen's button counts, while reminders are off: an older one says so in a toast
     and shows the current step at the bottom, never claiming reminders are on when none would come.
     """
-    resumed = chat.engine.reminders_of_state(conversation)
-    if not made_for_now(chat, pressed.step) or not chat.settings.reminders_stopped or not resumed:
+    stopped = chat.settings.reminders_stopped
+    resumed = await resumed_reminders(chat, conversation) if stopped else ()
+    if not made_for_now(chat, pressed.step) or not resumed:
         return at_hand(chat, "", toast=chat.text("ui.stale_button"))
     on = replace(chat, settings=replace(chat.settings, reminders_stopped=False))
     line = next_reminder_line(on, resumed)

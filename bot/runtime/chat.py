@@ -29,8 +29,10 @@ __all__ = [
     "Result",
     "anew",
     "ask",
+    "asked_again",
     "at_hand",
     "made_for_now",
+    "next_reminder_at",
     "next_reminder_line",
     "resume_rows",
     "screen_of",
@@ -222,7 +224,16 @@ def step_result(chat: Chat, step: StepResult, *, edit: int | None, shows_screen:
     screen = _offered(chat, conversation, wired(step.screen))
     message = chat.show(screen, edit=edit, shows_screen=shows_screen)
     messages = (*stripped(chat, keep=edit), message) if shows_screen else (message,)
-    return Result(chat.settings, conversation, messages, toast=step.toast).adding(step.effects)
+    settings = asked_again(chat, step.effects)
+    return Result(settings, conversation, messages, toast=step.toast).adding(step.effects)
+
+
+def asked_again(chat: Chat, effects: Sequence[Effect]) -> UserSettings:
+    """Returns the chat's settings after a step of the person's: one that asks for a reminder again
+    (waiting anew, snoozing) turns stopped reminders back on. Moving a kept reminder (a new zone) does not."""
+    if chat.settings.reminders_stopped and any(isinstance(e, ScheduleReminder) for e in effects):
+        return replace(chat.settings, reminders_stopped=False)
+    return chat.settings
 
 
 def anew(chat: Chat, *, asking: str | None = None) -> Chat:
@@ -361,7 +372,14 @@ def resume_rows(chat: Chat, conversation: Conversation) -> Rows:
 
 def next_reminder_line(chat: Chat, effects: Sequence[Effect]) -> str | None:
     """Returns "⏰ Next reminder: …" for the soonest reminder ``effects`` schedule, or None."""
+    due = next_reminder_at(chat, effects)
+    return None if due is None else chat.text("ui.next_reminder", {"when": chat.when(due)})
+
+
+def next_reminder_at(chat: Chat, effects: Sequence[Effect]) -> datetime | None:
+    """Returns when the soonest reminder ``effects`` schedule falls due, or None (:meth:`Chat.when` says
+    it as the person reads it, after their quiet hours, as the commit stores it)."""
     scheduled = [effect.delay for effect in effects if isinstance(effect, ScheduleReminder)]
     if not scheduled:
         return None
-    return chat.text("ui.next_reminder", {"when": chat.when(chat.now + min(scheduled))})
+    return chat.now + min(scheduled)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
 from bot.callbacks import ForgetChoice, LanguageChoice, encode
-from bot.engine import CancelReminders
+from bot.engine.conversation import Conversation
 from bot.engine.screens import Markup, ScreenButton
 from bot.runtime.chat import (
     FORGET,
@@ -19,13 +19,14 @@ from bot.runtime.chat import (
     anew,
     ask,
     at_hand,
+    next_reminder_at,
     resume_rows,
     start_over,
     stripped,
     where_of,
 )
 from bot.runtime.messages import Rows
-from bot.runtime.over import confirm_start_over, continue_or_start_over, under_way
+from bot.runtime.over import confirm_start_over, continue_or_start_over, resumed_reminders, under_way
 from bot.runtime.where import set_timezone, where_prompt
 
 __all__ = ["COMMAND_UNITS", "CommandUnit", "command_unit"]
@@ -92,14 +93,7 @@ async def status_command(chat: Chat, argument: str) -> Result:
     if conversation is None:
         return start_over(chat)
     where = where_of(chat, conversation)
-    pending = await chat.pending_reminders()
-    if chat.settings.reminders_stopped:
-        reminders = chat.text("ui.status.reminders_stopped")
-    elif pending:
-        lines = (chat.text("ui.status.reminder_line", {"when": chat.when(r.due_at)}) for r in pending)
-        reminders = "\n".join(lines)
-    else:
-        reminders = chat.text("ui.status.no_reminders")
+    reminders = await _reminder_lines(chat, conversation)
     if chat.handoff and await chat.open_question():
         reminders = f"{reminders}\n{chat.text('ui.handoff.status_line')}"
     # The screen's first line and the reminder lines are Telegram HTML already: inserted as they are.
@@ -107,11 +101,27 @@ async def status_command(chat: Chat, argument: str) -> Result:
     return at_hand(chat, status, above=resume_rows if chat.settings.reminders_stopped else None, where=False)
 
 
+async def _reminder_lines(chat: Chat, conversation: Conversation) -> str:
+    """Returns /status's reminder lines: when each comes, or, while stopped, when the next would once on."""
+    if chat.settings.reminders_stopped:
+        stopped = chat.text("ui.status.reminders_stopped")
+        kept = next_reminder_at(chat, await resumed_reminders(chat, conversation))
+        if kept is None:
+            return stopped
+        return f"{stopped}\n{chat.text('ui.status.kept_line', {'when': chat.when(kept)})}"
+    pending = await chat.pending_reminders()
+    if not pending:
+        return chat.text("ui.status.no_reminders")
+    return "\n".join(chat.text("ui.status.reminder_line", {"when": chat.when(r.due_at)}) for r in pending)
+
+
 async def stop_command(chat: Chat, argument: str) -> Result:
-    """Stops every reminder until the person turns them back on (a button, /start, or waiting anew)."""
+    """Stops every reminder until the person turns them back on (a button, /start, or waiting anew).
+
+    The pending ones are kept, unsent while stopped, so that turning them back on keeps their moment.
+    """
     stopped = replace(chat, settings=replace(chat.settings, reminders_stopped=True))
-    shown = at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows)
-    return shown.adding((CancelReminders(None),))
+    return at_hand(stopped, stopped.text("ui.stop.done"), above=resume_rows)
 
 
 async def forget_command(chat: Chat, argument: str) -> Result:

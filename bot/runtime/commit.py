@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from bot.engine import CancelReminders, EnteredState, ScheduleReminder
@@ -51,9 +50,6 @@ def to_commit(
             events.append(
                 FlowEvent(chat_id, conversation.flow_id, conversation.flow_version, effect.state, now)
             )
-    if settings.reminders_stopped and any(isinstance(e, ScheduleReminder) for e in result.effects):
-        # Asking for a reminder again (waiting anew, snoozing) undoes an earlier /stop.
-        settings = replace(settings, reminders_stopped=False)
     return Commit(
         chat_id=chat_id,
         update_id=update_id,

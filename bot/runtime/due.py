@@ -11,17 +11,22 @@ __all__ = ["reminder_due"]
 
 
 def reminder_due(chat: Chat, reminder: Reminder) -> Result | None:
-    """Sends the reminder and schedules the next, waits for the morning, or returns None to drop it.
+    """Sends the reminder and schedules the next, waits for the morning (or for reminders to be turned
+    back on), or returns None to drop it.
 
     A reminder shows the step anew: the screen and the previous reminder lose their buttons (and the
     step counts one more, so theirs are old even where Telegram no longer lets the bot take them off).
     """
     conversation = chat.conversation
-    if conversation is None or chat.settings.reminders_stopped:
+    if conversation is None:
         return None
     step = chat.engine.reminder_due(conversation, reminder.name, reminder.sequence)
     if step is None:
         return None  # the conversation moved on
+    if chat.settings.reminders_stopped:
+        # Claimed just before /stop: kept as it was, unsent, for when reminders are turned back on.
+        kept = ScheduleReminder(reminder.name, reminder.due_at - chat.now, reminder.sequence)
+        return Result(chat.settings, conversation).adding((kept,))
     morning = chat.settings.sendable_from(chat.now)
     if morning > chat.now:
         # It fell due in the quiet hours (while the bot was down, or kept at its plain moment while the

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.callbacks import StartOverChoice, encode
+from bot.engine import Effect, KeptReminder
 from bot.engine.conversation import Conversation
 from bot.engine.screens import ScreenButton
 from bot.runtime.chat import (
@@ -22,7 +23,13 @@ from bot.runtime.chat import (
 from bot.runtime.messages import Rows
 from bot.runtime.where import ask_where
 
-__all__ = ["confirm_start_over", "continue_or_start_over", "start_over_button", "under_way"]
+__all__ = [
+    "confirm_start_over",
+    "continue_or_start_over",
+    "resumed_reminders",
+    "start_over_button",
+    "under_way",
+]
 
 
 def under_way(chat: Chat, conversation: Conversation | None) -> bool:
@@ -53,7 +60,8 @@ def continue_or_start_over(chat: Chat, conversation: Conversation, deep_link: st
 
 async def confirm_start_over(chat: Chat, conversation: Conversation, *, edit: int | None) -> Result | None:
     """Asks before starting over when that would drop choices or pending reminders; None when nothing would go."""
-    reminders = bool(await chat.pending_reminders())
+    # Stopped ones are kept only for turning them back on: the person is not waiting for them.
+    reminders = not chat.settings.reminders_stopped and bool(await chat.pending_reminders())
     if not reminders and not chat.engine.has_choices(conversation):
         return None
 
@@ -69,7 +77,7 @@ async def confirm_start_over(chat: Chat, conversation: Conversation, *, edit: in
     return ask(chat, START_OVER, key, answers, edit=edit)
 
 
-def start_over_button(chat: Chat, pressed: StartOverChoice, message_id: int | None) -> Result:
+async def start_over_button(chat: Chat, pressed: StartOverChoice, message_id: int | None) -> Result:
     """Starts over as confirmed, or carries on where the person was (turning stopped reminders back on).
 
     Only the question's own message counts, and only while it is the newest screen: an older one, or
@@ -86,10 +94,18 @@ def start_over_button(chat: Chat, pressed: StartOverChoice, message_id: int | No
     if not chat.settings.reminders_stopped:
         return shown
     # "Send /start to continue", the bot said when reminders stopped: continuing brings them back.
-    resumed = chat.engine.reminders_of_state(conversation)
+    resumed = await resumed_reminders(chat, conversation)
     settings = replace(chat.settings, reminders_stopped=False)
     shown = replace(shown, settings=settings).adding(resumed)
     return ask_where(replace(chat, settings=settings), shown, resumed)
+
+
+async def resumed_reminders(chat: Chat, conversation: Conversation) -> tuple[Effect, ...]:
+    """Returns what turns the step's reminders back on: each at the moment kept for it while they were off
+    (/stop keeps them; the store sends none while a chat's reminders are stopped), or at the pace's next."""
+    pending = await chat.pending_reminders()
+    kept = tuple(KeptReminder(r.name, r.due_at - chat.now, r.sequence) for r in pending)
+    return chat.engine.reminders_resumed(conversation, kept)
 
 
 def _provider_of(chat: Chat, deep_link: str | None) -> str | None:

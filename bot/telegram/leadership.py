@@ -114,7 +114,10 @@ async def _keep(store: Coordination, holder: str, stopping: asyncio.Event, tenur
             async with asyncio.timeout(tenure.remaining()):
                 kept = await store.acquire_lease(LEASE_NAME, holder, _now(), POLLING_LEASE)
         except TimeoutError:
-            tenure.lose("the store did not renew the polling lease before it ran out")
+            tenure.lose(
+                "the polling lease ran out before this instance could renew it "
+                "(the store answered too late, or this instance was paused)"
+            )
             return
         except Exception as exc:
             tenure.lose(f"the store failed to renew the polling lease ({type(exc).__name__})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -416,6 +417,29 @@ async def test_stopped_and_blocked_chats_get_nothing(
     assert recipient.names == [(3, "nudge")]
 
 
+async def test_a_stopped_chats_overdue_reminder_is_kept_without_waking_the_scheduler_until_turned_on(
+    store: Store, clock: FakeClock, recipient: Recipient, make_scheduler: Callable[..., ReminderScheduler]
+) -> None:
+    now = clock.now()
+    stopped = UserSettings(chat_id=1, language="en", reminders_stopped=True)
+    kept = Commit(chat_id=1, settings=stopped, schedule=[NewReminder("nudge", now - timedelta(days=2), 1)])
+    await store.commit(kept, now)
+    observed = ObservedStore(store)
+    scheduler = make_scheduler()
+
+    await scheduler.start()
+    assert await clock.wait_for_sleeper() is None, "asleep until told of a reminder, not every tick"
+    clock.advance(timedelta(days=1))
+    await asyncio.sleep(0.05)
+    assert len(observed.limits) == 1, "one read, no spinning on the kept reminder"
+    assert recipient.fired == []
+
+    await store.commit(Commit(chat_id=1, settings=replace(stopped, reminders_stopped=False)), clock.now())
+    scheduler.notify(now - timedelta(days=2))
+    await recipient.wait_for(1)
+    assert recipient.names == [(1, "nudge")]
+
+
 async def test_after_stop_nothing_fires(
     store: Store, clock: FakeClock, recipient: Recipient, make_scheduler: Callable[..., ReminderScheduler]
 ) -> None:
@@ -431,6 +455,54 @@ async def test_after_stop_nothing_fires(
     assert clock.sleepers == []
     assert recipient.fired == []
     assert await store.next_due_at() is not None
+
+
+class ConnectionWait:
+    """Makes the store's claim wait the way psycopg_pool waits for a free connection: in asyncio.wait_for.
+
+    On Python 3.11, wait_for returns normally when it is cancelled just as what it waits for finishes (the
+    cancellation is lost; 3.12 fixed it): a pool handing the scheduler a connection as stop() cancels it.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.waiting = asyncio.Event()
+        self.connection_free = asyncio.Event()
+        original = store.claim_due_reminders
+
+        async def claim_due_reminders(now: datetime, limit: int, lease: timedelta) -> list[Reminder]:
+            self.waiting.set()
+            await asyncio.wait_for(self.connection_free.wait(), PATIENCE)
+            return await original(now, limit, lease)
+
+        store.claim_due_reminders = claim_due_reminders  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("due", [False, True], ids=["nothing due", "a reminder due"])
+async def test_stop_ends_the_scheduler_even_when_a_store_call_loses_the_cancellation(
+    store: Store,
+    clock: FakeClock,
+    recipient: Recipient,
+    make_scheduler: Callable[..., ReminderScheduler],
+    caplog: pytest.LogCaptureFixture,
+    due: bool,
+) -> None:
+    if due:
+        await schedule(store, 1, "nudge", clock.now(), clock.now())
+    pool = ConnectionWait(store)
+    scheduler = make_scheduler()
+    await scheduler.start()
+    await pool.waiting.wait()
+    await asyncio.sleep(0)  # the wait for a connection has begun
+
+    pool.connection_free.set()
+    started = asyncio.get_running_loop().time()
+    with caplog.at_level(logging.WARNING, logger="bot.reminders"):
+        await scheduler.stop(grace=timedelta(seconds=2))
+
+    assert "did not stop" not in caplog.text
+    assert asyncio.get_running_loop().time() - started < 1, "stopped at once, not after the grace period"
+    assert clock.sleepers == [], "nothing left sleeping on the clock"
+    assert recipient.fired == [], "nothing handed over after stop"
 
 
 async def test_stop_lets_a_reminder_being_sent_finish(

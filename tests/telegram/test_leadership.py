@@ -91,3 +91,36 @@ async def test_a_clean_stop_is_not_a_lost_lease(store: SqliteStore) -> None:
     assert not tenure.lost
     # Given up at once: another instance is elected without waiting for the lease to run out.
     assert await store.acquire_lease(LEASE_NAME, "instance-b", datetime.now(UTC), timedelta(seconds=1))
+
+
+class SlowToRenew(SqliteStore):
+    """A store that grants the lease at once, then answers every renewal only after the lease ran out."""
+
+    renewals = 0
+
+    async def acquire_lease(self, name: str, holder: str, now: datetime, duration: timedelta) -> bool:
+        self.renewals += 1
+        if self.renewals > 1:
+            await asyncio.sleep(duration.total_seconds() * 2)
+        return await super().acquire_lease(name, holder, now, duration)
+
+
+async def test_a_renewal_answered_after_the_lease_ran_out_ends_polling_and_the_log_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stopping = asyncio.Event()
+    async with SlowToRenew(tmp_path / "bot.sqlite3") as slow:
+        candidate, tenure = await first_tenure(slow, stopping)
+        await asyncio.wait_for(tenure.ended.wait(), 5)
+        stopping.set()
+        await asyncio.wait_for(candidate, 10)
+
+    assert tenure.lost
+    lines = stopped_lines(caplog)
+    assert any(
+        line.startswith(
+            "stopped polling Telegram: the polling lease ran out before this instance could renew it"
+        )
+        for line in lines
+    ), lines
+    assert not any("another instance" in line for line in lines), lines

@@ -124,7 +124,11 @@ async def test_stop_means_no_more_reminders(api: FakeBotApi, clock: FakeClock) -
     await nothing_more_happens()
     assert len(user.messages) == 2
     status = await user.say("/status")
-    assert "tomorrow" not in status.text
+    # Changed by issue 15: no reminder is listed as coming; the kept one is named only as what turning
+    # reminders back on would bring (its moment passed, so one day after it).
+    assert "• next reminder:" not in status.text
+    assert "Reminders are stopped" in status.text
+    assert "next reminder once turned back on: tomorrow at 12:00" in status.text
 
 
 async def test_the_stop_button_under_a_reminder_stops_them(api: FakeBotApi, clock: FakeClock) -> None:
@@ -186,7 +190,8 @@ async def test_waiting_again_after_stop_brings_reminders_back(api: FakeBotApi, c
     user = api.user(43)
     await submit(user)
     await user.say("/stop")
-    assert "tomorrow" not in (await user.say("/status")).text
+    stopped = (await user.say("/status")).text
+    assert "• next reminder:" not in stopped, "none coming (issue 15: the kept one is only named as such)"
     # Changed by issue 10: /start mid-way asks first; continuing brings the reminders back.
     await user.say("/start")
     await user.tap("Continue where I was")
