@@ -133,6 +133,11 @@ class BenchApi(FakeBotApi):
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _has(screen: Screen, wanted: str | None) -> bool:
+    """Tells whether ``screen`` has the button whose id is ``wanted`` (or, for None, any button)."""
+    return screen.has_button(by_id(wanted)) if wanted is not None else bool(screen.buttons)
+
+
 def _choose(screen: Screen, wanted: str | None) -> Button:
     """Returns the button to press: the one whose id is ``wanted``, else the first callback button."""
     if wanted is not None:
@@ -171,14 +176,24 @@ async def _walk(
     for step in range(clicks):
         if think > 0:
             await asyncio.sleep(think)
-        screen = next((m for m in reversed(user.messages) if m.buttons), None)
+        wanted = path[step] if path is not None else None
+        # The newest message that has the button: a question sent below the step (such as "where are you
+        # now?" with its places) may come after the screen whose button the path presses.
+        screen = next((m for m in reversed(user.messages) if _has(m, wanted)), None)
         if screen is None:
-            raise LookupError(f"chat {chat_id} has no message with buttons")
-        button = _choose(screen, path[step] if path is not None else None)
+            raise LookupError(f"chat {chat_id} has no message with {wanted or 'buttons'!r}")
+        button = _choose(screen, wanted)
         shown, answered = progress.screens, progress.answers
         await user.press(button, on=screen)
+        following = path[step + 1] if path is not None and step + 1 < len(path) else None
+        # With a path, the answer is complete once the next button to press is on the chat as well: a press
+        # can show two messages (a screen and a question below it), each counted as a screen.
         await progress.wait(
-            lambda shown=shown, answered=answered: progress.screens > shown and progress.answers > answered,
+            lambda shown=shown, answered=answered, following=following: (
+                progress.screens > shown
+                and progress.answers > answered
+                and (following is None or any(_has(m, following) for m in user.messages))
+            ),
             timeout,
             f"the answer to press {step + 1} ({button.data}) in chat {chat_id}",
         )

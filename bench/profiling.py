@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import pstats
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from bench.harness import BenchApi, BotProcess, base_env, walk_users
 from bench.stacks import PROJECT, all_stacks
+from testkit.postgres import PostgresServer
 
 __all__ = ["main"]
 
@@ -34,6 +36,8 @@ AREAS = (
     ("/site-packages/multidict/", "aiohttp client"),
     ("/site-packages/propcache/", "aiohttp client"),
     ("/site-packages/aiosqlite/", "aiosqlite (event-loop side)"),
+    ("/site-packages/psycopg_pool/", "psycopg_pool"),
+    ("/site-packages/psycopg", "psycopg"),
     ("/site-packages/transitions/", "transitions"),
     ("/site-packages/pydantic", "pydantic"),
     ("/bot/engine/", "bot.engine"),
@@ -106,11 +110,21 @@ def _name(key: Key) -> str:
     return f"{short}:{line} {name}"
 
 
-async def _profiled_run(workdir: Path, name: str, warmup: int, users: int) -> tuple[Path, int]:
-    """Runs (c) under cProfile for ``warmup`` users and then ``users`` more; returns the profile and updates."""
+async def _profiled_run(
+    workdir: Path, name: str, warmup: int, users: int, database: str | None = None, *, cpu_clock: bool = False
+) -> tuple[Path, int]:
+    """Runs (c) under cProfile for ``warmup`` users and then ``users`` more; returns the profile and updates.
+
+    ``database`` is a PostgreSQL URL; without it, the bot keeps a SQLite file in ``workdir``."""
     stack = all_stacks(16, 64)["c"]
     output = workdir / f"{name}.prof"
-    command = (sys.executable, "-m", "bench.profiled_bot", str(output))
+    command = (
+        sys.executable,
+        "-m",
+        "bench.profiled_bot",
+        str(output),
+        *(["--cpu-clock"] if cpu_clock else []),
+    )
     async with BenchApi() as api:
         env = base_env()
         env.update(stack.env)
@@ -119,7 +133,7 @@ async def _profiled_run(workdir: Path, name: str, warmup: int, users: int) -> tu
             {
                 "TELEGRAM_API_URL": api.base_url,
                 "TELEGRAM_BOT_TOKEN": api.token,
-                "BOT_DATABASE": str(workdir / f"{name}.sqlite3"),
+                "BOT_DATABASE": database or str(workdir / f"{name}.sqlite3"),
                 "BOT_MAX_MESSAGES_PER_SECOND": "0",
             }
         )
@@ -213,12 +227,18 @@ def summary(costs: dict[Key, Cost], updates: int, top: int) -> str:
     return "\n".join(lines)
 
 
-async def profile(users: int, warmup: int, top: int) -> str:
+async def profile(
+    users: int, warmup: int, top: int, *, postgres: bool = False, cpu_clock: bool = False
+) -> str:
     """Runs the two profiled runs and returns the summary of their difference."""
-    with tempfile.TemporaryDirectory(prefix="esim-profile-") as directory:
+    with tempfile.TemporaryDirectory(prefix="esim-profile-") as directory, contextlib.ExitStack() as servers:
         workdir = Path(directory)
-        baseline, _ = await _profiled_run(workdir, "baseline", warmup, 0)
-        measured, updates = await _profiled_run(workdir, "measured", warmup, users)
+        server = servers.enter_context(PostgresServer()) if postgres else None
+        urls = [server.new_database("profile") if server else None for _ in range(2)]
+        baseline, _ = await _profiled_run(workdir, "baseline", warmup, 0, urls[0], cpu_clock=cpu_clock)
+        measured, updates = await _profiled_run(
+            workdir, "measured", warmup, users, urls[1], cpu_clock=cpu_clock
+        )
         costs = _difference(_costs(baseline), _costs(measured))
     return summary(costs, updates, top)
 
@@ -229,8 +249,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--postgres", action="store_true", help="the bot on a throwaway PostgreSQL server")
+    parser.add_argument("--cpu-clock", action="store_true", help="time with the main thread's CPU clock")
     args = parser.parse_args(argv)
-    print(asyncio.run(profile(args.users, args.warmup, args.top)))
+    print(
+        asyncio.run(
+            profile(args.users, args.warmup, args.top, postgres=args.postgres, cpu_clock=args.cpu_clock)
+        )
+    )
     return 0
 
 

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -29,7 +29,8 @@ import psutil
 
 from bench.harness import BenchApi, BotProcess, Usage, base_env, median, percentile, walk_users
 from bench.seed import pending_counts, seed_database, waiting_conversation
-from bench.stacks import PROJECT, Stack, all_stacks, baseline, variant
+from bench.stacks import PROJECT, Stack, all_stacks, baseline, on_postgres, variant
+from testkit.postgres import PostgresServer
 
 __all__ = ["main"]
 
@@ -81,6 +82,9 @@ class WalkRow:
     exit_code: int | None = None
     thread_cpu_share: dict[str, float] = field(default_factory=dict)
     handed_out_per_update: float = float("nan")
+    store_trips_per_update: float = float("nan")
+    """PostgreSQL only: the bot's transactions on its database over the whole run (start-up and warm-up
+    included) per update handled; each call of the store is one, so this counts its round trips."""
 
     @property
     def ok(self) -> bool:
@@ -187,10 +191,14 @@ def _snapshot(workdir: Path) -> None:
     waiting_conversation(workdir)
 
 
-def _database_env(stack: Stack, database: Path, *, rate_limit: bool) -> dict[str, str]:
+def _database_env(
+    stack: Stack, database: Path, *, rate_limit: bool, postgres: PostgresServer | None = None
+) -> dict[str, str]:
     if not stack.full_bot:
         return {}
-    env = {"BOT_DATABASE": str(database)}
+    if stack.postgres and postgres is None:
+        raise RuntimeError(f"{stack.key} needs the run's PostgreSQL server")
+    env = {"BOT_DATABASE": postgres.new_database("bench") if stack.postgres and postgres else str(database)}
     if not rate_limit:
         # 0 switches the rate limiter's overall cap off: the walking scenarios measure the bot, not the cap.
         env["BOT_MAX_MESSAGES_PER_SECOND"] = "0"
@@ -207,17 +215,27 @@ def _thread_shares(pid: int, before: Usage, after: Usage) -> dict[str, float]:
 
 
 async def run_walk(
-    stack: Stack, config: Config, workdir: Path, scenario: str, round_number: int, latency: float
+    stack: Stack,
+    config: Config,
+    workdir: Path,
+    scenario: str,
+    round_number: int,
+    latency: float,
+    postgres: PostgresServer | None = None,
 ) -> WalkRow:
     """Starts the stack, warms it up, then measures ``config.users`` users pressing through the flow."""
     name = f"{scenario}-{stack.key}-{round_number}"
-    extra = _database_env(stack, workdir / f"{name}.sqlite3", rate_limit=False)
+    extra = _database_env(stack, workdir / f"{name}.sqlite3", rate_limit=False, postgres=postgres)
+    warmed = 0
     async with BenchApi(latency=latency) as api:
         process = await _start(stack, api, workdir, name, extra)
         startup = (api.first_get_updates or float("nan")) - process.started_at
         try:
             warm = [1_000_000 + i for i in range(config.warmup_users)]
-            await walk_users(api, warm, clicks=config.clicks, path=stack.path, timeout=config.step_timeout)
+            warmup = await walk_users(
+                api, warm, clicks=config.clicks, path=stack.path, timeout=config.step_timeout
+            )
+            warmed = warmup.updates
             mark = len(api.latencies)
             errors_before = api.errors()
             me = psutil.Process()
@@ -261,7 +279,22 @@ async def run_walk(
         exit_code=exit_code,
         thread_cpu_share=_thread_shares(process.pid, before, after),
         handed_out_per_update=handed_out / updates,
+        store_trips_per_update=_transactions(extra["BOT_DATABASE"]) / (updates + warmed)
+        if stack.postgres
+        else float("nan"),
     )
+
+
+def _transactions(url: str) -> int:
+    """Returns how many transactions a PostgreSQL database saw (read once its users have disconnected:
+    a server process reports its counts when it ends)."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        row = connection.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 async def run_startup(stack: Stack, workdir: Path, round_number: int, conversations: int) -> StartupRow:
@@ -418,6 +451,7 @@ def walk_table(results: Results, scenario: str, stacks: dict[str, Stack]) -> lis
     ]
     rates: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    trips: list[str] = []
     for key, stack in stacks.items():
         mine = [row for row in rows if row.stack == key]
         if not mine:
@@ -431,7 +465,16 @@ def walk_table(results: Results, scenario: str, stacks: dict[str, Stack]) -> lis
             f"{_fmt(_median_of(mine, 'peak_rss_mb'), 0)} | {_fmt(_median_of(mine, 'bench_cpu_share') * 100, 0)}% | "
             f"{_fmt(_median_of(mine, 'handed_out_per_update'), 2)} | {complete[0]}/{complete[1]} |"
         )
+        if stack.postgres:
+            trips.append(
+                f"- ({key}): {_median_of(mine, 'store_trips_per_update'):.2f} store round trips per update"
+            )
     lines.append("")
+    lines += trips
+    for key in rates:
+        sqlite_key = "c" if key.endswith("@pg") else None
+        if sqlite_key is not None and sqlite_key in cpu and cpu[sqlite_key] > 0:
+            lines.append(f"- ({key})/({sqlite_key}): CPU per update {cpu[key] / cpu[sqlite_key]:.2f}x")
     for key in rates:
         for base in ("a", "b"):
             if key.startswith("c") and base in rates and rates[base] > 0:
@@ -531,7 +574,11 @@ def stacks_for(config: Config) -> dict[str, Stack]:
     known = all_stacks(config.ptb_concurrency, config.bot_concurrency)
     chosen: dict[str, Stack] = {}
     for key in config.stacks:
-        if key.startswith("c+"):
+        if key.endswith("@pg"):
+            chosen[key] = on_postgres(
+                stacks_for(replace(config, stacks=(key.removesuffix("@pg"),)))[key[:-3]]
+            )
+        elif key.startswith("c+"):
             chosen[key] = variant(key, config.bot_concurrency)
         elif key == "c0" and config.baseline is not None:
             chosen[key] = baseline(config.baseline, config.bot_concurrency)
@@ -539,7 +586,8 @@ def stacks_for(config: Config) -> dict[str, Stack]:
             chosen[key] = known[key]
         else:
             raise ValueError(
-                f"unknown stack {key!r}; known: {', '.join(known)}, c+<tweak>[+<tweak>...], c0 (with --baseline)"
+                f"unknown stack {key!r}; known: {', '.join(known)}, c+<tweak>[+<tweak>...], c0 (with --baseline),"
+                " and any of c, c+..., c0 followed by @pg (on PostgreSQL)"
             )
     return chosen
 
@@ -552,7 +600,17 @@ def _rotated(keys: Sequence[str], round_number: int) -> list[str]:
 
 async def run(config: Config, workdir: Path) -> Results:
     """Runs every scenario asked for and returns what was measured."""
-    stacks = stacks_for(config)
+    with contextlib.ExitStack() as servers:
+        stacks = stacks_for(config)
+        postgres = None
+        if any(stack.postgres for stack in stacks.values()):
+            postgres = servers.enter_context(PostgresServer())
+        return await _run(config, workdir, stacks, postgres)
+
+
+async def _run(
+    config: Config, workdir: Path, stacks: dict[str, Stack], postgres: PostgresServer | None
+) -> Results:
     results = Results()
     chosen = [stacks[key] for key in config.stacks]
     try:
@@ -571,7 +629,7 @@ async def run(config: Config, workdir: Path) -> Results:
             for key in _rotated([s.key for s in chosen], round_number):
                 stack = stacks[key]
                 try:
-                    row = await run_walk(stack, config, workdir, scenario, round_number, latency)
+                    row = await run_walk(stack, config, workdir, scenario, round_number, latency, postgres)
                 except Exception as exc:
                     results.problems.append(f"{scenario} {stack.title}: {exc}")
                     log(f"{scenario} {key} round {round_number}: FAILED {exc}")
@@ -642,7 +700,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, help="rounds per scenario, stacks alternating (default 2)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call in 'realistic'")
     parser.add_argument("--think", type=float, default=0.0, help="seconds a user waits before each press")
-    parser.add_argument("--stacks", default="a,a2,b,c", help="comma-separated: a, a2, b, c, c+<tweak>, c0")
+    parser.add_argument(
+        "--stacks",
+        default="a,a2,b,c",
+        help="comma-separated: a, a2, b, c, c+<tweak>, c0; <c stack>@pg: on PostgreSQL",
+    )
     parser.add_argument(
         "--scenarios", default="saturation,realistic,startup,dispatch", help="comma-separated scenarios"
     )

@@ -12,6 +12,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.callbacks import FlowPress
 from bot.engine.engine import FlowEngine
 from bot.flows import load_flows
 from bot.runtime.commit import stored
@@ -38,19 +39,19 @@ def waiting_conversation(project: Path) -> dict[str, object]:
     engine = FlowEngine(bundles["cancel_esim"])
     conversation = engine.start("en").conversation
     for wanted in WAITING_PATH:
-        screen = engine.render(conversation)
-        data = next(
+        screen = engine.renderer.render(conversation)
+        pressed = next(
             (
-                button.data
+                button.press
                 for row in screen.rows
                 for button in row
-                if button.data is not None and button.data.rsplit("|", 1)[-1] == wanted
+                if isinstance(button.press, FlowPress) and button.press.button == wanted
             ),
             None,
         )
-        if data is None:
+        if pressed is None:
             raise RuntimeError(f"state {conversation.state!r} has no button {wanted!r}")
-        conversation = engine.press(conversation, data).conversation
+        conversation = engine.press(conversation, pressed).conversation
     if conversation.state != "waiting":
         raise RuntimeError(f"the scripted path ended in {conversation.state!r}, not 'waiting'")
     return conversation_data(stored(conversation))

@@ -24,6 +24,7 @@ from pathlib import Path
 import psycopg
 
 from bench.seed import REMINDER
+from bot.callbacks import FlowPress
 from bot.clock import SystemClock
 from bot.engine.engine import FlowEngine
 from bot.flows import load_flows
@@ -53,11 +54,11 @@ def _waiting(engine: FlowEngine) -> dict[str, object]:
         conversation = frontier.pop(0)
         if conversation.state == "waiting":
             return conversation_data(stored(conversation))
-        for row in engine.render(conversation).rows:
+        for row in engine.renderer.render(conversation).rows:
             for button in row:
-                if button.data is None:
+                if not isinstance(button.press, FlowPress):
                     continue
-                following = engine.press(conversation, button.data).conversation
+                following = engine.press(conversation, button.press).conversation
                 if following.state not in seen:
                     seen.add(following.state)
                     frontier.append(following)
@@ -195,20 +196,39 @@ async def reminders(server: PostgresServer, count: int, folder: Path) -> dict[st
         }
 
 
+async def _one_instance_round(server: PostgresServer, folder: Path, number: int, chats: int) -> None:
+    """Walks ``chats`` chats on SQLite, then on PostgreSQL, one instance each; prints both and their ratio."""
+    async with SqliteStore(folder / f"updates{number}.sqlite3") as sqlite:
+        sqlite_rate, sqlite_cpu = await per_update([sqlite], chats)
+    print(f"SQLite, one instance:      {sqlite_rate:7.0f} updates/s, {sqlite_cpu:.2f} ms CPU per update")
+    async with PostgresStore(server.new_database(f"updates{number}")) as postgres:
+        rate, cpu = await per_update([postgres], chats)
+    print(
+        f"PostgreSQL, one instance:  {rate:7.0f} updates/s, {cpu:.2f} ms CPU per update"
+        f" ({cpu / sqlite_cpu:.2f}x SQLite's)"
+    )
+
+
 async def main(arguments: Sequence[str] | None = None) -> None:
     """Runs the three measurements and prints their results."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reminders", type=int, default=10_000)
     parser.add_argument("--chats", type=int, default=300, help="chats walked for the per-update cost")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="rounds of SQLite then PostgreSQL, one instance (ratios per round)",
+    )
+    parser.add_argument(
+        "--per-update-only", action="store_true", help="only the per-update cost, one instance (no reminders)"
+    )
     options = parser.parse_args(arguments)
     with PostgresServer() as server, tempfile.TemporaryDirectory() as folder:
-        async with SqliteStore(Path(folder) / "updates.sqlite3") as sqlite:
-            rate, cpu = await per_update([sqlite], options.chats)
-            print(f"SQLite, one instance:      {rate:7.0f} updates/s, {cpu:.2f} ms CPU per update")
-        url = server.new_database("updates")
-        async with PostgresStore(url) as postgres:
-            rate, cpu = await per_update([postgres], options.chats)
-            print(f"PostgreSQL, one instance:  {rate:7.0f} updates/s, {cpu:.2f} ms CPU per update")
+        for round_number in range(1, options.rounds + 1):
+            await _one_instance_round(server, Path(folder), round_number, options.chats)
+        if options.per_update_only:
+            return
         url = server.new_database("updates_two")
         async with PostgresStore(url) as first, PostgresStore(url) as second:
             rate, cpu = await per_update([first, second], options.chats, concurrency=2)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["FULL_BOT_PATH", "PROJECT", "Stack", "all_stacks", "baseline", "variant"]
+__all__ = ["FULL_BOT_PATH", "PROJECT", "Stack", "all_stacks", "baseline", "on_postgres", "variant"]
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -42,6 +42,20 @@ class Stack:
     full_bot: bool = False
     own_flow: bool = False
     """The flow comes from the stack's own ``BOT_FLOWS_DIR``, not from the run's snapshot of this one."""
+    postgres: bool = False
+    """The bot's store is a fresh database on the run's throwaway PostgreSQL server, not a SQLite file."""
+
+
+def on_postgres(stack: Stack) -> Stack:
+    """Returns a full-bot stack (``c``, ``c0``, ``c+tweak``) as ``<key>@pg``: the same bot on PostgreSQL."""
+    if not stack.full_bot:
+        raise ValueError(f"{stack.key!r} has no store to put on PostgreSQL")
+    return replace(
+        stack,
+        key=f"{stack.key}@pg",
+        title=f"{stack.title.replace(', SQLite', '')}, PostgreSQL",
+        postgres=True,
+    )
 
 
 def _esim_bot() -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """What a new flow version does to live conversations: who moves where, which reminders and buttons change.
 
 ``esim-bot validate --against <database>`` prints it before an operator ships an edit; the running bot logs
-it at every reload. It counts from the store (:meth:`bot.store.Store.standings`) and judges buttons by the
+it at every reload. It counts from the store (:meth:`bot.store.Reports.standings`) and judges buttons by the
 meanings of the versions served (:class:`bot.flows.meanings.FlowHistory`).
 """
 

@@ -9,7 +9,7 @@ the reminder in the same transaction as the message) and then sends. If it raise
 postponed with a growing delay, never into the chat's quiet hours.
 
 The store is the schedule: a batch of due reminders is claimed there for a lease
-(``Store.claim_due_reminders``), so schedulers of several processes share a backlog instead of racing
+(``ReminderQueue.claim_due_reminders``), so schedulers of several processes share a backlog instead of racing
 for it, and a reminder claimed by a process that died is claimed again once the lease lapses. Consuming
 stays the final word. What the scheduler keeps in memory is only a cache that spares work: reminders in
 flight, and ones held back when even their postponement failed. A restarted
@@ -24,9 +24,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.clock import Clock
-from bot.store import Reminder, ReminderGone, Store
+from bot.store import ChatStore, Reminder, ReminderGone, ReminderQueue
 
 __all__ = ["CLAIM_LEASE", "FireReminder", "Pacing", "ReminderScheduler", "RetryPolicy"]
 
@@ -68,12 +69,16 @@ class RetryPolicy:
         return min(self.first_delay * (1 << min(attempts, 32)), self.longest_delay)
 
 
+class Schedule(ReminderQueue, ChatStore, Protocol):
+    """What the scheduler reads and changes: the reminders, and a chat's settings (its quiet hours)."""
+
+
 class ReminderScheduler:
     """One task that hands each due reminder to ``fire`` once, paced, and sleeps in between."""
 
     def __init__(
         self,
-        store: Store,
+        store: Schedule,
         fire: FireReminder,
         *,
         clock: Clock,

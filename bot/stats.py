@@ -1,7 +1,7 @@
 """The operators' funnel: how many conversations reached each state, where people stopped, who confirmed.
 
-Besides the counts per state (:meth:`Store.funnel`), each conversation's way through the flow
-(:meth:`Store.journeys`) gives the steps people took from screen to screen, and what became of each
+Besides the counts per state (:meth:`Reports.funnel`), each conversation's way through the flow
+(:meth:`Reports.journeys`) gives the steps people took from screen to screen, and what became of each
 request sent to a provider: confirmed, still waiting, or given up, with the time it took to be confirmed.
 """
 
@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from bot.flows import FlowBundle
 from bot.flows.model import Flow
 from bot.startup import opened_store
-from bot.store import FunnelStats, Journey, Store, Ticket, TicketCounts
+from bot.store import FunnelStats, Journey, Reports, Ticket, TicketCounts, Tickets
 from bot.store.sqlite import SqliteStore
 
 __all__ = ["FunnelReport", "Outcome", "Step", "age_text", "funnel_from", "funnel_report"]
@@ -252,12 +253,18 @@ def outcomes_of(journeys: Sequence[Journey], flow: Flow) -> tuple[Outcome, ...]:
     return tuple(sorted(outcomes, key=lambda o: (-o.requested, o.provider is None, o.name)))
 
 
+class FunnelSource(Reports, Tickets, Protocol):
+    """What the report reads: the funnel and journeys, and the tickets people opened."""
+
+
 def provider_variable(flow: Flow) -> str | None:
     """Returns the variable that names the provider: the one keyed to the providers table."""
     return next((name for name, variable in flow.variables.items() if variable.table == "providers"), None)
 
 
-async def funnel_from(store: Store, bundle: FlowBundle, since: datetime, until: datetime) -> FunnelReport:
+async def funnel_from(
+    store: FunnelSource, bundle: FlowBundle, since: datetime, until: datetime
+) -> FunnelReport:
     """Reads the funnel of ``bundle``'s flow from an open store."""
     flow = bundle.flow
     stats = await store.funnel(flow.id, since, until, Waiting.of(flow).confirmed)

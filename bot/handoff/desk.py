@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from bot.callbacks import AskPerson, encode
 from bot.engine.screens import ScreenButton
@@ -25,7 +26,17 @@ from bot.runtime.service import ChatService
 from bot.runtime.typed import TIMEZONE_ANSWER_WINDOW
 from bot.screen_titles import screen_title
 from bot.stats import age_text
-from bot.store import Commit, DuplicateUpdate, PendingQuestion, Relay, Store, Ticket
+from bot.store import (
+    ChatStore,
+    Commit,
+    Coordination,
+    DuplicateUpdate,
+    PendingQuestion,
+    Relay,
+    Ticket,
+    TicketRelays,
+    Tickets,
+)
 
 __all__ = ["DeskReply", "Question", "SupportChat", "SupportDesk"]
 
@@ -73,13 +84,19 @@ def _answers(flow: Flow, variables: Mapping[str, str | None]) -> str:
     return " · ".join(shown)
 
 
+class DeskStore(ChatStore, Tickets, TicketRelays, Coordination, Protocol):
+    """What the desk reads and writes: the chats (a relayed answer is committed to the person's chat), their
+    tickets, each message relayed for them, and the lease by which one instance at a time posts people's
+    questions in the support chat (bot.telegram.relays)."""
+
+
 class SupportDesk:
     """Answers the support chat: open questions on /tickets, operators' replies relayed to the person."""
 
-    def __init__(self, support: SupportChat, service: ChatService) -> None:
+    def __init__(self, support: SupportChat, service: ChatService, store: DeskStore) -> None:
         self.support = support
         self.service = service
-        self.store: Store = service.store
+        self.store = store
         self.clock = service.clock
 
     def _text(self, key: str, values: dict[str, str] | None = None) -> str:

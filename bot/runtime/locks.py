@@ -40,5 +40,9 @@ class ChatLocks:
                 del self._users[chat_id]
                 del self._locks[chat_id]
 
+    def busy(self, chat_id: int) -> bool:
+        """Tells whether someone holds or waits for the chat's lock."""
+        return chat_id in self._users
+
     def __len__(self) -> int:
         return len(self._locks)

@@ -12,20 +12,20 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.runtime.messages import QueuedMessage, from_outbox
-from bot.store import Store
+from bot.store import Outbox as StoredOutbox
 
 __all__ = ["OUTBOX_LEASE", "Outbox"]
 
 OUTBOX_LEASE = timedelta(seconds=3)
-"""How long a process's claim on a chat's unsent messages lasts: it is renewed before each message and every
-third of it while one is on its way (bot/telegram/delivery.py); if the process dies while sending, another
+"""How long a process's claim on a chat's unsent messages lasts: it is taken before the first message, renewed with
+each delivery recorded and every third of it while one is on its way (bot/telegram/delivery.py); if the process dies while sending, another
 process's sweep sends them once it lapses."""
 
 
 class Outbox:
     """Reads committed messages for delivery and records their delivery."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: StoredOutbox, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 
@@ -41,6 +41,28 @@ class Outbox:
 
     async def delivered(self, queued: QueuedMessage, message_id: int | None) -> None:
         """Records that a message went out; a new screen message becomes the one edited from now on."""
-        screen = message_id if queued.message.shows_screen else None
-        reminder = message_id if queued.message.shows_reminder else None
-        await self.store.record_delivery(queued.outbox_id, queued.message.chat_id, screen, reminder)
+        await self.store.record_delivery(
+            queued.outbox_id, queued.message.chat_id, *_shown(queued, message_id)
+        )
+
+    async def delivered_then_claim(
+        self, queued: QueuedMessage, message_id: int | None, holder: str
+    ) -> list[QueuedMessage] | None:
+        """Records a delivery as :meth:`delivered` does and claims the chat's outbox again, in one trip: returns
+        the messages still to send ([] once none is left, the claim given up), None while another holds it."""
+        claimed = await self.store.record_delivery_and_claim(
+            queued.outbox_id,
+            queued.message.chat_id,
+            *_shown(queued, message_id),
+            holder=holder,
+            now=self.clock.now(),
+            lease=OUTBOX_LEASE,
+        )
+        return None if claimed is None else [from_outbox(stored) for stored in claimed]
+
+
+def _shown(queued: QueuedMessage, message_id: int | None) -> tuple[int | None, int | None]:
+    """Returns what a delivered message became: (the chat's screen, its latest reminder), None where neither."""
+    screen = message_id if queued.message.shows_screen else None
+    reminder = message_id if queued.message.shows_reminder else None
+    return screen, reminder

@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, FlowValidationError, Problem
@@ -45,7 +46,7 @@ from bot.flows.meanings import legacy_history, parsed_history
 from bot.flows.release import FlowFiles, read_files, unpacked
 from bot.plan import plan
 from bot.runtime.service import ChatService
-from bot.store import FlowRelease, ReleaseHead, StoreError
+from bot.store import FlowRelease, FlowReleases, ReleaseHead, Reports, StoreError
 
 __all__ = ["FOLLOW_EVERY", "FlowSource", "ReloadOutcome", "Reloader", "files_signature", "release_of"]
 
@@ -115,6 +116,11 @@ def files_signature(directories: Sequence[Path]) -> Signature:
     return tuple(found)
 
 
+class ReleaseStore(FlowReleases, Reports, Protocol):
+    """What reloading reads and writes: the releases and their meanings, and the conversations' standings
+    (what a new version does to them)."""
+
+
 class Reloader:
     """Serves the store's current release in one chat service, and publishes new ones, one at a time."""
 
@@ -122,12 +128,14 @@ class Reloader:
         self,
         service: ChatService,
         source: FlowSource,
+        releases: ReleaseStore,
         *,
         on_swapped: Callable[[FlowEngine, FlowEngine], Awaitable[None]] | None = None,
         on_refused: Callable[[FlowValidationError], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.source = source
+        self.releases = releases
         self.on_swapped = on_swapped
         self.on_refused = on_refused
         self.serving: ReleaseHead | None = None
@@ -139,7 +147,7 @@ class Reloader:
     async def _engine(self, bundle: FlowBundle, running: FlowEngine | None = None) -> FlowEngine:
         """Returns an engine for ``bundle`` that knows the meanings of every version the store kept
         (``running`` itself when it is that engine already: nothing to compile again)."""
-        history = parsed_history(await self.service.store.flow_history(bundle.flow.id))
+        history = parsed_history(await self.releases.flow_history(bundle.flow.id))
         if (
             running is not None
             and running.bundle is bundle
@@ -155,7 +163,7 @@ class Reloader:
         are kept in the store, once, so that buttons of those versions keep working.
         """
         async with self._lock:
-            store, running = self.service.store, self.service.engine
+            store, running = self.releases, self.service.engine
             if legacy_folder is not None:
                 for meanings, served in await asyncio.to_thread(legacy_history, legacy_folder):
                     moment = datetime.fromtimestamp(served, UTC)
@@ -194,7 +202,7 @@ class Reloader:
                 return ReloadOutcome(False, old.version, exc.problems)
             engine = await self._engine(bundle)
             release = release_of(bundle, files, engine.meanings.as_json())
-            head = await self.service.store.publish_release(release, self.service.clock.now(), again=True)
+            head = await self.releases.publish_release(release, self.service.clock.now(), again=True)
             report = await self._serve(old, engine, head, reason)
             return ReloadOutcome(True, engine.version, (), report)
 
@@ -205,10 +213,10 @@ class Reloader:
 
     async def _follow(self) -> bool:
         """Loads and serves the current release unless it is served already (or does not load here)."""
-        head = await self.service.store.release_head()
+        head = await self.releases.release_head()
         if head is None or head == self.serving or head.number in self._unloadable:
             return False
-        release = await self.service.store.current_release()
+        release = await self.releases.current_release()
         if release is None:
             return False
         old = self.service.engine
@@ -247,7 +255,7 @@ class Reloader:
     async def _report(self, engine: FlowEngine) -> tuple[str, ...]:
         """Returns what the new version does to the conversations stored (the same as validate --against)."""
         try:
-            standings = await self.service.store.standings()
+            standings = await self.releases.standings()
         except (NotImplementedError, StoreError) as exc:
             # Not knowing who is affected is no reason to keep serving the old version.
             return (f"cannot tell who is affected: {exc}",)

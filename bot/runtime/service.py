@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from bot.clock import Clock
 from bot.engine.engine import FlowEngine
@@ -37,15 +37,18 @@ from bot.runtime.typed import typed_message
 from bot.store import (
     ChatChanged,
     ChatRecord,
+    ChatStore,
     Commit,
     DuplicateUpdate,
     Reminder,
     ReminderGone,
-    Store,
+    ReminderQueue,
+    Tickets,
     UserSettings,
 )
+from bot.store import Outbox as StoredOutbox
 
-__all__ = ["ChatService", "Reply", "choose_language"]
+__all__ = ["ChatService", "Reply", "ServiceStore", "choose_language"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +77,18 @@ def choose_language(language_code: str | None, languages: Languages) -> str:
     return languages.choose(language_code)
 
 
+class ServiceStore(ChatStore, ReminderQueue, Tickets, StoredOutbox, Protocol):
+    """What the service and the edge's delivery use of the store: the chats, their reminders and open questions
+    (read while handling an event), and the outbox the committed messages wait in."""
+
+
 class ChatService:
     """Drives every private chat through the flow; the messenger edge calls it and delivers its replies."""
 
     def __init__(
         self,
         engine: FlowEngine,
-        store: Store,
+        store: ServiceStore,
         clock: Clock,
         *,
         on_reminder_scheduled: Callable[[datetime], None] | None = None,

@@ -6,7 +6,10 @@ them, so a crash at any instant leaves either all of it or none of it.
 
 The interface comes in roles, each a few methods, so that a caller names what it uses: :class:`ChatStore`,
 :class:`Outbox`, :class:`ReminderQueue`, :class:`Inbox`, :class:`Coordination`, :class:`Reports` and
-:class:`FlowReleases`; :class:`Store` is all of them with opening and closing. What they exchange are the
+:class:`FlowReleases` (and the tickets'); :class:`Store` is all of them with opening and closing. Each role is
+a protocol, so a caller that needs two names their intersection (``class _Needs(ChatStore, Outbox, Protocol)``),
+which every store satisfies; only the store's own modules, its factory and the wiring name the whole
+:class:`Store` (``tests/store/test_store_shape.py``). What they exchange are the
 frozen records of ``bot/store/records.py``; the chats table's columns are described once in
 ``bot/store/columns.py``. :class:`bot.store.sqlite.SqliteStore` (one process, embedded) and
 :class:`bot.store.postgres.PostgresStore` (any number of instances) implement :class:`Store` and pass the same
@@ -40,8 +43,9 @@ What a backend promises when several writers share it (tasks of one process, or 
 - The outbox is delivered at least once: ``pending_outbox`` returns a message until ``record_delivery``
   or ``mark_sent`` removes it. A chat's messages are sent by whoever holds its outbox claim
   (``claim_outbox``, a lease with a holder name), in order, one holder at a time across processes; the
-  holder gives the claim up with ``release_outbox`` only once nothing is pending, so a message committed
-  meanwhile by another process is sent by the holder, never overtaking or overtaken. A holder that dies
+  holder gives the claim up with ``release_outbox`` (or ``record_delivery_and_claim``, which records a
+  delivery and claims again in one trip) only once nothing is pending, so a message committed meanwhile by
+  another process is sent by the holder, never overtaking or overtaken. A holder that dies
   leaves at most the message in flight to be sent again, after its lease lapses.
 - ``reserve_send_slot`` spaces every message of every process through one budget (Telegram allows a bot
   about 30 messages a second in all); ``acquire_lease`` elects one holder of a role (the one process that
@@ -62,11 +66,11 @@ What a backend promises when several writers share it (tasks of one process, or 
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar, Protocol, Self
 
 from bot.store.records import (
     KEPT_RELEASES,
@@ -133,7 +137,7 @@ __all__ = [
 ]
 
 
-class ChatStore(ABC):
+class ChatStore(Protocol):
     """Chats: each chat's settings, conversation and screen, changed one commit at a time."""
 
     @abstractmethod
@@ -161,8 +165,12 @@ class ChatStore(ABC):
         """Forgets update ids processed before ``before``; returns how many."""
 
 
-class Outbox(ABC):
+class Outbox(Protocol):
     """Messages committed and not yet sent: delivered at least once, a chat's by one holder at a time."""
+
+    serves_several_processes: ClassVar[bool] = False
+    """Whether several bot processes may share this backend, so that delivering a chat's messages needs
+    its outbox claim; one process does without."""
 
     @abstractmethod
     async def pending_outbox(self, limit: int, chat_id: int | None = None) -> list[OutboxMessage]:
@@ -191,12 +199,29 @@ class Outbox(ABC):
         the pending messages, oldest first; None while another holder's claim runs."""
 
     @abstractmethod
+    async def record_delivery_and_claim(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None,
+        *,
+        holder: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> list[OutboxMessage] | None:
+        """Does ``record_delivery``, then what ``holder`` does next with the chat's outbox, at once: claims it
+        again (as ``claim_outbox``) and returns the messages still pending, or, when none is, gives the claim
+        up (as ``release_outbox(unless_pending=True)``) and returns []; None when another holder's claim runs
+        (or the chat is gone). One trip to the store where a holder took three."""
+
+    @abstractmethod
     async def release_outbox(self, chat_id: int, holder: str, *, unless_pending: bool) -> bool:
         """Gives up ``holder``'s claim on the chat's outbox; with ``unless_pending``, only if no message is
         pending (False then: the claim is kept, to send what came in)."""
 
 
-class ReminderQueue(ABC):
+class ReminderQueue(Protocol):
     """Pending reminders, by due time: claimed before they are fired, postponed when sending failed."""
 
     @abstractmethod
@@ -221,7 +246,7 @@ class ReminderQueue(ABC):
         """Moves a reminder whose sending failed to ``due_at`` and counts the attempt; False if it is gone."""
 
 
-class Inbox(ABC):
+class Inbox(Protocol):
     """Updates fetched from Telegram, kept (without typed text) until their handlers are done."""
 
     @abstractmethod
@@ -241,8 +266,12 @@ class Inbox(ABC):
         """Forgets the kept updates of these ids, in one transaction; ids not kept are ignored."""
 
 
-class Coordination(ABC):
+class Coordination(Protocol):
     """What instances sharing the store coordinate through: named leases and one send budget."""
+
+    serves_several_processes: ClassVar[bool] = False
+    """Whether several bot processes may share this backend, so that they need one send budget and one
+    elected poller; one process does without."""
 
     @abstractmethod
     async def acquire_lease(self, name: str, holder: str, now: datetime, lease: timedelta) -> bool:
@@ -262,7 +291,7 @@ class Coordination(ABC):
         still space their messages."""
 
 
-class Reports(ABC):
+class Reports(Protocol):
     """What operators count: the funnel, the conversations stored, where they stand."""
 
     @abstractmethod
@@ -288,7 +317,7 @@ class Reports(ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot list where conversations stand")
 
 
-class FlowReleases(ABC):
+class FlowReleases(Protocol):
     """The flow version every instance serves, and the button meanings of the versions served."""
 
     @abstractmethod
@@ -317,7 +346,7 @@ class FlowReleases(ABC):
         """Keeps a version's meanings, served at ``served_at``, unless they are kept already."""
 
 
-class Tickets(ABC):
+class Tickets(Protocol):
     """People's questions to the operators: one open ticket per person, gone with the person's chat."""
 
     @abstractmethod
@@ -341,7 +370,7 @@ class Tickets(ABC):
         """Counts the tickets opened in ``[since, until)``: all, answered, closed."""
 
 
-class TicketRelays(ABC):
+class TicketRelays(Protocol):
     """The messages relayed between a person and the support chat for a ticket, each recorded once.
 
     Recording a message before it is relayed is the claim: of two instances handling the same message, only

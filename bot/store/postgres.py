@@ -12,10 +12,11 @@ constraint or by ``esim_require``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -163,10 +164,22 @@ class PostgresStore(Store):
                 "the PostgreSQL connections did not close within %s s; stopping anyway", CLOSE_TIMEOUT
             )
 
-    def _connection(self) -> Any:
-        if self._pool is None:
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """Lends a connection of the pool for one call.
+
+        The pool's own ``connection()`` also enters the connection's context, which commits on the way out:
+        a lock and a check per call for nothing, every connection being in autocommit (a transaction block
+        commits or rolls back itself, and the pool rolls back any left open when it gets the connection back).
+        """
+        pool = self._pool
+        if pool is None:
             raise StoreError("the store is not open")
-        return self._pool.connection()
+        connection = await pool.getconn()
+        try:
+            yield connection
+        finally:
+            await pool.putconn(connection)
 
     async def _fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         connection: Connection
@@ -261,6 +274,41 @@ class PostgresStore(Store):
             await self._rowcount("DELETE FROM outbox WHERE id = %s", (outbox_id,))
             return
         await self._rowcount(_RECORD_DELIVERY, (outbox_id, screen_message_id, reminder_message_id, chat_id))
+
+    async def record_delivery_and_claim(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None,
+        *,
+        holder: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> list[OutboxMessage] | None:
+        """Records the delivery and claims the outbox again, or gives it up when nothing is pending, in one
+        statement on the chat's row (so it meets a commit of the chat as ``release_outbox`` does)."""
+        params = {
+            "outbox_id": outbox_id,
+            "chat_id": chat_id,
+            "screen": screen_message_id,
+            "reminder": reminder_message_id,
+            "holder": holder,
+            "now": _aware(now, "now"),
+            "lease": lease,
+        }
+        rows = await self._fetchall(_RECORD_DELIVERY_AND_CLAIM, params)
+        if not rows:
+            return None  # the chat is gone
+        if rows[0][0] is None:
+            return []  # nothing was pending: the claim is given up
+        if rows[0][0] != holder:
+            return None
+        return [
+            OutboxMessage(message_id, chat_id, frozen_payload(payload))
+            for _holder, message_id, payload in rows
+            if message_id is not None
+        ]
 
     async def set_blocked(self, chat_id: int, blocked: bool) -> None:
         """Records the block; a blocked chat keeps no reminders and no unsent messages."""
@@ -780,6 +828,36 @@ _CLAIM_OUTBOX = """
         RETURNING chat_id
     )
     SELECT outbox.id, outbox.payload FROM claimed LEFT JOIN outbox ON outbox.chat_id = claimed.chat_id
+    ORDER BY outbox.id
+"""
+# Rows of the chat's pending messages besides the one delivered, under this holder's renewed claim; one row with
+# a NULL holder when the claim was given up (nothing pending); another holder: the claim runs elsewhere; no row:
+# the chat is gone. The snapshot does not see the DELETE of the same statement, hence "id <> the delivered one".
+_RECORD_DELIVERY_AND_CLAIM = """
+    WITH sent AS (
+        DELETE FROM outbox WHERE id = %(outbox_id)s
+    ), pending AS (
+        SELECT EXISTS (SELECT FROM outbox WHERE chat_id = %(chat_id)s AND id <> %(outbox_id)s) AS any
+    ), claimed AS (
+        UPDATE chats SET
+            screen_message_id = coalesce(%(screen)s, screen_message_id),
+            reminder_message_id = coalesce(%(reminder)s, reminder_message_id),
+            version = version + CASE WHEN %(screen)s::bigint IS NULL AND %(reminder)s::bigint IS NULL
+                THEN 0 ELSE 1 END,
+            outbox_holder = CASE
+                WHEN NOT (outbox_holder IS NULL OR outbox_holder = %(holder)s OR outbox_lease_until <= %(now)s)
+                    THEN outbox_holder
+                WHEN pending.any THEN %(holder)s END,
+            outbox_lease_until = CASE
+                WHEN NOT (outbox_holder IS NULL OR outbox_holder = %(holder)s OR outbox_lease_until <= %(now)s)
+                    THEN outbox_lease_until
+                WHEN pending.any THEN %(now)s + %(lease)s END
+        FROM pending WHERE chat_id = %(chat_id)s
+        RETURNING chats.chat_id, chats.outbox_holder
+    )
+    SELECT claimed.outbox_holder, outbox.id, outbox.payload FROM claimed
+    LEFT JOIN outbox ON claimed.outbox_holder = %(holder)s AND outbox.chat_id = claimed.chat_id
+        AND outbox.id <> %(outbox_id)s
     ORDER BY outbox.id
 """
 # No row: the claim is not (or no longer) this holder's; otherwise whether it was given up.

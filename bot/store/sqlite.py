@@ -160,16 +160,37 @@ class SqliteStore(Store):
         """Deletes the outbox row and updates (never inserts) the chat's screen or reminder message, in one hop."""
 
         def record(db: sqlite3.Connection) -> None:
-            db.execute(_DELETE_OUTBOX, (outbox_id,))
-            if screen_message_id is not None:
-                db.execute(_RECORD_SCREEN, (screen_message_id, chat_id))
-            if reminder_message_id is not None:
-                db.execute(
-                    "UPDATE chats SET reminder_message_id = ?, version = version + 1 WHERE chat_id = ?",
-                    (reminder_message_id, chat_id),
-                )
+            _record_delivery(db, outbox_id, chat_id, screen_message_id, reminder_message_id)
 
         await self._run(_in_transaction(record))
+
+    async def record_delivery_and_claim(
+        self,
+        outbox_id: int,
+        chat_id: int,
+        screen_message_id: int | None,
+        reminder_message_id: int | None,
+        *,
+        holder: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> list[OutboxMessage] | None:
+        """Records the delivery, then claims the outbox again or gives it up when nothing is pending, in one hop."""
+        claim = {"chat_id": chat_id, "holder": holder, "now": _micros(now), "until": _micros(now + lease)}
+
+        def record_and_claim(db: sqlite3.Connection) -> list[tuple[int, int, str]] | None:
+            _record_delivery(db, outbox_id, chat_id, screen_message_id, reminder_message_id)
+            if db.execute(_CLAIM_OUTBOX, claim).rowcount == 0:
+                return None
+            rows = db.execute(_PENDING_OUTBOX_OF_CHAT, (chat_id, -1)).fetchall()
+            if not rows:
+                db.execute(_RELEASE_OUTBOX, {"chat_id": chat_id, "holder": holder, "unless_pending": 0})
+            return rows
+
+        rows = await self._run(_in_transaction(record_and_claim))
+        if rows is None:
+            return None
+        return [OutboxMessage(mid, chat, frozen_payload(json.loads(payload))) for mid, chat, payload in rows]
 
     async def set_blocked(self, chat_id: int, blocked: bool) -> None:
         """Records the block; a blocked chat keeps no reminders and no unsent messages."""
@@ -714,6 +735,22 @@ _RECORD_UPDATE = "INSERT OR IGNORE INTO processed_updates (update_id, processed_
 _SCHEDULE = "INSERT OR REPLACE INTO reminders (chat_id, name, due_at, sequence) VALUES (?, ?, ?, ?)"
 _ENQUEUE = "INSERT INTO outbox (chat_id, payload, created_at) VALUES (?, ?, ?) RETURNING id"
 _RECORD_EVENT = "INSERT INTO flow_events (chat_id, flow_id, flow_version, state, at) VALUES (?, ?, ?, ?, ?)"
+
+
+def _record_delivery(
+    db: sqlite3.Connection, outbox_id: int, chat_id: int, screen_id: int | None, reminder_id: int | None
+) -> None:
+    """Deletes the outbox row and updates (never inserts) the chat's screen or reminder message."""
+    db.execute(_DELETE_OUTBOX, (outbox_id,))
+    if screen_id is not None:
+        db.execute(_RECORD_SCREEN, (screen_id, chat_id))
+    if reminder_id is not None:
+        db.execute(
+            "UPDATE chats SET reminder_message_id = ?, version = version + 1 WHERE chat_id = ?",
+            (reminder_id, chat_id),
+        )
+
+
 _DELETE_OUTBOX = "DELETE FROM outbox WHERE id = ?"
 _INBOX_ADD = "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 _INBOX_PENDING = "SELECT update_id, payload FROM inbox WHERE update_id > ? ORDER BY update_id LIMIT ?"

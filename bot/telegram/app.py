@@ -88,7 +88,7 @@ def build_bot(settings: Settings, bundle: FlowBundle, clock: Clock) -> TelegramB
         get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=30.0),
         rate_limiter=rate_limiter(settings.max_messages_per_second, store),
     )
-    runtime = BotRuntime(settings, service, bot, flow_source(settings))
+    runtime = BotRuntime(settings, service, bot, flow_source(settings), store)
     application = (
         ApplicationBuilder()
         .bot(bot)
@@ -98,14 +98,14 @@ def build_bot(settings: Settings, bundle: FlowBundle, clock: Clock) -> TelegramB
         .post_shutdown(runtime.post_shutdown)
         .build()
     )
-    handlers = ChatHandlers(service, runtime.delivery)
+    handlers = ChatHandlers(service, runtime.delivery, store)
     if settings.support_chat_id is not None:
         language = settings.support_language or service.engine.bundle.languages.default
         chat = SupportChat(
             settings.support_chat_id, settings.support_operator_ids, language, MessageLimit.MAX_TEXT_LENGTH
         )
         service.handoff = True
-        support = SupportHandlers(SupportDesk(chat, service), runtime.delivery, handlers)
+        support = SupportHandlers(SupportDesk(chat, service, store), runtime.delivery, handlers)
         runtime.also_swept.append(support.relays.post_pending)
         # First: the private chats' own callbacks take whatever these leave (the first match wins).
         _register_support(application, support)

@@ -18,7 +18,7 @@ from telegram.ext import ContextTypes
 from bot.runtime.events import ButtonPressed, CommandSent, Incoming, MessageSent
 from bot.runtime.messages import OutgoingMessage
 from bot.runtime.service import ChatService
-from bot.stats import funnel_from
+from bot.stats import FunnelSource, funnel_from
 from bot.telegram.delivery import Delivery
 
 __all__ = ["ChatHandlers"]
@@ -37,9 +37,11 @@ def _language_code(update: Update) -> str | None:
 class ChatHandlers:
     """Every callback the bot registers, bound to one chat service and one delivery."""
 
-    def __init__(self, service: ChatService, delivery: Delivery) -> None:
+    def __init__(self, service: ChatService, delivery: Delivery, reports: FunnelSource) -> None:
         self.service = service
         self.delivery = delivery
+        self.reports = reports
+        """Where /stats reads the funnel from."""
 
     async def _run(self, incoming: Incoming) -> None:
         reply = await self.service.handle(incoming)
@@ -101,7 +103,7 @@ class ChatHandlers:
             return
         now = self.service.clock.now()
         until = now + timedelta(seconds=1)  # the period is [since, until): include this very moment
-        report = await funnel_from(self.service.store, self.service.engine.bundle, now - STATS_PERIOD, until)
+        report = await funnel_from(self.reports, self.service.engine.bundle, now - STATS_PERIOD, until)
         text = f"<pre>{html.escape(report.as_text())}</pre>"
         await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
 

@@ -23,7 +23,7 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.store import InboxUpdate, Store
+from bot.store import Inbox, InboxUpdate
 from bot.telegram.handling import UpdateHandling
 from bot.telegram.kept import InboxCopy
 from bot.telegram.leadership import Tenure
@@ -58,7 +58,7 @@ class InboxPolling:
         handling: UpdateHandling,
         retrying: Retrying,
         allowed_updates: Sequence[str],
-        inbox: Store,
+        inbox: Inbox,
         copy: InboxCopy,
         tenure: Tenure | None = None,
     ) -> None:

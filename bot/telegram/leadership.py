@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.store import Store
+from bot.store import Coordination
 
 __all__ = ["POLLING_LEASE", "Tenure", "lead_while_elected"]
 
@@ -67,7 +67,7 @@ class Tenure:
 
 
 async def lead_while_elected(
-    store: Store, holder: str, stopping: asyncio.Event, lead: Callable[[Tenure], Awaitable[None]]
+    store: Coordination, holder: str, stopping: asyncio.Event, lead: Callable[[Tenure], Awaitable[None]]
 ) -> None:
     """Until ``stopping`` is set: runs ``lead(tenure)`` whenever this instance holds the lease; ``lead`` must
     return once ``tenure.ended`` is set."""
@@ -97,7 +97,7 @@ async def lead_while_elected(
                     await store.release_lease(LEASE_NAME, holder)  # another instance takes over at once
 
 
-async def _keep(store: Store, holder: str, stopping: asyncio.Event, tenure: Tenure) -> None:
+async def _keep(store: Coordination, holder: str, stopping: asyncio.Event, tenure: Tenure) -> None:
     """Renews the lease until the bot stops; ends the tenure as soon as the lease cannot be known to run."""
     while True:
         with contextlib.suppress(TimeoutError):

@@ -11,12 +11,13 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from telegram.error import TelegramError
 
 from bot.control import running
 from bot.startup import StartupError, opened_store
-from bot.store import Store
+from bot.store import Coordination, Inbox
 from bot.telegram.handling import AnyApplication, UpdateHandling
 from bot.telegram.inbox import InboxPolling
 from bot.telegram.kept import InboxCopy
@@ -27,12 +28,16 @@ from bot.telegram.webhook import Webhook, WebhookIntake
 __all__ = ["UpdateSource", "run_application", "serve"]
 
 
+class PollingStore(Inbox, Coordination, Protocol):
+    """What polling needs of the store: its inbox, and the lease that elects one poller among instances."""
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateSource:
     """Where updates come from: long polling through the store's inbox, or a webhook."""
 
     api_url: str
-    store: Store
+    store: PollingStore
     """Keeps polled updates (its inbox); shared by several instances, it elects the one that polls."""
     holder: str
     """This instance, as a candidate for the polling lease."""

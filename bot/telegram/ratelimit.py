@@ -1,7 +1,7 @@
 """One budget for Telegram's limit, shared by every instance of the bot through the store.
 
 Telegram allows a bot about 30 messages a second in all, however many processes send them. Each
-message reserves the next slot of the store's one send budget (``Store.reserve_send_slot``: one row,
+message reserves the next slot of the store's one send budget (``Coordination.reserve_send_slot``: one row,
 by the database server's clock) and waits for it, so instances together stay under the rate. A 429
 that still comes back pushes the budget back for every instance, then the message is tried again.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, BaseRateLimiter
 
-from bot.store import Store
+from bot.store import Coordination
 
 __all__ = ["SharedRateLimiter", "rate_limiter"]
 
@@ -37,7 +37,7 @@ def _retry_after(exc: RetryAfter) -> timedelta:
 class SharedRateLimiter(BaseRateLimiter[int]):
     """Spaces the messages of every instance ``1 / messages_per_second`` apart, through the store."""
 
-    def __init__(self, store: Store, messages_per_second: float, max_retries: int = 3) -> None:
+    def __init__(self, store: Coordination, messages_per_second: float, max_retries: int = 3) -> None:
         if messages_per_second <= 0:
             raise ValueError("messages_per_second must be positive")
         self.store = store
@@ -93,7 +93,7 @@ class SharedRateLimiter(BaseRateLimiter[int]):
                 return
 
 
-def rate_limiter(messages_per_second: float, store: Store) -> BaseRateLimiter[int]:
+def rate_limiter(messages_per_second: float, store: Coordination) -> BaseRateLimiter[int]:
     """Returns the rate limiter: the store's shared budget when several instances may share it, else
     python-telegram-bot's own (see :func:`_local_rate_limiter`)."""
     if store.serves_several_processes and messages_per_second > 0:

@@ -47,13 +47,15 @@ class BotRuntime:
         service: ChatService,
         bot: ScreenBot,
         flows: FlowSource,
+        store: Store,
     ) -> None:
         self.settings = settings
         self.service = service
-        self.store: Store = service.store
+        self.store = store
+        """The whole store: this opens and closes it (the service and the rest use their roles of it)."""
         self.bot = bot
         self.delivery = Delivery(bot, service)
-        self.reloader = Reloader(service, flows, on_swapped=self._swapped, on_refused=self._refused)
+        self.reloader = Reloader(service, flows, store, on_swapped=self._swapped, on_refused=self._refused)
         self.scheduler: ReminderScheduler | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.also_swept: list[Callable[[], Awaitable[None]]] = []

@@ -52,7 +52,7 @@ class Instance:
 async def instance(settings: Settings, store: Store, clock: FakeClock) -> Instance:
     """Starts an instance on its own flow folders: it publishes them if new, else serves the store's release."""
     service = ChatService(FlowEngine(load_default_flow(settings)), store, clock)
-    reloader = Reloader(service, flow_source(settings))
+    reloader = Reloader(service, flow_source(settings), store)
     await reloader.start()
     service.catch_up = reloader.catch_up
     return Instance(service, reloader)
@@ -148,12 +148,12 @@ async def test_button_meanings_an_older_bot_wrote_to_data_are_kept_in_the_store(
     (legacy / "mini-broken.json").write_text("{not json", encoding="utf-8")
 
     service = ChatService(FlowEngine(load_default_flow(settings)), store, clock)
-    await Reloader(service, flow_source(settings)).start(legacy_folder=legacy)
+    await Reloader(service, flow_source(settings), store).start(legacy_folder=legacy)
 
     assert "0ld0ld00" in await store.flow_history("mini")
     assert service.engine.earlier["0ld0ld00"] == older, "its buttons keep working where they mean the same"
     # A bot started later, on any host, finds them in the store, with no data/ folder at all.
     shutil.rmtree(legacy)
     later = ChatService(FlowEngine(load_default_flow(settings)), store, clock)
-    await Reloader(later, flow_source(settings)).start(legacy_folder=legacy)
+    await Reloader(later, flow_source(settings), store).start(legacy_folder=legacy)
     assert later.engine.earlier["0ld0ld00"] == older

@@ -236,6 +236,72 @@ async def test_a_holder_that_must_wait_gives_up_its_claim(store: Store) -> None:
     assert await store.claim_outbox(CHAT, "second", START, LEASE) == pending
 
 
+async def test_a_delivery_recorded_with_the_next_claim_hands_over_what_another_instance_committed(
+    new_store: StoreFactory,
+) -> None:
+    async with instances(new_store, 2) as (first, second):
+        mine = await first.commit(Commit(chat_id=CHAT, outbox=[{"text": "1"}]), START)
+        assert await first.claim_outbox(CHAT, "first", START, LEASE) == mine
+        theirs = await second.commit(Commit(chat_id=CHAT, outbox=[{"text": "2"}]), START)
+
+        # Sent: recorded as the chat's screen, and the claim renewed for the message committed meanwhile.
+        following = await first.record_delivery_and_claim(
+            mine[0].id, CHAT, 500, None, holder="first", now=later(seconds=20), lease=LEASE
+        )
+        assert following == theirs
+        assert await second.claim_outbox(CHAT, "second", later(seconds=49), LEASE) is None
+        record = await second.load_chat(CHAT)
+        assert record is not None
+        assert record.screen_message_id == 500
+
+        # The last one sent: the claim is given up, so any instance may send what comes next.
+        assert (
+            await first.record_delivery_and_claim(
+                theirs[0].id, CHAT, None, 501, holder="first", now=later(seconds=21), lease=LEASE
+            )
+            == []
+        )
+        assert await second.claim_outbox(CHAT, "second", later(seconds=22), LEASE) == []
+        record = await second.load_chat(CHAT)
+        assert record is not None
+        assert (record.screen_message_id, record.reminder_message_id) == (500, 501)
+
+
+async def test_a_delivery_recorded_after_the_claim_lapsed_leaves_the_new_holder_alone(store: Store) -> None:
+    pending = await store.commit(Commit(chat_id=CHAT, outbox=[{"text": "1"}, {"text": "2"}]), START)
+    await store.claim_outbox(CHAT, "slow", START, LEASE)
+    assert await store.claim_outbox(CHAT, "other", later(seconds=30), LEASE) == pending
+    before = await store.load_chat(CHAT)
+
+    # The slow holder's message did go out: it is recorded, but the claim and the rest stay the other's.
+    assert (
+        await store.record_delivery_and_claim(
+            pending[0].id, CHAT, 700, None, holder="slow", now=later(seconds=31), lease=LEASE
+        )
+        is None
+    )
+    assert await store.claim_outbox(CHAT, "other", later(seconds=32), LEASE) == pending[1:]
+    after = await store.load_chat(CHAT)
+    assert before is not None
+    assert after is not None
+    assert after.screen_message_id == 700
+    assert after.version > before.version
+
+
+async def test_a_delivery_recorded_for_a_forgotten_chat_claims_nothing(store: Store) -> None:
+    pending = await store.commit(Commit(chat_id=CHAT, outbox=[{"text": "1"}]), START)
+    await store.claim_outbox(CHAT, "first", START, LEASE)
+    await store.forget(CHAT)
+
+    assert (
+        await store.record_delivery_and_claim(
+            pending[0].id, CHAT, 800, None, holder="first", now=START, lease=LEASE
+        )
+        is None
+    )
+    assert await store.load_chat(CHAT) is None
+
+
 async def test_a_chat_never_seen_has_no_outbox_to_claim(store: Store) -> None:
     assert await store.claim_outbox(CHAT, "first", START, LEASE) is None
 
