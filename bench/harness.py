@@ -23,6 +23,7 @@ from typing import Any
 import psutil
 
 from testkit import Button, FakeBotApi, Screen, by_id
+from testkit.server import GONE
 
 __all__ = [
     "BenchApi",
@@ -100,6 +101,8 @@ class BenchApi(FakeBotApi):
         result: Any,
     ) -> None:
         super()._record(method, params, arrived, chat_id, status, description, result)
+        if description == GONE:
+            return  # a long poll the bot had already let go of (stopping), ended by its confirming call
         self.statuses[(method, status)] += 1
         if status != 200 or chat_id is None:
             return

@@ -25,10 +25,13 @@ from aiohttp import web
 from testkit.chats import ApiError, Chat, FloodLimits, StoredMessage, inline_markup, text_of
 from testkit.updates import CONFLICT, UpdateQueue
 
+# How a long poll is recorded when a newer one ended it after its client had let go of it (no 409 read).
+GONE = "ended after the client had gone"
+
 if TYPE_CHECKING:
     from testkit.users import FakeUser
 
-__all__ = ["DEFAULT_TOKEN", "ApiCall", "FakeBotApi"]
+__all__ = ["DEFAULT_TOKEN", "GONE", "ApiCall", "FakeBotApi"]
 
 JSONDict = dict[str, Any]
 
@@ -524,7 +527,7 @@ class FakeBotApi:
                 request.transport is None or request.transport.is_closing()
             ):
                 # Ended by a newer poll after its own process had gone (killed): nobody reads this 409.
-                self._record(method, params, arrived, chat_id, 0, "ended after the client had gone", None)
+                self._record(method, params, arrived, chat_id, 0, GONE, None)
                 return _json_response(error.payload(), error.status)
             self._record(method, params, arrived, chat_id, error.status, error.description, None)
             return _json_response(error.payload(), error.status)

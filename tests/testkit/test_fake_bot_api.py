@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from testkit import Button, FakeBotApi, Screen, by_id
+from testkit.server import GONE
 
 KEYBOARD = {
     "inline_keyboard": [
@@ -116,7 +117,7 @@ async def test_a_long_poll_whose_client_has_gone_is_ended_without_counting_a_con
     await api.wait_until(lambda: api.in_flight == 0, timeout=5)
     assert api.conflicts == []
     descriptions = sorted(str(call.description) for call in api.calls_to("getUpdates"))
-    assert descriptions == ["None", "ended after the client had gone"]
+    assert descriptions == ["None", GONE]
 
 
 async def test_get_updates_honours_limit_and_allowed_updates(
