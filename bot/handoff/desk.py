@@ -207,11 +207,16 @@ class SupportDesk:
         text: str,
         update_id: int,
         topic_id: int | None = None,
+        *,
+        to_bot: bool = False,
     ) -> DeskReply:
         """Relays an operator's reply to a question (or message in its forum topic) to its person, once;
-        refuses one not allowed."""
+        refuses one not allowed. A reply to another of the bot's messages (``to_bot``), such as a question's
+        older copy, is answered with how to reach the question instead."""
         ticket = await self._ticket_answered(reply_to, topic_id)
         if ticket is None:
+            if to_bot and self.allowed(user_id):
+                return DeskReply(self._text("unknown_post"))
             return DeskReply()  # the operators talking among themselves
         if not self.allowed(user_id):
             return DeskReply(self._text("not_allowed"))
@@ -241,7 +246,13 @@ class SupportDesk:
         return tuple(QueuedMessage(row.id, message) for row in stored)
 
     async def close(
-        self, user_id: int | None, reply_to: int | None, update_id: int, topic_id: int | None = None
+        self,
+        user_id: int | None,
+        reply_to: int | None,
+        update_id: int,
+        topic_id: int | None = None,
+        *,
+        to_bot: bool = False,
     ) -> DeskReply:
         """Closes the question an operator's /close replies to (or is written in the topic of), and tells
         the person."""
@@ -249,7 +260,7 @@ class SupportDesk:
             return DeskReply(self._text("not_allowed"))
         ticket = await self._ticket_answered(reply_to, topic_id)
         if ticket is None:
-            return DeskReply(self._text("close_how"))
+            return DeskReply(self._text("unknown_post" if to_bot else "close_how"))
         plain = self.service.engine.renderer.plain
         closed = OutgoingMessage(ticket.chat_id, plain(ticket.language, "ui.handoff.closed"))
         queued = await self._to_person(ticket, closed, update_id)

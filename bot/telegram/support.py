@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.callbacks import AskPerson, encode
@@ -23,6 +23,14 @@ from bot.telegram.relays import QuestionRelay
 __all__ = ["SupportHandlers"]
 
 Context = ContextTypes.DEFAULT_TYPE
+
+
+def _to_bot(message: Message, context: Context) -> bool:
+    """Tells whether the message replies to one the bot wrote (not the service line opening a forum topic)."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.forum_topic_created is not None:
+        return False
+    return replied.from_user.id == context.bot.id
 
 
 class SupportHandlers:
@@ -72,7 +80,9 @@ class SupportHandlers:
         replied = message.reply_to_message.message_id if message.reply_to_message else None
         topic = message.message_thread_id if message.is_topic_message else None
         await self.relays.settled()  # the question replied to may be a post whose id is being recorded
-        reply = await self.desk.close(user.id if user else None, replied, update.update_id, topic)
+        reply = await self.desk.close(
+            user.id if user else None, replied, update.update_id, topic, to_bot=_to_bot(message, context)
+        )
         await self._send(reply, topic)
 
     async def person_message(self, update: Update, context: Context) -> None:
@@ -111,6 +121,7 @@ class SupportHandlers:
             message.text,
             update.update_id,
             topic,
+            to_bot=_to_bot(message, context),
         )
         await self._send(reply, topic)
 
