@@ -55,22 +55,22 @@ class SupportHandlers:
         if record is not None and record.settings.language is not None:
             language = record.settings.language
         if query.data == encode(AskPerson(solved=True)):
-            ticket = await self.desk.store.open_ticket_of(chat.id)
-            to_person, to_support = await self.desk.solved(chat.id, language)
+            to_person, noticed = await self.desk.solved(chat.id, language)
             await asyncio.gather(query.answer(), self.delivery.deliver_direct((to_person,)))
-            if to_support is not None:
-                await self.relays.say(to_support.text, ticket.topic_id if ticket else None)
+            if noticed:
+                await self.relays.post_pending()
             return
         prompt = await self.desk.ask(chat.id, language)
         await asyncio.gather(query.answer(), self.delivery.deliver_direct((prompt,)))
 
     async def forget_button(self, update: Update, context: Context) -> None:
-        """Deletes everything about the person (the flow's own /forget), then tells the support chat."""
+        """Deletes everything about the person (the flow's own /forget), then tells the support chat (the store
+        records the line owed to it with the deletion)."""
         chat = update.effective_chat
         ticket = await self.desk.store.open_ticket_of(chat.id) if chat is not None else None
         await self.flow.choice_button(update, context)
-        if chat is not None and ticket is not None and await self.desk.store.load_chat(chat.id) is None:
-            await self.relays.say(self.desk.forgotten(ticket).text, ticket.topic_id)
+        if ticket is not None:
+            await self.relays.post_pending()
 
     async def close_command(self, update: Update, context: Context) -> None:
         """Closes the question an operator's /close replies to, and tells the person."""
@@ -131,5 +131,7 @@ class SupportHandlers:
             # Whoever delivers a chat's messages holds its lock (bot.telegram.delivery): here, the person's.
             async with self.delivery.service.locks.hold(reply.to_person[0].message.chat_id):
                 await self.delivery.deliver(reply.to_person)
+        if reply.noticed:
+            await self.relays.post_pending()
         if reply.to_support is not None:
             await self.relays.say(reply.to_support, topic)
