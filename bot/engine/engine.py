@@ -92,6 +92,7 @@ class AssumedZone:
     zone: str
     known: bool
     named: bool
+    away_from: str | None = None
 
 
 class FlowEngine:
@@ -285,7 +286,7 @@ class FlowEngine:
                 return AssumedZone(guess.zone, guess.known, named=True)
             offered = self.places.offered_zones(conversation.language)
             likeliest = next((z for z in offered if z != guess.away_from), offered[0])
-            return AssumedZone(likeliest, guess.known, named=False)
+            return AssumedZone(likeliest, guess.known, named=False, away_from=guess.away_from)
         return None
 
     def answer_reminder(self, conversation: Conversation, pressed: ReminderPress) -> StepResult:

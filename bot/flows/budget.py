@@ -274,6 +274,7 @@ class PhoneBudget:
             ("prompt", "", prompt.replace("{zone}", zone).replace("{now}", "22:30")),
             ("confirm", " confirming a zone", _named(locale.texts.get("ui.where.confirm", ""), zone)),
             ("ask", " without a zone", locale.texts.get("ui.where.ask", "")),
+            ("ask_away", " to someone away", locale.texts.get("ui.where.ask_away", "")),
         ):
             lines = display_lines(text, self.budget.columns)
             if lines > self.budget.lines:

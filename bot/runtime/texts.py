@@ -92,6 +92,7 @@ _KEYS = (
     "ui.where.prompt",
     "ui.where.confirm",
     "ui.where.ask",
+    "ui.where.ask_away",
     "ui.where.other",
     "ui.where.type",
     "ui.where.set",

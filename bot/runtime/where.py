@@ -47,6 +47,9 @@ def where_rows(chat: Chat) -> Rows:
     offered = found.offered_zones(chat.language)
     if current is not None and current not in offered and chat.settings.timezone_chosen:
         offered = (current, *offered)  # a zone they chose, and its check mark, stay in view
+    left = _left(chat)
+    if left in offered and current is None:
+        offered = (*(zone for zone in offered if zone != left), left)  # "back home": the place left goes last
 
     def place(zone: str) -> ScreenButton:
         label = found.place_label(zone, chat.language)
@@ -59,6 +62,14 @@ def where_rows(chat: Chat) -> Rows:
     return (*rows, (ScreenButton(chat.text("ui.where.other"), data=encode(TypePlace())),))
 
 
+def _left(chat: Chat) -> str | None:
+    """Returns the zone the person's answers say they have left (New Caledonia, for "back home"), if any."""
+    if chat.settings.timezone_chosen or chat.conversation is None:
+        return None
+    guess = chat.engine.assumed_zone(chat.conversation)
+    return guess.away_from if guess is not None and not guess.named else None
+
+
 def where_question(chat: Chat, *, asked: bool = True) -> str:
     """Returns "where are you now?", naming the zone used until the person answers and its time now, when
     their answers named it (back home in France); a zone guessed from their language goes unnamed.
@@ -67,7 +78,8 @@ def where_question(chat: Chat, *, asked: bool = True) -> str:
     the places to tap if it is not theirs, rather than asking again where they are.
     """
     if not chat.placed:
-        return chat.text("ui.where.ask")
+        # Someone who told the flow they have left ("back home", "somewhere else") is asked which place.
+        return chat.text("ui.where.ask_away" if _left(chat) is not None else "ui.where.ask")
     values = {
         "zone": chat.engine.places.zone_label(chat.settings.timezone, chat.language),
         "now": chat.clock(),

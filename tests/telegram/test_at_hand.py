@@ -108,7 +108,7 @@ async def test_the_chosen_language_sticks_for_reminders(api: FakeBotApi, clock: 
     await user.tap(by_id("next"))
     waiting = await user.tap(by_id("sent"))
     assert "下次提醒" in waiting.text
-    assert "你现在在哪里" in (await asked_where(user, waiting)).text
+    assert "你现在在哪个国家或城市" in (await asked_where(user, waiting)).text  # they said "back home"
     shown = len(user.messages)
     clock.advance(timedelta(days=1, hours=1))
     await user.wait_for_messages(shown + 1)

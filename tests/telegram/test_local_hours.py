@@ -30,11 +30,16 @@ async def test_the_shanghai_student_who_submits_at_2230_hears_nothing_at_night(
     # "Back home" names no place: China is only a guess from the language, so no clock time is shown in it.
     assert "⏰ 下次提醒：1天后。" in screen.text
     assert "上海时间" not in screen.text
-    assert "你现在在哪里" not in screen.text, "the step stays short: the question is a message of its own"
+    assert "你现在在哪个国家或城市" not in screen.text, (
+        "the step stays short: the question is a message of its own"
+    )
     question = await asked_where(student, screen)
-    assert "你现在在哪里" in question.text
+    # They said they are back home: asked which country or city, not "where are you now?" once more.
+    assert "你现在在哪个国家或城市" in question.text
+    assert "你现在在哪里" not in question.text
     assert "上海时间" not in question.text
-    assert question.button_labels[:2] == ["🇨🇳 中国（上海）", "🇳🇨 新喀里多尼亚"], "China first, unticked"
+    assert question.button_labels[0] == "🇨🇳 中国（上海）", "China first, unticked"
+    assert question.button_labels[-2:] == ["🇳🇨 新喀里多尼亚", "🌍 其他地方…"], "the place they left, last"
     assert not any(label.startswith("✓") for label in question.button_labels)
     assert "🌍 其他地方…" in question.button_labels
 
