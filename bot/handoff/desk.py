@@ -31,8 +31,11 @@ from bot.store import (
     Commit,
     Coordination,
     DuplicateUpdate,
+    Notice,
     PendingQuestion,
     Relay,
+    SupportNotice,
+    SupportNotices,
     Ticket,
     TicketRelays,
     Tickets,
@@ -69,6 +72,8 @@ class DeskReply:
 
     to_support: str | None = None
     to_person: tuple[QueuedMessage, ...] = ()
+    noticed: bool = False
+    """Whether a line owed to the support chat was recorded with the change (the relays say it from the store)."""
 
 
 def _answers(flow: Flow, variables: Mapping[str, str | None]) -> str:
@@ -84,10 +89,10 @@ def _answers(flow: Flow, variables: Mapping[str, str | None]) -> str:
     return " · ".join(shown)
 
 
-class DeskStore(ChatStore, Tickets, TicketRelays, Coordination, Protocol):
+class DeskStore(ChatStore, Tickets, TicketRelays, SupportNotices, Coordination, Protocol):
     """What the desk reads and writes: the chats (a relayed answer is committed to the person's chat), their
-    tickets, each message relayed for them, and the lease by which one instance at a time posts people's
-    questions in the support chat (bot.telegram.relays)."""
+    tickets, each message relayed for them, the lines owed to the support chat, and the lease by which one
+    instance at a time posts people's questions and those lines in the support chat (bot.telegram.relays)."""
 
 
 class SupportDesk:
@@ -207,11 +212,16 @@ class SupportDesk:
         text: str,
         update_id: int,
         topic_id: int | None = None,
+        *,
+        to_bot: bool = False,
     ) -> DeskReply:
         """Relays an operator's reply to a question (or message in its forum topic) to its person, once;
-        refuses one not allowed."""
+        refuses one not allowed. A reply to another of the bot's messages (``to_bot``), such as a question's
+        older copy, is answered with how to reach the question instead."""
         ticket = await self._ticket_answered(reply_to, topic_id)
         if ticket is None:
+            if to_bot and self.allowed(user_id):
+                return DeskReply(self._text("unknown_post"))
             return DeskReply()  # the operators talking among themselves
         if not self.allowed(user_id):
             return DeskReply(self._text("not_allowed"))
@@ -241,7 +251,13 @@ class SupportDesk:
         return tuple(QueuedMessage(row.id, message) for row in stored)
 
     async def close(
-        self, user_id: int | None, reply_to: int | None, update_id: int, topic_id: int | None = None
+        self,
+        user_id: int | None,
+        reply_to: int | None,
+        update_id: int,
+        topic_id: int | None = None,
+        *,
+        to_bot: bool = False,
     ) -> DeskReply:
         """Closes the question an operator's /close replies to (or is written in the topic of), and tells
         the person."""
@@ -249,24 +265,24 @@ class SupportDesk:
             return DeskReply(self._text("not_allowed"))
         ticket = await self._ticket_answered(reply_to, topic_id)
         if ticket is None:
-            return DeskReply(self._text("close_how"))
+            return DeskReply(self._text("unknown_post" if to_bot else "close_how"))
         plain = self.service.engine.renderer.plain
         closed = OutgoingMessage(ticket.chat_id, plain(ticket.language, "ui.handoff.closed"))
         queued = await self._to_person(ticket, closed, update_id)
-        if queued is None:
-            return DeskReply()
-        await self.store.close_ticket(ticket.id, self.clock.now())
-        return DeskReply(self._text("closed_support", {"ticket": str(ticket.id)}), queued)
+        # Closed even when the update was handled before: a crash may have fallen between the person's commit
+        # and this. The support chat's line is recorded with the closing, once.
+        noticed = await self.store.close_ticket(ticket.id, self.clock.now(), Notice.CLOSED)
+        return DeskReply(to_person=queued or (), noticed=noticed)
 
-    def forgotten(self, ticket: Ticket) -> OutgoingMessage:
-        """Returns what the support chat reads when a person with an open question deletes their data."""
-        return OutgoingMessage(self.support.chat_id, self._text("forgotten", {"ticket": str(ticket.id)}))
+    def notice_text(self, notice: SupportNotice) -> str:
+        """Returns the line owed to the support chat (solved, closed, forgotten), in the operators' language."""
+        return self._text(notice.notice.value, {"ticket": str(notice.ticket_id)})
 
-    async def solved(self, chat_id: int, language: str) -> tuple[OutgoingMessage, OutgoingMessage | None]:
-        """Closes the person's question as solved: what they read, and what the support chat reads."""
+    async def solved(self, chat_id: int, language: str) -> tuple[OutgoingMessage, bool]:
+        """Closes the person's question as solved: what they read, and whether the support chat is owed the
+        line saying so (recorded with the closing)."""
         plain = self.service.engine.renderer.plain
         ticket = await self.store.open_ticket_of(chat_id)
-        if ticket is None or not await self.store.close_ticket(ticket.id, self.clock.now()):
-            return OutgoingMessage(chat_id, plain(language, "ui.handoff.solved")), None
-        told = OutgoingMessage(self.support.chat_id, self._text("solved_support", {"ticket": str(ticket.id)}))
-        return OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.solved")), told
+        if ticket is None or not await self.store.close_ticket(ticket.id, self.clock.now(), Notice.SOLVED):
+            return OutgoingMessage(chat_id, plain(language, "ui.handoff.solved")), False
+        return OutgoingMessage(chat_id, plain(ticket.language, "ui.handoff.solved")), True

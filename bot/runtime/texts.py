@@ -133,6 +133,7 @@ _KEYS = (
     "ui.handoff.closed_support",
     "ui.handoff.solved_support",
     "ui.handoff.close_how",
+    "ui.handoff.unknown_post",
     "ui.handoff.status_line",
     "ui.handoff.forgotten",
     # The operators' report (bot/stats_page.py, bot/diagram.py), in the language of `stats --lang`.

@@ -82,6 +82,7 @@ from bot.store.records import (
     InboxUpdate,
     Journey,
     NewReminder,
+    Notice,
     OutboxMessage,
     PendingQuestion,
     Relay,
@@ -90,6 +91,7 @@ from bot.store.records import (
     Standing,
     StateCount,
     StoredConversation,
+    SupportNotice,
     Ticket,
     TicketCounts,
     UserSettings,
@@ -113,6 +115,7 @@ __all__ = [
     "InboxUpdate",
     "Journey",
     "NewReminder",
+    "Notice",
     "Outbox",
     "OutboxMessage",
     "PendingQuestion",
@@ -125,6 +128,8 @@ __all__ = [
     "StateCount",
     "Store",
     "StoredConversation",
+    "SupportNotice",
+    "SupportNotices",
     "Ticket",
     "TicketCounts",
     "TicketRelays",
@@ -154,7 +159,8 @@ class ChatStore(Protocol):
 
     @abstractmethod
     async def forget(self, chat_id: int) -> None:
-        """Deletes every row about the chat at once: settings, conversation, reminders, outbox, events."""
+        """Deletes every row about the chat at once: settings, conversation, reminders, outbox, events, tickets;
+        an open ticket leaves the support chat's notice that it is gone (``Notice.FORGOTTEN``)."""
 
     @abstractmethod
     async def purge_idle(self, before: datetime) -> int:
@@ -358,8 +364,9 @@ class Tickets(Protocol):
         """Returns the chat's open ticket, if any."""
 
     @abstractmethod
-    async def close_ticket(self, ticket_id: int, now: datetime) -> bool:
-        """Closes the ticket; False if it was closed already."""
+    async def close_ticket(self, ticket_id: int, now: datetime, notice: Notice | None = None) -> bool:
+        """Closes the ticket; False if it was closed already. With ``notice``, records in the same transaction
+        the line the support chat is owed about it (once: ``pending_notices`` lists it until it is said)."""
 
     @abstractmethod
     async def open_tickets(self) -> list[Ticket]:
@@ -411,8 +418,31 @@ class TicketRelays(Protocol):
         a question's first copy becomes the ticket's post, which operators reply to."""
 
 
+class SupportNotices(Protocol):
+    """The bot's lines owed to the support chat about tickets (solved, closed, forgotten): recorded by the store
+    in the same transaction as the change they report, and kept until they are said there, so that a crash
+    in between loses none and a change handled twice owes one line."""
+
+    @abstractmethod
+    async def pending_notices(self, limit: int) -> list[SupportNotice]:
+        """Returns up to ``limit`` lines owed to the support chat (``close_ticket``, ``forget``), oldest first."""
+
+    @abstractmethod
+    async def notice_said(self, notice_id: int) -> None:
+        """Forgets a line owed to the support chat, once said there (or given up)."""
+
+
 class Store(
-    ChatStore, Outbox, ReminderQueue, Inbox, Coordination, Reports, FlowReleases, Tickets, TicketRelays
+    ChatStore,
+    Outbox,
+    ReminderQueue,
+    Inbox,
+    Coordination,
+    Reports,
+    FlowReleases,
+    Tickets,
+    TicketRelays,
+    SupportNotices,
 ):
     """Every role at once, with opening and closing: what a backend implements and the bot opens.
 

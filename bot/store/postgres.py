@@ -35,6 +35,7 @@ from bot.store.base import (
     FunnelStats,
     InboxUpdate,
     Journey,
+    Notice,
     OutboxMessage,
     PendingQuestion,
     Relay,
@@ -43,6 +44,7 @@ from bot.store.base import (
     Standing,
     StateCount,
     Store,
+    SupportNotice,
     Ticket,
     TicketCounts,
     frozen_payload,
@@ -327,6 +329,7 @@ class PostgresStore(Store):
         connection: Connection
         async with self._connection() as connection, connection.pipeline(), connection.transaction():
             await connection.execute(_LOCK_CHAT, (chat_id,))
+            await connection.execute(_OWE_FORGOTTEN, (Notice.FORGOTTEN.value, chat_id))
             await connection.execute("DELETE FROM chats WHERE chat_id = %s", (chat_id,))
             await connection.execute("DELETE FROM flow_events WHERE chat_id = %s", (chat_id,))
 
@@ -456,10 +459,28 @@ class PostgresStore(Store):
             if direction is Relay.QUESTION and copy_id is not None:
                 await connection.execute(_FIRST_POST, (copy_id, ticket_id))
 
-    async def close_ticket(self, ticket_id: int, now: datetime) -> bool:
-        """Closes the ticket; False if it was closed already."""
+    async def close_ticket(self, ticket_id: int, now: datetime, notice: Notice | None = None) -> bool:
+        """Closes the ticket; False if it was closed already. The notice is recorded with the closing."""
         sql = "UPDATE tickets SET closed_at = %s WHERE id = %s AND closed_at IS NULL"
-        return await self._rowcount(sql, (_aware(now, "now"), ticket_id)) == 1
+        if notice is None:
+            return await self._rowcount(sql, (_aware(now, "now"), ticket_id)) == 1
+        connection: Connection
+        async with self._connection() as connection, connection.transaction():
+            closed = await connection.execute(sql, (_aware(now, "now"), ticket_id))
+            if closed.rowcount == 0:
+                return False
+            await connection.execute(_OWE_NOTICE, (notice.value, ticket_id))
+            return True
+
+    async def pending_notices(self, limit: int) -> list[SupportNotice]:
+        """Returns the lines owed to the support chat, oldest first."""
+        sql = "SELECT id, ticket_id, kind, topic_id FROM support_notices ORDER BY id LIMIT %s"
+        rows = await self._fetchall(sql, (limit,))
+        return [SupportNotice(row_id, ticket, Notice(kind), topic) for row_id, ticket, kind, topic in rows]
+
+    async def notice_said(self, notice_id: int) -> None:
+        """Forgets a line once said in the support chat."""
+        await self._rowcount("DELETE FROM support_notices WHERE id = %s", (notice_id,))
 
     async def open_tickets(self) -> list[Ticket]:
         """Returns every open ticket, oldest first."""
@@ -923,6 +944,15 @@ _PENDING_QUESTIONS = """
            t.closed_at, m.source_message_id, m.text, m.at
     FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
     WHERE m.text IS NOT NULL ORDER BY m.at, m.ticket_id, m.source_message_id LIMIT %s
+"""
+_OWE_NOTICE = """
+    INSERT INTO support_notices (ticket_id, kind, topic_id) SELECT id, %s, topic_id FROM tickets WHERE id = %s
+    ON CONFLICT DO NOTHING
+"""
+_OWE_FORGOTTEN = """
+    INSERT INTO support_notices (ticket_id, kind, topic_id)
+    SELECT id, %s, topic_id FROM tickets WHERE chat_id = %s AND closed_at IS NULL
+    ON CONFLICT DO NOTHING
 """
 _RELAYED = """
     UPDATE ticket_messages SET copy_id = %s, text = NULL

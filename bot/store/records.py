@@ -301,6 +301,25 @@ class Relay(Enum):
     ANSWER = "answer"
 
 
+class Notice(Enum):
+    """A line the bot owes the support chat about a ticket; its value names the line's text (ui.handoff.*)."""
+
+    SOLVED = "solved_support"
+    CLOSED = "closed_support"
+    FORGOTTEN = "forgotten"
+
+
+@dataclass(frozen=True, slots=True)
+class SupportNotice:
+    """A line for the support chat, recorded with the change it reports and kept until it is said there."""
+
+    id: int
+    ticket_id: int
+    notice: Notice
+    topic_id: int | None
+    """The ticket's forum topic, kept here: a forgotten person's ticket is gone when the line is said."""
+
+
 @dataclass(frozen=True, slots=True)
 class Ticket:
     """A person's question to the operators, from the moment it is asked until it is closed."""

@@ -23,6 +23,7 @@ from bot.store.base import (
     FunnelStats,
     InboxUpdate,
     Journey,
+    Notice,
     OutboxMessage,
     PendingQuestion,
     Relay,
@@ -31,6 +32,7 @@ from bot.store.base import (
     Standing,
     StateCount,
     Store,
+    SupportNotice,
     Ticket,
     TicketCounts,
     frozen_payload,
@@ -210,6 +212,7 @@ class SqliteStore(Store):
         """Deletes the chat's row (its reminders and outbox go with it) and its events."""
 
         def forget(db: sqlite3.Connection) -> None:
+            db.execute(_OWE_FORGOTTEN, (Notice.FORGOTTEN.value, chat_id))
             db.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
             db.execute("DELETE FROM flow_events WHERE chat_id = ?", (chat_id,))
 
@@ -343,12 +346,30 @@ class SqliteStore(Store):
 
         await self._run(_in_transaction(record))
 
-    async def close_ticket(self, ticket_id: int, now: datetime) -> bool:
-        """Closes the ticket; False if it was closed already."""
+    async def close_ticket(self, ticket_id: int, now: datetime, notice: Notice | None = None) -> bool:
+        """Closes the ticket; False if it was closed already. The notice is recorded with the closing."""
         sql = "UPDATE tickets SET closed_at = ? WHERE id = ? AND closed_at IS NULL"
         params = (_micros(now), ticket_id)
-        closed: int = await self._run(_in_transaction(lambda db: db.execute(sql, params).rowcount))
-        return closed == 1
+
+        def close(db: sqlite3.Connection) -> bool:
+            if db.execute(sql, params).rowcount == 0:
+                return False
+            if notice is not None:
+                db.execute(_OWE_NOTICE, (notice.value, ticket_id))
+            return True
+
+        return await self._run(_in_transaction(close))
+
+    async def pending_notices(self, limit: int) -> list[SupportNotice]:
+        """Returns the lines owed to the support chat, oldest first."""
+        sql = "SELECT id, ticket_id, kind, topic_id FROM support_notices ORDER BY id LIMIT ?"
+        rows = await self._run(lambda db: db.execute(sql, (limit,)).fetchall())
+        return [SupportNotice(row_id, ticket, Notice(kind), topic) for row_id, ticket, kind, topic in rows]
+
+    async def notice_said(self, notice_id: int) -> None:
+        """Forgets a line once said in the support chat."""
+        sql = "DELETE FROM support_notices WHERE id = ?"
+        await self._run(_in_transaction(lambda db: db.execute(sql, (notice_id,))))
 
     async def open_tickets(self) -> list[Ticket]:
         """Returns every open ticket, oldest first."""
@@ -815,6 +836,13 @@ _TICKET_FOR_REPLY = f"""
     {_TICKETS} WHERE closed_at IS NULL AND (support_message_id = ? OR id IN (
         SELECT ticket_id FROM ticket_messages WHERE direction = ? AND copy_id = ?
     ))
+"""
+_OWE_NOTICE = """
+    INSERT OR IGNORE INTO support_notices (ticket_id, kind, topic_id) SELECT id, ?, topic_id FROM tickets WHERE id = ?
+"""
+_OWE_FORGOTTEN = """
+    INSERT OR IGNORE INTO support_notices (ticket_id, kind, topic_id)
+    SELECT id, ?, topic_id FROM tickets WHERE chat_id = ? AND closed_at IS NULL
 """
 _RELAY = """
     INSERT INTO ticket_messages (ticket_id, direction, source_message_id, at, text) VALUES (?, ?, ?, ?, ?)

@@ -5,7 +5,7 @@ their ids, so a reminder in flight is still consumed once), unsent messages, the
 update ids of the last two days (so an update Telegram delivers again is still applied once), the updates
 still in the inbox (fetched from Telegram, not yet handled), the flow releases with the button meanings
 of every version served (so buttons on people's screens keep working on PostgreSQL), and people's questions
-to the operators (tickets, with a question not yet posted). The target must be empty unless ``overwrite`` is given. The bot must be stopped while it runs.
+to the operators (tickets, with a question not yet posted, and the lines owed to the support chat). The target must be empty unless ``overwrite`` is given. The bot must be stopped while it runs.
 """
 
 from __future__ import annotations
@@ -152,6 +152,12 @@ _TABLES = (
             Column("text"),
         ),
     ),
+    # The bot's lines owed to the support chat, not yet said there.
+    _Table(
+        "support_notices",
+        (Column("id"), Column("ticket_id"), Column("kind"), Column("topic_id")),
+        order="id",
+    ),
 )
 # New rows continue after the copied ids, never reusing one (SQLite never does, even of a deleted row).
 _SEQUENCES = (
@@ -159,6 +165,7 @@ _SEQUENCES = (
     ("outbox", "id", "pg_get_serial_sequence('outbox', 'id')"),
     ("flow_releases", "number", "pg_get_serial_sequence('flow_releases', 'number')"),
     ("tickets", "id", "pg_get_serial_sequence('tickets', 'id')"),
+    ("support_notices", "id", "pg_get_serial_sequence('support_notices', 'id')"),
 )
 
 

@@ -1,4 +1,6 @@
-"""People's questions, posted in the support chat from the store: once each, whoever recorded them.
+"""People's questions, posted in the support chat from the store: once each, whoever recorded them; and the
+bot's lines owed to the support chat (a question solved, closed, or gone with its person), said from the store
+the same way.
 
 A question is recorded with its text before anything is sent (bot.handoff.desk), so a crash cannot lose
 it: whatever is still pending is posted here, by the handler that recorded it, or after a restart, or by
@@ -7,8 +9,9 @@ posted again only when a crash falls between Telegram's answer and its record, w
 
 One poster at a time keeps them in order and never posts one twice: within a process a lock, across
 processes the store's lease ``support-questions`` (renewed while a post is on its way), given up only once
-nothing is left, or once Telegram makes it wait. The bot's other lines in the support chat (what an operator's
-command or reply leads to) are said here too, directly: nothing is lost if one of them is.
+nothing is left, or once Telegram makes it wait. The bot's other lines in the support chat (the open questions
+on /tickets, "sent to the person", how to reach a question) are said here too, directly: an operator who
+misses one asks again.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 from telegram.constants import ParseMode
@@ -26,7 +29,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.handoff.desk import SupportDesk
 from bot.runtime.messages import OutgoingMessage
 from bot.runtime.outbox import OUTBOX_LEASE
-from bot.store import PendingQuestion, Relay, Ticket
+from bot.store import PendingQuestion, Relay, SupportNotice, Ticket
 from bot.telegram.screenbot import ScreenBot
 
 __all__ = ["QuestionRelay"]
@@ -72,7 +75,7 @@ class QuestionRelay:
                     if shared:
                         await self.store.release_lease(LEASE_NAME, self.holder)
                 # Checked once the lease is given up: a question recorded meanwhile is posted by someone.
-                if not finished or not shared or not await self.store.pending_questions(1):
+                if not finished or not shared or not await self._anything_pending():
                     return
 
     async def settled(self) -> None:
@@ -86,37 +89,65 @@ class QuestionRelay:
             await asyncio.sleep(SETTLE_CHECK_SECONDS)
 
     async def _post_all(self) -> bool:
-        """Posts pending questions until none is left (True) or Telegram makes the rest wait (False).
+        """Posts pending questions, then the lines owed to the support chat, until none is left (True) or
+        Telegram makes the rest wait (False).
 
         One at a time, read again each time: a ticket's first post makes the next question a follow-up.
         """
         while pending := await self.store.pending_questions(1):
             if not await self._post(pending[0]):
                 return False
+        while owed := await self.store.pending_notices(1):
+            if not await self._say_owed(owed[0]):
+                return False
         return True
+
+    async def _anything_pending(self) -> bool:
+        return bool(await self.store.pending_questions(1) or await self.store.pending_notices(1))
 
     async def _post(self, question: PendingQuestion) -> bool:
         """Posts one question and records it; False when it must wait for a later try."""
         ticket = question.ticket
+
+        async def post() -> int:
+            topic = await self._topic_for(ticket)
+            return await self.say((await self.desk.post_of(question)).text, topic)
+
+        done, copy = await self._attempt(post, f"question #{ticket.id}'s message")
+        if done:
+            await self.store.relayed(ticket.id, Relay.QUESTION, question.source_message_id, copy)
+        return done
+
+    async def _say_owed(self, notice: SupportNotice) -> bool:
+        """Says one line owed to the support chat and forgets it; False when it must wait for a later try."""
+
+        async def say() -> int:
+            return await self.say(self.desk.notice_text(notice), notice.topic_id)
+
+        done, _ = await self._attempt(say, f"the line about #{notice.ticket_id}")
+        if done:
+            await self.store.notice_said(notice.id)
+        return done
+
+    async def _attempt(self, send: Callable[[], Awaitable[int]], what: str) -> tuple[bool, int | None]:
+        """Sends one message in the support chat: (True, its id); (True, None) when Telegram refuses it for
+        good; (False, None) when it must wait for a later try."""
         try:
             async with self._lease_kept():
-                topic = await self._topic_for(ticket)
-                copy = await self.say((await self.desk.post_of(question)).text, topic)
+                return True, await send()
         except Forbidden as exc:
-            logger.warning("the support chat refuses the bot's questions; they wait (%s)", exc.message)
-            return False
+            logger.warning("the support chat refuses the bot's messages; they wait (%s)", exc.message)
+            return False, None
         except BadRequest as exc:
             if "chat not found" in exc.message.lower():
                 logger.warning("the support chat cannot be found; questions wait (check BOT_SUPPORT_CHAT_ID)")
-                return False
-            logger.error("Telegram refused question #%s's message: %s", ticket.id, exc.message)
-            copy = None
+                return False, None
+            logger.error("Telegram refused %s: %s", what, exc.message)
+            return True, None
         except TelegramError as exc:
-            # Timed out, flood limit, network: maybe posted; posted (again) at the next sweep.
-            logger.warning("could not post question #%s yet (%s)", ticket.id, type(exc).__name__)
-            return False
-        await self.store.relayed(ticket.id, Relay.QUESTION, question.source_message_id, copy)
-        return True
+            # Timed out, flood limit, network: maybe sent; sent (again) at the next sweep.
+            logger.warning("could not send %s yet (%s)", what, type(exc).__name__)
+            return False, None
 
     async def say(self, text: str, topic: int | None = None) -> int:
         """Says ``text`` in the support chat, in a forum topic when given; returns the message's id."""

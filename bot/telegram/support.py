@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.callbacks import AskPerson, encode
@@ -23,6 +23,14 @@ from bot.telegram.relays import QuestionRelay
 __all__ = ["SupportHandlers"]
 
 Context = ContextTypes.DEFAULT_TYPE
+
+
+def _to_bot(message: Message, context: Context) -> bool:
+    """Tells whether the message replies to one the bot wrote (not the service line opening a forum topic)."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.forum_topic_created is not None:
+        return False
+    return replied.from_user.id == context.bot.id
 
 
 class SupportHandlers:
@@ -47,22 +55,22 @@ class SupportHandlers:
         if record is not None and record.settings.language is not None:
             language = record.settings.language
         if query.data == encode(AskPerson(solved=True)):
-            ticket = await self.desk.store.open_ticket_of(chat.id)
-            to_person, to_support = await self.desk.solved(chat.id, language)
+            to_person, noticed = await self.desk.solved(chat.id, language)
             await asyncio.gather(query.answer(), self.delivery.deliver_direct((to_person,)))
-            if to_support is not None:
-                await self.relays.say(to_support.text, ticket.topic_id if ticket else None)
+            if noticed:
+                await self.relays.post_pending()
             return
         prompt = await self.desk.ask(chat.id, language)
         await asyncio.gather(query.answer(), self.delivery.deliver_direct((prompt,)))
 
     async def forget_button(self, update: Update, context: Context) -> None:
-        """Deletes everything about the person (the flow's own /forget), then tells the support chat."""
+        """Deletes everything about the person (the flow's own /forget), then tells the support chat (the store
+        records the line owed to it with the deletion)."""
         chat = update.effective_chat
         ticket = await self.desk.store.open_ticket_of(chat.id) if chat is not None else None
         await self.flow.choice_button(update, context)
-        if chat is not None and ticket is not None and await self.desk.store.load_chat(chat.id) is None:
-            await self.relays.say(self.desk.forgotten(ticket).text, ticket.topic_id)
+        if ticket is not None:
+            await self.relays.post_pending()
 
     async def close_command(self, update: Update, context: Context) -> None:
         """Closes the question an operator's /close replies to, and tells the person."""
@@ -72,7 +80,9 @@ class SupportHandlers:
         replied = message.reply_to_message.message_id if message.reply_to_message else None
         topic = message.message_thread_id if message.is_topic_message else None
         await self.relays.settled()  # the question replied to may be a post whose id is being recorded
-        reply = await self.desk.close(user.id if user else None, replied, update.update_id, topic)
+        reply = await self.desk.close(
+            user.id if user else None, replied, update.update_id, topic, to_bot=_to_bot(message, context)
+        )
         await self._send(reply, topic)
 
     async def person_message(self, update: Update, context: Context) -> None:
@@ -111,6 +121,7 @@ class SupportHandlers:
             message.text,
             update.update_id,
             topic,
+            to_bot=_to_bot(message, context),
         )
         await self._send(reply, topic)
 
@@ -120,5 +131,7 @@ class SupportHandlers:
             # Whoever delivers a chat's messages holds its lock (bot.telegram.delivery): here, the person's.
             async with self.delivery.service.locks.hold(reply.to_person[0].message.chat_id):
                 await self.delivery.deliver(reply.to_person)
+        if reply.noticed:
+            await self.relays.post_pending()
         if reply.to_support is not None:
             await self.relays.say(reply.to_support, topic)

@@ -51,6 +51,7 @@ class Language:
     solved_support: str
     status_line: str
     forgotten: str
+    unknown_post: str
 
 
 LANGUAGES = [
@@ -74,6 +75,7 @@ LANGUAGES = [
         "✅ #1: the person says it is solved; closed.",
         "🙋 Your question to a person is open: the answer will come here.",
         "🗑 #1: the person deleted everything about them (/forget); the question is gone.",
+        "This is no open question's post: reply to the newest copy of the question's post, or see /tickets.",
     ),
     Language(
         "fr",
@@ -95,6 +97,8 @@ LANGUAGES = [
         "✅ n° 1 : la personne dit que c'est résolu ; question close.",
         "🙋 Votre question à une personne est ouverte : la réponse arrivera ici.",
         "🗑 n° 1 : la personne a tout effacé (/forget) ; la question est supprimée.",
+        "Ce n'est le message d'aucune question ouverte : répondez à la copie la plus récente du message"
+        " de la question, ou voyez /tickets.",
     ),
     Language(
         "zh-Hans",
@@ -116,6 +120,7 @@ LANGUAGES = [
         "✅ #1：用户表示已解决，问题已关闭。",
         "🙋 你向真人客服提的问题还在处理中：回复会发到这里。",
         "🗑 #1：用户已删除自己的全部数据（/forget），该问题已删除。",
+        "这不是任何未结问题的消息：请回复该问题消息的最新一条，或查看 /tickets。",
     ),
 ]
 
@@ -237,13 +242,42 @@ async def test_replies_among_operators_to_other_messages_are_left_alone(
 ) -> None:
     await ask(api, language)
     operator = api.group(SUPPORT_CHAT, user_id=OPERATOR)
-    listed = await operator.say("/tickets")
+    colleague = api.group(SUPPORT_CHAT, user_id=902)
+    said = await colleague.send("Who takes the OPT one?")
+    await operator.say("/tickets")
     count = len(operator.messages)
 
-    await operator.reply(listed.message_id, "I'll take this one")
+    await operator.reply(said, "I'll take this one")
     await operator.say("/tickets")
 
     assert len(operator.messages) == count + 1, "only the second /tickets was answered"
+
+
+async def test_a_reply_to_a_bot_line_that_is_no_question_says_how_to_reach_the_question(
+    api: FakeBotApi, desk: None, language: Language
+) -> None:
+    post = await ask(api, language)
+    person = api.user(501, language_code=language.code)
+    operator = api.group(SUPPORT_CHAT, user_id=OPERATOR)
+    await operator.reply(post, "Which carrier?")
+    sent = await operator.wait_for_reply()
+    assert sent.text == language.sent
+    before = len(person.messages)
+
+    await operator.reply(sent.message_id, "and use Helia's form")
+    hint = await operator.wait_for_reply()
+    await operator.reply(hint.message_id, "/close")
+    again = await operator.wait_for_reply()
+
+    assert hint.text == again.text == language.unknown_post
+    assert hint.text != language.sent
+    assert (await operator.say("/tickets")).text.splitlines()[0].startswith(language.open_questions)
+    stranger = api.group(SUPPORT_CHAT, user_id=STRANGER)
+    posts = len(operator.messages)
+    await stranger.reply(sent.message_id, "hello?")
+    await operator.say("/tickets")
+    assert len(operator.messages) == posts + 1, "only /tickets was answered, not the stranger"
+    assert len(person.messages) == before, "the person got nothing"
 
 
 async def test_a_message_that_looks_like_a_code_is_not_forwarded(
@@ -326,10 +360,11 @@ async def test_the_person_says_it_is_solved_under_the_answer(
 
     assert thanks.text.startswith(language.solved)
     assert (await operator.wait_for_messages(posts + 1))[-1].text == language.solved_support
-    said = len(person.messages), len(operator.messages)
+    said = len(person.messages)
     await operator.reply(post, "a late answer")
+    assert (await operator.wait_for_reply()).text == language.unknown_post, "the operator learns it is closed"
     await nothing_more_happens()
-    assert (len(person.messages), len(operator.messages)) == said, "a solved question takes no more answers"
+    assert len(person.messages) == said, "a solved question takes no more answers"
 
 
 async def test_status_shows_an_open_question_until_it_is_closed(

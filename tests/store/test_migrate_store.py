@@ -18,6 +18,7 @@ from bot.store import (
     FunnelStats,
     InboxUpdate,
     NewReminder,
+    Notice,
     OutboxMessage,
     PendingQuestion,
     Relay,
@@ -25,6 +26,7 @@ from bot.store import (
     SqliteStore,
     Store,
     StoredConversation,
+    SupportNotice,
     Ticket,
     UserSettings,
 )
@@ -54,6 +56,7 @@ Snapshot = tuple[
     list[Ticket],
     Ticket | None,
     list[PendingQuestion],
+    list[SupportNotice],
 ]
 FILES = {"flows/cancel_esim.yaml": "states: {}", "locales/zh-Hans.yaml": "welcome: 你好"}
 
@@ -106,6 +109,9 @@ async def seed(path: Path) -> None:
             await store.relay(ticket.id, Relay.QUESTION, message_id, START, "怎么注销")
             await store.relayed(ticket.id, Relay.QUESTION, message_id, copy_id=copy_id)
         await store.relay(ticket.id, Relay.QUESTION, 96, START + timedelta(minutes=1), "还有一个问题")
+        # Another person's question, solved: the support chat is still owed the line saying so.
+        solved = await store.open_ticket(2, "fr", START)
+        await store.close_ticket(solved.id, START, Notice.SOLVED)
         # Two flow versions served, and an update fetched from Telegram but not handled yet.
         for number in (2, 3):
             meanings = f'{{"version": "{number}"}}'
@@ -127,6 +133,7 @@ async def snapshot(store: Store) -> Snapshot:
         await store.open_tickets(),
         await store.ticket_for_reply(81),
         await store.pending_questions(10),
+        await store.pending_notices(10),
     )
 
 
@@ -164,7 +171,7 @@ def test_every_chat_reminder_message_and_statistic_arrives(
     chat = moved[0][0]
     assert chat is not None
     assert (chat.settings.timezone_chosen, chat.reminder_message_id) == (True, 93)
-    inbox, release, history, _tickets, replied, pending = moved[5:]
+    inbox, release, history, _tickets, replied, pending, owed = moved[5:]
     assert [update.update_id for update in inbox] == [502]
     assert release is not None
     assert (release.version, dict(release.files)) == ("3", FILES)
@@ -173,6 +180,9 @@ def test_every_chat_reminder_message_and_statistic_arrives(
     assert (replied.topic_id, replied.support_message_id) == (5, 80)
     assert [(question.source_message_id, question.text) for question in pending] == [(96, "还有一个问题")], (
         "the follow-up not posted yet is posted from PostgreSQL"
+    )
+    assert [(notice.ticket_id, notice.notice) for notice in owed] == [(2, Notice.SOLVED)], (
+        "the line owed to the support chat is said from PostgreSQL"
     )
 
 

@@ -17,6 +17,7 @@ from bot.store import (
     Reports,
     SqliteStore,
     Store,
+    SupportNotices,
     TicketRelays,
     Tickets,
 )
@@ -35,7 +36,18 @@ def test_importing_the_store_and_both_backends_loads_nothing_of_the_flows_or_the
     assert loaded == "[]"
 
 
-ROLES = (ChatStore, Outbox, ReminderQueue, Inbox, Coordination, Reports, FlowReleases, Tickets, TicketRelays)
+ROLES = (
+    ChatStore,
+    Outbox,
+    ReminderQueue,
+    Inbox,
+    Coordination,
+    Reports,
+    FlowReleases,
+    Tickets,
+    TicketRelays,
+    SupportNotices,
+)
 
 
 def test_the_store_is_its_small_roles_and_nothing_else() -> None:

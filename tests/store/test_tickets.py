@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store import Commit, Relay, Store, StoredConversation, StoreError
+from bot.store import Commit, Notice, Relay, Store, StoredConversation, StoreError
 
 StoreFactory = Callable[[], Store]
 
@@ -180,3 +180,36 @@ async def test_the_operators_count_tickets_opened_answered_and_closed_in_a_perio
     counts = await store.ticket_counts(at(10), at(30))
     assert (counts.opened, counts.answered, counts.closed) == (2, 2, 1)
     assert [t.id for t in await store.open_tickets()] == [first.id, third.id]
+
+
+async def test_closing_with_a_notice_owes_the_support_chat_one_line_until_it_is_said(store: Store) -> None:
+    await person(store)
+    ticket = await store.open_ticket(CHAT, "fr", at(0))
+    await store.record_topic(ticket.id, 77)
+    assert await store.pending_notices(10) == []
+
+    assert await store.close_ticket(ticket.id, at(5), Notice.SOLVED)
+    assert not await store.close_ticket(ticket.id, at(6), Notice.CLOSED), "closed already: nothing owed"
+
+    (owed,) = await store.pending_notices(10)
+    assert (owed.ticket_id, owed.notice, owed.topic_id) == (ticket.id, Notice.SOLVED, 77)
+    await store.notice_said(owed.id)
+    assert await store.pending_notices(10) == []
+
+
+async def test_forgetting_a_person_with_an_open_question_owes_the_support_chat_a_line(store: Store) -> None:
+    await person(store)
+    await person(store, OTHER_CHAT)
+    closed = await store.open_ticket(OTHER_CHAT, "en", at(0))
+    await store.close_ticket(closed.id, at(1))
+    ticket = await store.open_ticket(CHAT, "fr", at(2))
+
+    await store.forget(OTHER_CHAT)
+    assert await store.pending_notices(10) == [], "a closed question is owed nothing"
+    await store.forget(CHAT)
+
+    (owed,) = await store.pending_notices(10)
+    assert (owed.ticket_id, owed.notice, owed.topic_id) == (ticket.id, Notice.FORGOTTEN, None)
+    assert await store.open_tickets() == [], "the ticket went with the person; its notice stays"
+    await store.notice_said(owed.id)
+    assert await store.pending_notices(10) == []

@@ -283,10 +283,29 @@ _QUESTIONS_KEPT_UNTIL_POSTED = Migration(
     ),
 )
 
+# No reference to the ticket: a forgotten person's ticket goes with their chat, and its notice stays to be said.
+# Ticket ids are never reused, so (ticket_id, kind) keys a notice for good.
+_SUPPORT_NOTICES = Migration(
+    version=6,
+    description="the bot's lines owed to the support chat, recorded with the change they report",
+    statements=(
+        """
+        CREATE TABLE support_notices (
+            id BIGSERIAL PRIMARY KEY,
+            ticket_id BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            topic_id BIGINT,
+            UNIQUE (ticket_id, kind)
+        )
+        """,
+    ),
+)
+
 POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _FLOW_RELEASES,
     _COMMIT_IN_ONE_CALL,
     _TICKETS,
     _QUESTIONS_KEPT_UNTIL_POSTED,
+    _SUPPORT_NOTICES,
 )

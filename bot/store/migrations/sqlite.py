@@ -194,6 +194,24 @@ _QUESTIONS_KEPT_UNTIL_POSTED = Migration(
     ),
 )
 
+# No reference to the ticket: a forgotten person's ticket goes with their chat, and its notice stays to be said.
+# Ticket ids are never reused, so (ticket_id, kind) keys a notice for good.
+_SUPPORT_NOTICES = Migration(
+    version=10,
+    description="the bot's lines owed to the support chat, recorded with the change they report",
+    statements=(
+        """
+        CREATE TABLE support_notices (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ticket_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            topic_id INTEGER,
+            UNIQUE (ticket_id, kind)
+        )
+        """,
+    ),
+)
+
 SQLITE_MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _QUIET_HOURS,
@@ -204,4 +222,5 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
     _FLOW_RELEASES,
     _TICKETS,
     _QUESTIONS_KEPT_UNTIL_POSTED,
+    _SUPPORT_NOTICES,
 )
