@@ -21,7 +21,7 @@ from bot.runtime.service import ChatService
 from bot.stats import FunnelSource, funnel_from
 from bot.telegram.delivery import Delivery
 
-__all__ = ["ChatHandlers"]
+__all__ = ["ChatHandlers", "answer_query"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class ChatHandlers:
         chat = update.effective_chat
         if chat is None or chat.type != ChatType.PRIVATE:
             # The bot shows buttons in private chats only: a press anywhere else is forged, or inline.
-            await _answer(query, None)
+            await answer_query(query, None)
             return
         message = query.message
         pressed = ButtonPressed(
@@ -81,7 +81,7 @@ class ChatHandlers:
         )
         reply = await self.service.handle(pressed)
         await asyncio.gather(
-            _answer(query, reply.toast),
+            answer_query(query, reply.toast),
             self.delivery.deliver(reply.messages),
             self.delivery.deliver_direct(reply.direct),
         )
@@ -121,7 +121,8 @@ class ChatHandlers:
             logger.info("removed from group %s", chat.id)
 
 
-async def _answer(query: CallbackQuery, toast: str | None) -> None:
+async def answer_query(query: CallbackQuery, toast: str | None = None) -> None:
+    """Answers a press; one handled after Telegram's 15-second window (kept across a restart) is let go."""
     try:
         await query.answer(text=toast)
     except BadRequest as exc:

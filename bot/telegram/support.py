@@ -17,7 +17,7 @@ from bot.callbacks import AskPerson, encode
 from bot.handoff.desk import DeskReply, SupportDesk
 from bot.runtime.service import choose_language
 from bot.telegram.delivery import Delivery
-from bot.telegram.handlers import ChatHandlers
+from bot.telegram.handlers import ChatHandlers, answer_query
 from bot.telegram.relays import QuestionRelay
 
 __all__ = ["SupportHandlers"]
@@ -56,12 +56,12 @@ class SupportHandlers:
             language = record.settings.language
         if query.data == encode(AskPerson(solved=True)):
             to_person, noticed = await self.desk.solved(chat.id, language)
-            await asyncio.gather(query.answer(), self.delivery.deliver_direct((to_person,)))
+            await asyncio.gather(answer_query(query), self.delivery.deliver_direct((to_person,)))
             if noticed:
                 await self.relays.post_pending()
             return
         prompt = await self.desk.ask(chat.id, language)
-        await asyncio.gather(query.answer(), self.delivery.deliver_direct((prompt,)))
+        await asyncio.gather(answer_query(query), self.delivery.deliver_direct((prompt,)))
 
     async def forget_button(self, update: Update, context: Context) -> None:
         """Deletes everything about the person (the flow's own /forget), then tells the support chat (the store

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 # The operators' and people's texts are in Chinese too.
 # ruff: noqa: RUF001
+import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -400,3 +401,30 @@ async def test_forget_removes_the_question_and_tells_the_support_chat(
     await operator.reply(post, "an answer to nobody")
     await nothing_more_happens()
     assert len(person.messages) == said, "nothing reaches a person who asked to be forgotten"
+
+
+async def test_asking_and_solving_pressed_too_late_to_answer_still_work_without_an_error(
+    api: FakeBotApi, desk: None, language: Language, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A press Telegram no longer lets the bot answer (handled after its 15-second window, as after a
+    restart) still opens the question, and still closes it as solved: nothing logged as an error."""
+    person = api.user(501, language_code=language.code)
+    screen = await to_opt_abroad(person)
+    api.expire_callback_queries()
+    too_old = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    api.fail_next("answerCallbackQuery", 400, too_old)
+    prompt = await person.tap(language.ask, on=screen)
+    assert language.warning in prompt.text
+    group = api.group(SUPPORT_CHAT, user_id=OPERATOR)
+    posts = len(group.messages)
+    await person.say(language.question)
+    (*_, post) = await group.wait_for_messages(posts + 1)
+    before = len(person.messages)
+    await group.reply(post.message_id, "Use Helia's online form")
+    answer = (await person.wait_for_messages(before + 1))[-1]
+
+    api.fail_next("answerCallbackQuery", 400, too_old)
+    thanks = await person.tap(language.solved_button, on=answer)
+
+    assert thanks.text.startswith(language.solved)
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
