@@ -18,7 +18,7 @@ from transitions.extensions import GraphMachine
 from bot.flows import FlowBundle
 from bot.flows.graph import Edge, Location, Trigger, edges
 from bot.flows.model import Flow
-from bot.screen_titles import LabelFont, drawable, label_font, report_text, screen_title
+from bot.screen_titles import LabelFont, flow_title, label_font, report_text, screen_title
 from bot.stats import FunnelReport
 
 __all__ = [
@@ -209,7 +209,7 @@ def _caption(
             bundle,
             language,
             "picture.caption",
-            title=drawable(bundle.flow.title, font) or bundle.flow.id,
+            title=flow_title(bundle, language, font),
             since=f"{stats.since:%Y-%m-%d}",
             until=f"{stats.until:%Y-%m-%d}",
             started=stats.started,

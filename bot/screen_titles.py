@@ -18,7 +18,15 @@ from datetime import timedelta
 from bot.engine.screens import fill
 from bot.flows import FlowBundle
 
-__all__ = ["LabelFont", "drawable", "label_font", "report_duration", "report_text", "screen_title"]
+__all__ = [
+    "LabelFont",
+    "drawable",
+    "flow_title",
+    "label_font",
+    "report_duration",
+    "report_text",
+    "screen_title",
+]
 
 # Emoji, their joiners and variation selectors, and the symbol blocks buttons use (✅ ➡️ ⬅️ 🔄): drawn by
 # few fonts, so left out rather than risk a box.
@@ -69,14 +77,28 @@ def drawable(text: str, font: LabelFont | None) -> str | None:
 
 def screen_title(bundle: FlowBundle, language: str, state: str, font: LabelFont | None = None) -> str:
     """Returns a screen's title as the person reads it (its text's first line), or its id if undrawable."""
+    title = _first_line(bundle, language, state, font)
+    return textwrap.shorten(title, width=36, placeholder=" …") if title else state
+
+
+def flow_title(bundle: FlowBundle, language: str, font: LabelFont | None = None) -> str:
+    """Returns the guide's title in ``language``: its first screen's first line, whole (the flow's own
+    ``title`` when that line cannot be drawn)."""
+    return (
+        _first_line(bundle, language, bundle.flow.start, font)
+        or drawable(bundle.flow.title, font)
+        or bundle.flow.id
+    )
+
+
+def _first_line(bundle: FlowBundle, language: str, state: str, font: LabelFont | None) -> str | None:
     variants = bundle.flow.states[state].text
     key = variants if isinstance(variants, str) else variants[-1].text
     lines = bundle.texts.get(language, key).strip().splitlines()
     plain = re.sub(r"<[^>]+>", "", lines[0]) if lines else ""
     # Placeholders are filled per person; the picture is about everyone.
     plain = html.unescape(re.sub(r"\{[^}]*\}", "…", plain))
-    title = drawable(plain, font)
-    return textwrap.shorten(title, width=36, placeholder=" …") if title else state
+    return drawable(plain, font) or None
 
 
 def report_text(bundle: FlowBundle, language: str, key: str, **values: str | int) -> str:

@@ -13,7 +13,7 @@ from html import escape
 from bot.diagram import funnel_drawing
 from bot.engine.screens import Markup
 from bot.flows import FlowBundle
-from bot.screen_titles import report_duration, report_text, screen_title
+from bot.screen_titles import flow_title, report_duration, report_text, screen_title
 from bot.stats import FunnelReport, Outcome
 
 __all__ = ["funnel_page"]
@@ -155,9 +155,9 @@ def funnel_page(bundle: FlowBundle, report: FunnelReport, language: str | None =
     return f"""<!DOCTYPE html>
 <html lang="{escape(words.language)}">
 <head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{_POLICY}">
-<title>{escape(bundle.flow.title)}: {period}</title><style>{_STYLE}</style></head>
+<title>{escape(flow_title(bundle, words.language))}: {period}</title><style>{_STYLE}</style></head>
 <body>
-<h1>{escape(bundle.flow.title)}</h1>
+<h1>{escape(flow_title(bundle, words.language))}</h1>
 <p id="period">{summary}</p>
 <figure id="picture">{picture}</figure>
 <h2 id="stops-heading">{words("stops")}</h2>

@@ -68,7 +68,8 @@ def test_the_drawn_funnel_titles_each_screen_reached_with_how_many_reached_and_s
         "request": ["Ask … for a", "refund: …", "2 in, 1 stopped"],
         "waiting": ["Waiting for the", "email.", "1 in, 1 stopped"],
     }
-    assert "A small flow the broken cases are made from" in svg
+    # The guide is named as its first screen names it, in the operator's language (not the flow's English title).
+    assert "Hello. Which eSIM?: 2026" in svg
     assert "3 started, 0 confirmed" in svg
     assert "3 screens nobody reached" in svg
 

@@ -44,6 +44,8 @@ class Words:
     tickets: str
     answered: tuple[str, str]
     """How the open questions' table says answered, and not yet."""
+    title: str
+    """The guide's title, as its first screen says it."""
 
 
 LANGUAGES = [
@@ -52,6 +54,7 @@ LANGUAGES = [
         ("Where people stop most", "Requests per seller or carrier", "Questions to a person", "Every screen"),
         "{opened} asked in this period, {answered} answered, {closed} closed; {open} open now.",
         ("yes", "not yet"),
+        "Stop paying for a line used in New Caledonia",
     ),
     Words(
         "fr",
@@ -63,12 +66,14 @@ LANGUAGES = [
         ),
         "{opened} posées pendant la période, {answered} avec une réponse, {closed} closes ; {open} encore ouvertes.",
         ("oui", "pas encore"),
+        "Ne plus payer une ligne utilisée en Nouvelle-Calédonie",
     ),
     Words(
         "zh-Hans",
         ("用户最常停在哪里", "向各卖家或运营商发出的申请", "向真人客服提的问题", "所有页面"),
         "本期共提问 {opened} 个，已回复 {answered} 个，已关闭 {closed} 个；目前仍有 {open} 个未结。",
         ("是", "还没有"),
+        "在新喀里多尼亚用过的号码或 eSIM，如何停止付费",
     ),
 ]
 
@@ -121,6 +126,10 @@ async def read(page: Path, profile: Path) -> dict[str, Any]:
     """Returns the numbers the page shows, as the browser laid them out."""
     async with visit(page.as_uri(), profile) as shown:
         return {
+            "title": await shown.evaluate("document.querySelector('h1').innerText"),
+            "caption": await shown.evaluate(
+                "[...document.querySelectorAll('svg text')].map(t => t.textContent).join(' ')"
+            ),
             "headings": await shown.evaluate("[...document.querySelectorAll('h2')].map(h => h.innerText)"),
             "columns": await shown.evaluate("[...document.querySelectorAll('th')].map(h => h.innerText)"),
             "started": await shown.evaluate("document.querySelector('#started').innerText"),
@@ -160,6 +169,8 @@ def test_the_page_reads_in_the_operators_language_with_the_numbers_of_stats_json
     funnel, stops, outcomes = shown["funnel"], shown["stops"], shown["outcomes"]
 
     assert shown["headings"] == list(words.headings)
+    assert shown["title"] == words.title, "the guide named as its first screen does, in the language"
+    assert words.title in shown["caption"]
     english = {"screen", "state", "reached", "provider", "requests", "confirmed", "language", "answered"}
     assert words.code == "en" or not english & set(shown["columns"]), "every column is named in the language"
     assert (int(started), int(confirmed)) == (data["started"], data["confirmed"])
