@@ -7,7 +7,8 @@ import asyncio
 import os
 import signal
 import time
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
 
@@ -52,16 +53,7 @@ async def test_instances_started_together_on_an_empty_database_share_the_work(
 async def test_when_the_polling_instance_is_killed_another_takes_over_and_nothing_is_lost(
     postgres_server: PostgresServer,
 ) -> None:
-    async with FakeBotApi() as api, AsyncExitStack() as stack:
-        env = clean_environment(
-            TELEGRAM_BOT_TOKEN=api.token,
-            TELEGRAM_API_URL=api.base_url,
-            BOT_DATABASE=postgres_server.new_database(),
-        )
-        bots = [await stack.enter_async_context(bot_process(env)) for _ in range(2)]
-        for bot in bots:
-            await bot.start()
-            await _up(bot)
+    async with _instances(postgres_server, 2) as (api, bots):
         user = api.user(8, language_code="en")
         first = await user.say("/start")
         poller = await _one_polls(bots)
@@ -83,16 +75,7 @@ async def test_when_the_polling_instance_is_killed_another_takes_over_and_nothin
 async def test_another_instance_polls_within_two_seconds_of_the_pollers_death(
     postgres_server: PostgresServer,
 ) -> None:
-    async with FakeBotApi() as api, AsyncExitStack() as stack:
-        env = clean_environment(
-            TELEGRAM_BOT_TOKEN=api.token,
-            TELEGRAM_API_URL=api.base_url,
-            BOT_DATABASE=postgres_server.new_database(),
-        )
-        bots = [await stack.enter_async_context(bot_process(env)) for _ in range(3)]
-        for bot in bots:
-            await bot.start()
-            await _up(bot)
+    async with _instances(postgres_server, 3) as (api, bots):
         user = api.user(9, language_code="en")
         first = await user.say("/start")
         poller = await _one_polls(bots)
@@ -114,16 +97,7 @@ async def test_another_instance_polls_within_two_seconds_of_the_pollers_death(
 async def test_a_poller_paused_past_its_lease_asks_telegram_nothing_when_it_wakes(
     postgres_server: PostgresServer,
 ) -> None:
-    async with FakeBotApi() as api, AsyncExitStack() as stack:
-        env = clean_environment(
-            TELEGRAM_BOT_TOKEN=api.token,
-            TELEGRAM_API_URL=api.base_url,
-            BOT_DATABASE=postgres_server.new_database(),
-        )
-        bots = [await stack.enter_async_context(bot_process(env)) for _ in range(2)]
-        for bot in bots:
-            await bot.start()
-            await _up(bot)
+    async with _instances(postgres_server, 2) as (api, bots):
         user = api.user(10, language_code="en")
         first = await user.say("/start")  # the poller has updates to confirm
         poller = await _one_polls(bots)
@@ -156,16 +130,7 @@ async def test_a_poller_paused_past_its_lease_asks_telegram_nothing_when_it_wake
 async def test_a_screen_committed_by_an_instance_that_dies_while_sending_it_shows_within_seconds(
     postgres_server: PostgresServer,
 ) -> None:
-    async with FakeBotApi() as api, AsyncExitStack() as stack:
-        env = clean_environment(
-            TELEGRAM_BOT_TOKEN=api.token,
-            TELEGRAM_API_URL=api.base_url,
-            BOT_DATABASE=postgres_server.new_database(),
-        )
-        bots = [await stack.enter_async_context(bot_process(env)) for _ in range(2)]
-        for bot in bots:
-            await bot.start()
-            await _up(bot)
+    async with _instances(postgres_server, 2) as (api, bots):
         user = api.user(11, language_code="en")
         first = await user.say("/start")
         poller = await _one_polls(bots)
@@ -190,16 +155,7 @@ async def test_a_screen_committed_by_an_instance_that_dies_while_sending_it_show
 async def test_a_screen_slower_to_send_than_the_outbox_claim_is_still_sent_once(
     postgres_server: PostgresServer,
 ) -> None:
-    async with FakeBotApi() as api, AsyncExitStack() as stack:
-        env = clean_environment(
-            TELEGRAM_BOT_TOKEN=api.token,
-            TELEGRAM_API_URL=api.base_url,
-            BOT_DATABASE=postgres_server.new_database(),
-        )
-        bots = [await stack.enter_async_context(bot_process(env)) for _ in range(2)]
-        for bot in bots:
-            await bot.start()
-            await _up(bot)
+    async with _instances(postgres_server, 2) as (api, bots):
         user = api.user(12, language_code="en")
         await user.say("/start")
         await _one_polls(bots)
@@ -215,6 +171,25 @@ async def test_a_screen_slower_to_send_than_the_outbox_claim_is_still_sent_once(
 
         assert len(api.calls_to("editMessageText", user.chat_id)) == edits + 1
         assert len(user.messages) == 1
+
+
+@asynccontextmanager
+async def _instances(
+    postgres: PostgresServer, count: int
+) -> AsyncIterator[tuple[FakeBotApi, list[BotProcess]]]:
+    """Starts ``count`` instances on a new database of ``postgres``, one after the other, each up before the
+    next starts; yields the fake Bot API they talk to and them."""
+    async with FakeBotApi() as api, AsyncExitStack() as stack:
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.base_url,
+            BOT_DATABASE=postgres.new_database(),
+        )
+        bots = [await stack.enter_async_context(bot_process(env)) for _ in range(count)]
+        for bot in bots:
+            await bot.start()
+            await _up(bot)
+        yield api, bots
 
 
 async def _up(bot: BotProcess) -> None:
