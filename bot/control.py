@@ -18,7 +18,7 @@ from pathlib import Path
 from bot.flows import FlowBundle
 from bot.flows.meanings import meanings_of
 from bot.runtime.reload import FlowSource, release_of
-from bot.startup import opened_store
+from bot.startup import PRIVATE_FOLDER, opened_store
 from bot.store import ReleaseHead
 from bot.store.factory import local_folder
 
@@ -36,7 +36,8 @@ def pid_file(database: str | Path) -> Path:
 def running(database: str | Path) -> Iterator[Path]:
     """Writes this process's id beside the database for the duration of the block."""
     path = pid_file(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # On PostgreSQL that is data/ in the working folder: made private like the SQLite one (bot.startup).
+    path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     path.write_text(f"{os.getpid()}\n", encoding="ascii")
     try:
         yield path

@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.store import SchemaError, SqliteStore, Store, is_postgres_url, sqlite_path
 from bot.store.url import DatabaseUrlError, checked_postgres_url
 
-__all__ = ["StartupError", "database_for_run", "opened_store", "webhook_secret"]
+__all__ = ["PRIVATE_FOLDER", "StartupError", "database_for_run", "opened_store", "webhook_secret"]
 
 
 PRIVATE_FOLDER = 0o700

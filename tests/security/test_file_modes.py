@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.control import running
 from testkit import FakeBotApi
 from tests.e2e.process import ROOT, bot_process, clean_environment
 
@@ -88,3 +89,12 @@ async def test_an_existing_database_keeps_the_mode_its_operator_gave_it(tmp_path
         )
         modes = await run_until_answered(env, ROOT, api)
     assert modes[""] == 0o640
+
+
+def test_on_postgresql_the_data_folder_for_the_pid_file_is_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, permissive_umask: None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with running("postgresql://bot@db.example/esim") as pid:
+        assert pid.parent == Path("data")
+        assert mode(tmp_path / "data") == 0o700, "the folder the bot makes in the working folder is its own"
