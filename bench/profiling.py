@@ -199,7 +199,7 @@ def summary(costs: dict[Key, Cost], updates: int, top: int) -> str:
         "delivered",
         "commit",
         "load_chat",
-        "mark_sent",
+        "commit_and_claim",
         "press",
         "render",
         "de_json",

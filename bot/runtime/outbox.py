@@ -8,13 +8,20 @@ need nothing of the runtime: the edge asks the store itself.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import os
+import secrets
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.clock import Clock
-from bot.runtime.messages import QueuedMessage, from_outbox
+from bot.runtime.messages import OutgoingMessage, QueuedMessage, from_outbox
+from bot.store import ChatStore, Commit
 from bot.store import Outbox as StoredOutbox
 
-__all__ = ["OUTBOX_LEASE", "Outbox"]
+__all__ = ["OUTBOX_LEASE", "Claimed", "Outbox"]
 
 OUTBOX_LEASE = timedelta(seconds=3)
 """How long a process's claim on a chat's unsent messages lasts: it is taken before the first message, renewed with
@@ -22,12 +29,45 @@ each delivery recorded and every third of it while one is on its way (bot/telegr
 process's sweep sends them once it lapses."""
 
 
-class Outbox:
-    """Reads committed messages for delivery and records their delivery."""
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A chat's outbox as the commit of its messages claimed it, in the same trip to the store.
 
-    def __init__(self, store: StoredOutbox, clock: Clock) -> None:
+    ``pending`` holds the chat's messages to send under this process's claim, oldest first (the commit's
+    among them, and any another process left); None while another process holds the claim: it sends them all.
+    """
+
+    chat_id: int
+    pending: tuple[QueuedMessage, ...] | None
+
+
+class _Store(ChatStore, StoredOutbox, Protocol):
+    """What the outbox uses of the store: the outbox, and the commit that claims it."""
+
+
+class Outbox:
+    """Commits messages, reads them back for delivery and records their delivery, as ``holder``."""
+
+    def __init__(self, store: _Store, clock: Clock, holder: str | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        """This process, as the holder of outbox claims (bot/store/base.py)."""
+
+    async def commit(
+        self, commit: Commit, now: datetime, messages: Sequence[OutgoingMessage], *, claim: bool
+    ) -> tuple[tuple[QueuedMessage, ...], Claimed | None]:
+        """Commits ``commit`` (``messages`` are its outbox, unencoded) and returns them as queued; with ``claim``
+        and several processes sharing the store, the chat's outbox is claimed for this process in the same trip,
+        so that its delivery starts with what to send."""
+        if claim and commit.outbox and self.store.serves_several_processes:
+            both = await self.store.commit_and_claim(commit, now, holder=self.holder, lease=OUTBOX_LEASE)
+            stored, pending = both.queued, both.pending
+            claimed = Claimed(commit.chat_id, None if pending is None else tuple(map(from_outbox, pending)))
+        else:
+            stored, claimed = await self.store.commit(commit, now), None
+        queued = tuple(QueuedMessage(row.id, message) for row, message in zip(stored, messages, strict=True))
+        return queued, claimed
 
     async def claim(self, chat_id: int, holder: str) -> list[QueuedMessage] | None:
         """Claims the chat's unsent messages for ``holder`` (this process) and returns them, oldest first;

@@ -31,7 +31,7 @@ from bot.runtime.due import reminder_due
 from bot.runtime.events import ButtonPressed, CommandSent, Incoming
 from bot.runtime.locks import ChatLocks
 from bot.runtime.messages import OutgoingMessage, QueuedMessage
-from bot.runtime.outbox import Outbox
+from bot.runtime.outbox import Claimed, Outbox
 from bot.runtime.texts import COMMANDS
 from bot.runtime.typed import typed_message
 from bot.store import (
@@ -70,6 +70,8 @@ class Reply:
     direct: tuple[OutgoingMessage, ...] = ()
     """Messages sent without the outbox: ones that quote what was typed, and the confirmation that
     everything about the chat is deleted (its outbox went with it)."""
+    claimed: Claimed | None = None
+    """The chat's outbox as the commit claimed it (several processes only); None: not claimed yet."""
 
 
 def choose_language(language_code: str | None, languages: Languages) -> str:
@@ -147,11 +149,11 @@ class ChatService:
         try:
             commit = to_commit(chat.id, result, now, update_id=incoming.update_id)
             commit = replace(commit, expected_version=record.version if record else 0)
-            queued = await self._commit(commit, result, now)
+            queued, claimed = await self._commit(commit, result, now, claim=True)
         except DuplicateUpdate:
             logger.info("update %s of chat %s was already handled", incoming.update_id, incoming.chat_id)
             return Reply()
-        return Reply(result.toast, queued, result.direct)
+        return Reply(result.toast, queued, result.direct, claimed)
 
     async def _unit(self, chat: Chat, incoming: Incoming) -> Result:
         """Hands the event to its unit."""
@@ -192,7 +194,8 @@ class ChatService:
         commit = to_commit(reminder.chat_id, result, now, consumed_reminder_id=reminder.id)
         commit = replace(commit, expected_version=record.version if record else 0)
         try:
-            return await self._commit(commit, result, now)
+            queued, _claimed = await self._commit(commit, result, now, claim=False)
+            return queued
         except ReminderGone:
             return ()  # cancelled, or claimed by another process, since it was read: nothing to send
 
@@ -264,13 +267,13 @@ class ChatService:
         # The person wrote to us, so they no longer block the bot.
         return replace(settings, blocked=False) if settings.blocked else settings
 
-    async def _commit(self, commit: Commit, result: Result, now: datetime) -> tuple[QueuedMessage, ...]:
-        stored = await self.store.commit(commit, now)
+    async def _commit(
+        self, commit: Commit, result: Result, now: datetime, *, claim: bool
+    ) -> tuple[tuple[QueuedMessage, ...], Claimed | None]:
+        queued, claimed = await self.outbox.commit(commit, now, result.messages, claim=claim)
         if commit.schedule and self.on_reminder_scheduled is not None:
             self.on_reminder_scheduled(min(r.due_at for r in commit.schedule))
-        return tuple(
-            QueuedMessage(row.id, message) for row, message in zip(stored, result.messages, strict=True)
-        )
+        return queued, claimed
 
     def group_text(self, language_code: str | None, link: str) -> str:
         """Returns the answer to a group chat: a link that opens a private chat with the bot."""

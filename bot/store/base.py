@@ -41,9 +41,9 @@ What a backend promises when several writers share it (tasks of one process, or 
   for a lease, and hands it out again only once the lease lapsed (the caller died). Consuming it in a
   commit remains the final word: of two commits consuming it, one succeeds.
 - The outbox is delivered at least once: ``pending_outbox`` returns a message until ``record_delivery``
-  or ``mark_sent`` removes it. A chat's messages are sent by whoever holds its outbox claim
-  (``claim_outbox``, a lease with a holder name), in order, one holder at a time across processes; the
-  holder gives the claim up with ``release_outbox`` (or ``record_delivery_and_claim``, which records a
+  removes it. A chat's messages are sent by whoever holds its outbox claim (``claim_outbox``, or
+  ``commit_and_claim`` in the commit's own trip; a lease with a holder name), in order, one holder at a
+  time across processes; the holder gives the claim up with ``release_outbox`` (or ``record_delivery_and_claim``, which records a
   delivery and claims again in one trip) only once nothing is pending, so a message committed meanwhile by
   another process is sent by the holder, never overtaking or overtaken. A holder that dies
   leaves at most the message in flight to be sent again, after its lease lapses.
@@ -75,6 +75,7 @@ from typing import ClassVar, Protocol, Self
 from bot.store.records import (
     KEPT_RELEASES,
     ChatRecord,
+    ClaimedCommit,
     Commit,
     FlowEvent,
     FlowRelease,
@@ -105,6 +106,7 @@ __all__ = [
     "KEPT_RELEASES",
     "ChatRecord",
     "ChatStore",
+    "ClaimedCommit",
     "Commit",
     "Coordination",
     "FlowEvent",
@@ -183,10 +185,6 @@ class Outbox(Protocol):
         """Returns up to ``limit`` committed but unsent messages (of one chat, when given), oldest first."""
 
     @abstractmethod
-    async def mark_sent(self, ids: Collection[int]) -> None:
-        """Removes sent messages from the outbox."""
-
-    @abstractmethod
     async def record_delivery(
         self,
         outbox_id: int,
@@ -203,6 +201,15 @@ class Outbox(Protocol):
     ) -> list[OutboxMessage] | None:
         """Claims the chat's outbox for ``holder`` until ``now + lease`` (renewing its own claim) and returns
         the pending messages, oldest first; None while another holder's claim runs."""
+
+    @abstractmethod
+    async def commit_and_claim(
+        self, commit: Commit, now: datetime, *, holder: str, lease: timedelta
+    ) -> ClaimedCommit:
+        """Applies ``commit`` as ``commit`` does and, in the same transaction, claims the chat's outbox for
+        ``holder`` as ``claim_outbox`` does: the process that commits messages sends them next, and this is
+        one trip to the store where it took two. Raises as ``commit`` does, and then claims nothing; a commit
+        without messages is refused (ValueError): it has nothing to claim for."""
 
     @abstractmethod
     async def record_delivery_and_claim(

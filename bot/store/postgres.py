@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -30,6 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 from bot.store.base import (
     KEPT_RELEASES,
     ChatRecord,
+    ClaimedCommit,
     Commit,
     FlowRelease,
     FunnelStats,
@@ -208,30 +209,43 @@ class PostgresStore(Store):
 
     async def commit(self, commit: Commit, now: datetime) -> list[OutboxMessage]:
         """Applies the whole commit in one transaction, sent to the server in one round trip."""
-        require_aware(now, "the commit's moment")
-        for reminder in commit.schedule:
-            require_aware(reminder.due_at, "a reminder's due time")
+        document = _checked_document(commit, now)
         connection: Connection
-        async with self._connection() as connection:
-            try:
-                return await _apply(connection, commit, now)
-            except errors.UniqueViolation as exc:
-                if exc.diag.constraint_name == "processed_updates_pkey" and commit.update_id is not None:
-                    raise DuplicateUpdate(commit.update_id) from exc
-                raise
-            except psycopg.Error as exc:
-                if exc.sqlstate != REQUIREMENT_FAILED:
-                    raise
-                if exc.diag.message_primary == "chat changed":
-                    raise ChatChanged(commit.chat_id) from exc
-                if exc.diag.message_primary == "reminder gone" and commit.consumed_reminder_id is not None:
-                    raise ReminderGone(commit.consumed_reminder_id) from exc
-                raise
+        with _commit_errors(commit):
+            async with self._connection() as connection:
+                cursor = await connection.execute(_COMMIT, (document,))
+                rows = await cursor.fetchall()
+        # Decoded from the stored JSON so a message looks the same now as when resent after a restart.
+        return [
+            OutboxMessage(message_id, commit.chat_id, frozen_payload(payload)) for message_id, payload in rows
+        ]
 
-    async def mark_sent(self, ids: Collection[int]) -> None:
-        """Deletes sent messages from the outbox."""
-        if ids:
-            await self._rowcount("DELETE FROM outbox WHERE id = ANY(%s)", (list(ids),))
+    async def commit_and_claim(
+        self, commit: Commit, now: datetime, *, holder: str, lease: timedelta
+    ) -> ClaimedCommit:
+        """Applies the commit and claims the chat's outbox, in one call of ``esim_commit_and_claim``."""
+        if not commit.outbox:
+            raise ValueError("a commit without messages has nothing to claim the outbox for")
+        document = _checked_document(
+            commit, now, claim={"holder": holder, "lease_seconds": lease.total_seconds()}
+        )
+        connection: Connection
+        with _commit_errors(commit):
+            async with self._connection() as connection:
+                cursor = await connection.execute(_COMMIT_AND_CLAIM, (document,))
+                rows = await cursor.fetchall()
+        queued = [
+            OutboxMessage(message_id, commit.chat_id, frozen_payload(payload))
+            for message_id, payload, own, _claimed in rows
+            if own
+        ]
+        if rows and not rows[0][3]:
+            return ClaimedCommit(queued, None)
+        pending = [
+            OutboxMessage(message_id, commit.chat_id, frozen_payload(payload))
+            for message_id, payload, *_ in rows
+        ]
+        return ClaimedCommit(queued, pending)
 
     async def pending_outbox(self, limit: int, chat_id: int | None = None) -> list[OutboxMessage]:
         """Returns unsent messages (of one chat, when given), oldest first."""
@@ -634,14 +648,31 @@ class PostgresStore(Store):
         await self._rowcount(_RECORD_MEANINGS, (flow_id, version, meanings, _aware(served_at, "served_at")))
 
 
-async def _apply(connection: Connection, commit: Commit, now: datetime) -> list[OutboxMessage]:
-    """Writes the commit in one transaction: one call of ``esim_commit``, which does it all in the server."""
-    cursor = await connection.execute(_COMMIT, (Jsonb(_commit_document(commit, now)),))
-    # Decoded from the stored JSON so a message looks the same now as when resent after a restart.
-    return [
-        OutboxMessage(message_id, commit.chat_id, frozen_payload(payload))
-        for message_id, payload in await cursor.fetchall()
-    ]
+def _checked_document(commit: Commit, now: datetime, **extra: object) -> Jsonb:
+    """Returns the commit as the one parameter of ``esim_commit``, its moments checked first."""
+    require_aware(now, "the commit's moment")
+    for reminder in commit.schedule:
+        require_aware(reminder.due_at, "a reminder's due time")
+    return Jsonb(_commit_document(commit, now) | extra)
+
+
+@contextlib.contextmanager
+def _commit_errors(commit: Commit) -> Iterator[None]:
+    """Turns the server's refusals of a commit into the store's errors (bot/store/errors.py)."""
+    try:
+        yield
+    except errors.UniqueViolation as exc:
+        if exc.diag.constraint_name == "processed_updates_pkey" and commit.update_id is not None:
+            raise DuplicateUpdate(commit.update_id) from exc
+        raise
+    except psycopg.Error as exc:
+        if exc.sqlstate != REQUIREMENT_FAILED:
+            raise
+        if exc.diag.message_primary == "chat changed":
+            raise ChatChanged(commit.chat_id) from exc
+        if exc.diag.message_primary == "reminder gone" and commit.consumed_reminder_id is not None:
+            raise ReminderGone(commit.consumed_reminder_id) from exc
+        raise
 
 
 def _commit_document(commit: Commit, now: datetime) -> dict[str, object]:
@@ -807,6 +838,7 @@ _STANDING_REMINDERS = f"""
 """
 _LOAD_CHAT = load_sql("%s")
 _COMMIT = "SELECT message_id, message FROM esim_commit(%s)"
+_COMMIT_AND_CLAIM = "SELECT message_id, message, queued, claimed FROM esim_commit_and_claim(%s)"
 _RECORD_DELIVERY = """
     WITH sent AS (DELETE FROM outbox WHERE id = %s)
     UPDATE chats SET

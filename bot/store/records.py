@@ -13,6 +13,7 @@ from bot.localtime import DEFAULT_TIMEZONE, QuietHours, zone_or_default
 __all__ = [
     "KEPT_RELEASES",
     "ChatRecord",
+    "ClaimedCommit",
     "Commit",
     "FlowEvent",
     "FlowRelease",
@@ -140,6 +141,19 @@ class OutboxMessage:
     id: int
     chat_id: int
     payload: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedCommit:
+    """A commit applied together with the first claim of the chat's outbox (``Outbox.commit_and_claim``).
+
+    ``queued`` holds the commit's messages in order, as ``commit`` returns them; ``pending`` every message of
+    the chat still to send under the claim, oldest first (the commit's among them), or None while another
+    holder's claim runs (that holder sends the commit's messages too).
+    """
+
+    queued: list[OutboxMessage]
+    pending: list[OutboxMessage] | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import aiosqlite
 from bot.store.base import (
     KEPT_RELEASES,
     ChatRecord,
+    ClaimedCommit,
     Commit,
     FlowRelease,
     FunnelStats,
@@ -114,11 +115,31 @@ class SqliteStore(Store):
         plan = _CommitPlan(commit, now)
         return await self._run(_in_transaction(plan.apply))
 
-    async def mark_sent(self, ids: Collection[int]) -> None:
-        """Deletes sent messages from the outbox."""
-        rows = [(message_id,) for message_id in ids]
-        if rows:
-            await self._run(_in_transaction(lambda db: db.executemany(_DELETE_OUTBOX, rows)))
+    async def commit_and_claim(
+        self, commit: Commit, now: datetime, *, holder: str, lease: timedelta
+    ) -> ClaimedCommit:
+        """Applies the commit and claims the chat's outbox for ``holder``, in one transaction and one hop."""
+        if not commit.outbox:
+            raise ValueError("a commit without messages has nothing to claim the outbox for")
+        plan = _CommitPlan(commit, now)
+        claim = {
+            "chat_id": commit.chat_id,
+            "holder": holder,
+            "now": _micros(now),
+            "until": _micros(now + lease),
+        }
+
+        def apply_and_claim(db: sqlite3.Connection) -> ClaimedCommit:
+            queued = plan.apply(db)
+            if db.execute(_CLAIM_OUTBOX, claim).rowcount == 0:
+                return ClaimedCommit(queued, None)
+            rows = db.execute(_PENDING_OUTBOX_OF_CHAT, (commit.chat_id, -1)).fetchall()
+            pending = [
+                OutboxMessage(mid, chat, frozen_payload(json.loads(payload))) for mid, chat, payload in rows
+            ]
+            return ClaimedCommit(queued, pending)
+
+        return await self._run(_in_transaction(apply_and_claim))
 
     async def pending_outbox(self, limit: int, chat_id: int | None = None) -> list[OutboxMessage]:
         """Returns unsent messages (of one chat, when given), oldest first."""

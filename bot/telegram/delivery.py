@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.runtime.messages import OutgoingMessage, QueuedMessage
-from bot.runtime.outbox import OUTBOX_LEASE
+from bot.runtime.outbox import OUTBOX_LEASE, Claimed
 from bot.runtime.service import ChatService
 from bot.telegram.screenbot import ScreenBot
 
@@ -46,18 +43,20 @@ class Delivery:
     process that finds the claim taken leaves its messages to the holder.
     """
 
-    def __init__(self, bot: ScreenBot, service: ChatService, holder: str | None = None) -> None:
+    def __init__(self, bot: ScreenBot, service: ChatService) -> None:
         self.bot = bot
         self.service = service
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        """This process, as the holder of outbox claims."""
+        self.holder = service.outbox.holder
+        """This process, as the holder of outbox claims (the one its commits claim for)."""
 
-    async def deliver(self, messages: Iterable[QueuedMessage]) -> None:
+    async def deliver(self, messages: Iterable[QueuedMessage], claimed: Claimed | None = None) -> None:
         """Delivers one chat's messages in order (the caller holds the chat's lock); stops at the first
-        that must wait, so none overtakes it."""
+        that must wait, so none overtakes it. ``claimed``: the chat's outbox as their commit claimed it."""
         if self.service.store.serves_several_processes:
             for chat_id in dict.fromkeys(queued.message.chat_id for queued in messages):
-                await self._deliver_claimed(chat_id)
+                await self._deliver_claimed(
+                    chat_id, claimed if claimed and claimed.chat_id == chat_id else None
+                )
             return
         for queued in messages:
             sent = await self._send_one(queued)
@@ -65,13 +64,17 @@ class Delivery:
                 return  # left in the outbox with those after it: the sweep sends them later, in order
             await self.service.outbox.delivered(sent.queued, sent.message_id)
 
-    async def _deliver_claimed(self, chat_id: int) -> None:
+    async def _deliver_claimed(self, chat_id: int, claimed: Claimed | None) -> None:
         """Sends the chat's pending messages while holding its outbox claim, until none is left.
 
-        The claim is taken again (renewed) with each delivery recorded, so that it lasts one send whatever
-        the number of messages, and lapses soon if this process dies.
+        The claim is taken by the commit (``claimed``) or here, and again (renewed) with each delivery
+        recorded, so that it lasts one send whatever the number of messages, and lapses soon if this
+        process dies.
         """
-        pending = await self.service.outbox.claim(chat_id, self.holder)
+        if claimed is None:
+            pending = await self.service.outbox.claim(chat_id, self.holder)
+        else:
+            pending = None if claimed.pending is None else list(claimed.pending)
         while pending is not None:  # None: another process holds the claim; it sends these too, after its own
             if not pending:
                 if await self.service.store.release_outbox(chat_id, self.holder, unless_pending=True):

@@ -45,7 +45,7 @@ class ChatHandlers:
 
     async def _run(self, incoming: Incoming) -> None:
         reply = await self.service.handle(incoming)
-        await self.delivery.deliver(reply.messages)
+        await self.delivery.deliver(reply.messages, reply.claimed)
         await self.delivery.deliver_direct(reply.direct)
 
     async def command(self, update: Update, context: Context) -> None:
@@ -82,7 +82,7 @@ class ChatHandlers:
         reply = await self.service.handle(pressed)
         await asyncio.gather(
             answer_query(query, reply.toast),
-            self.delivery.deliver(reply.messages),
+            self.delivery.deliver(reply.messages, reply.claimed),
             self.delivery.deliver_direct(reply.direct),
         )
 

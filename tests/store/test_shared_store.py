@@ -302,6 +302,55 @@ async def test_a_delivery_recorded_for_a_forgotten_chat_claims_nothing(store: St
     assert await store.load_chat(CHAT) is None
 
 
+async def test_a_commit_claims_the_outbox_for_its_sender_in_the_same_trip(new_store: StoreFactory) -> None:
+    async with instances(new_store, 2) as (first, second):
+        claimed = await first.commit_and_claim(
+            Commit(chat_id=CHAT, outbox=[{"text": "1"}, {"text": "2"}]), START, holder="first", lease=LEASE
+        )
+        assert [message.payload for message in claimed.queued] == [{"text": "1"}, {"text": "2"}]
+        assert claimed.pending == claimed.queued
+        assert await second.claim_outbox(CHAT, "second", later(seconds=29), LEASE) is None
+
+        # The second instance commits while the first holds the claim: its messages are the holder's to send.
+        theirs = await second.commit_and_claim(
+            Commit(chat_id=CHAT, outbox=[{"text": "3"}]), later(seconds=1), holder="second", lease=LEASE
+        )
+        assert [message.payload for message in theirs.queued] == [{"text": "3"}]
+        assert theirs.pending is None
+        assert await first.claim_outbox(CHAT, "first", later(seconds=2), LEASE) == [
+            *claimed.queued,
+            *theirs.queued,
+        ]
+
+
+async def test_a_commit_claiming_a_free_outbox_hands_over_what_was_left_pending(store: Store) -> None:
+    left = await store.commit(Commit(chat_id=CHAT, outbox=[{"text": "left"}]), START)
+    await store.claim_outbox(CHAT, "dead", START, LEASE)
+
+    # The old holder died: once its claim lapses, the next commit's sender takes the claim and every message.
+    claimed = await store.commit_and_claim(
+        Commit(chat_id=CHAT, outbox=[{"text": "new"}]), later(seconds=30), holder="alive", lease=LEASE
+    )
+    assert [message.payload for message in claimed.queued] == [{"text": "new"}]
+    assert claimed.pending == [*left, *claimed.queued]
+    assert await store.claim_outbox(CHAT, "other", later(seconds=59), LEASE) is None
+
+
+async def test_a_refused_commit_claims_nothing(store: Store) -> None:
+    await store.commit(Commit(chat_id=CHAT, conversation=STARTED), START)
+
+    with pytest.raises(ChatChanged):
+        await store.commit_and_claim(
+            Commit(chat_id=CHAT, outbox=[{"text": "stale"}], expected_version=0),
+            START,
+            holder="first",
+            lease=LEASE,
+        )
+    assert await store.claim_outbox(CHAT, "second", START, LEASE) == []
+    with pytest.raises(ValueError, match="nothing to claim"):
+        await store.commit_and_claim(Commit(chat_id=CHAT), START, holder="first", lease=LEASE)
+
+
 async def test_a_chat_never_seen_has_no_outbox_to_claim(store: Store) -> None:
     assert await store.claim_outbox(CHAT, "first", START, LEASE) is None
 

@@ -188,5 +188,5 @@ async def test_a_store_keeps_working_after_a_write_that_failed(tmp_path: Path) -
 
         [message] = await store.commit(Commit(chat_id=1, update_id=2, outbox=[{"text": "hello"}]), START)
         assert await store.pending_outbox(10) == [message]
-        await store.mark_sent([message.id])
+        await store.record_delivery(message.id, 1, None)
         assert await store.pending_outbox(10) == []

@@ -279,7 +279,8 @@ async def test_committed_messages_wait_in_order_until_sent(store: Store) -> None
     assert [message.chat_id for message in pending] == [CHAT, CHAT, OTHER_CHAT]
     assert await store.pending_outbox(1) == first[:1]
 
-    await store.mark_sent([first[0].id, second[0].id])
+    await store.record_delivery(first[0].id, CHAT, None)
+    await store.record_delivery(second[0].id, OTHER_CHAT, None)
 
     assert await store.pending_outbox(10) == first[1:]
 

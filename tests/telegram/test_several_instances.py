@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 
@@ -23,6 +24,7 @@ from tests.telegram.conftest import ROOT
 # Below the default 28.8: the fake and both instances share one event loop on a busy test machine, so
 # a request can reach the fake tens of milliseconds after its slot (bench/ measures the real rate).
 RATE = 25.0
+_T = TypeVar("_T")
 
 
 @pytest.fixture
@@ -101,6 +103,41 @@ async def test_a_message_is_sent_by_the_instance_holding_the_chats_outbox(
     assert user.messages[-1].message_id == first.message_id
     assert first.text != user.messages[-1].text
     assert await polling_one.service.outbox.pending(chat_id=user.chat_id) == []
+
+
+async def test_a_press_claims_its_chats_outbox_in_its_commit(
+    api: FakeBotApi, instances: tuple[BotRuntime, BotRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    polling_one, sending_one = instances
+    store = polling_one.service.store
+    user = api.user(3, language_code="en")
+    first = await user.say("/start")
+    calls: list[str] = []
+    for name in ("load_chat", "commit", "commit_and_claim", "claim_outbox", "record_delivery_and_claim"):
+        monkeypatch.setattr(store, name, _counted(calls, name, getattr(store, name)))
+
+    screen = await user.tap("Let's start")
+    for _ in range(100):  # the delivery is recorded just after the edit reached Telegram
+        if await sending_one.service.outbox.claim(user.chat_id, "another instance") == []:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the claim taken by the commit was never given up")
+
+    # Three trips to the store: the load, the commit that also claims the outbox, the delivery recorded
+    # (which gives the claim up, nothing else being pending). The delivery claimed nothing on its own.
+    assert calls == ["load_chat", "commit_and_claim", "record_delivery_and_claim"]
+    assert screen.message_id == first.message_id
+
+
+def _counted(
+    calls: list[str], name: str, method: Callable[..., Awaitable[_T]]
+) -> Callable[..., Awaitable[_T]]:
+    async def counted(*args: object, **kwargs: object) -> _T:
+        calls.append(name)
+        return await method(*args, **kwargs)
+
+    return counted
 
 
 async def test_two_instances_together_stay_under_telegrams_limit(database: str) -> None:

@@ -301,6 +301,44 @@ _SUPPORT_NOTICES = Migration(
     ),
 )
 
+# The commit and the first claim of the chat's outbox in one call: the process that commits a message then
+# sends it under the chat's outbox claim (bot/store/base.py), and claiming it after the commit was one more
+# round trip per update. esim_commit is called unchanged, so the commit's steps and errors are its own; the
+# claim is taken as claim_outbox takes it, in the same transaction, while the commit holds the chat's row.
+# Rows: when claimed, every pending message of the chat, oldest first, ``queued`` marking the commit's own;
+# otherwise (another holder's claim runs) the commit's messages alone, ``claimed`` false.
+_COMMIT_AND_CLAIM = Migration(
+    version=7,
+    description="a commit that also claims the chat's outbox for its sender, in the same call",
+    statements=(
+        """
+        CREATE FUNCTION esim_commit_and_claim(p JSONB)
+        RETURNS TABLE (message_id BIGINT, message JSONB, queued BOOLEAN, claimed BOOLEAN)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            p_chat_id BIGINT := (p->>'chat_id')::bigint;
+            p_now TIMESTAMPTZ := (p->>'now')::timestamptz;
+            p_holder TEXT := p->'claim'->>'holder';
+            queued_ids BIGINT[];
+        BEGIN
+            SELECT coalesce(array_agg(c.message_id), '{}') INTO queued_ids FROM esim_commit(p) AS c;
+            UPDATE chats SET outbox_holder = p_holder,
+                outbox_lease_until = p_now + (p->'claim'->>'lease_seconds')::double precision * interval '1 second'
+            WHERE chat_id = p_chat_id
+              AND (outbox_holder IS NULL OR outbox_holder = p_holder OR outbox_lease_until <= p_now);
+            IF FOUND THEN
+                RETURN QUERY SELECT outbox.id, outbox.payload, outbox.id = ANY(queued_ids), TRUE
+                    FROM outbox WHERE outbox.chat_id = p_chat_id ORDER BY outbox.id;
+            ELSE
+                RETURN QUERY SELECT outbox.id, outbox.payload, TRUE, FALSE
+                    FROM outbox WHERE outbox.id = ANY(queued_ids) ORDER BY outbox.id;
+            END IF;
+        END
+        $$
+        """,
+    ),
+)
+
 POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _FLOW_RELEASES,
@@ -308,4 +346,5 @@ POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
     _TICKETS,
     _QUESTIONS_KEPT_UNTIL_POSTED,
     _SUPPORT_NOTICES,
+    _COMMIT_AND_CLAIM,
 )
