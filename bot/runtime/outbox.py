@@ -18,8 +18,10 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.runtime.messages import OutgoingMessage, QueuedMessage, from_outbox
+from bot.runtime.recent import RecentChats
 from bot.store import ChatStore, Commit
 from bot.store import Outbox as StoredOutbox
+from bot.store.columns import after_delivery
 
 __all__ = ["OUTBOX_LEASE", "Claimed", "Outbox"]
 
@@ -48,9 +50,13 @@ class _Store(ChatStore, StoredOutbox, Protocol):
 class Outbox:
     """Commits messages, reads them back for delivery and records their delivery, as ``holder``."""
 
-    def __init__(self, store: _Store, clock: Clock, holder: str | None = None) -> None:
+    def __init__(
+        self, store: _Store, clock: Clock, holder: str | None = None, recent: RecentChats | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.recent = RecentChats(0) if recent is None else recent
+        """The chats kept as this process left them: a delivery recorded here changes them too."""
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         """This process, as the holder of outbox claims (bot/store/base.py)."""
 
@@ -81,24 +87,27 @@ class Outbox:
 
     async def delivered(self, queued: QueuedMessage, message_id: int | None) -> None:
         """Records that a message went out; a new screen message becomes the one edited from now on."""
-        await self.store.record_delivery(
-            queued.outbox_id, queued.message.chat_id, *_shown(queued, message_id)
-        )
+        chat_id, shown = queued.message.chat_id, _shown(queued, message_id)
+        kept = self.recent.take(chat_id)  # kept again once recorded: a failed record leaves none
+        await self.store.record_delivery(queued.outbox_id, chat_id, *shown)
+        if kept is not None:
+            self.recent.loaded(chat_id, after_delivery(kept, *shown))
 
     async def delivered_then_claim(
         self, queued: QueuedMessage, message_id: int | None, holder: str
     ) -> list[QueuedMessage] | None:
         """Records a delivery as :meth:`delivered` does and claims the chat's outbox again, in one trip: returns
         the messages still to send ([] once none is left, the claim given up), None while another holds it."""
+        chat_id, shown = queued.message.chat_id, _shown(queued, message_id)
+        kept = self.recent.take(chat_id)
         claimed = await self.store.record_delivery_and_claim(
-            queued.outbox_id,
-            queued.message.chat_id,
-            *_shown(queued, message_id),
-            holder=holder,
-            now=self.clock.now(),
-            lease=OUTBOX_LEASE,
+            queued.outbox_id, chat_id, *shown, holder=holder, now=self.clock.now(), lease=OUTBOX_LEASE
         )
-        return None if claimed is None else [from_outbox(stored) for stored in claimed]
+        if claimed is None:
+            return None  # another holder's claim runs, or the chat is gone: it is loaded next time
+        if kept is not None:
+            self.recent.loaded(chat_id, after_delivery(kept, *shown))
+        return [from_outbox(stored) for stored in claimed]
 
 
 def _shown(queued: QueuedMessage, message_id: int | None) -> tuple[int | None, int | None]:

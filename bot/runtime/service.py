@@ -32,6 +32,7 @@ from bot.runtime.events import ButtonPressed, CommandSent, Incoming
 from bot.runtime.locks import ChatLocks
 from bot.runtime.messages import OutgoingMessage, QueuedMessage
 from bot.runtime.outbox import Claimed, Outbox
+from bot.runtime.recent import RECENT_CHATS, RecentChats
 from bot.runtime.texts import COMMANDS
 from bot.runtime.typed import typed_message
 from bot.store import (
@@ -94,6 +95,7 @@ class ChatService:
         clock: Clock,
         *,
         on_reminder_scheduled: Callable[[datetime], None] | None = None,
+        recent_chats: int = RECENT_CHATS,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -101,7 +103,9 @@ class ChatService:
         self.locks = ChatLocks()
         """The one per-chat lock of the process: updates, reminders and the outbox sweep all take it."""
         self.on_reminder_scheduled = on_reminder_scheduled
-        self.outbox = Outbox(store, clock)
+        self.recent = RecentChats(recent_chats)
+        """The chats handled lately, as this process left them: an update of one needs no load (recent.py)."""
+        self.outbox = Outbox(store, clock, recent=self.recent)
         """Where the edge claims the committed messages and records their delivery."""
         self.catch_up: Callable[[], Awaitable[None]] | None = None
         """Serves the store's current flow release if another instance published one (bot/runtime/reload.py)."""
@@ -123,7 +127,10 @@ class ChatService:
 
     async def _handle_once(self, incoming: Incoming) -> Reply:
         now = self.clock.now()
-        record = await self.store.load_chat(incoming.chat_id)
+        record = self.recent.get(incoming.chat_id)
+        if record is None:
+            record = await self.store.load_chat(incoming.chat_id)
+            self.recent.loaded(incoming.chat_id, record)
         engine = await self._engine_for(
             record
         )  # taken once: a reload meanwhile does not change this update's
@@ -135,6 +142,7 @@ class ChatService:
             # The person's step is gone from the flow: say so once, with what they see next.
             result = replace(result, messages=(chat.notice(notice), *result.messages))
         if result.forget:
+            self.recent.drop(chat.id)
             await self.store.forget(chat.id)
             return Reply(direct=result.direct)
         if result.conversation is None:
@@ -149,7 +157,7 @@ class ChatService:
         try:
             commit = to_commit(chat.id, result, now, update_id=incoming.update_id)
             commit = replace(commit, expected_version=record.version if record else 0)
-            queued, claimed = await self._commit(commit, result, now, claim=True)
+            queued, claimed = await self._commit(record, commit, result, now, claim=True)
         except DuplicateUpdate:
             logger.info("update %s of chat %s was already handled", incoming.update_id, incoming.chat_id)
             return Reply()
@@ -176,25 +184,29 @@ class ChatService:
             try:
                 return await work()
             except ChatChanged:
+                self.recent.drop(chat_id)
                 logger.info("chat %s changed in another process meanwhile; working it out again", chat_id)
         return await work()
 
     async def _reminder_due_once(self, reminder: Reminder) -> tuple[QueuedMessage, ...]:
         now = self.clock.now()
+        # Loaded afresh: a reminder found not to be sent any more is dropped without a version to check.
         record = await self.store.load_chat(reminder.chat_id)
+        self.recent.loaded(reminder.chat_id, record)
         engine = await self._engine_for(record)
         result = None
         if record is not None:
             chat, _notice = self._chat(engine, reminder.chat_id, record.settings, record, now)
             result = reminder_due(chat, reminder)
         if result is None:
+            self.recent.drop(reminder.chat_id)
             with contextlib.suppress(ReminderGone):
                 await self.store.commit(Commit(reminder.chat_id, consumed_reminder_id=reminder.id), now)
             return ()
         commit = to_commit(reminder.chat_id, result, now, consumed_reminder_id=reminder.id)
         commit = replace(commit, expected_version=record.version if record else 0)
         try:
-            queued, _claimed = await self._commit(commit, result, now, claim=False)
+            queued, _claimed = await self._commit(record, commit, result, now, claim=False)
             return queued
         except ReminderGone:
             return ()  # cancelled, or claimed by another process, since it was read: nothing to send
@@ -268,9 +280,12 @@ class ChatService:
         return replace(settings, blocked=False) if settings.blocked else settings
 
     async def _commit(
-        self, commit: Commit, result: Result, now: datetime, *, claim: bool
+        self, before: ChatRecord | None, commit: Commit, result: Result, now: datetime, *, claim: bool
     ) -> tuple[tuple[QueuedMessage, ...], Claimed | None]:
+        """Commits what ``before`` (the chat as loaded) became, and keeps the chat as it now stands."""
+        self.recent.drop(commit.chat_id)  # kept again below once committed: a refused commit leaves none
         queued, claimed = await self.outbox.commit(commit, now, result.messages, claim=claim)
+        self.recent.committed(before, commit, now)
         if commit.schedule and self.on_reminder_scheduled is not None:
             self.on_reminder_scheduled(min(r.due_at for r in commit.schedule))
         return queued, claimed

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from enum import Enum
 from functools import cache
@@ -27,6 +27,8 @@ __all__ = [
     "CHAT_COLUMNS",
     "Column",
     "Kind",
+    "after_commit",
+    "after_delivery",
     "as_conversation",
     "as_document",
     "chat_record",
@@ -190,6 +192,58 @@ def chat_record(row: Sequence[object], read: Callable[[Kind, object], object]) -
         updated_at=_typed(values["updated_at"], datetime),
         reminder_message_id=_optional_int(values["reminder_message_id"]),
         version=int(str(values["version"])),
+    )
+
+
+def after_commit(before: ChatRecord | None, commit: Commit, now: datetime) -> ChatRecord | None:
+    """Returns what :func:`load_sql` reads once ``commit`` is applied on ``before``, the chat as it stood at
+    ``commit.expected_version`` (None: never seen), without asking the store; None when that cannot be told
+    (no expected version, or a new chat whose settings the commit leaves to the schema's defaults).
+
+    The store applies a commit as :func:`written` says and counts one version: the same here, so a record kept
+    in memory is the row as stored (tests/store/test_records_after.py compares both on every backend).
+    """
+    if commit.expected_version is None or commit.expected_version != (
+        0 if before is None else before.version
+    ):
+        return None
+    if before is None:
+        if commit.settings is None:
+            return None
+        values: dict[str, object] = {
+            "conversation": None,
+            "screen_message_id": None,
+            "reminder_message_id": None,
+        }
+    else:
+        values = _settings_columns(before.settings) | {
+            "conversation": before.conversation,
+            "screen_message_id": before.screen_message_id,
+            "reminder_message_id": before.reminder_message_id,
+        }
+    values |= written(commit, now, lambda _kind, value: value)
+    conversation = values["conversation"]
+    if conversation is not None:
+        # As a load reads it back: the codec's own types, whatever the engine handed over.
+        values["conversation"] = stored_conversation(conversation_data(as_conversation(conversation)))
+    values["version"] = commit.expected_version + 1
+    return chat_record([values[column.name] for column in CHAT_COLUMNS], lambda _kind, value: value)
+
+
+def after_delivery(
+    record: ChatRecord, screen_message_id: int | None, reminder_message_id: int | None
+) -> ChatRecord:
+    """Returns ``record`` once a delivery recorded the message now showing its screen or its latest reminder:
+    each given one replaces the old, and either counts one more version (bot/store/base.py)."""
+    if screen_message_id is None and reminder_message_id is None:
+        return record
+    return replace(
+        record,
+        screen_message_id=record.screen_message_id if screen_message_id is None else screen_message_id,
+        reminder_message_id=record.reminder_message_id
+        if reminder_message_id is None
+        else reminder_message_id,
+        version=record.version + 1,
     )
 
 

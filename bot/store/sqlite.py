@@ -784,13 +784,8 @@ def _record_delivery(
 ) -> None:
     """Deletes the outbox row and updates (never inserts) the chat's screen or reminder message."""
     db.execute(_DELETE_OUTBOX, (outbox_id,))
-    if screen_id is not None:
-        db.execute(_RECORD_SCREEN, (screen_id, chat_id))
-    if reminder_id is not None:
-        db.execute(
-            "UPDATE chats SET reminder_message_id = ?, version = version + 1 WHERE chat_id = ?",
-            (reminder_id, chat_id),
-        )
+    if screen_id is not None or reminder_id is not None:
+        db.execute(_RECORD_SHOWN, (screen_id, reminder_id, chat_id))
 
 
 _DELETE_OUTBOX = "DELETE FROM outbox WHERE id = ?"
@@ -827,7 +822,14 @@ _ACQUIRE_LEASE = """
     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
     WHERE leases.holder = excluded.holder OR leases.until <= :now
 """
-_RECORD_SCREEN = "UPDATE chats SET screen_message_id = ?, version = version + 1 WHERE chat_id = ?"
+# One more version for what a delivery shows, as on PostgreSQL (bot/store/columns.py's after_delivery).
+_RECORD_SHOWN = """
+    UPDATE chats SET
+        screen_message_id = coalesce(?1, screen_message_id),
+        reminder_message_id = coalesce(?2, reminder_message_id),
+        version = version + 1
+    WHERE chat_id = ?3
+"""
 _DUE_REMINDERS = f"""
     SELECT reminders.id, reminders.chat_id, name, due_at, sequence, attempts
     FROM reminders JOIN chats ON {_SENDABLE}

@@ -22,6 +22,7 @@ from bot.clock import Clock
 from bot.engine.engine import FlowEngine
 from bot.flows import FlowBundle, Limits, load_flows
 from bot.handoff.desk import SupportChat, SupportDesk
+from bot.runtime.recent import RECENT_CHATS
 from bot.runtime.reload import FlowSource
 from bot.runtime.service import ChatService
 from bot.runtime.texts import COMMANDS, UI_TEXTS
@@ -75,11 +76,15 @@ class TelegramBot:
     runtime: BotRuntime
 
 
-def build_bot(settings: Settings, bundle: FlowBundle, clock: Clock) -> TelegramBot:
+def build_bot(settings: Settings, bundle: FlowBundle, clock: Clock, *, webhook: bool = False) -> TelegramBot:
     """Builds the Application with its request layer, rate limiter, update processor and handlers."""
     store = open_store(settings.database)
+    # Behind a webhook, instances sharing a store each get any chat's updates (a load balancer's choice): a
+    # chat kept as one left it would be out of date as often as not, each time costing the update's work twice.
+    # Polling, one instance gets every update (bot/runtime/recent.py).
+    recent = 0 if webhook and store.serves_several_processes else RECENT_CHATS
     # Until the store is open: then the reloader serves the store's current release (bot/runtime/reload.py).
-    service = ChatService(FlowEngine(bundle), store, clock)
+    service = ChatService(FlowEngine(bundle), store, clock, recent_chats=recent)
     bot = ScreenBot(
         token=settings.token(),
         base_url=f"{settings.telegram_api_url}/bot",
@@ -176,7 +181,7 @@ def run(
     webhook = Webhook(webhook_url, listen, port, webhook_secret(settings)) if webhook_url else None
     bundle = load_default_flow(settings)
     database = database_for_run(settings)
-    built = build_bot(settings, bundle, clock)
+    built = build_bot(settings, bundle, clock, webhook=webhook is not None)
     runtime = built.runtime
     source = UpdateSource(
         api_url=settings.telegram_api_url,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -124,10 +125,23 @@ async def test_a_press_claims_its_chats_outbox_in_its_commit(
     else:
         pytest.fail("the claim taken by the commit was never given up")
 
-    # Three trips to the store: the load, the commit that also claims the outbox, the delivery recorded
-    # (which gives the claim up, nothing else being pending). The delivery claimed nothing on its own.
-    assert calls == ["load_chat", "commit_and_claim", "record_delivery_and_claim"]
+    # Two trips to the store: the commit that also claims the outbox, and the delivery recorded (which gives
+    # the claim up, nothing else being pending). The delivery claimed nothing on its own, and the chat, as
+    # this instance left it after /start, needed no load (bot/runtime/recent.py).
+    assert calls == ["commit_and_claim", "record_delivery_and_claim"]
     assert screen.message_id == first.message_id
+
+
+async def test_behind_a_webhook_instances_load_every_chat(
+    settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    bundle = load_default_flow(settings)
+    # Several instances behind a load balancer each get any chat's updates: a chat kept as one instance left
+    # it would be out of date as often as not. Polling, the one polling instance gets them all.
+    assert build_bot(settings, bundle, clock, webhook=True).runtime.service.recent.size == 0
+    assert build_bot(settings, bundle, clock).runtime.service.recent.size > 0
+    alone = settings.model_copy(update={"database": str(tmp_path / "alone.sqlite3")})
+    assert build_bot(alone, bundle, clock, webhook=True).runtime.service.recent.size > 0
 
 
 def _counted(
