@@ -1,9 +1,10 @@
 """The application core: turns one incoming event into one committed transaction and the messages to send.
 
-Every update goes: load the chat, hand it to the unit for the event (a command in
-:mod:`~bot.runtime.commands`, a button in :mod:`~bot.runtime.buttons`, anything typed in
-:mod:`~bot.runtime.typed`, a due reminder in :mod:`~bot.runtime.due`), commit the unit's result once
-(state + reminders + update id + outgoing messages together), and only then return the messages for the
+Every update goes: load the chat (or take it as this process left it, :mod:`~bot.runtime.recent`), hand it
+to the unit for the event (a command in :mod:`~bot.runtime.commands`, a button in
+:mod:`~bot.runtime.buttons`, anything typed in :mod:`~bot.runtime.typed`, a due reminder in
+:mod:`~bot.runtime.due`), commit the unit's result once (state + reminders + update id + outgoing messages
+together), and only then return the messages for the
 edge to send. A crash between the commit and the send leaves the messages in the outbox, sent at start.
 
 The caller holds the chat's lock (:class:`~bot.runtime.locks.ChatLocks`, one per process) from the call

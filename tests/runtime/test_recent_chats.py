@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,7 +66,7 @@ async def test_what_the_service_keeps_is_the_stored_row_after_every_kind_of_even
 ) -> None:
     service = ChatService(FlowEngine(default_bundle), store, FakeClock(NOON_IN_NOUMEA))
     walk = Walk(service)
-    steps = [
+    steps: list[Callable[[], Awaitable[Reply]]] = [
         lambda: walk.command("start"),
         walk.press_first,
         walk.press_first,
