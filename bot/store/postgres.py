@@ -18,7 +18,6 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
-from time import monotonic
 from types import MappingProxyType
 from typing import Any
 
@@ -26,7 +25,7 @@ import psycopg
 from psycopg import AsyncConnection, AsyncCursor, errors
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from bot.store.base import (
     KEPT_RELEASES,
@@ -77,8 +76,6 @@ which the per-chat locks use as their keys."""
 RELEASE_LOCK = -(2**62) + 13
 """The advisory lock key of publishing a release: two instances publishing at once go one after the other."""
 
-_NO_WAIT = 0.001
-"""Seconds a caller whose time ran out while waiting its turn still gives the pool (it then raises PoolTimeout)."""
 REQUIREMENT_FAILED = "EB001"
 """The SQLSTATE ``esim_require`` raises."""
 
@@ -134,10 +131,6 @@ class PostgresStore(Store):
         self._min_connections = min_connections
         self._max_connections = max_connections
         self._pool: AsyncConnectionPool[Connection] | None = None
-        self._turns = asyncio.Semaphore(max_connections)
-        """One turn per connection: callers beyond them wait here rather than in psycopg_pool's queue, where each
-        waiter costs a task and a timer on Python 3.11 (``asyncio.wait_for``); at saturation nearly every trip
-        waited there (bench/RESULTS.md). The pool's own timeout still bounds a wait, from the call on."""
 
     async def open(self) -> None:
         """Opens the pool and brings the schema to the current version (one instance at a time)."""
@@ -178,35 +171,18 @@ class PostgresStore(Store):
     async def _connection(self) -> AsyncIterator[Connection]:
         """Lends a connection of the pool for one call.
 
-        Callers take turns first (``_turns``). The pool's own ``connection()`` also enters the connection's
-        context, which commits on the way out: a lock and a check per call for nothing, every connection being
-        in autocommit (a transaction block commits or rolls back itself, and the pool rolls back any left open
-        when it gets the connection back).
+        The pool's own ``connection()`` also enters the connection's context, which commits on the way out:
+        a lock and a check per call for nothing, every connection being in autocommit (a transaction block
+        commits or rolls back itself, and the pool rolls back any left open when it gets the connection back).
         """
         pool = self._pool
         if pool is None:
             raise StoreError("the store is not open")
-        deadline = monotonic() + pool.timeout
-        await self._take_turn(pool.timeout)
+        connection = await pool.getconn()
         try:
-            connection = await pool.getconn(max(deadline - monotonic(), _NO_WAIT))
-            try:
-                yield connection
-            finally:
-                await pool.putconn(connection)
+            yield connection
         finally:
-            self._turns.release()
-
-    async def _take_turn(self, patience: float) -> None:
-        """Waits for a turn, as long as the pool would wait for a connection (a timer only when waiting)."""
-        if not self._turns.locked():
-            await self._turns.acquire()
-            return
-        try:
-            async with asyncio.timeout(patience):
-                await self._turns.acquire()
-        except TimeoutError:
-            raise PoolTimeout(f"couldn't get a connection after {patience:.2f} sec") from None
+            await pool.putconn(connection)
 
     async def _fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         connection: Connection
@@ -846,8 +822,8 @@ _CURRENT_RELEASE = """
     ORDER BY r.number DESC LIMIT 1
 """
 _FLOW_HISTORY = "SELECT version, meanings FROM flow_versions WHERE flow_id = %s ORDER BY served_at"
-# Arrays in binary (%b): a JSON text in a text array would have each of its quotes escaped, one regular expression
-# replacement per quote in psycopg (about 0.1 ms of the bot's CPU per update at saturation, bench/RESULTS.md).
+# Arrays in binary (%b): a JSON text in a text array has each of its quotes escaped, one regular-expression
+# replacement per quote in psycopg (about 53 per update at saturation in `bench.profiling --postgres`).
 _INBOX_ADD = """
     INSERT INTO inbox (update_id, payload, received_at)
     SELECT update_id, payload, %s FROM unnest(%b::bigint[], %b::jsonb[]) AS kept (update_id, payload)
