@@ -1,8 +1,9 @@
 """The outbox as the messenger edge sees it: committed messages to claim, send and record as delivered.
 
-The store keeps each message as an opaque payload (:mod:`bot.runtime.messages`); this reads them back as
+The store keeps each message as an opaque payload (:mod:`bot.runtime.messages`); this commits them (with
+several processes, claiming the chat's outbox in the same trip), reads them back as
 :class:`~bot.runtime.messages.QueuedMessage` and records what a delivered one became (the chat's screen,
-or its latest reminder). Giving a claim up, dropping an undeliverable message or marking a chat blocked
+or its latest reminder), in the store and in the chats kept in memory (:mod:`bot.runtime.recent`). Giving a claim up, dropping an undeliverable message or marking a chat blocked
 need nothing of the runtime: the edge asks the store itself.
 """
 
@@ -50,14 +51,12 @@ class _Store(ChatStore, StoredOutbox, Protocol):
 class Outbox:
     """Commits messages, reads them back for delivery and records their delivery, as ``holder``."""
 
-    def __init__(
-        self, store: _Store, clock: Clock, holder: str | None = None, recent: RecentChats | None = None
-    ) -> None:
+    def __init__(self, store: _Store, clock: Clock, recent: RecentChats | None = None) -> None:
         self.store = store
         self.clock = clock
         self.recent = RecentChats(0) if recent is None else recent
         """The chats kept as this process left them: a delivery recorded here changes them too."""
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         """This process, as the holder of outbox claims (bot/store/base.py)."""
 
     async def commit(

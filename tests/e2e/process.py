@@ -6,9 +6,13 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[2]
 # Settings the test process may have inherited; each test gives the bot only the ones it means to.
@@ -124,3 +128,48 @@ async def bot_process(env: Mapping[str, str], *args: str, cwd: Path = ROOT) -> A
         if bot.process is not None and bot.process.returncode is None:
             bot.process.kill()
             await bot.process.wait()
+
+
+@asynccontextmanager
+async def webhook_proxy(
+    port: int, order: Callable[[Mapping[str, Any]], Sequence[int]]
+) -> AsyncIterator[dict[int, set[int]]]:
+    """A small load balancer on ``port`` for Telegram's webhook calls: each goes to the first instance (a port)
+    of ``order(update)`` that answers, the next when one is down (being killed or restarting); yields, per
+    instance port, the chats whose updates it took."""
+    session = aiohttp.ClientSession()
+    taken: dict[int, set[int]] = {}
+
+    async def forward(request: web.Request) -> web.Response:
+        body = await request.read()
+        update = await request.json()
+        headers = {name: value for name, value in request.headers.items() if name.lower().startswith("x-")}
+        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
+        for backend in order(update):
+            try:
+                async with session.post(
+                    f"http://127.0.0.1:{backend}{request.path}", data=body, headers=headers
+                ) as answer:
+                    if answer.status == 200:
+                        taken.setdefault(backend, set()).add(update_chat(update))
+                    return web.Response(status=answer.status, body=await answer.read())
+            except aiohttp.ClientError:
+                continue
+        return web.Response(status=502)
+
+    app = web.Application()
+    app.router.add_post("/{path:.*}", forward)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield taken
+    finally:
+        await runner.cleanup()
+        await session.close()
+
+
+def update_chat(update: Mapping[str, Any]) -> int:
+    """Returns the chat an update (a message or a button pressed under one) comes from; 0 for any other."""
+    message = update.get("message") or update.get("callback_query", {}).get("message") or {}
+    return int(message.get("chat", {}).get("id", 0))

@@ -20,15 +20,13 @@ import os
 import random
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
 
 from testkit import FakeBotApi, FakeUser
 from testkit.postgres import PostgresServer
@@ -39,7 +37,9 @@ from tests.e2e.process import (
     clean_environment,
     eventually,
     free_port,
+    update_chat,
     webhook_arguments,
+    webhook_proxy,
 )
 
 pytestmark = pytest.mark.e2e
@@ -308,39 +308,13 @@ async def test_every_question_and_answer_crosses_once_while_the_bot_is_killed_ag
 async def proxy_by_chat(port: int, people_side: int, support_side: int) -> AsyncIterator[dict[int, set[int]]]:
     """A load balancer that sends people's updates to one instance and the support chat's to the other (or
     to the one left when that one is down); yields, per instance port, the chats whose updates it took."""
-    session = aiohttp.ClientSession()
-    taken: dict[int, set[int]] = {people_side: set(), support_side: set()}
 
-    async def forward(request: web.Request) -> web.Response:
-        body = await request.read()
-        update = await request.json()
-        message = update.get("message") or update.get("callback_query", {}).get("message") or {}
-        chat_id = int(message.get("chat", {}).get("id", 0))
-        order = (support_side, people_side) if chat_id == SUPPORT_CHAT else (people_side, support_side)
-        headers = {name: value for name, value in request.headers.items() if name.lower().startswith("x-")}
-        headers["Content-Type"] = "application/json"
-        for backend in order:
-            try:
-                async with session.post(
-                    f"http://127.0.0.1:{backend}{request.path}", data=body, headers=headers
-                ) as answer:
-                    if answer.status == 200:
-                        taken[backend].add(chat_id)
-                    return web.Response(status=answer.status, body=await answer.read())
-            except aiohttp.ClientError:
-                continue
-        return web.Response(status=502)
+    def order(update: Mapping[str, Any]) -> list[int]:
+        support = update_chat(update) == SUPPORT_CHAT
+        return [support_side, people_side] if support else [people_side, support_side]
 
-    app = web.Application()
-    app.router.add_post("/{path:.*}", forward)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
+    async with webhook_proxy(port, order) as taken:
         yield taken
-    finally:
-        await runner.cleanup()
-        await session.close()
 
 
 @pytest.mark.parametrize("instance_kills", [0, 6], ids=["both-up", "killed"])
@@ -392,7 +366,7 @@ async def test_questions_asked_through_one_instance_are_answered_through_the_oth
             assert await bot.stop(signal.SIGTERM) == 0, bot.printed
 
     check_every_message_crossed_once(api, kills, people, operator, seed)
-    people_side, support_side = taken[ports[0]], taken[ports[1]]
+    people_side, support_side = (taken.get(port, set()) for port in ports)
     assert {person.user.chat_id for person in people} <= people_side, "questions asked through the first"
     assert SUPPORT_CHAT in support_side, "answered through the second"
     if not instance_kills:

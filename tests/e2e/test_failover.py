@@ -19,14 +19,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
-from aiohttp import web
 
 from bot.reminders import CLAIM_LEASE
 from testkit import FakeBotApi, by_id
 from testkit.postgres import PostgresServer
-from tests.e2e.process import BotProcess, bot_process, clean_environment, eventually, free_port
+from tests.e2e.process import BotProcess, bot_process, clean_environment, eventually, free_port, webhook_proxy
 from tests.e2e.test_kills import Person, messages_sent_twice
 
 pytestmark = pytest.mark.e2e
@@ -42,33 +40,8 @@ READY = "receiving updates at"
 async def round_robin_proxy(port: int, backends: list[int]) -> AsyncIterator[None]:
     """A small load balancer: each webhook call goes to the next instance, or the one after if it is down."""
     turns = itertools.cycle(backends)
-    session = aiohttp.ClientSession()
-
-    async def forward(request: web.Request) -> web.Response:
-        body = await request.read()
-        headers = {name: value for name, value in request.headers.items() if name.lower().startswith("x-")}
-        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
-        for _ in backends:
-            backend = next(turns)
-            try:
-                async with session.post(
-                    f"http://127.0.0.1:{backend}{request.path}", data=body, headers=headers
-                ) as answer:
-                    return web.Response(status=answer.status, body=await answer.read())
-            except aiohttp.ClientError:
-                continue  # down (being killed or restarting): the next one
-        return web.Response(status=502)
-
-    app = web.Application()
-    app.router.add_post("/{path:.*}", forward)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
+    async with webhook_proxy(port, lambda _update: [next(turns) for _ in backends]):
         yield
-    finally:
-        await runner.cleanup()
-        await session.close()
 
 
 async def kill_one_at_a_time(bots: list[BotProcess], kills: int, moments: random.Random) -> None:
